@@ -1,0 +1,305 @@
+"""Plain-text and Markdown dumps of channels, like the bundled seeds.
+
+These are text renderings of public ``t.me/s/<channel>`` pages. They carry no
+post ids, so post boundaries are inferred. The heuristic, in order:
+
+1. **Header.** If ``Download Telegram`` appears in the first lines, everything
+   up to it is the channel header (title, counters, description, links); the
+   first line is the channel title. Otherwise a first line that reads like a
+   channel "about" line (``Label: https://t.me/...`` or ``Label: @handle`` pairs,
+   with no other link) is the header, and the channel is the first t.me
+   username in it. Header links describe the channel: they are not mentions.
+2. **Hard boundaries.** ``Forwarded from X`` starts a post; a reactions line
+   (``👍1🔥1``) ends one; ``Читать полностью…`` ("read more") ends one and any
+   text glued after it starts the next.
+3. **Post endings.** A media placeholder (``Please open Telegram to view this
+   post`` / ``VIEW IN TELEGRAM``), a link-preview card, or a hashtag-only line
+   after some content puts the post in a *closing* state: more hashtags, cards
+   and placeholders still belong to it, and the next line of ordinary text
+   starts a new post.
+4. **Markdown headers.** A ``# Title`` line starts a post.
+5. **Preview cards.** A card is three lines: site name, title, description. A
+   line is read as a site name when it is a well-known one (``GitHub``,
+   ``Хабр``, ``YouTube``, ...), or when it is short, has no sentence punctuation
+   and directly follows a line that is only a URL, hashtags or a placeholder.
+   A card's URL is the last URL in the post on the card's site, if any.
+
+Posts that run together with none of these signs stay merged: that only
+affects how many posts count as mentioning a link, never which links are found.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import BinaryIO, Iterable, Iterator
+from urllib.parse import urlsplit
+
+from ..models import Anchor, Post, Preview
+
+NAME = "text"
+
+HEADER_SCAN_LINES = 40
+DOWNLOAD_TELEGRAM = "Download Telegram"
+FORWARDED_RE = re.compile(r"^Forwarded from\s+(?P<name>.+?)\s*$")
+READ_MORE_RE = re.compile(r"^(?:Читать полностью|Show more|Read more)(?:…|\.\.\.)\s*(?P<rest>.*)$")
+PLACEHOLDERS = frozenset({"Please open Telegram to view this post", "VIEW IN TELEGRAM"})
+# One or more "<emoji><count>" pairs, e.g. "👍1🔥1" or "❤ 12 👏 3".
+REACTIONS_RE = re.compile(r"^(?:[^\w\s]{1,3}\ufe0f?\s*\d+(?:[.,]\d+)?[KkMm]?\s*)+$")
+HASHTAG_LINE_RE = re.compile(r"^(?:#\w[^\s#]*\s*)+$")
+MARKDOWN_HEADER_RE = re.compile(r"^#{1,6}\s+\S")
+# "{..." or "[1, ..." is JSON; "[a link](https://...)" is Markdown.
+JSON_START_RE = re.compile(rb'^(?:\{|\[\s*(?:[\[{"\]\d-]|true|false|null))')
+URL_ONLY_RE = re.compile(r"^\S+://\S+$")
+URL_RE = re.compile(r"https?://[^\s<>\"'«»]+")
+MARKDOWN_LINK_RE = re.compile(r"\[(?P<text>[^\]\n]{1,500})\]\((?P<href>https?://[^\s)]+)\)")
+ABOUT_PAIR_RE = re.compile(r"(?:^|\s)[\w.-]{1,20}:\s+(?:https?://t\.me/\S+|@\w{3,})")
+TME_USERNAME_RE = re.compile(r"https?://t\.me/(?:s/)?(?P<name>[A-Za-z][\w]{3,})")
+COUNTER_RE = re.compile(r"^[\d.,]+[KkMm]?\s+(?:subscribers?|members?|photos?|videos?|files?|links?)$")
+
+# Site names that Telegram prints on preview cards, with the host they stand for.
+KNOWN_SITES = {
+    "GitHub": "github.com",
+    "Хабр": "habr.com",
+    "Habr": "habr.com",
+    "YouTube": "youtube.com",
+    "arXiv.org": "arxiv.org",
+    "arXiv": "arxiv.org",
+    "Hugging Face": "huggingface.co",
+    "huggingface.co": "huggingface.co",
+    "Medium": "medium.com",
+    "Telegram": "t.me",
+    "Telegraph": "telegra.ph",
+    "X (formerly Twitter)": "x.com",
+    "Twitter": "twitter.com",
+    "Google Docs": "docs.google.com",
+    "Wikipedia": "wikipedia.org",
+    "Kaggle": "kaggle.com",
+    "LinkedIn": "linkedin.com",
+    "Substack": "substack.com",
+    "vc.ru": "vc.ru",
+    "Teletype": "teletype.in",
+}
+SITE_NAME_MAX = 40
+CLOSING_HASHTAG_AFTER = 3
+
+
+def sniff(head: bytes) -> bool:
+    """Text is the fallback: anything that decodes as UTF-8 and is not JSON or HTML."""
+    if b"\x00" in head:
+        return False
+    stripped = head.lstrip(b"\xef\xbb\xbf \t\r\n")
+    if not stripped or JSON_START_RE.match(stripped):
+        return False
+    lowered = stripped[:200].lower()
+    if lowered.startswith((b"<!doctype", b"<html", b"<?xml")):
+        return False
+    # The head may end mid-character: ignore the last few bytes.
+    sample = head[:-4] if len(head) > 4 else head
+    decoded = sample.decode("utf-8", errors="replace")
+    return decoded.count("\ufffd") <= max(2, len(decoded) // 200)
+
+
+def parse(stream: BinaryIO, source: str) -> Iterator[Post]:
+    lines = (raw.decode("utf-8", errors="replace").rstrip("\r\n") for raw in stream)
+    return parse_lines(lines, source)
+
+
+def parse_text(text: str, source: str = "<text>") -> list[Post]:
+    """All posts in a text dump. Pure: for tests and callers holding a string."""
+    return list(parse_lines(text.splitlines(), source))
+
+
+def parse_lines(lines: Iterable[str], source: str) -> Iterator[Post]:
+    lines = iter(lines)
+    head: list[str] = []
+    for line in lines:
+        head.append(line.lstrip("\ufeff") if not head else line)
+        if len(head) >= HEADER_SCAN_LINES:
+            break
+    header_length, channel = _read_header(head)
+    if channel is None and source not in ("-", "<stdin>", "<text>"):
+        channel = Path(source).stem
+    body = _chain(head[header_length:], lines)
+    for chunk in _chunks(body):
+        yield from _posts_in_chunk(chunk, source, channel)
+
+
+def _chain(first: list[str], rest: Iterator[str]) -> Iterator[str]:
+    yield from first
+    yield from rest
+
+
+def _read_header(head: list[str]) -> tuple[int, str | None]:
+    """How many leading lines are channel header, and the channel name they give."""
+    for index, line in enumerate(head):
+        if line.strip() == DOWNLOAD_TELEGRAM:
+            title = next((candidate.strip() for candidate in head[:index] if candidate.strip()), None)
+            return index + 1, title
+    first = next((i for i, line in enumerate(head) if line.strip()), None)
+    if first is None:
+        return 0, None
+    line = head[first]
+    if _looks_like_about_line(line):
+        match = TME_USERNAME_RE.search(line)
+        return first + 1, match.group("name") if match else None
+    # A title followed by counters ("517 subscribers") without the footer line.
+    counters = [i for i, candidate in enumerate(head[: first + 8]) if COUNTER_RE.match(candidate.strip())]
+    if counters and counters[0] == first + 1:
+        end = counters[-1] + 1
+        return end, head[first].strip()
+    return 0, None
+
+
+def _looks_like_about_line(line: str) -> bool:
+    pairs = ABOUT_PAIR_RE.findall(line)
+    if not pairs:
+        return False
+    other_urls = [url for url in URL_RE.findall(line) if not url.startswith("https://t.me/")]
+    return not other_urls and len(line) < 400
+
+
+def _chunks(lines: Iterable[str]) -> Iterator[tuple[str | None, list[str]]]:
+    """Split at hard boundaries. Yields (forwarded_from, lines)."""
+    forwarded: str | None = None
+    chunk: list[str] = []
+    for line in lines:
+        stripped = line.strip()
+        forward = FORWARDED_RE.match(stripped)
+        if forward:
+            if chunk:
+                yield forwarded, chunk
+            forwarded, chunk = forward.group("name"), []
+            continue
+        read_more = READ_MORE_RE.match(stripped)
+        if read_more:
+            if chunk:
+                yield forwarded, chunk
+            forwarded, chunk = None, []
+            if read_more.group("rest"):
+                chunk.append(read_more.group("rest"))
+            continue
+        if stripped and REACTIONS_RE.match(stripped) and any(ch.isdigit() for ch in stripped):
+            if chunk:
+                yield forwarded, chunk
+            forwarded, chunk = None, []
+            continue
+        chunk.append(line)
+    if chunk:
+        yield forwarded, chunk
+
+
+class _PostBuilder:
+    def __init__(self, forwarded_from: str | None):
+        self.forwarded_from = forwarded_from
+        self.lines: list[str] = []
+        self.previews: list[Preview] = []
+        self.closing = False
+
+    @property
+    def has_content(self) -> bool:
+        return any(line.strip() for line in self.lines)
+
+
+def _posts_in_chunk(chunk: tuple[str | None, list[str]], source: str, channel: str | None) -> Iterator[Post]:
+    forwarded_from, lines = chunk
+    builders = [_PostBuilder(forwarded_from)]
+    previous_kind = "start"  # what the last non-blank line was: text, url, hashtags, placeholder
+    index = 0
+    while index < len(lines):
+        line = lines[index]
+        stripped = line.strip()
+        current = builders[-1]
+        index += 1
+        if not stripped:
+            current.lines.append("")
+            continue
+        if stripped in PLACEHOLDERS:
+            current.closing = current.closing or current.has_content
+            previous_kind = "placeholder"
+            continue
+        site = _site_name(stripped, previous_kind)
+        if site and index < len(lines) and lines[index].strip():
+            title = lines[index].strip()
+            description = None
+            index += 1
+            if index < len(lines) and lines[index].strip() and not _is_boundary_line(lines[index].strip()):
+                description = lines[index].strip()
+                index += 1
+            current.previews.append(Preview(site_name=site, title=title, description=description))
+            current.closing = True
+            previous_kind = "card"
+            continue
+        if MARKDOWN_HEADER_RE.match(stripped) and not HASHTAG_LINE_RE.match(stripped):
+            if current.has_content or current.previews:
+                builders.append(_PostBuilder(None))
+            builders[-1].lines.append(line)
+            previous_kind = "text"
+            continue
+        if HASHTAG_LINE_RE.match(stripped):
+            current.lines.append(line)
+            # A hashtag line under a title is part of the header; after a body it signs off.
+            body_lines = sum(1 for candidate in current.lines if candidate.strip())
+            current.closing = current.closing or body_lines >= CLOSING_HASHTAG_AFTER
+            previous_kind = "hashtags"
+            continue
+        if current.closing:
+            builders.append(_PostBuilder(None))
+            current = builders[-1]
+        current.lines.append(line)
+        previous_kind = "url" if URL_ONLY_RE.match(stripped) else "text"
+    for builder in builders:
+        post = _build(builder, source, channel)
+        if post is not None:
+            yield post
+
+
+def _is_boundary_line(stripped: str) -> bool:
+    return stripped in PLACEHOLDERS or bool(FORWARDED_RE.match(stripped) or HASHTAG_LINE_RE.match(stripped))
+
+
+def _site_name(stripped: str, previous_kind: str) -> str | None:
+    if stripped in KNOWN_SITES:
+        return stripped
+    if previous_kind not in ("url", "hashtags", "placeholder"):
+        return None
+    if len(stripped) > SITE_NAME_MAX or "://" in stripped or stripped.startswith(("#", "@", "-", "*")):
+        return None
+    if stripped[-1] in ".!?:;,…)»\"" or len(stripped.split()) > 4:
+        return None
+    if sum(ch.isalpha() for ch in stripped) < 2:
+        return None
+    return stripped
+
+
+def _build(builder: _PostBuilder, source: str, channel: str | None) -> Post | None:
+    text = "\n".join(builder.lines).strip()
+    if not text and not builder.previews:
+        return None
+    urls = URL_RE.findall(text)
+    previews = [_with_url(preview, urls) for preview in builder.previews]
+    anchors = [Anchor(match.group("href"), match.group("text")) for match in MARKDOWN_LINK_RE.finditer(text)]
+    return Post(
+        source=source,
+        text=text,
+        channel=channel,
+        forwarded_from=builder.forwarded_from,
+        anchors=anchors,
+        previews=previews,
+    )
+
+
+def _with_url(preview: Preview, urls: list[str]) -> Preview:
+    """Give a card the URL it describes: the last URL in the post on the card's site."""
+    site = preview.site_name or ""
+    host_hint = KNOWN_SITES.get(site)
+    site_word = re.sub(r"[^a-zа-я0-9]", "", site.split()[0].lower()) if site.split() else ""
+    for url in reversed(urls):
+        if url.endswith(("...", "…")):
+            continue  # cut by Telegram: not the card's full URL
+        host = (urlsplit(url.rstrip(".,;:!?)…")).hostname or "").removeprefix("www.")
+        if host_hint and (host == host_hint or host.endswith("." + host_hint)):
+            return Preview(preview.site_name, preview.title, preview.description, url.rstrip(".,;:!?)…"))
+        if not host_hint and len(site_word) >= 3 and site_word in host:
+            return Preview(preview.site_name, preview.title, preview.description, url.rstrip(".,;:!?)…"))
+    return preview

@@ -1,0 +1,1 @@
+"""The reading list: database, ranking, CLI, Datasette integration and exports."""

@@ -1,0 +1,483 @@
+"""The ``readinglist`` command. It parses options and prints; the work is in the library."""
+
+from __future__ import annotations
+
+import functools
+import json
+import logging
+import sqlite3
+import sys
+
+import click
+
+from harvester.sources import FORMAT_NAMES
+
+from . import db as database
+
+# Keep imports here light: heavier modules (the pipeline, identity, rich) are
+# imported inside the commands that need them, so `readinglist next` starts fast.
+STATUSES = ("unread", "read", "archived", "all")
+SORTS = ("mentions", "score", "added", "title")
+PRIORITIES = ("high", "normal", "low")
+
+KINDS = ("paper", "repo", "model", "dataset", "video", "article", "post", "channel")
+PROGRESS_MIN_BYTES = 1_000_000
+
+
+def db_option(command):
+    """``--db PATH``, shared by every command that opens the database."""
+
+    @click.option(
+        "--db",
+        "db_path",
+        type=click.Path(dir_okay=False),
+        envvar=database.DB_ENV,
+        default=database.DEFAULT_DB,
+        show_default=True,
+        help=f"SQLite database (or set ${database.DB_ENV}).",
+    )
+    @functools.wraps(command)
+    def wrapper(*args, db_path, **kwargs):
+        return command(*args, db=_open(db_path), **kwargs)
+
+    return wrapper
+
+
+def quiet_option(command):
+    return click.option("--quiet", "-q", is_flag=True, help="Print nothing but errors (for cron).")(command)
+
+
+def _open(path: str):
+    try:
+        return database.open_db(path)
+    except sqlite3.DatabaseError as error:
+        raise click.ClickException(f"{path}: not a readinglist database ({error})") from None
+    except OSError as error:
+        raise click.ClickException(f"{path}: cannot open database ({error.strerror or error})") from None
+
+
+@click.group()
+@click.version_option(package_name="readinglist")
+@click.option("--verbose", "-v", is_flag=True, help="Log what each stage does, to stderr.")
+def cli(verbose: bool):
+    """Harvest links from Telegram ML channels into a reading list.
+
+    \b
+    Quick start:
+        readinglist harvest seeds/
+        readinglist list
+    """
+    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+
+
+@cli.command()
+@click.argument("paths", nargs=-1, required=True)
+@click.option("--format", "-f", "format_name", type=click.Choice(FORMAT_NAMES), help="Force an input format instead of detecting it.")
+@click.option("--channel", "-c", help="Channel name for the posts, overriding what the input says.")
+@quiet_option
+@db_option
+def harvest(db, paths, format_name, channel, quiet):
+    """Harvest the links of posts in PATHS into the database.
+
+    PATHS are files, directories (walked; files of unknown format are skipped)
+    or - for stdin. Formats are detected from the content: Telegram Desktop
+    JSON (result.json) and HTML exports, saved t.me/s/<channel> pages, and
+    plain-text or Markdown dumps.
+
+    Harvesting the same input again changes nothing.
+
+    \b
+    Examples:
+        readinglist harvest seeds/
+        readinglist harvest ~/Downloads/Telegram\\ Desktop/ChatExport/result.json
+        cat notes.md | readinglist harvest - --channel notes
+    """
+    from .pipeline import expand_inputs, harvest as run_harvest
+
+    inputs = expand_inputs(paths)
+    total = sum(input_file.size for input_file in inputs)
+    show_progress = not quiet and total >= PROGRESS_MIN_BYTES and sys.stderr.isatty()
+    try:
+        if show_progress:
+            stats = _harvest_with_progress(db, paths, format_name, channel, total)
+        else:
+            stats = run_harvest(db, paths, format=format_name, channel=channel)
+    except KeyboardInterrupt:
+        click.echo("Interrupted: every finished batch is saved; run the same command again to continue.", err=True)
+        sys.exit(130)
+    _report(stats, quiet)
+
+
+def _harvest_with_progress(db, paths, format_name, channel, total):
+    from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn, TransferSpeedColumn
+
+    columns = ("[progress.description]{task.description}", BarColumn(), DownloadColumn(), TransferSpeedColumn(), TimeRemainingColumn())
+    with Progress(*columns, transient=True) as progress:
+        task = progress.add_task("Harvesting", total=total)
+        from .pipeline import harvest as run_harvest
+
+        return run_harvest(
+            db, paths, format=format_name, channel=channel, on_progress=lambda n: progress.advance(task, n)
+        )
+
+
+def _report(stats, quiet: bool) -> None:
+    for error in stats.errors:
+        click.echo(f"Error: {error}", err=True)
+    if not quiet:
+        click.echo(stats.summary())
+    if stats.errors:
+        sys.exit(1)
+
+
+@cli.command(name="list")
+@click.option("--status", "-s", type=click.Choice(STATUSES), default="unread", show_default=True)
+@click.option("--kind", "-k", type=click.Choice(KINDS), help="Only items of this kind.")
+@click.option("--channel", "-c", help="Only items mentioned in (or forwarded from) this channel.")
+@click.option("--tag", "-t", help="Only items with this tag.")
+@click.option("--domain", "-d", help="Only items on this domain, e.g. github.com.")
+@click.option("--since", metavar="DATE", help="Only items first seen on or after DATE (YYYY-MM-DD).")
+@click.option("--sort", type=click.Choice(SORTS), default="mentions", show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON array (stable field names, for scripts).")
+@click.option("--csv", "as_csv", is_flag=True, help="Print CSV with a header row.")
+@db_option
+def list_(db, status, kind, channel, tag, domain, since, sort, as_json, as_csv):
+    """List the items of the reading list, most mentioned first.
+
+    \b
+    Examples:
+        readinglist list
+        readinglist list --kind paper --status all
+        readinglist list --channel "ML заметки" --since 2024-01-01 --sort score
+        readinglist list --csv > reading.csv
+        readinglist list --json | jq '.[] | select(.mentions > 1) | .url'
+    """
+    from .queue import ListFilter, list_items
+
+    if since:
+        _check_date(since, "--since")
+    items = list_items(db, ListFilter(status=status, kind=kind, channel=channel, tag=tag, domain=domain, since=since, sort=sort))
+    if as_json:
+        click.echo(json.dumps(items, ensure_ascii=False, indent=2))
+    elif as_csv:
+        from .render import items_csv
+
+        click.echo(items_csv(items), nl=False)
+    elif sys.stdout.isatty():
+        _print_table(items)
+    else:
+        for item in items:
+            click.echo(_plain_line(item))
+
+
+def _check_date(value: str, option: str) -> None:
+    from datetime import date
+
+    try:
+        date.fromisoformat(value)
+    except ValueError:
+        raise click.ClickException(f"{option}: invalid date {value!r} (use YYYY-MM-DD)") from None
+
+
+def _plain_line(item: dict) -> str:
+    shown = f"{item['title']}  {item['url']}" if item["title"] else item["url"]
+    return f"{item['id']}  {item['kind']:<7}  {item['mentions']:>3}  {shown}"
+
+
+def _print_table(items: list[dict]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+    from rich.text import Text
+
+    table = Table("id", "kind", "mentions", "title / url", box=None, header_style="bold")
+    for item in items:
+        # Titles come from the web: Text() renders them literally, never as markup.
+        shown = Text(item["title"] or item["url"])
+        if item["title"]:
+            shown.append("\n" + item["url"], style="dim")
+        table.add_row(item["id"], item["kind"], str(item["mentions"]), shown)
+    Console().print(table)
+    Console().print(f"{len(items)} items")
+
+
+# ------------------------------------------------------------------ the queue
+
+
+def user_errors(command):
+    """Domain errors (unknown id, ambiguous prefix, bad query) -> ``Error: ...``, exit 1."""
+
+    @functools.wraps(command)
+    def wrapper(*args, **kwargs):
+        from .search import BadQuery
+        from .state import QueueError
+
+        try:
+            return command(*args, **kwargs)
+        except (QueueError, BadQuery) as error:
+            raise click.ClickException(str(error)) from None
+
+    return wrapper
+
+
+def _echo_json(data) -> None:
+    click.echo(json.dumps(data, ensure_ascii=False, indent=2))
+
+
+def _confirm(verb: str, items) -> None:
+    for item in items:
+        click.echo(f"{verb}: {item.label}")
+
+
+@cli.command()
+@click.argument("refs", nargs=-1, required=True, metavar="ID...")
+@db_option
+@user_errors
+def read(db, refs):
+    """Mark items read. ID is an id, a unique id prefix (4+ characters) or a URL.
+
+    \b
+    Examples:
+        readinglist read 3f2a9c1b
+        readinglist read arxiv.org/pdf/1706.03762v2 https://github.com/a/b
+    """
+    from .state import mark_read
+
+    _confirm("Marked read", mark_read(db, refs))
+
+
+@cli.command()
+@click.argument("refs", nargs=-1, required=True, metavar="ID...")
+@db_option
+@user_errors
+def unread(db, refs):
+    """Put items back in the queue (unread, not snoozed).
+
+    \b
+    Example:
+        readinglist unread 3f2a9c1b
+    """
+    from .state import mark_unread
+
+    _confirm("Marked unread", mark_unread(db, refs))
+
+
+@cli.command()
+@click.argument("refs", nargs=-1, required=True, metavar="ID...")
+@db_option
+@user_errors
+def archive(db, refs):
+    """Archive items: they never come up again.
+
+    \b
+    Example:
+        readinglist archive 3f2a9c1b 77aa0e21
+    """
+    from .state import archive as archive_items
+
+    _confirm("Archived", archive_items(db, refs))
+
+
+@cli.command()
+@click.argument("refs", nargs=-1, required=True, metavar="ID...")
+@click.option("--until", metavar="DATE", help="Snooze until DATE (YYYY-MM-DD, tomorrow, +N days). Default: tomorrow.")
+@db_option
+@user_errors
+def skip(db, refs, until):
+    """Snooze items: they leave the queue until a date (default tomorrow).
+
+    \b
+    Examples:
+        readinglist skip 3f2a9c1b
+        readinglist skip 3f2a9c1b --until 2025-01-31
+    """
+    from .state import parse_day, skip as skip_items
+
+    items, day = skip_items(db, refs, parse_day(until) if until else None)
+    _confirm(f"Snoozed until {day.isoformat()}", items)
+
+
+@cli.command()
+@click.argument("ref", metavar="ID")
+@click.argument("level", type=click.Choice(PRIORITIES))
+@db_option
+@user_errors
+def priority(db, ref, level):
+    """Set an item's priority: high, normal or low.
+
+    \b
+    Example:
+        readinglist priority 3f2a9c1b high
+    """
+    from .state import set_priority
+
+    _confirm(f"Priority {level}", set_priority(db, [ref], level))
+
+
+@cli.command(context_settings={"ignore_unknown_options": True})
+@click.argument("ref", metavar="ID")
+@click.argument("changes", nargs=-1, required=True, type=click.UNPROCESSED, metavar="+TAG|-TAG...")
+@db_option
+@user_errors
+def tag(db, ref, changes):
+    """Add (+tag) and remove (-tag) tags.
+
+    \b
+    Example:
+        readinglist tag 3f2a9c1b +llm +to-try -later
+    """
+    from .state import tag as tag_item
+
+    item, tags = tag_item(db, ref, changes)
+    click.echo(f"Tags [{', '.join(tags)}]: {item.label}")
+
+
+@cli.command()
+@click.argument("ref", metavar="ID")
+@click.argument("text")
+@db_option
+@user_errors
+def note(db, ref, text):
+    """Attach a note to an item ("" removes it).
+
+    \b
+    Example:
+        readinglist note 3f2a9c1b "read section 3 first"
+    """
+    from .state import set_note
+
+    _confirm("Note saved", set_note(db, [ref], text))
+
+
+@cli.command(name="next")
+@click.option("-n", "count", type=click.IntRange(min=1), default=5, show_default=True, help="How many items.")
+@click.option("--kind", "-k", type=click.Choice(KINDS), help="Only items of this kind.")
+@click.option("--max-minutes", "-m", type=click.FloatRange(min=0), help="Only items that take at most this long to read.")
+@click.option("--channel", "-c", help="Only items mentioned in this channel.")
+@click.option("--tag", "-t", help="Only items with this tag.")
+@click.option("--lang", type=click.Choice(("ru", "en")), help="Only items in this language.")
+@click.option("--open", "open_", is_flag=True, help="Open them in the browser (marks nothing read).")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON, with a `reason` per item.")
+@db_option
+@user_errors
+def next_(db, count, kind, max_minutes, channel, tag, lang, open_, as_json):
+    """What to read next: the best-ranked unread items, and why.
+
+    The score combines priority, how many channels and posts mentioned the
+    item, how recent the latest mention is, and whether it was fetched; see
+    "Ranking" in the README.
+
+    \b
+    Examples:
+        readinglist next
+        readinglist next -n 3 --kind paper --max-minutes 20
+        readinglist next --channel "ML заметки" --open
+    """
+    from .queue import NextFilter, next_items
+    from .render import print_next
+
+    items = next_items(db, NextFilter(n=count, kind=kind, max_minutes=max_minutes, channel=channel, tag=tag, lang=lang))
+    if as_json:
+        _echo_json(items)
+    else:
+        print_next(items, sys.stdout.isatty())
+    if open_:
+        import webbrowser
+
+        for item in items:
+            webbrowser.open(item["url"])
+
+
+@cli.command()
+@click.argument("ref", metavar="ID")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@db_option
+@user_errors
+def show(db, ref, as_json):
+    """Everything about one item: fields, the posts that mentioned it, its history.
+
+    \b
+    Examples:
+        readinglist show 3f2a9c1b
+        readinglist show arxiv.org/abs/1706.03762 --json
+    """
+    from .queue import show_item
+    from .render import print_show
+    from .state import resolve_item
+
+    item = show_item(db, resolve_item(db, ref).id)
+    if as_json:
+        _echo_json(item)
+    else:
+        print_show(item, sys.stdout.isatty())
+
+
+@cli.command()
+@click.argument("query")
+@click.option("--status", "-s", type=click.Choice(STATUSES), default="all", show_default=True)
+@click.option("--kind", "-k", type=click.Choice(KINDS), help="Only items of this kind.")
+@click.option("--limit", "-n", type=click.IntRange(min=1), default=20, show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@db_option
+@user_errors
+def search(db, query, status, kind, limit, as_json):
+    """Full-text search in titles, summaries and the posts that mention items.
+
+    Words are ANDed; "two words" is a phrase; word* matches a prefix. Russian
+    and English, case-insensitive; best matches first (bm25).
+
+    \b
+    Examples:
+        readinglist search трансформ*
+        readinglist search '"attention is all"' --kind paper --json
+    """
+    from .render import print_search
+    from .search import search as run_search
+
+    results = run_search(db, query, status=status, kind=kind, limit=limit)
+    if as_json:
+        _echo_json(results)
+    else:
+        print_search(results, sys.stdout.isatty())
+
+
+@cli.command()
+@click.argument("url")
+@click.option("--note", "note_text", help="A note to attach.")
+@db_option
+@user_errors
+def add(db, url, note_text):
+    """Add a link by hand (recorded as a post from source 'manual').
+
+    \b
+    Example:
+        readinglist add arxiv.org/abs/2401.12345 --note "from a talk"
+    """
+    from .state import add_url
+
+    item, created = add_url(db, url, note_text)
+    click.echo(f"{'Added' if created else 'Already listed'}: {item.label}")
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@db_option
+def stats(db, as_json):
+    """Counts by status, kind, channel and domain; what you read lately; time left.
+
+    \b
+    Examples:
+        readinglist stats
+        readinglist stats --json | jq .backlog
+    """
+    from .queue import queue_stats
+    from .render import print_stats
+
+    data = queue_stats(db)
+    if as_json:
+        _echo_json(data)
+    else:
+        print_stats(data, sys.stdout.isatty())
+
+
+if __name__ == "__main__":  # pragma: no cover
+    cli()

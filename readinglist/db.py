@@ -1,0 +1,178 @@
+"""The reading-list database: schema, migrations and connection settings.
+
+Tables:
+
+* ``posts``: one row per Telegram post, keyed by ``Post.key``;
+* ``items``: one row per work (canonical URL), keyed by a short hex id
+  derived from the canonical URL, so ids are stable across databases;
+* ``mentions``: item <-> post, with the URL exactly as written, the anchor
+  text and a context snippet.
+
+Every schema change is a new function registered on ``migrations``; never edit
+one that has shipped.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+
+import sqlite_utils
+from sqlite_utils.migrations import Migrations
+
+DEFAULT_DB = "readinglist.db"
+DB_ENV = "READINGLIST_DB"
+BUSY_TIMEOUT_MS = 30_000
+
+migrations = Migrations("readinglist")
+
+
+@migrations()
+def m001_initial(db: sqlite_utils.Database) -> None:
+    db["posts"].create(
+        {
+            "id": str,
+            "source": str,
+            "channel": str,
+            "message_id": str,
+            "permalink": str,
+            "date": str,
+            "forwarded_from": str,
+            "text": str,
+            "hashtags": str,  # JSON list
+            "harvested_at": str,
+        },
+        pk="id",
+    )
+    db["items"].create(
+        {
+            "id": str,
+            "url": str,
+            "kind": str,
+            "domain": str,
+            "arxiv_id": str,
+            "doi": str,
+            "repo": str,
+            "hf_id": str,
+            "title": str,
+            "title_source": str,
+            "status": str,
+            "added_at": str,
+        },
+        pk="id",
+        not_null={"url", "kind", "status", "added_at"},
+        defaults={"status": "unread"},
+    )
+    db["items"].create_index(["url"], unique=True)
+    for column in ("kind", "status", "domain", "arxiv_id", "doi", "repo"):
+        db["items"].create_index([column])
+    db["mentions"].create(
+        {
+            "id": str,
+            "item_id": str,
+            "post_id": str,
+            "url": str,
+            "anchor_text": str,
+            "context": str,
+            "via": str,
+            "added_at": str,
+        },
+        pk="id",
+        foreign_keys=[("item_id", "items", "id"), ("post_id", "posts", "id")],
+    )
+    db["mentions"].create_index(["item_id"])
+    db["mentions"].create_index(["post_id"])
+    # Range scans by URL prefix complete the URLs Telegram truncated.
+    db["mentions"].create_index(["url"])
+    db["posts"].create_index(["channel"])
+    db["posts"].create_index(["date"])
+
+
+ITEM_ID_LENGTH = 12
+MENTION_ID_LENGTH = 16
+
+
+def short_hash(text: str, length: int) -> str:
+    return hashlib.sha1(text.encode("utf-8")).hexdigest()[:length]
+
+
+def item_id_for(url: str) -> str:
+    """The short id of the item whose canonical URL is ``url``."""
+    return short_hash(url, ITEM_ID_LENGTH)
+
+
+def mention_id_for(item_id: str, post_id: str, written: str) -> str:
+    return short_hash(f"{item_id}\0{post_id}\0{written}", MENTION_ID_LENGTH)
+
+
+def resolve_path(path: str | os.PathLike | None) -> Path:
+    """``--db`` if given, else ``$READINGLIST_DB``, else ``./readinglist.db``."""
+    return Path(path or os.environ.get(DB_ENV) or DEFAULT_DB)
+
+
+def open_db(path: str | os.PathLike | None = None, *, migrate: bool = True) -> sqlite_utils.Database:
+    """Open (creating if needed) the database in WAL mode, with migrations applied.
+
+    WAL lets Datasette read while a harvest writes; the busy timeout makes a
+    second writer wait instead of failing with "database is locked".
+    """
+    db = sqlite_utils.Database(resolve_path(path))
+    db.conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+    db.conn.execute("PRAGMA foreign_keys = ON")
+    if db.journal_mode != "wal":
+        db.enable_wal()
+    # WAL is durable with synchronous=NORMAL except for the last commits on power loss.
+    db.conn.execute("PRAGMA synchronous = NORMAL")
+    if migrate:
+        migrations.apply(db)
+    return db
+
+
+QUEUE_COLUMNS = {
+    # name: (type, NOT NULL default or None)
+    "priority": (str, "normal"),  # high | normal | low
+    "tags": (str, "[]"),  # JSON list of strings
+    "note": (str, None),
+    "snoozed_until": (str, None),  # YYYY-MM-DD: skipped until that day
+    "read_at": (str, None),
+    "reading_minutes": (int, None),  # NULL: unknown (set by fetching)
+    "fetch_status": (str, "pending"),  # pending (not fetched) | ok | dead | ...
+    "summary": (str, None),
+    "language": (str, None),  # ru | en | ...
+    # Derived, kept by triggers (readinglist/ranking.py):
+    "mention_posts": (int, 0),
+    "mention_channels": (int, 0),
+    "last_mentioned": (str, None),
+    "rank_key": (float, None),
+}
+
+
+@migrations()
+def m002_queue(db: sqlite_utils.Database) -> None:
+    """The reading queue: user state on items, an events log, ranking and full-text search.
+
+    Columns are added only if missing, so a fetcher migration that added
+    ``reading_minutes``/``fetch_status``/``summary``/``language`` first is fine.
+    """
+    from . import ranking, search
+
+    existing = set(db["items"].columns_dict)
+    for name, (col_type, default) in QUEUE_COLUMNS.items():
+        if name not in existing:
+            db["items"].add_column(name, col_type, not_null_default=default)
+    db["events"].create(
+        {"id": int, "item_id": str, "time": str, "action": str, "value": str},
+        pk="id",
+        not_null={"item_id", "time", "action"},
+        foreign_keys=[("item_id", "items", "id")],
+        if_not_exists=True,
+    )
+    db["events"].create_index(["item_id", "time"], if_not_exists=True)
+    db["events"].create_index(["action", "time"], if_not_exists=True)
+    # The queue reads the top of this index: see readinglist/ranking.py.
+    db.execute("CREATE INDEX IF NOT EXISTS items_queue ON items(rank_key DESC, id) WHERE status = 'unread'")
+    db.execute("CREATE INDEX IF NOT EXISTS items_rank ON items(rank_key DESC, id)")
+    ranking.install_triggers(db)
+    ranking.rebuild(db)
+    search.install(db)

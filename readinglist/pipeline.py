@@ -1,0 +1,405 @@
+"""Orchestration: inputs -> posts -> links -> identities -> the database.
+
+``harvest`` is what ``readinglist harvest`` runs. It writes in batches, each in
+its own transaction, so an interrupted run keeps every finished batch and a
+second run over the same input changes nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sys
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import BinaryIO, Callable, Iterable, Iterator
+
+import sqlite_utils
+
+from harvester.errors import SourceError
+from harvester.identity import identify
+from harvester.links import FoundLink, find_hashtags, links_in_post
+from harvester.models import Post
+from harvester.sources import SNIFF_BYTES, detect_format, read_posts
+
+from .db import item_id_for, mention_id_for
+
+logger = logging.getLogger(__name__)
+
+BATCH_POSTS = 500
+STDIN = "-"
+# An anchor text shorter than this ("тут", "link", "статья") says nothing about the page.
+MIN_ANCHOR_TITLE = 15
+
+
+@dataclass
+class HarvestStats:
+    files: int = 0
+    posts: int = 0
+    new_posts: int = 0
+    links: int = 0
+    new_items: int = 0
+    new_mentions: int = 0
+    skipped: list[str] = field(default_factory=list)
+    errors: list[SourceError] = field(default_factory=list)
+    truncated_completed: int = 0
+    truncated_dropped: int = 0
+
+    def summary(self) -> str:
+        parts = [
+            f"{self.posts} posts read from {self.files} {'file' if self.files == 1 else 'files'}",
+            f"{self.links} links found",
+            f"{self.new_items} new items",
+            f"{len(self.skipped)} files skipped",
+        ]
+        if self.errors:
+            parts.append(f"{len(self.errors)} failed")
+        return "Harvested: " + ", ".join(parts) + "."
+
+
+@dataclass(frozen=True)
+class InputFile:
+    """One input to read: a path, or ``-`` for stdin. ``walked`` inputs came from a directory."""
+
+    path: str
+    walked: bool = False
+
+    @property
+    def size(self) -> int:
+        if self.path == STDIN:
+            return 0
+        try:
+            return os.path.getsize(self.path)
+        except OSError:
+            return 0
+
+
+def expand_inputs(paths: Iterable[str]) -> list[InputFile]:
+    """Files named directly, and every non-hidden file under named directories, sorted."""
+    inputs: list[InputFile] = []
+    for path in paths:
+        if path != STDIN and os.path.isdir(path):
+            for root, dirs, files in os.walk(path):
+                dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+                for name in sorted(files):
+                    if not name.startswith("."):
+                        inputs.append(InputFile(os.path.join(root, name), walked=True))
+        else:
+            inputs.append(InputFile(path))
+    return inputs
+
+
+class _CountingReader:
+    """Reports bytes read to a callback: drives the progress bar."""
+
+    def __init__(self, raw: BinaryIO, on_read: Callable[[int], None]):
+        self._raw = raw
+        self._on_read = on_read
+
+    def read(self, size: int = -1) -> bytes:
+        data = self._raw.read(size)
+        self._on_read(len(data))
+        return data
+
+    def readable(self) -> bool:
+        return True
+
+    def __iter__(self):
+        for line in self._raw:
+            self._on_read(len(line))
+            yield line
+
+
+def harvest(
+    db: sqlite_utils.Database,
+    paths: Iterable[str],
+    *,
+    format: str | None = None,
+    channel: str | None = None,
+    on_progress: Callable[[int], None] | None = None,
+    stdin: BinaryIO | None = None,
+) -> HarvestStats:
+    """Harvest every input into ``db``. Errors in one input never stop the others."""
+    stats = HarvestStats()
+    writer = _Writer(db, stats)
+    for input_file in expand_inputs(paths):
+        try:
+            opened = _open(input_file, stdin)
+        except SourceError as error:
+            stats.errors.append(error)
+            continue
+        with opened as stream:
+            reader: BinaryIO = _CountingReader(stream, on_progress) if on_progress else stream
+            try:
+                file_format = format
+                if file_format is None and input_file.walked:
+                    # Files of other kinds inside a directory (images, CSS of an HTML export) are skipped, not errors.
+                    file_format = _detect_or_none(input_file.path)
+                    if file_format is None:
+                        stats.skipped.append(input_file.path)
+                        logger.info("skipped %s: unknown format", input_file.path)
+                        continue
+                posts = read_posts(reader, _source_name(input_file), file_format)
+                stats.files += 1
+                for post in posts:
+                    if channel:
+                        post.channel = channel
+                    writer.add(post)
+            except SourceError as error:
+                stats.errors.append(error)
+            except (OSError, UnicodeError) as error:
+                stats.errors.append(SourceError(input_file.path, _os_reason(error)))
+            finally:
+                # Whatever was read before an error is kept.
+                writer.flush()
+    writer.complete_truncated()
+    return stats
+
+
+def _open(input_file: InputFile, stdin: BinaryIO | None):
+    if input_file.path == STDIN:
+        return _NoClose(stdin or sys.stdin.buffer)
+    try:
+        return open(input_file.path, "rb")
+    except OSError as error:
+        raise SourceError(input_file.path, _os_reason(error)) from None
+
+
+class _NoClose:
+    def __init__(self, raw: BinaryIO):
+        self._raw = raw
+
+    def __enter__(self):
+        return self._raw
+
+    def __exit__(self, *exc):
+        return False
+
+
+def _os_reason(error: BaseException) -> str:
+    if isinstance(error, FileNotFoundError):
+        return "no such file or directory"
+    if isinstance(error, PermissionError):
+        return "permission denied"
+    if isinstance(error, IsADirectoryError):
+        return "is a directory"
+    return getattr(error, "strerror", None) or str(error)
+
+
+def _detect_or_none(path: str) -> str | None:
+    with open(path, "rb") as head_stream:
+        head = head_stream.read(SNIFF_BYTES)
+    try:
+        return detect_format(head, path)
+    except SourceError:
+        return None
+
+
+def _source_name(input_file: InputFile) -> str:
+    return "<stdin>" if input_file.path == STDIN else input_file.path
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+@dataclass
+class _PendingTruncated:
+    post_id: str
+    link: FoundLink
+
+
+class _Writer:
+    """Buffers posts and writes them a batch at a time, each batch in one transaction."""
+
+    def __init__(self, db: sqlite_utils.Database, stats: HarvestStats):
+        self.db = db
+        self.stats = stats
+        self.posts: list[Post] = []
+        self.truncated: list[_PendingTruncated] = []
+        self._pairs: set[tuple[str, str]] = set()
+
+    def add(self, post: Post) -> None:
+        self.posts.append(post)
+        self.stats.posts += 1
+        if len(self.posts) >= BATCH_POSTS:
+            self.flush()
+
+    def flush(self) -> None:
+        if not self.posts:
+            return
+        now = _now()
+        post_rows: dict[str, dict] = {}
+        items: dict[str, dict] = {}
+        mentions: dict[str, dict] = {}
+        for post in self.posts:
+            post_rows[post.key] = _post_row(post, now)
+            for link in links_in_post(post):
+                if link.truncated:
+                    self.truncated.append(_PendingTruncated(post.key, link))
+                    continue
+                self._collect(post.key, link, now, items, mentions)
+        self.posts = []
+        self._pairs.clear()
+        self._write(post_rows, items, mentions)
+
+    def _collect(self, post_id: str, link: FoundLink, now: str, items: dict, mentions: dict) -> None:
+        identity = identify(link.url)
+        if identity is None:
+            return
+        item_id = item_id_for(identity.url)
+        if (post_id, item_id) not in self._pairs:
+            # A link counts once per post, however many times or ways the post gives it.
+            self._pairs.add((post_id, item_id))
+            self.stats.links += 1
+        title, title_source = _title_from(link)
+        if identity.repo and title_source == "preview" and not title.startswith("GitHub - "):
+            # A card for a deep link ("Release v4.55.0 · owner/repo") titles that page, not the repo.
+            title, title_source = None, None
+        existing = items.get(item_id)
+        if existing is None:
+            items[item_id] = {
+                "id": item_id,
+                "url": identity.url,
+                "kind": identity.kind,
+                "domain": identity.domain,
+                "arxiv_id": identity.arxiv_id,
+                "doi": identity.doi,
+                "repo": identity.repo,
+                "hf_id": identity.hf_id,
+                "title": title,
+                "title_source": title_source,
+                "status": "unread",
+                "added_at": now,
+            }
+        elif title and _better_title(title_source, existing["title_source"]):
+            existing["title"], existing["title_source"] = title, title_source
+        mention_id = mention_id_for(item_id, post_id, link.written)
+        if mention_id not in mentions:
+            mentions[mention_id] = {
+                "id": mention_id,
+                "item_id": item_id,
+                "post_id": post_id,
+                "url": link.written if link.via in ("text", "anchor", "preview") else link.url,
+                "anchor_text": link.anchor_text,
+                "context": link.context,
+                "via": link.via,
+                "added_at": now,
+            }
+
+    def _write(self, post_rows: dict, items: dict, mentions: dict) -> None:
+        db = self.db
+        with db.atomic():
+            existing_posts = _existing_ids(db, "posts", post_rows)
+            new_posts = [row for key, row in post_rows.items() if key not in existing_posts]
+            if new_posts:
+                db["posts"].insert_all(new_posts, pk="id")
+            self.stats.new_posts += len(new_posts)
+            existing_items = _existing_ids(db, "items", items, columns="id, title_source")
+            new_items = [row for key, row in items.items() if key not in existing_items]
+            if new_items:
+                db["items"].insert_all(new_items, pk="id")
+            self.stats.new_items += len(new_items)
+            for key, row in items.items():
+                if key in existing_items and row["title"] and _better_title(row["title_source"], existing_items[key]):
+                    db.execute(
+                        "UPDATE items SET title = ?, title_source = ? WHERE id = ?",
+                        [row["title"], row["title_source"], key],
+                    )
+            existing_mentions = _existing_ids(db, "mentions", mentions)
+            new_mentions = [row for key, row in mentions.items() if key not in existing_mentions]
+            if new_mentions:
+                db["mentions"].insert_all(new_mentions, pk="id")
+            self.stats.new_mentions += len(new_mentions)
+
+    def complete_truncated(self) -> None:
+        """Replace each URL Telegram cut short with the one complete URL that has its prefix, or drop it."""
+        if not self.truncated:
+            return
+        now = _now()
+        items: dict[str, dict] = {}
+        mentions: dict[str, dict] = {}
+        for pending in self.truncated:
+            prefix = pending.link.url
+            rows = self.db.execute(
+                "SELECT DISTINCT url FROM mentions WHERE url > ? AND url < ? LIMIT 3",
+                [prefix, prefix + "\U0010ffff"],
+            ).fetchall()
+            candidates = {url for (url,) in rows if url != prefix}
+            if len(candidates) != 1:
+                self.stats.truncated_dropped += 1
+                logger.info("dropped truncated URL %s (%d candidates)", pending.link.written, len(candidates))
+                continue
+            (complete,) = candidates
+            self.stats.truncated_completed += 1
+            link = FoundLink(
+                url=complete,
+                written=complete,
+                start=pending.link.start,
+                end=pending.link.end,
+                via=pending.link.via,
+                anchor_text=pending.link.anchor_text,
+                title=pending.link.title,
+                context=pending.link.context,
+            )
+            self._collect(pending.post_id, link, now, items, mentions)
+        self.truncated = []
+        self._write({}, items, mentions)
+
+
+TITLE_RANK = {None: 0, "anchor": 1, "preview": 2}
+
+
+def _title_from(link: FoundLink) -> tuple[str | None, str | None]:
+    if link.title:
+        return link.title.strip(), "preview"
+    text = (link.anchor_text or "").strip()
+    if len(text) >= MIN_ANCHOR_TITLE and "://" not in text and not text.startswith(("www.", "@")):
+        return text, "anchor"
+    return None, None
+
+
+def _better_title(candidate_source: str | None, current_source: str | None) -> bool:
+    """Whether a title from ``candidate_source`` should replace one from ``current_source``.
+
+    Sources this stage does not know (set by fetching) are never overridden.
+    """
+    if current_source not in TITLE_RANK:
+        return False
+    return TITLE_RANK.get(candidate_source, 0) > TITLE_RANK[current_source]
+
+
+def _existing_ids(db: sqlite_utils.Database, table: str, rows: dict, columns: str = "id") -> dict:
+    """Which of ``rows``' keys are already in ``table`` (mapping id -> second column if asked)."""
+    found: dict = {}
+    keys = list(rows)
+    for start in range(0, len(keys), 500):
+        chunk = keys[start : start + 500]
+        placeholders = ", ".join("?" * len(chunk))
+        for row in db.execute(f"SELECT {columns} FROM [{table}] WHERE id IN ({placeholders})", chunk):
+            found[row[0]] = row[1] if len(row) > 1 else True
+    return found
+
+
+def _post_row(post: Post, now: str) -> dict:
+    hashtags = list(dict.fromkeys([*post.hashtags, *find_hashtags(post.text)]))
+    return {
+        "id": post.key,
+        "source": post.source,
+        "channel": post.channel,
+        "message_id": post.post_id,
+        "permalink": post.permalink,
+        "date": post.date,
+        "forwarded_from": post.forwarded_from,
+        "text": post.text,
+        "hashtags": json.dumps(hashtags, ensure_ascii=False),
+        "harvested_at": now,
+    }
+
+
+def iter_input_posts(path: str, format: str | None = None) -> Iterator[Post]:
+    """The posts of one file, for scripts and tests that don't need a database."""
+    with open(path, "rb") as stream:
+        yield from read_posts(stream, path, format)
+

@@ -1,0 +1,306 @@
+"""Reading the list back: which items there are, with their mention counts and channels."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+from datetime import datetime, timedelta, timezone
+
+import sqlite_utils
+
+from .ranking import UNKNOWN_LENGTH_PENALTY, julian_day, now_offset
+
+STATUSES = ("unread", "read", "archived", "all")
+SORTS = ("mentions", "score", "added", "title")
+
+LIST_SQL = """
+SELECT
+    items.id, items.url, items.kind, items.title, items.status, items.domain,
+    items.arxiv_id, items.doi, items.repo, items.hf_id, items.added_at,
+    items.priority, items.tags, items.note, items.read_at, items.snoozed_until, items.rank_key,
+    COUNT(DISTINCT mentions.post_id) AS mentions,
+    json_group_array(DISTINCT posts.channel) AS post_channels,
+    json_group_array(DISTINCT posts.forwarded_from) AS forwarded_channels,
+    MIN(posts.date) AS first_post_date
+FROM items
+LEFT JOIN mentions ON mentions.item_id = items.id
+LEFT JOIN posts ON posts.id = mentions.post_id
+{where}
+GROUP BY items.id
+{having}
+ORDER BY {order}
+"""
+
+ORDERS = {
+    "mentions": "mentions DESC, COALESCE(first_post_date, items.added_at) DESC, items.id",
+    "score": "items.rank_key DESC, items.id",
+    "added": "items.added_at DESC, items.id",
+    "title": "COALESCE(items.title, items.url) COLLATE NOCASE, items.id",
+}
+
+
+@dataclass(frozen=True)
+class ListFilter:
+    status: str = "unread"
+    kind: str | None = None
+    channel: str | None = None
+    tag: str | None = None
+    domain: str | None = None
+    since: str | None = None  # YYYY-MM-DD: first seen on or after
+    sort: str = "mentions"
+
+
+def list_items(db: sqlite_utils.Database, filters: ListFilter = ListFilter()) -> list[dict]:
+    """Items matching ``filters``, most mentioned first.
+
+    Each is a dict with the stable fields of ``readinglist list --json``.
+    """
+    clauses, params = [], []
+    if filters.status != "all":
+        clauses.append("items.status = ?")
+        params.append(filters.status)
+    if filters.kind:
+        clauses.append("items.kind = ?")
+        params.append(filters.kind)
+    if filters.channel:
+        clauses.append(
+            "items.id IN (SELECT m.item_id FROM mentions m JOIN posts p ON p.id = m.post_id"
+            " WHERE p.channel = ? OR p.forwarded_from = ?)"
+        )
+        params += [filters.channel, filters.channel]
+    if filters.tag:
+        clauses.append("EXISTS (SELECT 1 FROM json_each(items.tags) WHERE json_each.value = ?)")
+        params.append(filters.tag)
+    if filters.domain:
+        clauses.append("items.domain = ?")
+        params.append(filters.domain.lower())
+    having = ""
+    if filters.since:
+        having = "HAVING COALESCE(first_post_date, items.added_at) >= ?"
+    where = ("WHERE " + " AND ".join(clauses)) if clauses else ""
+    sql = LIST_SQL.format(where=where, having=having, order=ORDERS[filters.sort])
+    cursor = db.execute(sql, params + ([filters.since] if filters.since else []))
+    columns = [description[0] for description in cursor.description]
+    offset = now_offset(datetime.now(timezone.utc))
+    return [_item(dict(zip(columns, row)), offset) for row in cursor]
+
+
+def _item(row: dict, offset: float = 0.0) -> dict:
+    # A forwarded post counts for the channel that wrote it and the one that forwarded it.
+    channels = sorted(
+        {name for name in json.loads(row.pop("post_channels")) + json.loads(row.pop("forwarded_channels")) if name}
+    )
+    first_post_date = row.pop("first_post_date")
+    return {
+        "id": row["id"],
+        "url": row["url"],
+        "kind": row["kind"],
+        "title": row["title"],
+        "status": row["status"],
+        "mentions": row["mentions"],
+        "channels": channels,
+        "first_seen": first_post_date or row["added_at"],
+        "domain": row["domain"],
+        "arxiv_id": row["arxiv_id"],
+        "doi": row["doi"],
+        "repo": row["repo"],
+        "hf_id": row["hf_id"],
+        "added_at": row["added_at"],
+        "priority": row["priority"],
+        "tags": json.loads(row["tags"] or "[]"),
+        "note": row["note"],
+        "read_at": row["read_at"],
+        "snoozed_until": row["snoozed_until"],
+        "score": None if row["rank_key"] is None else round(row["rank_key"] - offset, 3),
+    }
+
+
+# ---------------------------------------------------------------- the queue
+
+QUEUE_COLUMNS = (
+    "items.id, items.url, items.kind, items.title, items.domain, items.status, items.priority, items.tags,"
+    " items.note, items.summary, items.language, items.reading_minutes, items.fetch_status,"
+    " items.mention_posts, items.mention_channels, items.last_mentioned, items.added_at, items.rank_key"
+)
+MENTIONS_SHOWN = 3
+
+
+@dataclass(frozen=True)
+class NextFilter:
+    n: int = 5
+    kind: str | None = None
+    max_minutes: float | None = None
+    channel: str | None = None
+    tag: str | None = None
+    lang: str | None = None
+
+
+def next_items(db: sqlite_utils.Database, filters: NextFilter = NextFilter(), now: datetime | None = None) -> list[dict]:
+    """The best ``filters.n`` items to read now, by :func:`readinglist.ranking.score`.
+
+    Each dict has the item's fields, ``score``, ``reason`` (why it ranks here)
+    and ``mentions`` (the latest posts that mentioned it).
+    """
+    now = now or datetime.now(timezone.utc)
+    today = now.astimezone().date().isoformat()
+    clauses = [
+        "items.status = 'unread'",
+        "items.kind NOT IN ('channel', 'unresolved')",
+        "items.fetch_status IS NOT 'dead'",
+        "(items.snoozed_until IS NULL OR items.snoozed_until <= ?)",
+    ]
+    params: list = [today]
+    if filters.kind:
+        clauses.append("items.kind = ?")
+        params.append(filters.kind)
+    if filters.lang:
+        clauses.append("items.language = ?")
+        params.append(filters.lang)
+    if filters.tag:
+        clauses.append("EXISTS (SELECT 1 FROM json_each(items.tags) WHERE json_each.value = ?)")
+        params.append(filters.tag)
+    if filters.channel:
+        clauses.append(
+            "EXISTS (SELECT 1 FROM mentions m JOIN posts p ON p.id = m.post_id"
+            " WHERE m.item_id = items.id AND (p.channel = ? OR p.forwarded_from = ?))"
+        )
+        params += [filters.channel, filters.channel]
+    offset = now_offset(now)
+
+    def top(extra: str, extra_params: list, penalty: float) -> list[dict]:
+        sql = (
+            f"SELECT {QUEUE_COLUMNS} FROM items INDEXED BY items_queue WHERE {' AND '.join(clauses + [extra])}"
+            " ORDER BY items.rank_key DESC, items.id LIMIT ?"
+        )
+        cursor = db.execute(sql, params + extra_params + [filters.n])
+        columns = [d[0] for d in cursor.description]
+        rows = [dict(zip(columns, row)) for row in cursor]
+        for row in rows:
+            row["score"] = round((row["rank_key"] or 0.0) - offset + penalty, 3)
+        return rows
+
+    if filters.max_minutes is None:
+        rows = top("1", [], 0.0)
+    else:
+        rows = top("items.reading_minutes <= ?", [filters.max_minutes], 0.0) + top(
+            "items.reading_minutes IS NULL", [], UNKNOWN_LENGTH_PENALTY
+        )
+        rows.sort(key=lambda row: (-row["score"], row["id"]))
+        rows = rows[: filters.n]
+    now_jd = julian_day(now)
+    for row in rows:
+        row.pop("rank_key")
+        row["tags"] = json.loads(row["tags"] or "[]")
+        row["reason"] = reason(db, row, now_jd, filters.max_minutes)
+        row["mentions"] = item_mentions(db, row["id"], limit=MENTIONS_SHOWN)
+    return rows
+
+
+def _age_days(db, row: dict, now_jd: float) -> float | None:
+    seen = db.execute(
+        "SELECT COALESCE(julianday(?), julianday(?))", [row["last_mentioned"], row["added_at"]]
+    ).fetchone()[0]
+    return None if seen is None else max(0.0, now_jd - seen)
+
+
+def _ago(days: float) -> str:
+    whole = int(days)
+    if whole == 0:
+        return "today"
+    return "1 day ago" if whole == 1 else f"{whole} days ago"
+
+
+def reason(db, row: dict, now_jd: float, max_minutes: float | None = None) -> str:
+    """Why an item ranks where it does, in words: the terms of the score that apply."""
+    channels, posts = row["mention_channels"] or 0, row["mention_posts"] or 0
+    parts = []
+    if channels:
+        parts.append(
+            f"mentioned by {channels} channel{'s' if channels != 1 else ''}"
+            + (f" in {posts} posts" if posts != channels else "")
+        )
+    else:
+        parts.append("added by hand")
+    age = _age_days(db, row, now_jd)
+    if age is not None:
+        parts.append(("last " if channels else "") + _ago(age))
+    if row["priority"] != "normal":
+        parts.append(f"priority {row['priority']}")
+    if row["fetch_status"] in (None, "pending"):
+        parts.append("not fetched yet")
+    if row["reading_minutes"] is not None:
+        parts.append(f"{row['reading_minutes']} min")
+    elif max_minutes is not None:
+        parts.append("reading time unknown")
+    return ", ".join(parts)
+
+
+def item_mentions(db: sqlite_utils.Database, item_id: str, limit: int | None = None) -> list[dict]:
+    """The posts that mentioned an item, latest first: channel, date, context, url as written."""
+    sql = (
+        "SELECT posts.channel, posts.forwarded_from, posts.date, posts.permalink, mentions.url, mentions.context"
+        " FROM mentions JOIN posts ON posts.id = mentions.post_id WHERE mentions.item_id = ?"
+        " ORDER BY julianday(posts.date) DESC, posts.id"
+    )
+    params: list = [item_id]
+    if limit is not None:
+        sql += " LIMIT ?"
+        params.append(limit)
+    cursor = db.execute(sql, params)
+    columns = [d[0] for d in cursor.description]
+    return [dict(zip(columns, row)) for row in cursor]
+
+
+def show_item(db: sqlite_utils.Database, item_id: str, now: datetime | None = None) -> dict:
+    """Every field of an item, its mentions and its history (events, oldest first)."""
+    cursor = db.execute("SELECT * FROM items WHERE id = ?", [item_id])
+    columns = [d[0] for d in cursor.description]
+    item = dict(zip(columns, cursor.fetchone()))
+    item["tags"] = json.loads(item["tags"] or "[]")
+    now = now or datetime.now(timezone.utc)
+    rank_key = item.pop("rank_key")
+    item["score"] = None if rank_key is None else round(rank_key - now_offset(now), 3)
+    item["reason"] = reason(db, item, julian_day(now))
+    item["mentions"] = item_mentions(db, item_id)
+    cursor = db.execute("SELECT time, action, value FROM events WHERE item_id = ? ORDER BY time, id", [item_id])
+    item["history"] = [dict(zip(("time", "action", "value"), row)) for row in cursor]
+    return item
+
+
+def queue_stats(db: sqlite_utils.Database, now: datetime | None = None, top: int = 10) -> dict:
+    """Counts by status, kind, channel and domain; items read this week/month; reading time left."""
+    now = now or datetime.now(timezone.utc)
+
+    def pairs(sql: str, params: list = ()) -> dict:
+        return {key if key is not None else "": count for key, count in db.execute(sql, params)}
+
+    week = (now - timedelta(days=7)).isoformat(timespec="seconds")
+    month = (now - timedelta(days=30)).isoformat(timespec="seconds")
+    read_since = "SELECT COUNT(DISTINCT item_id) FROM events WHERE action = 'read' AND time >= ?"
+    today = now.astimezone().date().isoformat()
+    backlog = db.execute(
+        "SELECT COUNT(*), COALESCE(SUM(reading_minutes), 0), SUM(reading_minutes IS NULL) FROM items"
+        " WHERE status = 'unread' AND kind NOT IN ('channel', 'unresolved') AND fetch_status IS NOT 'dead'"
+        " AND (snoozed_until IS NULL OR snoozed_until <= ?)",
+        [today],
+    ).fetchone()
+    return {
+        "items": db.execute("SELECT COUNT(*) FROM items").fetchone()[0],
+        "by_status": pairs("SELECT status, COUNT(*) FROM items GROUP BY status ORDER BY COUNT(*) DESC, status"),
+        "snoozed": db.execute(
+            "SELECT COUNT(*) FROM items WHERE status = 'unread' AND snoozed_until > ?", [today]
+        ).fetchone()[0],
+        "by_kind": pairs("SELECT kind, COUNT(*) FROM items GROUP BY kind ORDER BY COUNT(*) DESC, kind"),
+        "by_channel": pairs(
+            "SELECT posts.channel, COUNT(DISTINCT mentions.item_id) AS n FROM mentions"
+            " JOIN posts ON posts.id = mentions.post_id GROUP BY posts.channel ORDER BY n DESC, posts.channel LIMIT ?",
+            [top],
+        ),
+        "by_domain": pairs(
+            "SELECT domain, COUNT(*) AS n FROM items GROUP BY domain ORDER BY n DESC, domain LIMIT ?", [top]
+        ),
+        "read_this_week": db.execute(read_since, [week]).fetchone()[0],
+        "read_this_month": db.execute(read_since, [month]).fetchone()[0],
+        "backlog": {"items": backlog[0], "minutes": backlog[1], "unknown_length": backlog[2] or 0},
+    }

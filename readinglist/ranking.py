@@ -1,0 +1,207 @@
+"""The queue's ranking: one score, documented here and in the README.
+
+An item's score is a sum of logs (so it reads as "how many times more worth
+reading"), with exponential decay on the age of its latest mention::
+
+    score = PRIORITY[priority]                       high +1.0, normal 0, low -1.0
+          + CHANNEL_WEIGHT * ln(1 + distinct channels)      1.5: the strongest signal
+          + POST_WEIGHT    * ln(1 + distinct posts)         0.4
+          - ln 2 * age_days / HALF_LIFE_DAYS                halves every 14 days
+          + NOT_FETCHED_PENALTY   if fetch_status is 'pending' (or NULL)   -0.3
+          + UNKNOWN_LENGTH_PENALTY if --max-minutes is given and the
+                                   reading time is unknown                 -0.2
+
+``age_days`` is the time since the latest post mentioning the item
+(``posts.date``), or since ``items.added_at`` if no post has a date. Channels
+count the channel a post appeared in and the channel it was forwarded from.
+With ``--max-minutes M``, items whose known reading time exceeds M are left out.
+Dead links (``fetch_status = 'dead'``), ``channel`` items, ``unresolved`` ones
+and items that are read, archived or snoozed never come up. Ties go to the
+smaller id.
+
+Why it scales: exponential decay makes ``-ln2 * (now - t) / H`` equal to
+``ln2 * t / H`` minus a term that is the same for every item. So the order never
+depends on "now", and the database keeps a time-invariant ``rank_key`` per item
+(the score with ``ln2 * t / H`` in place of the age term), kept current by
+triggers when mentions arrive or priority/fetch status change. ``next`` then
+reads the top of an index instead of scoring a million rows:
+``score = rank_key - ln2 * (now - EPOCH) / H``.
+
+:func:`score` is the reference implementation; :data:`RANK_KEY_SQL` is the same
+formula in SQL (a test keeps them equal).
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import datetime, timezone
+
+PRIORITIES = ("high", "normal", "low")
+PRIORITY = {"high": 1.0, "normal": 0.0, "low": -1.0}
+CHANNEL_WEIGHT = 1.5
+POST_WEIGHT = 0.4
+HALF_LIFE_DAYS = 14.0
+NOT_FETCHED_PENALTY = -0.3
+UNKNOWN_LENGTH_PENALTY = -0.2
+DECAY_PER_DAY = math.log(2) / HALF_LIFE_DAYS
+# Julian day of 2000-01-01T12:00Z: keeps rank keys small numbers.
+EPOCH_JD = 2451545.0
+UNIX_EPOCH_JD = 2440587.5
+
+
+def julian_day(when: datetime) -> float:
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=timezone.utc)
+    return when.timestamp() / 86400.0 + UNIX_EPOCH_JD
+
+
+def score(
+    *,
+    priority: str = "normal",
+    channels: int = 0,
+    posts: int = 0,
+    age_days: float = 0.0,
+    fetch_status: str | None = "pending",
+    reading_minutes: float | None = None,
+    max_minutes: float | None = None,
+) -> float | None:
+    """The score of one item (higher ranks first); None if it does not fit ``max_minutes``.
+
+    See the module docstring for the formula and why each term is there.
+    """
+    if max_minutes is not None and reading_minutes is not None and reading_minutes > max_minutes:
+        return None
+    value = PRIORITY.get(priority or "normal", 0.0)
+    value += CHANNEL_WEIGHT * math.log1p(channels) + POST_WEIGHT * math.log1p(posts)
+    value -= DECAY_PER_DAY * age_days
+    if fetch_status in (None, "pending"):
+        value += NOT_FETCHED_PENALTY
+    if max_minutes is not None and reading_minutes is None:
+        value += UNKNOWN_LENGTH_PENALTY
+    return value
+
+
+# The score without the "now" part; columns of ``items`` (unqualified, usable in triggers as NEW.x via {p}).
+_RANK_KEY_TEMPLATE = (
+    "(CASE {p}priority WHEN 'high' THEN {high} WHEN 'low' THEN {low} ELSE 0.0 END"
+    " + {cw} * ln(1 + COALESCE({p}mention_channels, 0))"
+    " + {pw} * ln(1 + COALESCE({p}mention_posts, 0))"
+    " + CASE WHEN {p}fetch_status IS NULL OR {p}fetch_status = 'pending' THEN {nf} ELSE 0.0 END"
+    " + {decay} * (COALESCE(julianday({p}last_mentioned), julianday({p}added_at), {epoch}) - {epoch}))"
+)
+
+
+def rank_key_sql(prefix: str = "") -> str:
+    return _RANK_KEY_TEMPLATE.format(
+        p=prefix,
+        high=PRIORITY["high"],
+        low=PRIORITY["low"],
+        cw=CHANNEL_WEIGHT,
+        pw=POST_WEIGHT,
+        nf=NOT_FETCHED_PENALTY,
+        decay=repr(DECAY_PER_DAY),
+        epoch=EPOCH_JD,
+    )
+
+
+RANK_KEY_SQL = rank_key_sql()
+
+
+def now_offset(now: datetime) -> float:
+    """What to subtract from ``rank_key`` to get the score at ``now``."""
+    return DECAY_PER_DAY * (julian_day(now) - EPOCH_JD)
+
+
+# Aggregates of one item's mentions (:item is the item id).
+STATS_SQL = {
+    "mention_posts": "(SELECT COUNT(DISTINCT post_id) FROM mentions WHERE item_id = {item})",
+    "mention_channels": (
+        "(SELECT COUNT(*) FROM (SELECT posts.channel AS c FROM mentions JOIN posts ON posts.id = mentions.post_id"
+        " WHERE mentions.item_id = {item} AND posts.channel IS NOT NULL"
+        " UNION SELECT posts.forwarded_from FROM mentions JOIN posts ON posts.id = mentions.post_id"
+        " WHERE mentions.item_id = {item} AND posts.forwarded_from IS NOT NULL))"
+    ),
+    "last_mentioned": (
+        "(SELECT posts.date FROM mentions JOIN posts ON posts.id = mentions.post_id"
+        " WHERE mentions.item_id = {item} AND julianday(posts.date) IS NOT NULL"
+        " ORDER BY julianday(posts.date) DESC LIMIT 1)"
+    ),
+}
+
+
+def _stats_update(item: str) -> str:
+    sets = ", ".join(f"{column} = {sql.format(item=item)}" for column, sql in STATS_SQL.items())
+    return f"UPDATE items SET {sets} WHERE id = {item};"
+
+
+TRIGGERS = {
+    "items_rank_insert": f"""
+        CREATE TRIGGER IF NOT EXISTS items_rank_insert AFTER INSERT ON items BEGIN
+            UPDATE items SET rank_key = {rank_key_sql("items.")} WHERE id = NEW.id;
+        END""",
+    "items_rank_update": f"""
+        CREATE TRIGGER IF NOT EXISTS items_rank_update
+        AFTER UPDATE OF priority, fetch_status, mention_posts, mention_channels, last_mentioned, added_at ON items
+        BEGIN
+            UPDATE items SET rank_key = {rank_key_sql("items.")} WHERE id = NEW.id;
+        END""",
+    "mentions_rank_insert": f"""
+        CREATE TRIGGER IF NOT EXISTS mentions_rank_insert AFTER INSERT ON mentions BEGIN
+            {_stats_update("NEW.item_id")}
+        END""",
+    "mentions_rank_delete": f"""
+        CREATE TRIGGER IF NOT EXISTS mentions_rank_delete AFTER DELETE ON mentions BEGIN
+            {_stats_update("OLD.item_id")}
+        END""",
+}
+
+
+def install_triggers(db) -> None:
+    for sql in TRIGGERS.values():
+        db.execute(sql)
+
+
+def drop_triggers(db) -> None:
+    """For bulk loads: drop, load, then :func:`rebuild` and :func:`install_triggers`."""
+    for name in TRIGGERS:
+        db.execute(f"DROP TRIGGER IF EXISTS {name}")
+
+
+def rebuild(db) -> None:
+    """Recompute every item's mention aggregates and rank key in a few set-based statements."""
+    db.execute("DROP TABLE IF EXISTS temp._item_stats")
+    db.execute(
+        """
+        CREATE TEMP TABLE _item_stats AS
+        WITH m AS (
+            SELECT mentions.item_id, mentions.post_id, posts.channel, posts.forwarded_from, posts.date,
+                   julianday(posts.date) AS jd
+            FROM mentions JOIN posts ON posts.id = mentions.post_id
+        ),
+        ch AS (
+            SELECT item_id, COUNT(*) AS n FROM (
+                SELECT item_id, channel AS c FROM m WHERE channel IS NOT NULL
+                UNION SELECT item_id, forwarded_from FROM m WHERE forwarded_from IS NOT NULL
+            ) GROUP BY item_id
+        ),
+        agg AS (
+            -- SQLite: a bare column beside MAX() comes from the row holding the maximum.
+            SELECT item_id, COUNT(DISTINCT post_id) AS n_posts, MAX(jd) AS max_jd, date AS last_mentioned
+            FROM m GROUP BY item_id
+        )
+        SELECT agg.item_id, agg.n_posts, COALESCE(ch.n, 0) AS n_channels,
+               CASE WHEN agg.max_jd IS NULL THEN NULL ELSE agg.last_mentioned END AS last_mentioned
+        FROM agg LEFT JOIN ch ON ch.item_id = agg.item_id
+        """
+    )
+    db.execute("CREATE UNIQUE INDEX temp._item_stats_id ON _item_stats(item_id)")
+    db.execute(
+        """
+        UPDATE items SET
+            mention_posts = COALESCE((SELECT n_posts FROM _item_stats s WHERE s.item_id = items.id), 0),
+            mention_channels = COALESCE((SELECT n_channels FROM _item_stats s WHERE s.item_id = items.id), 0),
+            last_mentioned = (SELECT last_mentioned FROM _item_stats s WHERE s.item_id = items.id)
+        """
+    )
+    db.execute(f"UPDATE items SET rank_key = {RANK_KEY_SQL}")
+    db.execute("DROP TABLE temp._item_stats")

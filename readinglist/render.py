@@ -1,0 +1,187 @@
+"""Printing the queue: rich panels and tables on a terminal, plain text when piped.
+
+Titles, summaries and contexts come from the web: on a terminal they are
+wrapped in ``rich.text.Text`` so ``[bold]`` in a title prints literally.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+
+import click
+
+SNIPPET_CHARS = 160
+
+
+def _snippet(text: str | None, limit: int = SNIPPET_CHARS) -> str:
+    flat = " ".join((text or "").split())
+    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
+
+
+def _minutes(item: dict) -> str:
+    return f"{item['reading_minutes']} min" if item.get("reading_minutes") is not None else "? min"
+
+
+def _mention_line(mention: dict) -> str:
+    where = mention["channel"] or "manual"
+    if mention.get("forwarded_from"):
+        where += f" (from {mention['forwarded_from']})"
+    day = (mention["date"] or "")[:10]
+    head = f"{where}, {day}" if day else where
+    context = _snippet(mention["context"])
+    return f"{head}: {context}" if context else head
+
+
+def next_lines(items: list[dict]) -> list[str]:
+    lines = []
+    for rank, item in enumerate(items, 1):
+        lines.append(f"{rank}. {item['title'] or item['url']}")
+        lines.append(f"   {item['kind']} · {item['domain']} · {_minutes(item)} · {item['id']}")
+        if item["title"]:
+            lines.append(f"   {item['url']}")
+        if item.get("summary"):
+            lines.append(f"   {_snippet(item['summary'], 240)}")
+        lines.append(f"   why: {item['reason']}")
+        lines.extend(f"   - {_mention_line(m)}" for m in item["mentions"])
+    return lines
+
+
+def print_next(items: list[dict], tty: bool) -> None:
+    if not items:
+        click.echo("Nothing to read: the queue is empty (or everything is filtered out).")
+        return
+    if not tty:
+        click.echo("\n".join(next_lines(items)))
+        return
+    from rich.console import Console, Group
+    from rich.panel import Panel
+    from rich.text import Text
+
+    console = Console()
+    for rank, item in enumerate(items, 1):
+        body = [Text(f"{item['kind']} · {item['domain']} · {_minutes(item)} · ", style="dim") + Text(item["id"], style="bold cyan")]
+        body.append(Text(item["url"], style="blue underline"))
+        if item.get("summary"):
+            body.append(Text(_snippet(item["summary"], 400)))
+        body.append(Text("why: ", style="bold") + Text(item["reason"]))
+        body.extend(Text("• " + _mention_line(m), style="dim") for m in item["mentions"])
+        console.print(Panel(Group(*body), title=Text(f"{rank}. {item['title'] or item['url']}"), title_align="left"))
+
+
+SHOW_FIELDS = (
+    "id", "url", "kind", "title", "domain", "status", "priority", "tags", "note", "score", "reason",
+    "reading_minutes", "fetch_status", "language", "summary", "snoozed_until", "read_at", "added_at",
+    "mention_posts", "mention_channels", "last_mentioned", "arxiv_id", "doi", "repo", "hf_id", "title_source",
+)
+
+
+def _value(value) -> str:
+    if isinstance(value, list):
+        return ", ".join(map(str, value))
+    return "" if value is None else str(value)
+
+
+def show_lines(item: dict) -> list[str]:
+    keys = list(SHOW_FIELDS) + [k for k in item if k not in SHOW_FIELDS and k not in ("mentions", "history")]
+    lines = [f"{key}: {_value(item[key])}" for key in keys if key in item and item[key] not in (None, "", [])]
+    lines.append(f"mentions ({len(item['mentions'])}):")
+    lines.extend(f"  - {_mention_line(m)}" for m in item["mentions"])
+    lines.append(f"history ({len(item['history'])}):")
+    lines.extend(
+        f"  {event['time']}  {event['action']}" + (f" {event['value']}" if event["value"] else "")
+        for event in item["history"]
+    )
+    return lines
+
+
+def print_show(item: dict, tty: bool) -> None:
+    if not tty:
+        click.echo("\n".join(show_lines(item)))
+        return
+    from rich.console import Console
+    from rich.table import Table
+    from rich.text import Text
+
+    table = Table(box=None, show_header=False)
+    table.add_column(style="bold")
+    table.add_column()
+    for key in SHOW_FIELDS:
+        if item.get(key) not in (None, "", []):
+            table.add_row(key, Text(_value(item[key])))
+    console = Console()
+    console.print(table)
+    console.print(Text(f"Mentions ({len(item['mentions'])})", style="bold"))
+    for mention in item["mentions"]:
+        console.print(Text("  • " + _mention_line(mention)))
+    console.print(Text(f"History ({len(item['history'])})", style="bold"))
+    for event in item["history"]:
+        console.print(Text(f"  {event['time']}  {event['action']} {event['value'] or ''}".rstrip()))
+
+
+def search_lines(results: list[dict]) -> list[str]:
+    lines = []
+    for row in results:
+        lines.append(f"{row['id']}  {row['kind']:<7}  {row['status']:<8}  {row['title'] or row['url']}")
+        snippet = _snippet(row["snippet"])
+        if snippet:
+            lines.append(f"    {snippet}")
+    return lines
+
+
+def print_search(results: list[dict], tty: bool) -> None:
+    if not results:
+        click.echo("No matches.")
+        return
+    if not tty:
+        click.echo("\n".join(search_lines(results)))
+        return
+    from rich.console import Console
+    from rich.table import Table
+    from rich.text import Text
+
+    table = Table("id", "kind", "status", "title / snippet", box=None, header_style="bold")
+    for row in results:
+        shown = Text(row["title"] or row["url"])
+        shown.append("\n" + _snippet(row["snippet"]), style="dim")
+        table.add_row(row["id"], row["kind"], row["status"], shown)
+    Console().print(table)
+
+
+def stats_lines(data: dict) -> list[str]:
+    backlog = data["backlog"]
+    lines = [
+        f"items: {data['items']}",
+        "by status: " + ", ".join(f"{k} {v}" for k, v in data["by_status"].items()) + f" (snoozed {data['snoozed']})",
+        "by kind: " + ", ".join(f"{k} {v}" for k, v in data["by_kind"].items()),
+        "top channels: " + ", ".join(f"{k or '(none)'} {v}" for k, v in data["by_channel"].items()),
+        "top domains: " + ", ".join(f"{k or '(none)'} {v}" for k, v in data["by_domain"].items()),
+        f"read: {data['read_this_week']} this week, {data['read_this_month']} this month",
+        f"backlog: {backlog['items']} items, {backlog['minutes']} min known, {backlog['unknown_length']} of unknown length",
+    ]
+    return lines
+
+
+def print_stats(data: dict, tty: bool) -> None:
+    if not tty:
+        click.echo("\n".join(stats_lines(data)))
+        return
+    from rich.console import Console
+    from rich.text import Text
+
+    console = Console()
+    for line in stats_lines(data):
+        key, _, rest = line.partition(": ")
+        console.print(Text(key + ": ", style="bold") + Text(rest))
+
+
+CSV_FIELDS = ("id", "url", "kind", "title", "status", "priority", "tags", "mentions", "channels", "first_seen", "domain", "score", "added_at")
+
+
+def items_csv(items: list[dict]) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(CSV_FIELDS)
+    for item in items:
+        writer.writerow(["|".join(item[f]) if isinstance(item[f], list) else ("" if item[f] is None else item[f]) for f in CSV_FIELDS])
+    return out.getvalue()

@@ -1,0 +1,238 @@
+"""Finding items by what the user types, and changing their state.
+
+Every change is all-or-nothing (every reference is resolved before anything is
+written, in one transaction) and leaves one ``events`` row per item:
+``(item_id, time, action, value)``.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta, timezone
+from typing import Iterable
+
+import sqlite_utils
+
+from .ranking import PRIORITIES
+
+MIN_PREFIX = 4
+_HEX = re.compile(r"^[0-9a-f]+$")
+_SCHEME = re.compile(r"^[a-z][a-z0-9+.-]*://", re.I)
+
+
+class QueueError(Exception):
+    """A user error: the CLI prints it as ``Error: <message>`` and exits 1."""
+
+
+class ItemNotFound(QueueError):
+    def __init__(self, ref: str):
+        super().__init__(f"no item matches {ref!r}")
+        self.ref = ref
+
+
+class AmbiguousItem(QueueError):
+    def __init__(self, ref: str, count: int, ids: list[str]):
+        shown = ", ".join(ids) + (", ..." if count > len(ids) else "")
+        super().__init__(f"{ref!r} is ambiguous: matches {count} items ({shown})")
+        self.ref, self.count, self.ids = ref, count, ids
+
+
+@dataclass(frozen=True)
+class ItemRef:
+    id: str
+    url: str
+    title: str | None
+
+    @property
+    def label(self) -> str:
+        return f"{self.id} {self.title or self.url}"
+
+
+def now_iso() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def _ref(row) -> ItemRef:
+    return ItemRef(id=row[0], url=row[1], title=row[2])
+
+
+def resolve_item(db: sqlite_utils.Database, ref: str) -> ItemRef:
+    """The item ``ref`` names: its id, a unique id prefix (4+ chars) or a URL of it in any form.
+
+    Raises :class:`ItemNotFound` or :class:`AmbiguousItem`.
+    """
+    text = ref.strip()
+    lowered = text.lower()
+    if len(lowered) >= MIN_PREFIX and _HEX.match(lowered):
+        row = db.execute("SELECT id, url, title FROM items WHERE id = ?", [lowered]).fetchone()
+        if row:
+            return _ref(row)
+        # A range scan on the primary key: ids are lowercase hex.
+        bounds = [lowered, lowered + "g"]
+        count = db.execute("SELECT COUNT(*) FROM items WHERE id >= ? AND id < ?", bounds).fetchone()[0]
+        if count == 1:
+            return _ref(db.execute("SELECT id, url, title FROM items WHERE id >= ? AND id < ?", bounds).fetchone())
+        if count > 1:
+            ids = [r[0] for r in db.execute("SELECT id FROM items WHERE id >= ? AND id < ? ORDER BY id LIMIT 3", bounds)]
+            raise AmbiguousItem(text, count, ids)
+    if "." in text or "/" in text or ":" in text:
+        row = db.execute("SELECT id, url, title FROM items WHERE url = ?", [text]).fetchone()
+        if row:
+            return _ref(row)
+        from harvester.identity import identify
+
+        url = text if _SCHEME.match(text) else "https://" + text
+        identity = identify(url)
+        if identity is not None:
+            row = db.execute("SELECT id, url, title FROM items WHERE url = ?", [identity.url]).fetchone()
+            if row:
+                return _ref(row)
+    raise ItemNotFound(text)
+
+
+def resolve_all(db: sqlite_utils.Database, refs: Iterable[str]) -> list[ItemRef]:
+    """Every ref resolved (duplicates once, in order), or the first error before anything changes."""
+    seen: dict[str, ItemRef] = {}
+    for ref in refs:
+        item = resolve_item(db, ref)
+        seen.setdefault(item.id, item)
+    return list(seen.values())
+
+
+def _event(db, item_id: str, action: str, value: str | None, when: str) -> None:
+    db.execute("INSERT INTO events(item_id, time, action, value) VALUES (?, ?, ?, ?)", [item_id, when, action, value])
+
+
+def _change(db, refs, action: str, sql: str, params_for, value=None) -> list[ItemRef]:
+    items = resolve_all(db, refs)
+    when = now_iso()
+    with db.atomic():
+        for item in items:
+            db.execute(sql, [*params_for(when), item.id])
+            _event(db, item.id, action, value, when)
+    return items
+
+
+def mark_read(db, refs: Iterable[str]) -> list[ItemRef]:
+    return _change(db, refs, "read", "UPDATE items SET status = 'read', read_at = ?, snoozed_until = NULL WHERE id = ?", lambda w: [w])
+
+
+def mark_unread(db, refs: Iterable[str]) -> list[ItemRef]:
+    return _change(db, refs, "unread", "UPDATE items SET status = 'unread', read_at = NULL, snoozed_until = NULL WHERE id = ?", lambda w: [])
+
+
+def archive(db, refs: Iterable[str]) -> list[ItemRef]:
+    return _change(db, refs, "archive", "UPDATE items SET status = 'archived' WHERE id = ?", lambda w: [])
+
+
+def parse_day(text: str) -> date:
+    """``YYYY-MM-DD``, ``today``, ``tomorrow`` or ``+N`` (days from today)."""
+    value = text.strip().lower()
+    today = date.today()
+    if value == "today":
+        return today
+    if value == "tomorrow":
+        return today + timedelta(days=1)
+    if re.fullmatch(r"\+\d+d?", value):
+        return today + timedelta(days=int(value.strip("+d")))
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise QueueError(f"invalid date {text!r} (use YYYY-MM-DD, tomorrow or +N)") from None
+
+
+def skip(db, refs: Iterable[str], until: date | None = None) -> tuple[list[ItemRef], date]:
+    """Snooze items: they leave the queue until ``until`` (default tomorrow)."""
+    day = until or date.today() + timedelta(days=1)
+    if day <= date.today():
+        raise QueueError(f"--until must be after today, got {day.isoformat()}")
+    value = day.isoformat()
+    return _change(db, refs, "skip", "UPDATE items SET snoozed_until = ? WHERE id = ?", lambda w: [value], value), day
+
+
+def set_priority(db, refs: Iterable[str], priority: str) -> list[ItemRef]:
+    if priority not in PRIORITIES:
+        raise QueueError(f"priority must be one of {', '.join(PRIORITIES)}")
+    return _change(db, refs, "priority", "UPDATE items SET priority = ? WHERE id = ?", lambda w: [priority], priority)
+
+
+def set_note(db, refs: Iterable[str], note: str) -> list[ItemRef]:
+    return _change(db, refs, "note", "UPDATE items SET note = ? WHERE id = ?", lambda w: [note or None], note)
+
+
+def parse_tag_changes(changes: Iterable[str]) -> tuple[list[str], list[str]]:
+    """``+a -b c`` -> (add ``a``, ``c``; remove ``b``)."""
+    add, remove = [], []
+    for change in changes:
+        name = change[1:] if change[:1] in "+-" else change
+        name = name.strip()
+        if not name or name.startswith(("+", "-")):
+            raise QueueError(f"invalid tag {change!r} (use +tag or -tag)")
+        (remove if change.startswith("-") else add).append(name)
+    if not add and not remove:
+        raise QueueError("no tag changes given (use +tag or -tag)")
+    return add, remove
+
+
+def tag(db, ref: str, changes: Iterable[str]) -> tuple[ItemRef, list[str]]:
+    """Add ``+t`` and remove ``-t`` tags; returns the item and its tags after the change."""
+    add, remove = parse_tag_changes(changes)
+    item = resolve_item(db, ref)
+    when = now_iso()
+    with db.atomic():
+        current = json.loads(db.execute("SELECT tags FROM items WHERE id = ?", [item.id]).fetchone()[0] or "[]")
+        tags = [t for t in current if t not in remove]
+        tags += [t for t in dict.fromkeys(add) if t not in tags]
+        db.execute("UPDATE items SET tags = ? WHERE id = ?", [json.dumps(tags, ensure_ascii=False), item.id])
+        for name in dict.fromkeys(add):
+            _event(db, item.id, "tag", "+" + name, when)
+        for name in dict.fromkeys(remove):
+            _event(db, item.id, "tag", "-" + name, when)
+    return item, tags
+
+
+def add_url(db, url: str, note: str | None = None) -> tuple[ItemRef, bool]:
+    """Add ``url`` as an item (or find it), with a mention from a post of source 'manual'.
+
+    Returns the item and whether it is new. The manual post has no channel, so
+    it counts as a post but not as a channel.
+    """
+    from harvester.identity import identify
+
+    from .db import item_id_for, mention_id_for, short_hash
+
+    text = url.strip()
+    identity = identify(text if _SCHEME.match(text) else "https://" + text)
+    if identity is None:
+        raise QueueError(f"not a web link: {url!r}")
+    item_id = item_id_for(identity.url)
+    when = now_iso()
+    post_id = short_hash("manual\0" + identity.url, 16)
+    with db.atomic():
+        created = db.execute("SELECT 1 FROM items WHERE id = ?", [item_id]).fetchone() is None
+        if created:
+            db["items"].insert(
+                {
+                    "id": item_id, "url": identity.url, "kind": identity.kind, "domain": identity.domain,
+                    "arxiv_id": identity.arxiv_id, "doi": identity.doi, "repo": identity.repo,
+                    "hf_id": identity.hf_id, "status": "unread", "added_at": when,
+                }
+            )
+        db.execute(
+            "INSERT OR IGNORE INTO posts(id, source, date, text, hashtags, harvested_at) VALUES (?, 'manual', ?, ?, '[]', ?)",
+            [post_id, when, text, when],
+        )
+        db.execute(
+            "INSERT OR IGNORE INTO mentions(id, item_id, post_id, url, context, via, added_at) VALUES (?, ?, ?, ?, ?, 'manual', ?)",
+            [mention_id_for(item_id, post_id, text), item_id, post_id, text, note or "", when],
+        )
+        if note:
+            db.execute("UPDATE items SET note = ? WHERE id = ?", [note, item_id])
+        if created:
+            _event(db, item_id, "add", note, when)
+        elif note:
+            _event(db, item_id, "note", note, when)
+    row = db.execute("SELECT id, url, title FROM items WHERE id = ?", [item_id]).fetchone()
+    return _ref(row), created

@@ -1,0 +1,59 @@
+"""Building crafted reading-list databases for the queue tests (no harvest needed)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+import pytest
+from click.testing import CliRunner
+
+from readinglist.cli import cli
+from readinglist.db import item_id_for, mention_id_for, open_db
+
+
+def days_ago(days: float) -> str:
+    return (datetime.now(timezone.utc) - timedelta(days=days)).isoformat(timespec="seconds")
+
+
+class Builder:
+    def __init__(self, path: str):
+        self.path = path
+        self.db = open_db(path)
+        self._posts = 0
+
+    def item(self, url: str, kind: str = "article", title: str | None = None, added_days_ago: float = 30, **fields) -> str:
+        item_id = item_id_for(url)
+        domain = url.split("/")[2]
+        self.db["items"].insert(
+            {"id": item_id, "url": url, "kind": kind, "domain": domain, "title": title,
+             "status": "unread", "added_at": days_ago(added_days_ago), **fields}
+        )
+        return item_id
+
+    def mention(self, item_id: str, channel: str, days: float, context: str = "", forwarded_from: str | None = None) -> str:
+        self._posts += 1
+        post_id = f"post{self._posts:04d}"
+        self.db["posts"].insert(
+            {"id": post_id, "source": "test", "channel": channel, "date": days_ago(days),
+             "forwarded_from": forwarded_from, "text": context, "hashtags": "[]"}
+        )
+        self.db["mentions"].insert(
+            {"id": mention_id_for(item_id, post_id, "x"), "item_id": item_id, "post_id": post_id,
+             "url": "x", "context": context}
+        )
+        return post_id
+
+
+@pytest.fixture
+def db_path(tmp_path):
+    return str(tmp_path / "queue.db")
+
+
+@pytest.fixture
+def builder(db_path):
+    return Builder(db_path)
+
+
+def run(*args, input=None):
+    """The CLI, non-interactive (CliRunner is not a tty: plain output)."""
+    return CliRunner().invoke(cli, list(args), input=input)

@@ -1,0 +1,245 @@
+"""``readinglist harvest`` and ``readinglist list`` end to end, through the CLI."""
+
+import json
+import shutil
+
+import pytest
+from click.testing import CliRunner
+
+from conftest import SEEDS
+from readinglist.cli import cli
+from readinglist.db import open_db
+
+FIXTURE_ITEMS = {
+    ("https://arxiv.org/abs/1706.03762", "paper"),
+    ("https://github.com/harvardnlp/annotated-transformer", "repo"),
+    ("https://huggingface.co/datasets/HuggingFaceFW/fineweb-edu", "dataset"),
+    ("https://huggingface.co/blog/welcome-openai-gpt-oss", "article"),
+    ("https://github.com/huggingface/datatrove", "repo"),
+    ("https://habr.com/ru/articles/709222/", "article"),
+    ("https://youtube.com/watch?v=dQw4w9WgXcQ", "video"),
+}
+
+
+@pytest.fixture
+def db_path(tmp_path):
+    return str(tmp_path / "test.db")
+
+
+@pytest.fixture
+def dump(fixtures):
+    return str(fixtures / "text" / "channel_dump.txt")
+
+
+def run(*args, input=None, env=None):
+    return CliRunner().invoke(cli, list(args), input=input, env=env, catch_exceptions=False)
+
+
+def listed(db_path, *args):
+    result = run("list", "--db", db_path, "--json", *args)
+    assert result.exit_code == 0, result.output
+    return json.loads(result.output)
+
+
+def table_counts(db_path):
+    db = open_db(db_path)
+    return {table: db[table].count for table in ("posts", "items", "mentions")}
+
+
+def test_harvest_dump(db_path, dump):
+    result = run("harvest", dump, "--db", db_path)
+    assert result.exit_code == 0
+    assert result.output == (
+        "Harvested: 5 posts read from 1 file, 8 links found, 7 new items, 0 files skipped.\n"
+    )
+    items = listed(db_path)
+    assert {(item["url"], item["kind"]) for item in items} == FIXTURE_ITEMS
+    by_url = {item["url"]: item for item in items}
+    assert by_url["https://habr.com/ru/articles/709222/"]["title"] == (
+        "ChatGPT как инструмент для поиска: решаем основную проблему"
+    )
+    assert by_url["https://github.com/huggingface/datatrove"]["title"].startswith("GitHub - huggingface/datatrove")
+    paper = by_url["https://arxiv.org/abs/1706.03762"]
+    assert paper["arxiv_id"] == "1706.03762"
+    assert paper["channels"] == ["ML заметки"]
+    assert paper["mentions"] == 1
+    assert paper["status"] == "unread"
+    assert set(paper) >= {"id", "url", "kind", "title", "status", "mentions", "channels", "first_seen"}
+    # A forwarded post counts for both channels.
+    assert by_url["https://huggingface.co/datasets/HuggingFaceFW/fineweb-edu"]["channels"] == [
+        "Data Digest",
+        "ML заметки",
+    ]
+
+
+def test_mentions_keep_the_url_as_written_and_context(db_path, dump):
+    run("harvest", dump, "--db", db_path)
+    db = open_db(db_path)
+    rows = db.execute(
+        "SELECT mentions.url, mentions.context FROM mentions JOIN items ON items.id = mentions.item_id "
+        "WHERE items.url = 'https://github.com/harvardnlp/annotated-transformer'"
+    ).fetchall()
+    assert rows[0][0] == "https://github.com/harvardnlp/annotated-transformer/blob/master/README.md"
+    assert "Разбор статьи" in rows[0][1]
+    hashtags = db.execute("SELECT hashtags FROM posts WHERE text LIKE '# Attention%'").fetchone()[0]
+    assert json.loads(hashtags) == ["papers", "transformers"]
+
+
+def test_harvesting_twice_changes_nothing(db_path, dump):
+    run("harvest", dump, "--db", db_path)
+    before = table_counts(db_path)
+    result = run("harvest", dump, "--db", db_path)
+    assert result.exit_code == 0
+    assert "0 new items" in result.output
+    assert table_counts(db_path) == before
+
+
+def test_new_input_adds_only_what_is_new(db_path, dump, tmp_path):
+    run("harvest", dump, "--db", db_path)
+    other = tmp_path / "other.txt"
+    other.write_text("Перечитал https://arxiv.org/pdf/1706.03762v5 и https://example.org/new-post\n", encoding="utf-8")
+    result = run("harvest", str(other), "--db", db_path)
+    assert result.output == "Harvested: 1 posts read from 1 file, 2 links found, 1 new items, 0 files skipped.\n"
+    paper = next(item for item in listed(db_path) if item["url"] == "https://arxiv.org/abs/1706.03762")
+    assert paper["mentions"] == 2
+    assert paper["channels"] == ["ML заметки", "other"]
+
+
+def test_seeds_end_to_end(db_path):
+    result = run("harvest", str(SEEDS), "--db", db_path)
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith("Harvested: ")
+    assert "from 5 files" in result.output and "0 files skipped" in result.output
+    items = {item["url"]: item for item in listed(db_path, "--status", "all")}
+    expected = {
+        "https://habr.com/ru/articles/709222/": "article",
+        "https://habr.com/ru/articles/318970/": "article",
+        "https://github.com/suno-ai/bark": "repo",
+        "https://github.com/asmaaessamsultan/optimization-techniques-from-scratch": "repo",
+        "https://github.com/huggingface/transformers": "repo",
+        "https://github.com/tatsu-lab/stanford_alpaca": "repo",
+        "https://github.com/google-research/magvit": "repo",
+        "https://youtube.com/watch?v=b3XogyyXgUs": "video",
+        "https://doi.org/10.1111/cdev.14129": "paper",
+        "https://huggingface.co/AiArtLab/waifu-2b": "model",
+        "https://t.me/+Q8wZrzGl4ZY3MjZi": "channel",
+        "https://tldraw.com/": "article",
+        "https://telegra.ph/Enhancing-ChatGPTs-Efficiency--The-Power-of-LangChain-and-Milvus-06-12": "article",
+        "https://docs.cohere.ai/docs/controlling-generation-with-top-k-top-p": "article",
+    }
+    for url, kind in expected.items():
+        assert url in items, url
+        assert items[url]["kind"] == kind
+    assert items["https://habr.com/ru/articles/709222/"]["title"].startswith("ChatGPT как инструмент")
+    # Header links describe the channel: they are not mentions.
+    for header_url in ("https://t.me/asisakov_channel", "https://t.me/youknowds_chat", "https://t.me/boris_again/1652"):
+        assert header_url not in items
+    # A URL Telegram cut short is never stored as if complete.
+    assert not any("welcome-open" in url for url in items)
+    assert not any(url.endswith(("...", "…")) for url in items)
+    # Overlapping dumps of one channel share posts: the same post is stored once.
+    db = open_db(db_path)
+    assert db.execute("SELECT COUNT(*) FROM posts").fetchone()[0] == db.execute(
+        "SELECT COUNT(DISTINCT id) FROM posts"
+    ).fetchone()[0]
+
+
+def test_truncated_url_without_a_complete_one_is_dropped(db_path, tmp_path):
+    path = tmp_path / "cut.txt"
+    path.write_text("Блогпост: https://huggingface.co/blog/welcome-open...\n", encoding="utf-8")
+    result = run("harvest", str(path), "--db", db_path)
+    assert result.exit_code == 0
+    assert listed(db_path) == []
+
+
+def test_stdin(db_path):
+    result = run("harvest", "-", "--db", db_path, "--channel", "piped", input="See https://github.com/a/b\n")
+    assert result.exit_code == 0
+    (item,) = listed(db_path)
+    assert item["url"] == "https://github.com/a/b"
+    assert item["channels"] == ["piped"]
+
+
+def test_db_from_environment(tmp_path, dump):
+    path = str(tmp_path / "env.db")
+    result = run("harvest", dump, env={"READINGLIST_DB": path})
+    assert result.exit_code == 0
+    assert len(listed(path)) == 7
+    assert open_db(path).journal_mode == "wal"
+
+
+def test_bad_files_are_reported_and_the_others_harvested(db_path, dump, tmp_path):
+    binary = tmp_path / "image.png"
+    binary.write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR")
+    missing = tmp_path / "missing.txt"
+    result = CliRunner().invoke(cli, ["harvest", str(binary), str(missing), dump, "--db", db_path])
+    assert result.exit_code == 1
+    assert result.stderr == (
+        f"Error: {binary}: unknown format (not a Telegram export, t.me page or text dump)\n"
+        f"Error: {missing}: no such file or directory\n"
+    )
+    assert result.stdout == (
+        "Harvested: 5 posts read from 1 file, 8 links found, 7 new items, 0 files skipped, 2 failed.\n"
+    )
+    assert len(listed(db_path)) == 7
+
+
+def test_truncated_json_keeps_what_was_stored(db_path, dump, tmp_path):
+    run("harvest", dump, "--db", db_path)
+    before = table_counts(db_path)
+    broken = tmp_path / "result.json"
+    broken.write_text(
+        '{"name": "Chan", "type": "public_channel", "id": 1, "messages": ['
+        '{"id": 1, "type": "message", "date": "2024-01-02T03:04:05", "text": "https://github.com/x/one"}, '
+        '{"id": 2, "type": "message", "date": "2024-01-02T03:04:06", "text": "https://github.com/x/tw',
+        encoding="utf-8",
+    )
+    result = CliRunner().invoke(cli, ["harvest", str(broken), "--db", db_path])
+    assert result.exit_code == 1
+    assert result.stderr.startswith(f"Error: {broken}: ")
+    assert "byte" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+    after = table_counts(db_path)
+    assert all(after[table] >= before[table] for table in before)
+
+
+def test_directory_walk_skips_unknown_files(db_path, dump, tmp_path):
+    folder = tmp_path / "export"
+    folder.mkdir()
+    shutil.copy(dump, folder / "dump.txt")
+    (folder / "photo.jpg").write_bytes(b"\xff\xd8\xff\xe0\x00\x10JFIF\x00")
+    result = run("harvest", str(folder), "--db", db_path)
+    assert result.exit_code == 0
+    assert result.output == "Harvested: 5 posts read from 1 file, 8 links found, 7 new items, 1 files skipped.\n"
+
+
+def test_quiet_prints_nothing(db_path, dump):
+    result = run("harvest", dump, "--db", db_path, "--quiet")
+    assert result.exit_code == 0
+    assert result.output == ""
+
+
+def test_not_a_database(tmp_path, dump):
+    bogus = tmp_path / "notes.db"
+    bogus.write_text("this is not sqlite " * 100)
+    result = CliRunner().invoke(cli, ["harvest", dump, "--db", str(bogus)])
+    assert result.exit_code == 1
+    assert result.stderr.startswith(f"Error: {bogus}: not a readinglist database")
+    assert "Traceback" not in result.output
+
+
+def test_list_filters_and_plain_output(db_path, dump):
+    run("harvest", dump, "--db", db_path)
+    papers = listed(db_path, "--kind", "paper")
+    assert [item["url"] for item in papers] == ["https://arxiv.org/abs/1706.03762"]
+    assert listed(db_path, "--status", "read") == []
+    result = run("list", "--db", db_path, "--kind", "paper")
+    assert result.output == f"{papers[0]['id']}  paper      1  https://arxiv.org/abs/1706.03762\n"
+
+
+def test_format_option_forces_a_parser(db_path, tmp_path):
+    path = tmp_path / "looks.json"
+    path.write_text('{"not json at all": https://github.com/a/b\n')
+    result = run("harvest", str(path), "--db", db_path, "--format", "text")
+    assert result.exit_code == 0
+    assert [item["url"] for item in listed(db_path)] == ["https://github.com/a/b"]

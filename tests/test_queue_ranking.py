@@ -1,0 +1,108 @@
+"""The ranking: one score, the order pinned on a crafted database, and `next`."""
+
+import json
+import math
+from unittest import mock
+
+import pytest
+
+from queue_fixtures import builder, db_path, run  # noqa: F401
+from readinglist import ranking
+
+
+@pytest.fixture
+def crafted(builder):
+    b = builder
+    ids = {}
+    ids["popular"] = b.item("https://example.org/popular", title="Popular")
+    for n, channel in enumerate(("a", "b", "c")):
+        b.mention(ids["popular"], channel, 5 + n, f"context {channel}")
+    ids["fresh"] = b.item("https://example.org/fresh", title="Fresh")
+    b.mention(ids["fresh"], "a", 0.2, "today")
+    ids["old"] = b.item("https://example.org/old", title="Old")
+    b.mention(ids["old"], "a", 60, "old")
+    ids["high"] = b.item("https://example.org/high", title="High", priority="high")
+    b.mention(ids["high"], "a", 10, "high")
+    ids["fetched"] = b.item("https://example.org/fetched", title="Fetched", fetch_status="ok", reading_minutes=50)
+    b.mention(ids["fetched"], "b", 10, "fetched")
+    ids["dead"] = b.item("https://example.org/dead", title="Dead", fetch_status="dead")
+    b.mention(ids["dead"], "a", 0.1, "dead")
+    ids["channel"] = b.item("https://t.me/somechannel", kind="channel", title="Channel")
+    b.mention(ids["channel"], "a", 0.1)
+    ids["read"] = b.item("https://example.org/read", title="Read", status="read")
+    b.mention(ids["read"], "a", 0.1)
+    return ids
+
+
+def order(db_path, *args):
+    result = run("next", "--db", db_path, "--json", "-n", "20", *args)
+    assert result.exit_code == 0, result.output
+    return [item["title"] for item in json.loads(result.output)]
+
+
+def test_order_is_pinned(crafted, db_path):
+    # Popular 2.09 (3 channels) > High 1.52 (priority, 10 days) > Fresh 1.01 > Fetched 0.82 > Old -1.95 (60 days).
+    assert order(db_path) == ["Popular", "High", "Fresh", "Fetched", "Old"]
+
+
+def test_filters(crafted, db_path):
+    assert order(db_path, "--max-minutes", "30") == ["Popular", "High", "Fresh", "Old"]
+    assert order(db_path, "--channel", "b") == ["Popular", "Fetched"]
+    assert order(db_path, "--kind", "paper") == []
+
+
+def test_sql_matches_reference_score(crafted, builder):
+    db = builder.db
+    from datetime import datetime, timezone
+
+    now = datetime.now(timezone.utc)
+    offset = ranking.now_offset(now)
+    for row in db.execute(
+        "SELECT priority, mention_channels, mention_posts, fetch_status, rank_key,"
+        " julianday(COALESCE(last_mentioned, added_at)) FROM items"
+    ):
+        age = ranking.julian_day(now) - row[5]
+        expected = ranking.score(priority=row[0], channels=row[1], posts=row[2], age_days=age, fetch_status=row[3])
+        assert math.isclose(row[4] - offset, expected, abs_tol=1e-6)
+
+
+def test_score_terms():
+    base = ranking.score(channels=1, posts=1)
+    assert ranking.score(channels=3, posts=3) > ranking.score(channels=1, posts=1, priority="high")
+    assert math.isclose(ranking.score(channels=1, posts=1, age_days=14) - base, -math.log(2))
+    assert ranking.score(reading_minutes=40, max_minutes=30) is None
+
+
+def test_ties_by_id(builder, db_path):
+    ids = sorted(builder.item(f"https://example.org/t{n}", title=f"T{n}", added_days_ago=3) for n in range(5))
+    result = json.loads(run("next", "--db", db_path, "--json", "-n", "5").output)
+    assert [item["id"] for item in result] == ids
+
+
+def test_next_plain_output_and_reason(builder, db_path):
+    item_id = builder.item("https://example.org/p", title="Paper [bold]x[/bold]", priority="high")
+    builder.mention(item_id, "ML заметки", 2.5, "Разбор статьи")
+    builder.mention(item_id, "Data Digest", 3.5, "Classic")
+    result = run("next", "--db", db_path)
+    lines = result.output.splitlines()
+    assert lines[0] == "1. Paper [bold]x[/bold]"
+    assert lines[1] == f"   article · example.org · ? min · {item_id}"
+    assert lines[2] == "   https://example.org/p"
+    assert lines[3] == "   why: mentioned by 2 channels, last 2 days ago, priority high, not fetched yet"
+    assert lines[4].startswith("   - ML заметки, ") and lines[4].endswith(": Разбор статьи")
+
+
+def test_open_marks_nothing_read(crafted, db_path):
+    with mock.patch("webbrowser.open") as opened:
+        result = run("next", "--db", db_path, "-n", "2", "--open")
+    assert result.exit_code == 0
+    assert [call.args[0] for call in opened.call_args_list] == ["https://example.org/popular", "https://example.org/high"]
+    assert order(db_path)[:2] == ["Popular", "High"]
+
+
+def test_stats(crafted, db_path):
+    run("read", "--db", db_path, crafted["old"])
+    data = json.loads(run("stats", "--db", db_path, "--json").output)
+    assert data["by_status"] == {"unread": 6, "read": 2}
+    assert data["read_this_week"] == 1
+    assert data["backlog"] == {"items": 4, "minutes": 50, "unknown_length": 3}

@@ -1,0 +1,110 @@
+"""Item lookup and state changes: read, unread, archive, skip, priority, tag, note."""
+
+import json
+
+from queue_fixtures import builder, db_path, run  # noqa: F401
+from readinglist.db import open_db
+from readinglist.state import AmbiguousItem, ItemNotFound, resolve_item
+
+import pytest
+
+
+@pytest.fixture
+def paper(builder):
+    item_id = builder.item("https://arxiv.org/abs/1706.03762", "paper", "Attention Is All You Need")
+    builder.mention(item_id, "ML заметки", 2, "Разбор статьи")
+    return item_id
+
+
+def events(db_path):
+    return [tuple(row) for row in open_db(db_path).execute("SELECT item_id, action, value FROM events ORDER BY id")]
+
+
+def test_resolve_by_id_prefix_and_url_variants(builder, paper):
+    db = builder.db
+    for ref in (paper, paper[:4], paper.upper(), "arxiv.org/pdf/1706.03762v2", "http://www.arxiv.org/abs/1706.03762v5",
+                "https://arxiv.org/abs/1706.03762"):
+        assert resolve_item(db, ref).id == paper, ref
+    with pytest.raises(ItemNotFound):
+        resolve_item(db, paper[:3])  # too short for a prefix
+    with pytest.raises(ItemNotFound):
+        resolve_item(db, "github.com/nobody/nothing")
+
+
+def test_ambiguous_prefix(builder):
+    ids = sorted(builder.item(f"https://example.org/{n}") for n in range(400))
+    prefix = next(ids[i][:4] for i in range(len(ids) - 1) if ids[i][:4] == ids[i + 1][:4])
+    matching = [i for i in ids if i.startswith(prefix)]
+    with pytest.raises(AmbiguousItem):
+        resolve_item(builder.db, prefix)
+    result = run("read", "--db", builder.path, prefix)
+    assert result.exit_code == 1
+    shown = ", ".join(matching[:3]) + (", ..." if len(matching) > 3 else "")
+    assert result.output == f"Error: '{prefix}' is ambiguous: matches {len(matching)} items ({shown})\n"
+
+
+def test_read_unread_archive(builder, paper, db_path):
+    result = run("read", "--db", db_path, paper[:6])
+    assert (result.exit_code, result.output) == (0, f"Marked read: {paper} Attention Is All You Need\n")
+    row = open_db(db_path)["items"].get(paper)
+    assert row["status"] == "read" and row["read_at"]
+    result = run("unread", "--db", db_path, "arxiv.org/pdf/1706.03762v2")
+    assert result.output == f"Marked unread: {paper} Attention Is All You Need\n"
+    assert open_db(db_path)["items"].get(paper)["read_at"] is None
+    assert run("archive", "--db", db_path, paper).output == f"Archived: {paper} Attention Is All You Need\n"
+    assert open_db(db_path)["items"].get(paper)["status"] == "archived"
+    assert events(db_path) == [(paper, "read", None), (paper, "unread", None), (paper, "archive", None)]
+
+
+def test_unknown_id_changes_nothing(builder, paper, db_path):
+    result = run("read", "--db", db_path, paper, "zzzz")
+    assert (result.exit_code, result.output) == (1, "Error: no item matches 'zzzz'\n")
+    assert open_db(db_path)["items"].get(paper)["status"] == "unread"
+    assert events(db_path) == []
+
+
+def test_skip_priority_note_tag(builder, paper, db_path):
+    result = run("skip", "--db", db_path, paper, "--until", "2999-01-02")
+    assert result.output == f"Snoozed until 2999-01-02: {paper} Attention Is All You Need\n"
+    assert run("next", "--db", db_path).output.startswith("Nothing to read")
+    assert run("skip", "--db", db_path, paper, "--until", "2000-01-01").exit_code == 1
+    assert run("skip", "--db", db_path, paper, "--until", "someday").output == (
+        "Error: invalid date 'someday' (use YYYY-MM-DD, tomorrow or +N)\n"
+    )
+    assert run("priority", "--db", db_path, paper, "high").output == f"Priority high: {paper} Attention Is All You Need\n"
+    assert run("note", "--db", db_path, paper, "section 3").output == f"Note saved: {paper} Attention Is All You Need\n"
+    result = run("tag", "--db", db_path, paper, "+llm", "+to-try")
+    assert (result.exit_code, result.output) == (0, f"Tags [llm, to-try]: {paper} Attention Is All You Need\n")
+    assert run("tag", "--db", db_path, paper, "-to-try").output == f"Tags [llm]: {paper} Attention Is All You Need\n"
+    row = open_db(db_path)["items"].get(paper)
+    assert (row["priority"], row["note"], json.loads(row["tags"]), row["snoozed_until"]) == (
+        "high", "section 3", ["llm"], "2999-01-02"
+    )
+    assert [e[1:] for e in events(db_path)] == [
+        ("skip", "2999-01-02"), ("priority", "high"), ("note", "section 3"),
+        ("tag", "+llm"), ("tag", "+to-try"), ("tag", "-to-try"),
+    ]
+
+
+def test_show_has_mentions_and_history(builder, paper, db_path):
+    run("read", "--db", db_path, paper)
+    result = run("show", "--db", db_path, paper, "--json")
+    data = json.loads(result.output)
+    assert data["status"] == "read"
+    assert [m["context"] for m in data["mentions"]] == ["Разбор статьи"]
+    assert [e["action"] for e in data["history"]] == ["read"]
+    plain = run("show", "--db", db_path, paper).output
+    assert "mentions (1):\n  - ML заметки, " in plain and "history (1):" in plain
+    assert run("show", "--db", db_path, "nope").output == "Error: no item matches 'nope'\n"
+
+
+def test_add_manual(db_path):
+    result = run("add", "--db", db_path, "arxiv.org/pdf/2401.12345v2", "--note", "from a talk")
+    assert result.exit_code == 0
+    item_id = result.output.split()[1]
+    assert result.output == f"Added: {item_id} https://arxiv.org/abs/2401.12345\n"
+    assert run("add", "--db", db_path, "https://arxiv.org/abs/2401.12345").output.startswith("Already listed: ")
+    db = open_db(db_path)
+    assert db.execute("SELECT COUNT(*) FROM posts WHERE source = 'manual'").fetchone()[0] == 1
+    assert db["items"].get(item_id)["mention_posts"] == 1
+    assert run("add", "--db", db_path, "not a url").exit_code == 1

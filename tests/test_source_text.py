@@ -1,0 +1,148 @@
+import io
+
+import pytest
+
+from harvester.models import Preview
+from harvester.sources import detect_format, read_posts
+from harvester.sources.text import parse_text, sniff
+
+
+def test_dump_with_header_cards_and_boundaries(fixtures):
+    path = fixtures / "text" / "channel_dump.txt"
+    with open(path, "rb") as stream:
+        posts = list(read_posts(stream, str(path)))
+    assert [post.text.splitlines()[0] for post in posts] == [
+        "# Attention Is All You Need, again",
+        "Новый датасет: https://huggingface.co/datasets/HuggingFaceFW/fineweb-edu.",
+        "Статья на Хабре: https://habr.com/ru/company/ods/blog/709222/",
+        "Полная версия поста: https://huggingface.co/blog/welcome-openai-gpt-oss",
+        "Видео разбор: https://youtu.be/dQw4w9WgXcQ?si=abc123",
+    ]
+    assert {post.channel for post in posts} == {"ML заметки"}
+    assert [post.forwarded_from for post in posts] == [None, "Data Digest", None, None, None]
+    # The header and its link are not a post.
+    assert not any("ml_notes_blog" in post.text for post in posts)
+    # Noise lines are dropped.
+    assert not any("VIEW IN TELEGRAM" in post.text or "👍12" in post.text for post in posts)
+    assert posts[1].previews == [
+        Preview(
+            site_name="GitHub",
+            title="GitHub - huggingface/datatrove: Freeing data processing from scripting madness",
+            description="Freeing data processing from scripting madness by providing a set of platform-agnostic "
+            "customizable pipeline processing blocks.",
+            url=None,
+        )
+    ]
+    assert posts[2].previews == [
+        Preview(
+            site_name="Хабр",
+            title="ChatGPT как инструмент для поиска: решаем основную проблему",
+            description="Вышедшая чуть больше месяца назад ChatGPT уже успела нашуметь",
+            url="https://habr.com/ru/company/ods/blog/709222/",
+        )
+    ]
+
+
+@pytest.mark.parametrize(
+    "text, channel",
+    [
+        ("Title\n10 subscribers\nAbout\nDownload Telegram\nPost https://a.example/x", "Title"),
+        ("about me Whois: https://t.me/some_channel/12 Лс: @someone\nPost https://a.example/x", "some_channel"),
+        ("Title\n1.5K subscribers\n2 links\nPost https://a.example/x", "Title"),
+    ],
+)
+def test_header_gives_channel_and_is_not_a_post(text, channel):
+    posts = parse_text(text)
+    assert [post.text for post in posts] == ["Post https://a.example/x"]
+    assert posts[0].channel == channel
+
+
+def test_channel_falls_back_to_file_name():
+    posts = list(read_posts(io.BytesIO(b"Just a post https://a.example/x\n"), "dumps/my_channel.txt"))
+    assert posts[0].channel == "my_channel"
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        # Forwarded-from starts a post.
+        ("one\nForwarded from X\ntwo", [("one", None), ("two", "X")]),
+        # Reactions end one.
+        ("one\n👍1🔥1\ntwo", [("one", None), ("two", None)]),
+        ("one\n❤ 12 👏 3\ntwo", [("one", None), ("two", None)]),
+        # "Read more" ends one, and glued text starts the next.
+        ("one\nЧитать полностью…two", [("one", None), ("two", None)]),
+        # A placeholder after content ends the post at the next text line.
+        ("one\nPlease open Telegram to view this post\nVIEW IN TELEGRAM\ntwo", [("one", None), ("two", None)]),
+        # A markdown header starts a post.
+        ("one\n# Two\nbody", [("one", None), ("# Two\nbody", None)]),
+        # A closing hashtag line after a body ends it; under a title it does not.
+        ("a\nb\nc\n#tag\nnext", [("a\nb\nc\n#tag", None), ("next", None)]),
+        ("Title\n#tag\nbody", [("Title\n#tag\nbody", None)]),
+        # Blank lines inside a post are kept.
+        ("one\n\ntwo", [("one\n\ntwo", None)]),
+    ],
+)
+def test_post_boundaries(text, expected):
+    assert [(post.text, post.forwarded_from) for post in parse_text(text)] == expected
+
+
+def test_card_after_hashtags_with_unknown_site_gets_matching_url():
+    text = "Top-p explained: https://docs.cohere.ai/docs/top-p\n#llm\nCohere AI\nTop-k & Top-p\nUse the API"
+    (post,) = parse_text(text)
+    assert post.previews == [Preview("Cohere AI", "Top-k & Top-p", "Use the API", "https://docs.cohere.ai/docs/top-p")]
+
+
+def test_card_ignores_truncated_urls():
+    text = "See https://huggingface.co/blog/welcome-open...\nHugging Face\nWelcome\nDescription"
+    (post,) = parse_text(text)
+    assert post.previews[0].url is None
+
+
+def test_markdown_links_are_anchors():
+    (post,) = parse_text("Read [the annotated transformer](https://nlp.seas.harvard.edu/annotated-transformer/) now")
+    assert [(anchor.href, anchor.text) for anchor in post.anchors] == [
+        ("https://nlp.seas.harvard.edu/annotated-transformer/", "the annotated transformer")
+    ]
+
+
+@pytest.mark.parametrize(
+    "head, accepted",
+    [
+        (b"Just text", True),
+        ("Привет, мир".encode(), True),
+        (b"\xef\xbb\xbfBOM text", True),
+        (b'{"name": "x"}', False),
+        (b"[1, 2]", False),
+        (b'[{"a": 1}]', False),
+        (b"[notes](https://github.com/a/b) on transformers", True),
+        (b"<!DOCTYPE html><html>", False),
+        (b"\x89PNG\r\n\x1a\n\x00\x00", False),
+        (bytes(range(128, 256)) * 4, False),
+        (b"", False),
+    ],
+)
+def test_sniff(head, accepted):
+    assert sniff(head) is accepted
+
+
+def test_binary_file_is_an_unknown_format():
+    from harvester.errors import UnknownFormatError
+
+    with pytest.raises(UnknownFormatError, match="unknown format"):
+        detect_format(b"\x00\x01\x02binary", "image.png")
+
+
+def test_seed_dumps_parse(fixtures):
+    from conftest import SEEDS
+
+    counts = {}
+    for path in sorted(SEEDS.glob("*.txt")):
+        with open(path, "rb") as stream:
+            posts = list(read_posts(stream, str(path)))
+        counts[path.name] = len(posts)
+        assert all(post.text or post.previews for post in posts)
+        # The header never leaks into posts.
+        assert not any(post.text.startswith("Download Telegram") for post in posts)
+    assert len(counts) == 5
+    assert all(count >= 5 for count in counts.values())
