@@ -145,15 +145,25 @@ TRIGGERS = {
         BEGIN
             UPDATE items SET rank_key = {rank_key_sql("items.")} WHERE id = NEW.id;
         END""",
-    "mentions_rank_insert": f"""
-        CREATE TRIGGER IF NOT EXISTS mentions_rank_insert AFTER INSERT ON mentions BEGIN
-            {_stats_update("NEW.item_id")}
-        END""",
     "mentions_rank_delete": f"""
         CREATE TRIGGER IF NOT EXISTS mentions_rank_delete AFTER DELETE ON mentions BEGIN
             {_stats_update("OLD.item_id")}
         END""",
 }
+
+
+def refresh(db, item_ids) -> None:
+    """Recompute the mention aggregates (and so the rank key) of ``item_ids``.
+
+    Writers of mentions call this once per batch rather than a trigger per
+    mention row: a per-row recount is quadratic for an item mentioned thousands
+    of times in one large export.
+    """
+    ids = list(item_ids)
+    sets = ", ".join(f"{column} = {sql.format(item='items.id')}" for column, sql in STATS_SQL.items())
+    for start in range(0, len(ids), 500):
+        chunk = ids[start : start + 500]
+        db.execute(f"UPDATE items SET {sets} WHERE id IN ({', '.join('?' * len(chunk))})", chunk)
 
 
 def install_triggers(db) -> None:

@@ -30,15 +30,32 @@ TRIGGERS = (
     """CREATE TRIGGER IF NOT EXISTS items_search_delete AFTER DELETE ON items BEGIN
         DELETE FROM search_docs WHERE item_id = OLD.id;
     END""",
-    """CREATE TRIGGER IF NOT EXISTS mentions_search_insert AFTER INSERT ON mentions
-    WHEN NEW.context IS NOT NULL AND NEW.context != '' BEGIN
-        UPDATE search_docs SET contexts = contexts || char(10) || NEW.context WHERE item_id = NEW.item_id;
-    END""",
 )
 
 
 class BadQuery(ValueError):
     """A search query that cannot be parsed (e.g. an unbalanced quote)."""
+
+
+# An item's search document holds at most this many mention contexts: enough to
+# find it, and bounded however often it is mentioned.
+MAX_CONTEXTS = 50
+
+CONTEXTS_SQL = f"""COALESCE((SELECT group_concat(context, char(10)) FROM (
+    SELECT context FROM mentions WHERE mentions.item_id = {{item}} AND context != ''
+    ORDER BY rowid LIMIT {MAX_CONTEXTS})), '')"""
+
+
+def refresh_contexts(db: sqlite_utils.Database, item_ids) -> None:
+    """Rebuild the mention contexts of ``item_ids``' search documents (once per written batch)."""
+    ids = list(item_ids)
+    for start in range(0, len(ids), 500):
+        chunk = ids[start : start + 500]
+        db.execute(
+            f"UPDATE search_docs SET contexts = {CONTEXTS_SQL.format(item='search_docs.item_id')}"
+            f" WHERE item_id IN ({', '.join('?' * len(chunk))})",
+            chunk,
+        )
 
 
 def install(db: sqlite_utils.Database) -> None:
@@ -52,10 +69,10 @@ def install(db: sqlite_utils.Database) -> None:
         db.execute(sql)
     db.execute(
         """INSERT INTO search_docs(item_id, title, summary, contexts)
-        SELECT items.id, items.title, items.summary,
-               COALESCE((SELECT group_concat(context, char(10)) FROM mentions
-                         WHERE mentions.item_id = items.id AND context != ''), '')
-        FROM items WHERE items.id NOT IN (SELECT item_id FROM search_docs)"""
+        SELECT items.id, items.title, items.summary, {contexts}
+        FROM items WHERE items.id NOT IN (SELECT item_id FROM search_docs)""".format(
+            contexts=CONTEXTS_SQL.format(item="items.id")
+        )
     )
     if not db["search_docs_fts"].exists():
         db["search_docs"].enable_fts(["title", "summary", "contexts"], create_triggers=True, tokenize=TOKENIZE)

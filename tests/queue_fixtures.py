@@ -7,6 +7,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from click.testing import CliRunner
 
+from readinglist import ranking, search
 from readinglist.cli import cli
 from readinglist.db import item_id_for, mention_id_for, open_db
 
@@ -41,6 +42,9 @@ class Builder:
             {"id": mention_id_for(item_id, post_id, "x"), "item_id": item_id, "post_id": post_id,
              "url": "x", "context": context}
         )
+        # Writers of mentions refresh the item's aggregates, as the harvest does per batch.
+        ranking.refresh(self.db, [item_id])
+        search.refresh_contexts(self.db, [item_id])
         return post_id
 
 
