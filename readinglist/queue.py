@@ -51,6 +51,23 @@ class ListFilter:
     sort: str = "mentions"
 
 
+
+def _add_shared_filters(clauses: list[str], params: list, filters) -> None:
+    """The --kind, --tag and --channel filters that ``list`` and ``next`` share."""
+    if filters.kind:
+        clauses.append("items.kind = ?")
+        params.append(filters.kind)
+    if filters.tag:
+        clauses.append("EXISTS (SELECT 1 FROM json_each(items.tags) WHERE json_each.value = ?)")
+        params.append(filters.tag)
+    if filters.channel:
+        # A forwarded post counts for the channel that wrote it too.
+        clauses.append(
+            "EXISTS (SELECT 1 FROM mentions m JOIN posts p ON p.id = m.post_id"
+            " WHERE m.item_id = items.id AND (p.channel = ? OR p.forwarded_from = ?))"
+        )
+        params += [filters.channel, filters.channel]
+
 def list_items(db: sqlite_utils.Database, filters: ListFilter = ListFilter()) -> list[dict]:
     """Items matching ``filters``, most mentioned first.
 
@@ -60,18 +77,7 @@ def list_items(db: sqlite_utils.Database, filters: ListFilter = ListFilter()) ->
     if filters.status != "all":
         clauses.append("items.status = ?")
         params.append(filters.status)
-    if filters.kind:
-        clauses.append("items.kind = ?")
-        params.append(filters.kind)
-    if filters.channel:
-        clauses.append(
-            "items.id IN (SELECT m.item_id FROM mentions m JOIN posts p ON p.id = m.post_id"
-            " WHERE p.channel = ? OR p.forwarded_from = ?)"
-        )
-        params += [filters.channel, filters.channel]
-    if filters.tag:
-        clauses.append("EXISTS (SELECT 1 FROM json_each(items.tags) WHERE json_each.value = ?)")
-        params.append(filters.tag)
+    _add_shared_filters(clauses, params, filters)
     if filters.domain:
         clauses.append("items.domain = ?")
         params.append(filters.domain.lower())
@@ -151,21 +157,10 @@ def next_items(db: sqlite_utils.Database, filters: NextFilter = NextFilter(), no
         "(items.snoozed_until IS NULL OR items.snoozed_until <= ?)",
     ]
     params: list = [today]
-    if filters.kind:
-        clauses.append("items.kind = ?")
-        params.append(filters.kind)
+    _add_shared_filters(clauses, params, filters)
     if filters.lang:
         clauses.append("items.language = ?")
         params.append(filters.lang)
-    if filters.tag:
-        clauses.append("EXISTS (SELECT 1 FROM json_each(items.tags) WHERE json_each.value = ?)")
-        params.append(filters.tag)
-    if filters.channel:
-        clauses.append(
-            "EXISTS (SELECT 1 FROM mentions m JOIN posts p ON p.id = m.post_id"
-            " WHERE m.item_id = items.id AND (p.channel = ? OR p.forwarded_from = ?))"
-        )
-        params += [filters.channel, filters.channel]
     offset = now_offset(now)
 
     def top(extra: str, extra_params: list, penalty: float) -> list[dict]:
@@ -218,7 +213,7 @@ def reason(db, row: dict, now_jd: float, max_minutes: float | None = None) -> st
     if channels:
         parts.append(
             f"mentioned by {channels} channel{'s' if channels != 1 else ''}"
-            + (f" in {posts} posts" if posts != channels else "")
+            + (f" in {posts} post{'s' if posts != 1 else ''}" if posts != channels else "")
         )
     else:
         parts.append("added by hand")
