@@ -243,3 +243,9 @@ def test_format_option_forces_a_parser(db_path, tmp_path):
     result = run("harvest", str(path), "--db", db_path, "--format", "text")
     assert result.exit_code == 0
     assert [item["url"] for item in listed(db_path)] == ["https://github.com/a/b"]
+
+
+def test_empty_stdin_is_reported(db_path):
+    result = CliRunner().invoke(cli, ["harvest", "-", "--db", db_path], input="")
+    assert result.exit_code == 1
+    assert result.stderr == "Error: <stdin>: empty input\n"

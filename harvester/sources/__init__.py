@@ -27,6 +27,8 @@ SNIFF_BYTES = 64 * 1024
 
 def detect_format(head: bytes, source: str = "<input>") -> str:
     """The name of the format whose ``sniff`` accepts ``head``."""
+    if not head.strip():
+        raise UnknownFormatError(source, "empty input")
     for name, module in SOURCES.items():
         if module.sniff(head):
             return name
