@@ -13,7 +13,7 @@ import os
 import sys
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import BinaryIO, Callable, Iterable, Iterator
+from typing import BinaryIO, Callable, Iterable
 
 import sqlite_utils
 
@@ -400,10 +400,3 @@ def _post_row(post: Post, now: str) -> dict:
         "hashtags": json.dumps(hashtags, ensure_ascii=False),
         "harvested_at": now,
     }
-
-
-def iter_input_posts(path: str, format: str | None = None) -> Iterator[Post]:
-    """The posts of one file, for scripts and tests that don't need a database."""
-    with open(path, "rb") as stream:
-        yield from read_posts(stream, path, format)
-
