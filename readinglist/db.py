@@ -140,7 +140,7 @@ QUEUE_COLUMNS = {
     "fetch_status": (str, "pending"),  # pending (not fetched) | ok | dead | ...
     "summary": (str, None),
     "language": (str, None),  # ru | en | ...
-    # Derived, kept by triggers (readinglist/ranking.py):
+    # Derived from mentions by db.mentions_written (readinglist/ranking.py):
     "mention_posts": (int, 0),
     "mention_channels": (int, 0),
     "last_mentioned": (str, None),
@@ -176,3 +176,22 @@ def m002_queue(db: sqlite_utils.Database) -> None:
     ranking.install_triggers(db)
     ranking.rebuild(db)
     search.install(db)
+
+
+# Bound on the ids in one IN (...) list, well under SQLite's variable limit.
+REFRESH_CHUNK = 500
+
+
+def mentions_written(db: sqlite_utils.Database, item_ids) -> None:
+    """Bring ``item_ids``' derived data up to date after mentions were added to them.
+
+    Every writer of mentions calls this once per batch: it refreshes the
+    ranking aggregates and the search documents, which no trigger maintains.
+    """
+    from . import ranking, search
+
+    ids = sorted(set(item_ids))
+    for start in range(0, len(ids), REFRESH_CHUNK):
+        chunk = ids[start : start + REFRESH_CHUNK]
+        ranking.refresh(db, chunk)
+        search.refresh_contexts(db, chunk)

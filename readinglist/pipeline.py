@@ -23,8 +23,7 @@ from harvester.links import FoundLink, find_hashtags, links_in_post
 from harvester.models import Post
 from harvester.sources import SNIFF_BYTES, detect_format, read_posts
 
-from . import ranking, search
-from .db import item_id_for, mention_id_for
+from .db import item_id_for, mention_id_for, mentions_written
 
 logger = logging.getLogger(__name__)
 
@@ -312,9 +311,7 @@ class _Writer:
             new_mentions = [row for key, row in mentions.items() if key not in existing_mentions]
             if new_mentions:
                 db["mentions"].insert_all(new_mentions, pk="id")
-                touched = {row["item_id"] for row in new_mentions}
-                ranking.refresh(db, touched)
-                search.refresh_contexts(db, touched)
+                mentions_written(db, (row["item_id"] for row in new_mentions))
             self.stats.new_mentions += len(new_mentions)
 
     def complete_truncated(self) -> None:

@@ -51,7 +51,6 @@ class ListFilter:
     sort: str = "mentions"
 
 
-
 def _add_shared_filters(clauses: list[str], params: list, filters) -> None:
     """The --kind, --tag and --channel filters that ``list`` and ``next`` share."""
     if filters.kind:
@@ -67,6 +66,7 @@ def _add_shared_filters(clauses: list[str], params: list, filters) -> None:
             " WHERE m.item_id = items.id AND (p.channel = ? OR p.forwarded_from = ?))"
         )
         params += [filters.channel, filters.channel]
+
 
 def list_items(db: sqlite_utils.Database, filters: ListFilter = ListFilter()) -> list[dict]:
     """Items matching ``filters``, most mentioned first.

@@ -155,15 +155,13 @@ TRIGGERS = {
 def refresh(db, item_ids) -> None:
     """Recompute the mention aggregates (and so the rank key) of ``item_ids``.
 
-    Writers of mentions call this once per batch rather than a trigger per
-    mention row: a per-row recount is quadratic for an item mentioned thousands
-    of times in one large export.
+    Called through ``db.mentions_written`` once per batch rather than from a
+    trigger per mention row: a per-row recount is quadratic for an item
+    mentioned thousands of times in one large export.
     """
     ids = list(item_ids)
     sets = ", ".join(f"{column} = {sql.format(item='items.id')}" for column, sql in STATS_SQL.items())
-    for start in range(0, len(ids), 500):
-        chunk = ids[start : start + 500]
-        db.execute(f"UPDATE items SET {sets} WHERE id IN ({', '.join('?' * len(chunk))})", chunk)
+    db.execute(f"UPDATE items SET {sets} WHERE id IN ({', '.join('?' * len(ids))})", ids)
 
 
 def install_triggers(db) -> None:

@@ -47,15 +47,13 @@ CONTEXTS_SQL = f"""COALESCE((SELECT group_concat(context, char(10)) FROM (
 
 
 def refresh_contexts(db: sqlite_utils.Database, item_ids) -> None:
-    """Rebuild the mention contexts of ``item_ids``' search documents (once per written batch)."""
+    """Rebuild the mention contexts of ``item_ids``' search documents (via ``db.mentions_written``)."""
     ids = list(item_ids)
-    for start in range(0, len(ids), 500):
-        chunk = ids[start : start + 500]
-        db.execute(
-            f"UPDATE search_docs SET contexts = {CONTEXTS_SQL.format(item='search_docs.item_id')}"
-            f" WHERE item_id IN ({', '.join('?' * len(chunk))})",
-            chunk,
-        )
+    db.execute(
+        f"UPDATE search_docs SET contexts = {CONTEXTS_SQL.format(item='search_docs.item_id')}"
+        f" WHERE item_id IN ({', '.join('?' * len(ids))})",
+        ids,
+    )
 
 
 def install(db: sqlite_utils.Database) -> None:

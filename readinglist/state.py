@@ -15,7 +15,6 @@ from typing import Iterable
 
 import sqlite_utils
 
-from . import ranking, search
 from .ranking import PRIORITIES
 
 MIN_PREFIX = 4
@@ -202,7 +201,7 @@ def add_url(db, url: str, note: str | None = None) -> tuple[ItemRef, bool]:
     """
     from harvester.identity import identify
 
-    from .db import item_id_for, mention_id_for, short_hash
+    from .db import item_id_for, mention_id_for, mentions_written, short_hash
 
     text = url.strip()
     identity = identify(text if _SCHEME.match(text) else "https://" + text)
@@ -229,8 +228,7 @@ def add_url(db, url: str, note: str | None = None) -> tuple[ItemRef, bool]:
             "INSERT OR IGNORE INTO mentions(id, item_id, post_id, url, context, via, added_at) VALUES (?, ?, ?, ?, ?, 'manual', ?)",
             [mention_id_for(item_id, post_id, text), item_id, post_id, text, note or "", when],
         )
-        ranking.refresh(db, [item_id])
-        search.refresh_contexts(db, [item_id])
+        mentions_written(db, [item_id])
         if note:
             db.execute("UPDATE items SET note = ? WHERE id = ?", [note, item_id])
         if created:

@@ -7,9 +7,8 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from click.testing import CliRunner
 
-from readinglist import ranking, search
 from readinglist.cli import cli
-from readinglist.db import item_id_for, mention_id_for, open_db
+from readinglist.db import item_id_for, mention_id_for, mentions_written, open_db
 
 
 def days_ago(days: float) -> str:
@@ -43,8 +42,7 @@ class Builder:
              "url": "x", "context": context}
         )
         # Writers of mentions refresh the item's aggregates, as the harvest does per batch.
-        ranking.refresh(self.db, [item_id])
-        search.refresh_contexts(self.db, [item_id])
+        mentions_written(self.db, [item_id])
         return post_id
 
 
