@@ -47,6 +47,33 @@ def quiet_option(command):
     return click.option("--quiet", "-q", is_flag=True, help="Print nothing but errors (for cron).")(command)
 
 
+def config_option(command):
+    """``--config PATH``: the TOML settings file; the command gets ``settings`` (flags applied by it)."""
+
+    @click.option(
+        "--config",
+        "config_path",
+        type=click.Path(dir_okay=False),
+        help="TOML config file (default: config.toml in the user config directory, or $READINGLIST_CONFIG).",
+    )
+    @functools.wraps(command)
+    def wrapper(*args, config_path, **kwargs):
+        return command(*args, config_path=config_path, **kwargs)
+
+    return wrapper
+
+
+def load_settings(config_path, **flags):
+    """Settings from ``flags`` (None = not given), the environment and the config file; errors -> ``Error: ...``."""
+    from .config import ConfigError
+    from .config import load_settings as load
+
+    try:
+        return load(config_path, flags)
+    except ConfigError as error:
+        raise click.ClickException(str(error)) from None
+
+
 def _open(path: str):
     try:
         return database.open_db(path)
@@ -477,6 +504,15 @@ def stats(db, as_json):
         _echo_json(data)
     else:
         print_stats(data, sys.stdout.isatty())
+
+
+# ------------------------------------------------------------------ fetching (issue 3)
+
+# ------------------------------------------------------------------ site metadata and references (issue 4)
+
+# ------------------------------------------------------------------ Datasette (issue 6)
+
+# ------------------------------------------------------------------ exports and Zotero (issue 7)
 
 
 if __name__ == "__main__":  # pragma: no cover

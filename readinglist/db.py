@@ -174,8 +174,101 @@ def m002_queue(db: sqlite_utils.Database) -> None:
     db.execute("CREATE INDEX IF NOT EXISTS items_queue ON items(rank_key DESC, id) WHERE status = 'unread'")
     db.execute("CREATE INDEX IF NOT EXISTS items_rank ON items(rank_key DESC, id)")
     ranking.install_triggers(db)
-    ranking.rebuild(db)
+    # The aggregates are (re)built by m003, which every database reaches.
     search.install(db)
+
+
+FETCH_COLUMNS = {
+    # What fetching and the site adapters learn about an item (issues 3 and 4).
+    "http_status": int,
+    "final_url": str,
+    "content_type": str,
+    "attempts": int,  # fetch attempts so far (NULL: never tried)
+    "last_error": str,  # shown as "error" in list --json
+    "fetched_at": str,
+    "next_retry_at": str,  # a failed item is retried from then on
+    "etag": str,
+    "last_modified": str,
+    "authors": str,  # JSON list of names, "First Last" or an organization
+    "published": str,  # ISO date (YYYY, YYYY-MM or YYYY-MM-DD)
+    "site_name": str,
+    "word_count": int,
+    "description": str,
+    "meta": str,  # JSON object: the site adapter's own fields (categories, stars, ...)
+    "channels": str,  # JSON list: the channels that mention the item, kept by db.mentions_written
+}
+
+
+@migrations()
+def m003_fetch_and_metadata(db: sqlite_utils.Database) -> None:
+    """Fetch state and site metadata on items; full texts, relations, live channels, Zotero keys.
+
+    ``mentions.post_julianday`` copies the mentioning post's date (as a Julian
+    day) so an item's latest mentions come off an index instead of a sort.
+    """
+    existing = set(db["items"].columns_dict)
+    for name, col_type in FETCH_COLUMNS.items():
+        if name not in existing:
+            db["items"].add_column(name, col_type)
+    db.execute("CREATE INDEX IF NOT EXISTS items_fetch ON items(fetch_status, next_retry_at)")
+    # Full texts are large: their own table keeps items rows small for the queue.
+    db["texts"].create(
+        {"item_id": str, "text": str, "extracted_at": str},
+        pk="item_id",
+        foreign_keys=[("item_id", "items", "id")],
+        if_not_exists=True,
+    )
+    # Paper <-> code and other links between items, e.g. ("abc", "def", "code", "readme").
+    db["relations"].create(
+        {"item_id": str, "related_id": str, "relation": str, "source": str, "added_at": str},
+        pk=("item_id", "related_id", "relation"),
+        foreign_keys=[("item_id", "items", "id"), ("related_id", "items", "id")],
+        if_not_exists=True,
+    )
+    db["relations"].create_index(["related_id"], if_not_exists=True)
+    # Other canonical URLs of a work merged into one item (an arXiv paper and its DOI).
+    db["aliases"].create(
+        {"url": str, "item_id": str, "added_at": str},
+        pk="url",
+        foreign_keys=[("item_id", "items", "id")],
+        if_not_exists=True,
+    )
+    db["aliases"].create_index(["item_id"], if_not_exists=True)
+    # Live harvesting: the newest post seen per public channel, so the next run stops there.
+    db["channels"].create(
+        {"name": str, "title": str, "newest_message_id": int, "harvested_at": str},
+        pk="name",
+        if_not_exists=True,
+    )
+    db["zotero_items"].create(
+        {"item_id": str, "library": str, "zotero_key": str, "version": int, "pushed_at": str},
+        pk=("item_id", "library"),
+        foreign_keys=[("item_id", "items", "id")],
+        if_not_exists=True,
+    )
+    if "post_julianday" not in db["mentions"].columns_dict:
+        db["mentions"].add_column("post_julianday", float)
+    db.execute(
+        "UPDATE mentions SET post_julianday = (SELECT julianday(posts.date) FROM posts WHERE posts.id = mentions.post_id)"
+    )
+    db.execute(MENTION_DATE_TRIGGER)
+    db.execute(
+        "CREATE INDEX IF NOT EXISTS mentions_item_latest ON mentions(item_id, post_julianday DESC, post_id)"
+    )
+    from . import ranking
+
+    ranking.drop_triggers(db)
+    ranking.install_triggers(db)
+    ranking.rebuild(db)
+
+
+# Every writer of mentions gets post_julianday without having to know about it.
+MENTION_DATE_TRIGGER = """
+CREATE TRIGGER IF NOT EXISTS mentions_post_julianday AFTER INSERT ON mentions
+WHEN NEW.post_julianday IS NULL BEGIN
+    UPDATE mentions SET post_julianday = (SELECT julianday(posts.date) FROM posts WHERE posts.id = NEW.post_id)
+    WHERE id = NEW.id;
+END"""
 
 
 # Bound on the ids in one IN (...) list, well under SQLite's variable limit.

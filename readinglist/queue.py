@@ -235,8 +235,10 @@ def item_mentions(db: sqlite_utils.Database, item_id: str, limit: int | None = N
     """The posts that mentioned an item, latest first: channel, date, context, url as written."""
     sql = (
         "SELECT posts.channel, posts.forwarded_from, posts.date, posts.permalink, mentions.url, mentions.context"
-        " FROM mentions JOIN posts ON posts.id = mentions.post_id WHERE mentions.item_id = ?"
-        " ORDER BY julianday(posts.date) DESC, posts.id"
+        " FROM mentions INDEXED BY mentions_item_latest JOIN posts ON posts.id = mentions.post_id"
+        " WHERE mentions.item_id = ?"
+        # Undated posts last, as julianday(NULL) sorts; the index serves this order.
+        " ORDER BY mentions.post_julianday DESC, mentions.post_id"
     )
     params: list = [item_id]
     if limit is not None:

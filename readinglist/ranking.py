@@ -112,26 +112,31 @@ def now_offset(now: datetime) -> float:
     return DECAY_PER_DAY * (julian_day(now) - EPOCH_JD)
 
 
-# Aggregates of one item's mentions (:item is the item id).
+# Aggregates of one item's mentions ({item} is the item id). ``channels`` is a
+# sorted JSON list of the channels that posted or were forwarded from;
+# ``mention_channels`` is its length, set in a second step.
+_CHANNEL_NAMES = (
+    "SELECT posts.channel AS c FROM mentions JOIN posts ON posts.id = mentions.post_id"
+    " WHERE mentions.item_id = {item} AND posts.channel IS NOT NULL"
+    " UNION SELECT posts.forwarded_from FROM mentions JOIN posts ON posts.id = mentions.post_id"
+    " WHERE mentions.item_id = {item} AND posts.forwarded_from IS NOT NULL"
+)
 STATS_SQL = {
     "mention_posts": "(SELECT COUNT(DISTINCT post_id) FROM mentions WHERE item_id = {item})",
-    "mention_channels": (
-        "(SELECT COUNT(*) FROM (SELECT posts.channel AS c FROM mentions JOIN posts ON posts.id = mentions.post_id"
-        " WHERE mentions.item_id = {item} AND posts.channel IS NOT NULL"
-        " UNION SELECT posts.forwarded_from FROM mentions JOIN posts ON posts.id = mentions.post_id"
-        " WHERE mentions.item_id = {item} AND posts.forwarded_from IS NOT NULL))"
-    ),
+    "channels": "(SELECT COALESCE(json_group_array(c), '[]') FROM (" + _CHANNEL_NAMES + " ORDER BY c))",
+    # The latest dated mention comes off the mentions_item_latest index.
     "last_mentioned": (
         "(SELECT posts.date FROM mentions JOIN posts ON posts.id = mentions.post_id"
-        " WHERE mentions.item_id = {item} AND julianday(posts.date) IS NOT NULL"
-        " ORDER BY julianday(posts.date) DESC LIMIT 1)"
+        " WHERE mentions.item_id = {item} AND mentions.post_julianday IS NOT NULL"
+        " ORDER BY mentions.post_julianday DESC LIMIT 1)"
     ),
 }
+CHANNEL_COUNT_SQL = "mention_channels = json_array_length(COALESCE(channels, '[]'))"
 
 
 def _stats_update(item: str) -> str:
     sets = ", ".join(f"{column} = {sql.format(item=item)}" for column, sql in STATS_SQL.items())
-    return f"UPDATE items SET {sets} WHERE id = {item};"
+    return f"UPDATE items SET {sets} WHERE id = {item}; UPDATE items SET {CHANNEL_COUNT_SQL} WHERE id = {item};"
 
 
 TRIGGERS = {
@@ -160,8 +165,10 @@ def refresh(db, item_ids) -> None:
     mentioned thousands of times in one large export.
     """
     ids = list(item_ids)
+    where = f"WHERE id IN ({', '.join('?' * len(ids))})"
     sets = ", ".join(f"{column} = {sql.format(item='items.id')}" for column, sql in STATS_SQL.items())
-    db.execute(f"UPDATE items SET {sets} WHERE id IN ({', '.join('?' * len(ids))})", ids)
+    db.execute(f"UPDATE items SET {sets} {where}", ids)
+    db.execute(f"UPDATE items SET {CHANNEL_COUNT_SQL} {where}", ids)
 
 
 def install_triggers(db) -> None:
@@ -187,9 +194,10 @@ def rebuild(db) -> None:
             FROM mentions JOIN posts ON posts.id = mentions.post_id
         ),
         ch AS (
-            SELECT item_id, COUNT(*) AS n FROM (
+            SELECT item_id, COUNT(*) AS n, json_group_array(c) AS names FROM (
                 SELECT item_id, channel AS c FROM m WHERE channel IS NOT NULL
                 UNION SELECT item_id, forwarded_from FROM m WHERE forwarded_from IS NOT NULL
+                ORDER BY 1, 2
             ) GROUP BY item_id
         ),
         agg AS (
@@ -197,7 +205,7 @@ def rebuild(db) -> None:
             SELECT item_id, COUNT(DISTINCT post_id) AS n_posts, MAX(jd) AS max_jd, date AS last_mentioned
             FROM m GROUP BY item_id
         )
-        SELECT agg.item_id, agg.n_posts, COALESCE(ch.n, 0) AS n_channels,
+        SELECT agg.item_id, agg.n_posts, COALESCE(ch.n, 0) AS n_channels, COALESCE(ch.names, '[]') AS names,
                CASE WHEN agg.max_jd IS NULL THEN NULL ELSE agg.last_mentioned END AS last_mentioned
         FROM agg LEFT JOIN ch ON ch.item_id = agg.item_id
         """
@@ -208,6 +216,7 @@ def rebuild(db) -> None:
         UPDATE items SET
             mention_posts = COALESCE((SELECT n_posts FROM _item_stats s WHERE s.item_id = items.id), 0),
             mention_channels = COALESCE((SELECT n_channels FROM _item_stats s WHERE s.item_id = items.id), 0),
+            channels = COALESCE((SELECT names FROM _item_stats s WHERE s.item_id = items.id), '[]'),
             last_mentioned = (SELECT last_mentioned FROM _item_stats s WHERE s.item_id = items.id)
         """
     )

@@ -22,3 +22,17 @@ def realworld() -> Path:
 @pytest.fixture
 def fixtures() -> Path:
     return FIXTURES
+
+
+@pytest.fixture
+def db_path(tmp_path) -> Path:
+    """Where a test's database lives (not created yet)."""
+    return tmp_path / "readinglist.db"
+
+
+@pytest.fixture
+def fresh_db(db_path):
+    """An empty, migrated database at ``db_path``."""
+    from readinglist.db import open_db
+
+    return open_db(db_path)
