@@ -91,6 +91,7 @@ def generate(path: Path, n_items: int, n_mentions: int) -> float:
     n_posts = max(1, n_mentions // 3)
     channels = [f"ML канал {i}" if i % 2 else f"ml_channel_{i}" for i in range(CHANNELS)]
     post_ids: list[str] = []
+    post_days: list[float] = []
 
     def posts():
         for i in range(n_posts):
@@ -98,6 +99,7 @@ def generate(path: Path, n_items: int, n_mentions: int) -> float:
             pid = short_hash(f"bench\0{channel}\0{i}", 16)
             post_ids.append(pid)
             date = now - timedelta(days=730 * rng.random() ** 2, seconds=rng.randrange(86400))
+            post_days.append(ranking.julian_day(date))
             forwarded = rng.choice(channels) if rng.random() < 0.1 else None
             yield (pid, "telegram-json", channel, str(i), f"https://t.me/c/{i}", iso(date), forwarded,
                    words(rng, 20), "[]", iso(now))
@@ -126,12 +128,13 @@ def generate(path: Path, n_items: int, n_mentions: int) -> float:
             # Every item once, then a skewed tail: a few items are mentioned very often.
             k = j if j < n_items else int(n_items * rng.random() ** 3)
             iid, url = item_rows[k]
-            pid = post_ids[rng.randrange(n_posts)]
+            post = rng.randrange(n_posts)
+            pid = post_ids[post]
             mid = mention_id_for(iid, pid, url)
             if mid in seen:
                 continue
             seen.add(mid)
-            yield (mid, iid, pid, url, None, words(rng, rng.randint(8, 20)), "text", iso(now))
+            yield (mid, iid, pid, url, None, words(rng, rng.randint(8, 20)), "text", iso(now), post_days[post])
 
     with db.conn:
         conn.executemany(
@@ -145,8 +148,8 @@ def generate(path: Path, n_items: int, n_mentions: int) -> float:
             items(),
         )
         conn.executemany(
-            "INSERT INTO mentions(id, item_id, post_id, url, anchor_text, context, via, added_at)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO mentions(id, item_id, post_id, url, anchor_text, context, via, added_at, post_julianday)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
             mentions(),
         )
         print(f"  inserted rows: {time.perf_counter() - start:.0f} s", file=sys.stderr)

@@ -416,22 +416,27 @@ def next_(db, count, kind, max_minutes, channel, tag, lang, open_, as_json):
 
 @cli.command()
 @click.argument("ref", metavar="ID")
+@click.option("--mentions", "-m", type=click.IntRange(min=0), default=20, show_default=True,
+              help="How many of the latest mentions to show (0: all).")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @db_option
 @user_errors
-def show(db, ref, as_json):
+def show(db, ref, mentions, as_json):
     """Everything about one item: fields, the posts that mentioned it, its history.
+
+    Shows the latest 20 mentions; --mentions N changes that (0: all).
 
     \b
     Examples:
         readinglist show 3f2a9c1b
         readinglist show arxiv.org/abs/1706.03762 --json
+        readinglist show 3f2a9c1b --mentions 0
     """
     from .queue import show_item
     from .render import print_show
     from .state import resolve_item
 
-    item = show_item(db, resolve_item(db, ref).id)
+    item = show_item(db, resolve_item(db, ref).id, mentions=mentions or None)
     if as_json:
         _echo_json(item)
     else:

@@ -255,8 +255,9 @@ def m003_fetch_and_metadata(db: sqlite_utils.Database) -> None:
     db.execute(
         "CREATE INDEX IF NOT EXISTS mentions_item_latest ON mentions(item_id, post_julianday DESC, post_id)"
     )
-    from . import ranking
+    from . import ranking, search
 
+    search.set_rank(db)
     ranking.drop_triggers(db)
     ranking.install_triggers(db)
     ranking.rebuild(db)

@@ -249,8 +249,16 @@ def item_mentions(db: sqlite_utils.Database, item_id: str, limit: int | None = N
     return [dict(zip(columns, row)) for row in cursor]
 
 
-def show_item(db: sqlite_utils.Database, item_id: str, now: datetime | None = None) -> dict:
-    """Every field of an item, its mentions and its history (events, oldest first)."""
+SHOW_MENTIONS = 20
+
+
+def show_item(
+    db: sqlite_utils.Database, item_id: str, now: datetime | None = None, mentions: int | None = SHOW_MENTIONS
+) -> dict:
+    """Every field of an item, its latest ``mentions`` mentions (None: all) and its history (events, oldest first).
+
+    ``mention_count`` is the number of mention rows, shown or not.
+    """
     cursor = db.execute("SELECT * FROM items WHERE id = ?", [item_id])
     columns = [d[0] for d in cursor.description]
     item = dict(zip(columns, cursor.fetchone()))
@@ -259,7 +267,8 @@ def show_item(db: sqlite_utils.Database, item_id: str, now: datetime | None = No
     rank_key = item.pop("rank_key")
     item["score"] = None if rank_key is None else round(rank_key - now_offset(now), 3)
     item["reason"] = reason(db, item, julian_day(now))
-    item["mentions"] = item_mentions(db, item_id)
+    item["mention_count"] = db.execute("SELECT COUNT(*) FROM mentions WHERE item_id = ?", [item_id]).fetchone()[0]
+    item["mentions"] = item_mentions(db, item_id, limit=mentions)
     cursor = db.execute("SELECT time, action, value FROM events WHERE item_id = ? ORDER BY time, id", [item_id])
     item["history"] = [dict(zip(("time", "action", "value"), row)) for row in cursor]
     return item

@@ -83,9 +83,11 @@ def _value(value) -> str:
 
 
 def show_lines(item: dict) -> list[str]:
-    keys = list(SHOW_FIELDS) + [k for k in item if k not in SHOW_FIELDS and k not in ("mentions", "history")]
+    keys = list(SHOW_FIELDS) + [
+        k for k in item if k not in SHOW_FIELDS and k not in ("mentions", "history", "mention_count")
+    ]
     lines = [f"{key}: {_value(item[key])}" for key in keys if key in item and item[key] not in (None, "", [])]
-    lines.append(f"mentions ({len(item['mentions'])}):")
+    lines.append(f"mentions ({_mentions_shown(item)}):")
     lines.extend(f"  - {_mention_line(m)}" for m in item["mentions"])
     lines.append(f"history ({len(item['history'])}):")
     lines.extend(
@@ -111,7 +113,7 @@ def print_show(item: dict, tty: bool) -> None:
             table.add_row(key, Text(_value(item[key])))
     console = Console()
     console.print(table)
-    console.print(Text(f"Mentions ({len(item['mentions'])})", style="bold"))
+    console.print(Text(f"Mentions ({_mentions_shown(item)})", style="bold"))
     for mention in item["mentions"]:
         console.print(Text("  • " + _mention_line(mention)))
     console.print(Text(f"History ({len(item['history'])})", style="bold"))
@@ -185,3 +187,8 @@ def items_csv(items: list[dict]) -> str:
     for item in items:
         writer.writerow(["|".join(item[f]) if isinstance(item[f], list) else ("" if item[f] is None else item[f]) for f in CSV_FIELDS])
     return out.getvalue()
+
+
+def _mentions_shown(item: dict) -> str:
+    shown, total = len(item["mentions"]), item.get("mention_count", len(item["mentions"]))
+    return str(total) if shown == total else f"latest {shown} of {total}"

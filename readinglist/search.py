@@ -77,12 +77,18 @@ def install(db: sqlite_utils.Database) -> None:
 
 
 _TERM = re.compile(r"^(.*?)(\*?)$", re.S)
+_ONE_TOKEN = re.compile(r"^\w+$")
+# A prefix that expands to more terms than this is left to FTS5's own prefix query.
+MAX_PREFIX_TERMS = 50
 
 
-def fts_query(query: str) -> str:
+def fts_query(query: str, expand=None) -> str:
     """A user query as a safe FTS5 query: every term quoted, ``term*`` kept as a prefix query.
 
-    Terms are ANDed; ``"two words"`` is a phrase. Raises :class:`BadQuery`.
+    Terms are ANDed; ``"two words"`` is a phrase. ``expand(prefix)`` may return
+    the indexed terms that start with a one-word prefix, to query them as an OR
+    instead (FTS5 materializes a prefix's whole doclist; an OR of terms streams).
+    Raises :class:`BadQuery`.
     """
     try:
         terms = shlex.split(query, posix=True)
@@ -94,10 +100,42 @@ def fts_query(query: str) -> str:
         body = body.strip()
         if not body or not re.search(r"\w", body):
             continue
-        parts.append('"' + body.replace('"', '""') + '"' + star)
+        words = expand(body) if (star and expand and _ONE_TOKEN.match(body)) else None
+        if words:
+            parts.append("(" + " OR ".join('"' + word.replace('"', '""') + '"' for word in words) + ")")
+        else:
+            parts.append('"' + body.replace('"', '""') + '"' + star)
     if not parts:
         raise BadQuery("empty search query")
     return " ".join(parts)
+
+
+def _prefix_expander(db: sqlite_utils.Database):
+    """``expand`` for :func:`fts_query`: the index's own terms with a prefix, via an fts5vocab table."""
+    db.execute("CREATE VIRTUAL TABLE IF NOT EXISTS temp.search_vocab USING fts5vocab(main, search_docs_fts, 'row')")
+
+    def expand(prefix: str) -> list[str] | None:
+        # unicode61 folds case; where Python folds differently nothing is found
+        # and the query falls back to FTS5's prefix search, which is always right.
+        folded = prefix.lower()
+        words = [
+            row[0]
+            for row in db.execute(
+                "SELECT term FROM temp.search_vocab WHERE term >= ? AND term < ? LIMIT ?",
+                [folded, folded + "\U0010ffff", MAX_PREFIX_TERMS + 1],
+            )
+        ]
+        return words if 0 < len(words) <= MAX_PREFIX_TERMS else None
+
+    return expand
+
+
+# bm25 costs a lookup per matching row. A query that matches a large share of
+# the list ("model" in an ML reading list) is ranked among the most recently
+# added RANK_WINDOW matches first; the window widens only while it yields
+# fewer results than asked for and older matches remain.
+RANK_WINDOW = 10_000
+WINDOW_GROWTH = 8
 
 
 def search(
@@ -107,34 +145,76 @@ def search(
     status: str = "all",
     kind: str | None = None,
     limit: int = 50,
+    window: int = RANK_WINDOW,
 ) -> list[dict]:
-    """Items matching ``query``, best first: dicts with id, url, kind, title, status, rank and snippet."""
-    match = fts_query(query)
-    clauses, params = ["search_docs_fts MATCH ?"], [match]
-    if status != "all":
-        clauses.append("items.status = ?")
-        params.append(status)
-    if kind:
-        clauses.append("items.kind = ?")
-        params.append(kind)
-    sql = f"""
-        SELECT items.id, items.url, items.kind, items.title, items.status, items.domain,
-               bm25(search_docs_fts, {", ".join(map(str, WEIGHTS))}) AS rank,
-               snippet(search_docs_fts, -1, '[', ']', '…', 12) AS snippet
-        FROM search_docs_fts
-        JOIN search_docs ON search_docs.id = search_docs_fts.rowid
-        JOIN items ON items.id = search_docs.item_id
-        WHERE {" AND ".join(clauses)}
-        ORDER BY rank, items.id
-        LIMIT ?
+    """Items matching ``query``, best first: dicts with id, url, kind, title, status, rank and snippet.
+
+    Ranked by bm25 (title weighing most, see :data:`WEIGHTS`) among the
+    ``window`` most recently added matches; see :data:`RANK_WINDOW`.
     """
-    params.append(limit)
+    match = fts_query(query, expand=_prefix_expander(db))
+    filters, filter_params = [], []
+    if status != "all":
+        filters.append("items.status = ?")
+        filter_params.append(status)
+    if kind:
+        filters.append("items.kind = ?")
+        filter_params.append(kind)
+    join = ""
+    if filters:
+        join = "JOIN search_docs ON search_docs.id = search_docs_fts.rowid JOIN items ON items.id = search_docs.item_id"
     try:
-        cursor = db.execute(sql, params)
+        top: list[tuple[int, float]] = []
+        while True:
+            floor = db.execute(
+                "SELECT rowid FROM search_docs_fts WHERE search_docs_fts MATCH ? ORDER BY rowid DESC LIMIT 1 OFFSET ?",
+                [match, window - 1],
+            ).fetchone()
+            clauses = ["search_docs_fts MATCH ?"] + filters
+            params: list = [match] + filter_params
+            if floor is not None:
+                clauses.append("search_docs_fts.rowid >= ?")
+                params.append(floor[0])
+            top = db.execute(
+                f"SELECT search_docs_fts.rowid, search_docs_fts.rank FROM search_docs_fts {join}"
+                f" WHERE {' AND '.join(clauses)} ORDER BY search_docs_fts.rank, search_docs_fts.rowid LIMIT ?",
+                params + [limit],
+            ).fetchall()
+            if floor is None or len(top) >= limit:
+                break
+            window *= WINDOW_GROWTH
+        if not top:
+            return []
+        # Snippets and item fields for the chosen rows only.
+        rowids = [rowid for rowid, _ in top]
+        cursor = db.execute(
+            f"""
+            SELECT search_docs_fts.rowid, items.id, items.url, items.kind, items.title, items.status, items.domain,
+                   snippet(search_docs_fts, -1, '[', ']', '…', 12) AS snippet
+            FROM search_docs_fts
+            JOIN search_docs ON search_docs.id = search_docs_fts.rowid
+            JOIN items ON items.id = search_docs.item_id
+            WHERE search_docs_fts MATCH ? AND search_docs_fts.rowid IN ({", ".join("?" * len(rowids))})
+            """,
+            [match, *rowids],
+        )
     except Exception as error:  # sqlite3.OperationalError: fts5 syntax error
         raise BadQuery(f"cannot search for {query!r} ({error})") from None
     columns = [d[0] for d in cursor.description]
-    rows = [dict(zip(columns, row)) for row in cursor]
-    for row in rows:
-        row["rank"] = round(row["rank"], 4)
+    found = {row[0]: dict(zip(columns[1:], row[1:])) for row in cursor}
+    rows = []
+    for rowid, rank in top:
+        row = found[rowid]
+        rows.append({**{k: row[k] for k in ("id", "url", "kind", "title", "status", "domain")},
+                     "rank": round(rank, 4), "snippet": row["snippet"]})
     return rows
+
+
+RANK_SQL = f"bm25({', '.join(map(str, WEIGHTS))})"
+
+
+def set_rank(db: sqlite_utils.Database) -> None:
+    """Make FTS5's ``rank`` the weighted bm25 (stored in the index's config table)."""
+    current = db.execute("SELECT v FROM search_docs_fts_config WHERE k = 'rank'").fetchone()
+    if current is None or current[0] != RANK_SQL:
+        db.execute("INSERT INTO search_docs_fts(search_docs_fts, rank) VALUES('rank', ?)", [RANK_SQL])

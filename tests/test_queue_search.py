@@ -63,3 +63,53 @@ def test_unbalanced_quote_message(items, db_path):
 def test_plain_output(items, db_path):
     result = run("search", "--db", db_path, "cuda")
     assert result.output == f"{items['repo']}  repo     unread    https://github.com/a/b\n    A tiny [CUDA] kernel library\n"
+
+
+@pytest.fixture
+def many(builder):
+    """Twelve English and Russian items, oldest first; every one matches "model*"/"модел*"."""
+    ids = []
+    for n in range(12):
+        word = ["model", "models", "modeling", "модель", "модели", "модельный"][n % 6]
+        ids.append(builder.item(f"https://example.com/{n}", "article", f"{word} number {n}", added_days_ago=30 - n))
+    return ids
+
+
+@pytest.mark.parametrize("prefix", ["model*", "модел*", "МОДЕЛ*", "mod*", "м*", "num*"])
+def test_prefix_expansion_finds_what_fts5_prefix_finds(many, builder, prefix):
+    from readinglist import search
+
+    db = builder.db
+    expanded = {row["id"] for row in search.search(db, prefix, limit=100)}
+    native = {
+        row[0]
+        for row in db.execute(
+            "SELECT search_docs.item_id FROM search_docs_fts JOIN search_docs ON search_docs.id = search_docs_fts.rowid"
+            " WHERE search_docs_fts MATCH ?",
+            [search.fts_query(prefix)],
+        )
+    }
+    assert expanded == native and native
+
+
+def test_prefix_expansion_uses_an_or_of_indexed_terms(many, builder):
+    from readinglist import search
+
+    expand = search._prefix_expander(builder.db)
+    assert expand("модел") == ["модели", "модель", "модельный"]
+    assert search.fts_query("модел* number", expand=expand) == '("модели" OR "модель" OR "модельный") "number"'
+    assert expand("zzz") is None
+
+
+def test_ranking_window_widens_until_enough_results(many, builder):
+    from readinglist import search
+
+    db = builder.db
+    # Only the two oldest items are read: a window of the 2 newest matches holds none of them.
+    db.execute("UPDATE items SET status = 'read' WHERE id IN (?, ?)", many[:2])
+    db.conn.commit()
+    found_ids = [row["id"] for row in search.search(db, "number", status="read", limit=5, window=2)]
+    assert sorted(found_ids) == sorted(many[:2])
+    # Without filters, a small window ranks the newest matches only.
+    newest = [row["id"] for row in search.search(db, "number", limit=2, window=2)]
+    assert sorted(newest) == sorted(many[-2:])

@@ -98,6 +98,23 @@ def test_show_has_mentions_and_history(builder, paper, db_path):
     assert run("show", "--db", db_path, "nope").output == "Error: no item matches 'nope'\n"
 
 
+@pytest.mark.parametrize(
+    "args, shown, header",
+    [((), 20, "mentions (latest 20 of 25):"), (("--mentions", "3"), 3, "mentions (latest 3 of 25):"),
+     (("--mentions", "0"), 25, "mentions (25):")],
+)
+def test_show_pages_mentions_latest_first(builder, paper, db_path, args, shown, header):
+    for day in range(24):
+        builder.mention(paper, f"chan{day}", day + 3, f"context {day}")
+    data = json.loads(run("show", "--db", db_path, paper, "--json", *args).output)
+    assert data["mention_count"] == 25
+    assert len(data["mentions"]) == shown
+    dates = [m["date"] for m in data["mentions"]]
+    assert dates == sorted(dates, reverse=True)
+    assert data["mentions"][0]["context"] == "Разбор статьи"  # 2 days ago: the latest
+    assert header in run("show", "--db", db_path, paper, *args).output
+
+
 def test_add_manual(db_path):
     result = run("add", "--db", db_path, "arxiv.org/pdf/2401.12345v2", "--note", "from a talk")
     assert result.exit_code == 0
