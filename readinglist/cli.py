@@ -98,18 +98,28 @@ def cli(verbose: bool):
 
 
 @cli.command()
-@click.argument("paths", nargs=-1, required=True)
+@click.argument("paths", nargs=-1)
 @click.option("--format", "-f", "format_name", type=click.Choice(FORMAT_NAMES), help="Force an input format instead of detecting it.")
 @click.option("--channel", "-c", help="Channel name for the posts, overriding what the input says.")
+@click.option("--channels", "channel_list", type=click.Path(dir_okay=False), help="Read the public channels listed in this file live.")
+@click.option("--since", metavar="DATE", help="Live channels: stop at posts older than DATE (YYYY-MM-DD).")
+@click.option("--limit", "-n", type=click.IntRange(min=1), help="Live channels: at most N new posts per channel.")
+@click.option("--allow-private", is_flag=True, default=None, help="Let requests reach private addresses (tests, mirrors).")
+@config_option
 @quiet_option
 @db_option
-def harvest(db, paths, format_name, channel, quiet):
+def harvest(db, paths, format_name, channel, channel_list, since, limit, allow_private, config_path, quiet):
     """Harvest the links of posts in PATHS into the database.
 
     PATHS are files, directories (walked; files of unknown format are skipped)
     or - for stdin. Formats are detected from the content: Telegram Desktop
     JSON (result.json) and HTML exports, saved t.me/s/<channel> pages, and
     plain-text or Markdown dumps.
+
+    A PATH of the form @name or https://t.me/s/name reads that public channel
+    live from t.me, page by page, down to the newest post the last run saw
+    (or --since, or --limit posts). --channels FILE reads every channel
+    listed in FILE (one per line, # comments).
 
     Harvesting the same input again changes nothing.
 
@@ -118,21 +128,58 @@ def harvest(db, paths, format_name, channel, quiet):
         readinglist harvest seeds/
         readinglist harvest ~/Downloads/Telegram\\ Desktop/ChatExport/result.json
         cat notes.md | readinglist harvest - --channel notes
+        readinglist harvest @boris_again --since 2026-01-01
+        readinglist harvest --channels seeds/channels.txt
     """
-    from .pipeline import expand_inputs, harvest as run_harvest
+    from harvester.sources.live import channel_name
 
-    inputs = expand_inputs(paths)
-    total = sum(input_file.size for input_file in inputs)
-    show_progress = not quiet and total >= PROGRESS_MIN_BYTES and sys.stderr.isatty()
+    channels = [channel_name(path) for path in paths if path.startswith("@") or "t.me/" in path]
+    if None in channels:
+        bad = next(path for path in paths if (path.startswith("@") or "t.me/" in path) and channel_name(path) is None)
+        raise click.ClickException(f"{bad}: not a public channel name or t.me/s/ link")
+    paths = tuple(path for path in paths if not (path.startswith("@") or "t.me/" in path))
+    if channel_list:
+        channels += _read_channel_list(channel_list)
+    if not paths and not channels:
+        raise click.UsageError("give PATHS to harvest, @channel names, or --channels FILE")
+    since_day = None
+    if since:
+        _check_date(since, "--since")
+        from datetime import date
+
+        since_day = date.fromisoformat(since)
+    from .pipeline import HarvestStats, expand_inputs, harvest as run_harvest, harvest_channels
+
+    stats = HarvestStats()
     try:
-        if show_progress:
-            stats = _harvest_with_progress(db, paths, format_name, channel, total)
-        else:
-            stats = run_harvest(db, paths, format=format_name, channel=channel)
+        if paths:
+            inputs = expand_inputs(paths)
+            total = sum(input_file.size for input_file in inputs)
+            show_progress = not quiet and total >= PROGRESS_MIN_BYTES and sys.stderr.isatty()
+            if show_progress:
+                stats = _harvest_with_progress(db, paths, format_name, channel, total)
+            else:
+                stats = run_harvest(db, paths, format=format_name, channel=channel)
+        if channels:
+            settings = load_settings(config_path, allow_private=allow_private)
+            stats = harvest_channels(db, channels, settings, since=since_day, limit=limit, stats=stats)
     except KeyboardInterrupt:
         click.echo("Interrupted: every finished batch is saved; run the same command again to continue.", err=True)
         sys.exit(130)
     _report(stats, quiet)
+
+
+def _read_channel_list(path: str) -> list[str]:
+    from harvester.errors import SourceError
+    from harvester.sources.live import read_channel_list
+
+    try:
+        with open(path, encoding="utf-8") as handle:
+            return read_channel_list(handle.read(), path)
+    except SourceError as error:
+        raise click.ClickException(str(error)) from None
+    except (OSError, UnicodeDecodeError) as error:
+        raise click.ClickException(f"{path}: cannot read channel list ({getattr(error, 'strerror', None) or error})") from None
 
 
 def _harvest_with_progress(db, paths, format_name, channel, total):
@@ -513,9 +560,178 @@ def stats(db, as_json):
 
 # ------------------------------------------------------------------ fetching (issue 3)
 
+
+@cli.command()
+@click.option("--limit", "-n", type=click.IntRange(min=1), help="Fetch at most N items (best-ranked first).")
+@click.option("--kind", "-k", type=click.Choice(KINDS), help="Only items of this kind.")
+@click.option("--retry-failed", is_flag=True, help="Also retry failed, dead and skipped items now.")
+@click.option("--refresh", is_flag=True, help="Fetch ok items again (conditional GET: unchanged pages cost a 304).")
+@click.option("--concurrency", type=click.IntRange(min=1), help="Requests in flight at once (default 32).")
+@click.option("--per-host", type=click.IntRange(min=1), help="Requests in flight per host (default 2).")
+@click.option("--ignore-robots", is_flag=True, default=None, help="Do not read robots.txt.")
+@click.option("--allow-private", is_flag=True, default=None, help="Let links reach private and loopback addresses.")
+@config_option
+@quiet_option
+@db_option
+def fetch(db, limit, kind, retry_failed, refresh, concurrency, per_host, ignore_robots, allow_private, config_path, quiet):
+    """Fetch the links of the reading list: title, authors, date, language, reading time, summary.
+
+    Fetches pending items, and failed ones whose retry time has come, many at
+    once but at most --per-host at a time per site, honouring robots.txt.
+    Links that resolve to private or loopback addresses are refused. Each
+    result is saved as it arrives: after Ctrl-C (or a crash) run it again to
+    continue. Items that fail stay listed with their error and are retried by
+    later runs; 404/410 links are marked dead.
+
+    \b
+    Examples:
+        readinglist fetch
+        readinglist fetch --limit 50 --kind article
+        readinglist fetch --retry-failed --concurrency 8
+        readinglist fetch --refresh --quiet          # from cron
+    """
+    from .fetching import run as run_fetch
+
+    settings = load_settings(
+        config_path,
+        concurrency=concurrency,
+        per_host=per_host,
+        respect_robots=False if ignore_robots else None,
+        allow_private=allow_private,
+    )
+    options = dict(limit=limit, kind=kind, retry_failed=retry_failed, refresh=refresh)
+    try:
+        if not quiet and sys.stderr.isatty():
+            stats = _fetch_with_progress(db, settings, options)
+        else:
+            stats = run_fetch(db, settings, **options)
+    except KeyboardInterrupt:
+        click.echo("Interrupted: every finished item is saved; run the same command again to continue.", err=True)
+        sys.exit(130)
+    except sqlite3.Error as error:
+        raise click.ClickException(f"database error: {error}") from None
+    if not quiet:
+        metadata_line = _metadata_summary(stats.metadata)
+        if metadata_line:
+            click.echo(metadata_line)
+        click.echo(stats.summary())
+
+
+def _fetch_with_progress(db, settings, options):
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    from .fetching import run as run_fetch
+
+    columns = (
+        TextColumn("Fetching"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[counts]}"),
+        TextColumn("{task.fields[rate]}"),
+        TimeRemainingColumn(),
+    )
+    with Progress(*columns, transient=True, console=Console(stderr=True)) as progress:
+        task = progress.add_task("fetch", total=None, counts="", rate="")
+
+        def on_result(stats):
+            speed = progress.tasks[0].speed
+            progress.update(
+                task,
+                completed=stats.done,
+                counts=f"ok {stats.ok}  failed {stats.failed}  dead {stats.dead}  skipped {stats.skipped}",
+                rate=f"{speed:.1f}/s" if speed else "",
+            )
+
+        return run_fetch(db, settings, on_start=lambda total: progress.update(task, total=total), on_result=on_result, **options)
+
+
+def _metadata_summary(stats) -> str | None:
+    """One line for the site metadata stage (issue 4), when it did anything."""
+    if stats is None:
+        return None
+    counts = {name: getattr(stats, name, 0) or 0 for name in ("ok", "failed", "dead")}
+    if not any(counts.values()):
+        return None
+    return f"Site metadata: {counts['ok']} ok, {counts['failed']} failed, {counts['dead']} dead."
+
+
 # ------------------------------------------------------------------ site metadata and references (issue 4)
 
 # ------------------------------------------------------------------ Datasette (issue 6)
+
+
+@cli.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on (localhost only by default).")
+@click.option("--port", "-p", type=click.IntRange(1, 65535), default=8001, show_default=True)
+@click.option("--metadata", "metadata_path", type=click.Path(dir_okay=False), help="Datasette metadata file (default: the packaged metadata.yml).")
+@click.option(
+    "--db",
+    "db_path",
+    type=click.Path(dir_okay=False),
+    envvar=database.DB_ENV,
+    default=database.DEFAULT_DB,
+    show_default=True,
+    help=f"SQLite database (or set ${database.DB_ENV}).",
+)
+def serve(host, port, metadata_path, db_path):
+    """Browse, facet and search the reading list in Datasette; mark items read.
+
+    Prints the URL and a one-time link that signs you in as the owner (only
+    the owner can change anything); with a password set by set-password you
+    can also sign in at /-/login as "owner". Anyone else can only read.
+
+    \b
+    Examples:
+        readinglist serve
+        readinglist serve --port 8080 --db ~/reading.db
+    """
+    from pathlib import Path
+
+    from .serve import ServeError, build_datasette, is_loopback, load_metadata, load_password_hash, run, sign_in_lines
+
+    if not Path(db_path).exists():
+        raise click.ClickException(f"{db_path}: no such database (run readinglist harvest first)")
+    _open(db_path).conn.close()  # migrated, so the views and triggers the UI uses exist
+    try:
+        metadata = load_metadata(metadata_path)
+        password_hash = load_password_hash()
+    except ServeError as error:
+        raise click.ClickException(str(error)) from None
+    ds = build_datasette(db_path, metadata=metadata, password_hash=password_hash)
+    url_host = f"[{host}]" if ":" in host else host
+    base_url = f"http://{url_host}:{port}"
+    click.echo(f"Serving {db_path} at {base_url}/")
+    for line in sign_in_lines(ds, base_url, password_hash is not None):
+        click.echo(line)
+    if not is_loopback(host):
+        click.echo(f"Warning: listening on {host}: anyone who can reach it can read the list.", err=True)
+    run(ds, host, port)
+
+
+@cli.command(name="set-password")
+def set_password():
+    """Set the owner's password for signing in to readinglist serve at /-/login.
+
+    Only a salted PBKDF2 hash is stored, in the user config directory
+    (~/.config/readinglist/datasette-password.json on Linux, or
+    $READINGLIST_PASSWORD_FILE). The user name is "owner".
+
+    \b
+    Example:
+        readinglist set-password
+    """
+    from .serve import ServeError, save_password
+
+    password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    try:
+        path = save_password(password)
+    except ServeError as error:
+        raise click.ClickException(str(error)) from None
+    except OSError as error:
+        raise click.ClickException(f"{error.filename}: cannot save the password ({error.strerror})") from None
+    click.echo(f'Password saved (hash only) to {path}. Sign in as "owner" at /-/login after readinglist serve.')
+
 
 # ------------------------------------------------------------------ exports and Zotero (issue 7)
 

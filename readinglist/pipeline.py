@@ -36,6 +36,7 @@ MIN_ANCHOR_TITLE = 15
 @dataclass
 class HarvestStats:
     files: int = 0
+    channels: int = 0
     posts: int = 0
     new_posts: int = 0
     links: int = 0
@@ -47,15 +48,24 @@ class HarvestStats:
     truncated_dropped: int = 0
 
     def summary(self) -> str:
+        read_from = []
+        if self.files or not self.channels:
+            read_from.append(_count(self.files, "file"))
+        if self.channels:
+            read_from.append(_count(self.channels, "channel"))
         parts = [
-            f"{self.posts} posts read from {self.files} {'file' if self.files == 1 else 'files'}",
-            f"{self.links} links found",
-            f"{self.new_items} new items",
-            f"{len(self.skipped)} files skipped",
+            f"{_count(self.posts, 'post')} read from {' and '.join(read_from)}",
+            f"{_count(self.links, 'link')} found",
+            f"{_count(self.new_items, 'new item')}",
+            f"{_count(len(self.skipped), 'file')} skipped",
         ]
         if self.errors:
             parts.append(f"{len(self.errors)} failed")
         return "Harvested: " + ", ".join(parts) + "."
+
+
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}" + ("" if number == 1 else "s")
 
 
 @dataclass(frozen=True)
@@ -138,7 +148,7 @@ def harvest(
                     file_format = _detect_or_none(input_file.path)
                     if file_format is None:
                         stats.skipped.append(input_file.path)
-                        logger.info("skipped %s: unknown format", input_file.path)
+                        logger.info("skipped %s: unknown format or a channel list", input_file.path)
                         continue
                 posts = read_posts(reader, _source_name(input_file), file_format)
                 stats.files += 1
@@ -153,6 +163,60 @@ def harvest(
             finally:
                 # Whatever was read before an error is kept.
                 writer.flush()
+    writer.complete_truncated()
+    return stats
+
+
+def harvest_channels(
+    db: sqlite_utils.Database,
+    names: Iterable[str],
+    settings,
+    *,
+    since=None,
+    limit: int | None = None,
+    client=None,
+    sleep=None,
+    stats: HarvestStats | None = None,
+) -> HarvestStats:
+    """Read public channels live from t.me into ``db``, each down to the newest post an earlier run saw.
+
+    A channel that cannot be read is an error in ``stats.errors``; the others go on.
+    """
+    import time
+
+    from harvester.fetch import make_sync_client
+    from harvester.sources.live import CrawlResult, crawl_channel
+
+    stats = stats or HarvestStats()
+    writer = _Writer(db, stats)
+    own_client = client is None
+    client = client or make_sync_client(settings)
+    try:
+        for name in names:
+            key = name.lower()
+            row = db.execute("SELECT newest_message_id FROM channels WHERE name = ?", [key]).fetchone()
+            result = CrawlResult(channel=name)
+            try:
+                for post in crawl_channel(
+                    name, client, settings, since=since, limit=limit, stop_at=row[0] if row else None,
+                    sleep=sleep or time.sleep, result=result,
+                ):
+                    writer.add(post)
+            except SourceError as error:
+                stats.errors.append(error)
+            finally:
+                writer.flush()
+            stats.channels += 1 if result.pages else 0
+            if result.newest_message_id is not None:
+                # Only after the posts are stored: an interrupted run reads them again next time.
+                newest = max(result.newest_message_id, row[0] or 0) if row else result.newest_message_id
+                db["channels"].upsert(
+                    {"name": key, "title": result.title, "newest_message_id": newest, "harvested_at": _now()}, pk="name"
+                )
+            logger.info("@%s: %d posts from %d pages, stopped by %s", name, result.posts, result.pages, result.stopped_by)
+    finally:
+        if own_client:
+            client.close()
     writer.complete_truncated()
     return stats
 
@@ -188,8 +252,13 @@ def _os_reason(error: BaseException) -> str:
 
 
 def _detect_or_none(path: str) -> str | None:
+    """The format of a file met while walking a directory; None for unknown formats and channel lists."""
+    from harvester.sources.live import looks_like_channel_list
+
     with open(path, "rb") as head_stream:
         head = head_stream.read(SNIFF_BYTES)
+    if looks_like_channel_list(head):
+        return None
     try:
         return detect_format(head, path)
     except SourceError:
@@ -312,6 +381,7 @@ class _Writer:
             if new_mentions:
                 db["mentions"].insert_all(new_mentions, pk="id")
                 mentions_written(db, (row["item_id"] for row in new_mentions))
+                _tag_with_hashtags(db, new_mentions, post_rows)
             self.stats.new_mentions += len(new_mentions)
 
     def complete_truncated(self) -> None:
@@ -369,6 +439,31 @@ def _better_title(candidate_source: str | None, current_source: str | None) -> b
     if current_source not in TITLE_RANK:
         return False
     return TITLE_RANK.get(candidate_source, 0) > TITLE_RANK[current_source]
+
+
+def _tag_with_hashtags(db: sqlite_utils.Database, new_mentions: list[dict], post_rows: dict) -> None:
+    """Give items the hashtags of the posts that newly mention them, as tags (kept as written, no case duplicates)."""
+    wanted: dict[str, list[str]] = {}
+    for mention in new_mentions:
+        post = post_rows.get(mention["post_id"])
+        hashtags = json.loads(post["hashtags"]) if post else []
+        if hashtags:
+            wanted.setdefault(mention["item_id"], []).extend(hashtags)
+    ids = list(wanted)
+    for start in range(0, len(ids), 500):
+        chunk = ids[start : start + 500]
+        rows = db.execute(f"SELECT id, tags FROM items WHERE id IN ({', '.join('?' * len(chunk))})", chunk).fetchall()
+        for item_id, tags_json in rows:
+            tags = json.loads(tags_json or "[]")
+            known = {tag.casefold() for tag in tags}
+            added = False
+            for tag in wanted[item_id]:
+                if tag.casefold() not in known:
+                    tags.append(tag)
+                    known.add(tag.casefold())
+                    added = True
+            if added:
+                db.execute("UPDATE items SET tags = ? WHERE id = ?", [json.dumps(tags, ensure_ascii=False), item_id])
 
 
 def _existing_ids(db: sqlite_utils.Database, table: str, rows: dict, columns: str = "id") -> dict:

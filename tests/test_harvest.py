@@ -99,7 +99,7 @@ def test_new_input_adds_only_what_is_new(db_path, dump, tmp_path):
     other = tmp_path / "other.txt"
     other.write_text("Перечитал https://arxiv.org/pdf/1706.03762v5 и https://example.org/new-post\n", encoding="utf-8")
     result = run("harvest", str(other), "--db", db_path)
-    assert result.output == "Harvested: 1 posts read from 1 file, 2 links found, 1 new items, 0 files skipped.\n"
+    assert result.output == "Harvested: 1 post read from 1 file, 2 links found, 1 new item, 0 files skipped.\n"
     paper = next(item for item in listed(db_path) if item["url"] == "https://arxiv.org/abs/1706.03762")
     assert paper["mentions"] == 2
     assert paper["channels"] == ["ML заметки", "other"]
@@ -109,7 +109,7 @@ def test_seeds_end_to_end(db_path):
     result = run("harvest", str(SEEDS), "--db", db_path)
     assert result.exit_code == 0, result.output
     assert result.output.startswith("Harvested: ")
-    assert "from 5 files" in result.output and "0 files skipped" in result.output
+    assert "from 5 files" in result.output and "1 file skipped" in result.output
     items = {item["url"]: item for item in listed(db_path, "--status", "all")}
     expected = {
         "https://habr.com/ru/articles/709222/": "article",
@@ -210,7 +210,7 @@ def test_directory_walk_skips_unknown_files(db_path, dump, tmp_path):
     (folder / "photo.jpg").write_bytes(b"\xff\xd8\xff\xe0\x00\x10JFIF\x00")
     result = run("harvest", str(folder), "--db", db_path)
     assert result.exit_code == 0
-    assert result.output == "Harvested: 5 posts read from 1 file, 8 links found, 7 new items, 1 files skipped.\n"
+    assert result.output == "Harvested: 5 posts read from 1 file, 8 links found, 7 new items, 1 file skipped.\n"
 
 
 def test_quiet_prints_nothing(db_path, dump):
@@ -249,3 +249,20 @@ def test_empty_stdin_is_reported(db_path):
     result = CliRunner().invoke(cli, ["harvest", "-", "--db", db_path], input="")
     assert result.exit_code == 1
     assert result.stderr == "Error: <stdin>: empty input\n"
+
+
+def test_hashtags_of_mentioning_posts_become_tags(db_path, tmp_path):
+    dump = tmp_path / "dump.txt"
+    dump.write_text(
+        "Разбор статьи #NLP #трансформеры https://arxiv.org/abs/1706.03762\n\n"
+        "Ещё раз про неё #nlp #classics arxiv.org/abs/1706.03762v2\n",
+        encoding="utf-8",
+    )
+    assert run("harvest", str(dump), "--db", db_path, "-q").exit_code == 0
+    (item,) = listed(db_path)
+    # Hashtags are case-folded: "#NLP" and "#nlp" are one tag.
+    assert item["tags"] == ["nlp", "трансформеры", "classics"]
+    run("tag", "--db", db_path, item["id"], "+mine", "-classics")
+    assert run("harvest", str(dump), "--db", db_path, "-q").exit_code == 0
+    # A second harvest of the same posts changes nothing, not even a removed tag.
+    assert listed(db_path)[0]["tags"] == ["nlp", "трансформеры", "mine"]

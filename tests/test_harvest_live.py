@@ -1,0 +1,177 @@
+"""Live channels: `readinglist harvest @name` against a local t.me look-alike with ?before= paging."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from click.testing import CliRunner
+from werkzeug.wrappers import Response
+
+from harvester.settings import Settings
+from harvester.sources.live import ChannelError, channel_name, crawl_channel, read_channel_list
+from readinglist.cli import cli
+from readinglist.db import open_db
+
+PAGE_SIZE = 10
+
+
+def message(channel: str, number: int) -> str:
+    return (
+        f'<div class="tgme_widget_message_wrap"><div class="tgme_widget_message js-widget_message" data-post="{channel}/{number}">'
+        f'<div class="tgme_widget_message_text js-message_text" dir="auto">Post {number}: '
+        f'<a href="https://example.org/articles/{number}">article {number}</a> <a href="?q=%23weekly">#weekly</a></div>'
+        f'<div class="tgme_widget_message_footer"><a class="tgme_widget_message_date" href="https://t.me/{channel}/{number}">'
+        f'<time datetime="2026-01-{number:02d}T10:00:00+00:00" class="time">10:00</time></a></div></div></div>'
+    )
+
+
+def channel_page(channel: str, numbers: list[int]) -> str:
+    more = f'<a href="/s/{channel}?before={min(numbers)}" class="tme_messages_more" data-before="{min(numbers)}"></a>' if numbers else ""
+    return (
+        '<!DOCTYPE html><html><head><meta charset="utf-8"><title>Chan – Telegram</title></head><body>'
+        '<div class="tgme_channel_info"><div class="tgme_channel_info_header_title"><span>Тестовый канал</span></div>'
+        f'<div class="tgme_channel_info_header_username"><a href="https://t.me/{channel}">@{channel}</a></div></div>'
+        f'<section class="tgme_channel_history">{more}{"".join(message(channel, n) for n in numbers)}</section></body></html>'
+    )
+
+
+MISSING = (
+    '<!DOCTYPE html><html><head><title>Telegram: Contact @{0}</title></head><body><div class="tgme_page">'
+    '<div class="tgme_page_description">If you have Telegram, you can contact @{0} right away.</div></div></body></html>'
+)
+
+
+class FakeTelegram:
+    """Serves /s/<channel>[?before=N]: the PAGE_SIZE messages below N, newest page without ``before``."""
+
+    def __init__(self, httpserver, channel: str = "ml_chan", newest: int = 25):
+        self.channel, self.newest, self.requests, self.failures = channel, newest, [], 0
+        httpserver.expect_request(f"/s/{channel}").respond_with_handler(self.handle)
+        httpserver.expect_request("/s/no_such_chan").respond_with_data(MISSING.format("no_such_chan"), content_type="text/html")
+        self.base = httpserver.url_for("").rstrip("/")
+
+    def handle(self, request):
+        self.requests.append(request.query_string.decode())
+        if self.failures:
+            self.failures -= 1
+            return Response("busy", status=503)
+        before = int(request.args.get("before", self.newest + 1))
+        numbers = list(range(max(1, before - PAGE_SIZE), min(before, self.newest + 1)))
+        return Response(channel_page(self.channel, numbers), content_type="text/html; charset=utf-8")
+
+
+@pytest.fixture
+def telegram(httpserver):
+    return FakeTelegram(httpserver)
+
+
+@pytest.fixture
+def config(tmp_path, telegram):
+    path = tmp_path / "config.toml"
+    path.write_text(f'per_host_delay = 0\nallow_private = true\n[urls]\ntelegram_base = "{telegram.base}"\n')
+    return str(path)
+
+
+def run(*args):
+    return CliRunner().invoke(cli, list(args))
+
+
+def test_reads_every_page_then_only_new_posts(telegram, config, db_path):
+    result = run("harvest", "@ml_chan", "--config", config, "--db", str(db_path))
+    assert (result.exit_code, result.output) == (
+        0, "Harvested: 25 posts read from 1 channel, 25 links found, 25 new items, 0 files skipped.\n"
+    )
+    assert telegram.requests == ["", "before=16", "before=6"]
+    db = open_db(db_path)
+    assert db["channels"].get("ml_chan")["newest_message_id"] == 25
+    assert db["channels"].get("ml_chan")["title"] == "Тестовый канал"
+    assert db.execute("SELECT COUNT(*) FROM posts WHERE channel = 'ml_chan'").fetchone()[0] == 25
+    hashtags = db.execute("SELECT hashtags FROM posts WHERE permalink = 'https://t.me/ml_chan/7'").fetchone()[0]
+    assert json.loads(hashtags) == ["weekly"]
+
+    telegram.newest, telegram.requests = 27, []
+    result = run("harvest", "https://t.me/s/ml_chan", "--config", config, "--db", str(db_path))
+    assert result.output == "Harvested: 2 posts read from 1 channel, 2 links found, 2 new items, 0 files skipped.\n"
+    assert telegram.requests == [""]  # stopped at post 25, seen last time
+    assert db["channels"].get("ml_chan")["newest_message_id"] == 27
+
+
+@pytest.mark.parametrize(
+    "args, posts, newest",
+    [(("--since", "2026-01-20"), 6, 25), (("--limit", "4"), 4, 25), (("-n", "12"), 12, 25)],
+)
+def test_since_and_limit(telegram, config, db_path, args, posts, newest):
+    result = run("harvest", "@ml_chan", "--config", config, "--db", str(db_path), *args)
+    assert result.exit_code == 0, result.output
+    db = open_db(db_path)
+    numbers = sorted(int(row[0].rsplit("/", 1)[1]) for row in db.execute("SELECT permalink FROM posts"))
+    assert numbers == list(range(26 - posts, 26))
+    assert db["channels"].get("ml_chan")["newest_message_id"] == newest
+
+
+def test_missing_channel_is_a_clear_error_and_others_go_on(telegram, config, db_path, tmp_path):
+    listing = tmp_path / "channels.txt"
+    listing.write_text("# demo\n@no_such_chan\nhttps://t.me/ml_chan  # the good one\n")
+    result = run("harvest", "--channels", str(listing), "--config", config, "--db", str(db_path), "-q")
+    assert result.exit_code == 1
+    assert result.output == "Error: @no_such_chan: no such public channel (t.me shows no message preview for it)\n"
+    assert open_db(db_path).execute("SELECT COUNT(*) FROM posts").fetchone()[0] == 25
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (("@x",), "Error: @x: not a public channel name or t.me/s/ link\n"),
+        (("--since", "yesterday", "@ml_chan"), "Error: --since: invalid date 'yesterday' (use YYYY-MM-DD)\n"),
+        (("--channels", "missing.txt"), "Error: missing.txt: cannot read channel list (No such file or directory)\n"),
+    ],
+)
+def test_bad_input(db_path, args, message, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    result = run("harvest", "--db", str(db_path), *args)
+    assert (result.exit_code, result.output) == (1, message)
+
+
+def test_channel_list_errors_name_the_line(tmp_path):
+    with pytest.raises(ChannelError.__mro__[1]) as error:
+        read_channel_list("@good_name\nnot a channel!\n", "list.txt")
+    assert str(error.value) == "list.txt: line 2: not a channel: 'not a channel!'"
+
+
+def test_private_address_refused_without_allow_private(telegram, tmp_path, db_path):
+    path = tmp_path / "strict.toml"
+    path.write_text(f'per_host_delay = 0\n[urls]\ntelegram_base = "{telegram.base}"\n')
+    result = run("harvest", "@ml_chan", "--config", str(path), "--db", str(db_path), "-q")
+    assert result.exit_code == 1
+    assert result.output.startswith(f"Error: @ml_chan: {telegram.base}/s/ml_chan: refused")
+    assert telegram.requests == []
+
+
+def test_transient_errors_are_retried(telegram):
+    import httpx
+
+    telegram.failures = 2
+    settings = Settings(telegram_base=telegram.base, allow_private=True, per_host_delay=0)
+    waits = []
+    with httpx.Client() as client:
+        posts = list(crawl_channel("ml_chan", client, settings, limit=3, sleep=waits.append))
+    assert [post.post_id for post in posts] == ["ml_chan/25", "ml_chan/24", "ml_chan/23"]
+    assert len(waits) == 2 and telegram.requests == ["", "", ""]
+
+
+@pytest.mark.parametrize(
+    "ref, name",
+    [("@boris_again", "boris_again"), ("https://t.me/s/boris_again", "boris_again"), ("t.me/boris_again/", "boris_again"),
+     ("https://telegram.me/Boris_Again?before=3", "Boris_Again"), ("@ab", None), ("https://t.me/+AbCdEf", None),
+     ("https://example.com/s/name", None)],
+)
+def test_channel_name(ref, name):
+    assert channel_name(ref) == name
+
+
+def test_seed_channel_list_parses():
+    from conftest import SEEDS
+
+    names = read_channel_list((SEEDS / "channels.txt").read_text(encoding="utf-8"), "seeds/channels.txt")
+    assert "boris_again" in names and len(names) == len(set(n.lower() for n in names))
