@@ -276,16 +276,132 @@ END"""
 REFRESH_CHUNK = 500
 
 
-def mentions_written(db: sqlite_utils.Database, item_ids) -> None:
+def mentions_written(db: sqlite_utils.Database, item_ids, added: dict | None = None) -> None:
     """Bring ``item_ids``' derived data up to date after mentions were added to them.
 
     Every writer of mentions calls this once per batch: it refreshes the
     ranking aggregates and the search documents, which no trigger maintains.
+    ``added`` (item id -> :class:`readinglist.ranking.NewMentions`) may describe
+    items whose new mentions all come from posts new in this batch; their
+    aggregates are then updated incrementally instead of recounted.
     """
     from . import ranking, search
 
-    ids = sorted(set(item_ids))
+    added = added or {}
+    ids = sorted(set(item_ids) | set(added))
+    if added:
+        ranking.add_incrementally(db, added)
+    recount = [item_id for item_id in ids if item_id not in added]
+    for start in range(0, len(recount), REFRESH_CHUNK):
+        ranking.refresh(db, recount[start : start + REFRESH_CHUNK])
     for start in range(0, len(ids), REFRESH_CHUNK):
-        chunk = ids[start : start + REFRESH_CHUNK]
-        ranking.refresh(db, chunk)
-        search.refresh_contexts(db, chunk)
+        search.refresh_contexts(db, ids[start : start + REFRESH_CHUNK])
+
+
+@migrations()
+def m007_datasette(db: sqlite_utils.Database) -> None:
+    """What the Datasette UI needs (readinglist/datasette_plugin.py, metadata.yml).
+
+    * ``items_search``: the ``readinglist search`` index seen from ``items``.
+      Datasette's ``?_search=`` runs ``{fts_pk} IN (SELECT rowid FROM {fts_table}
+      WHERE {fts_table} MATCH ...)``; this view's ``rowid`` is the item id and its
+      own name is the FTS5 table's match column, so with ``fts_table: items_search``
+      and ``fts_pk: id`` the MATCH reaches ``search_docs_fts`` (no second index).
+    * ``item_actions``: the writable canned queries insert into this view; its
+      INSTEAD OF trigger changes the item and writes the ``events`` row in the
+      same statement, exactly as ``readinglist/state.py`` does for the CLI (which
+      never touches the view, so no change is recorded twice).
+    * Indexes for the sorted, filtered table pages at a million items.
+    """
+    db.execute(
+        """CREATE VIEW IF NOT EXISTS items_search AS
+        SELECT search_docs.item_id AS rowid, search_docs_fts AS items_search
+        FROM search_docs_fts JOIN search_docs ON search_docs.id = search_docs_fts.rowid"""
+    )
+    db.execute("CREATE VIEW IF NOT EXISTS item_actions(item_id, action, value) AS SELECT NULL, NULL, NULL WHERE 0")
+    db.execute(ITEM_ACTIONS_TRIGGER)
+    # by_channel finds the posts forwarded from a channel as well as those in it.
+    db.execute("CREATE INDEX IF NOT EXISTS posts_forwarded_from ON posts(forwarded_from)")
+    # The items page is sorted by rank_key; these serve it filtered by a facet value.
+    for column in ("kind", "domain", "status"):
+        db.execute(f"CREATE INDEX IF NOT EXISTS items_{column}_rank ON items({column}, rank_key DESC, id)")
+
+
+# The tag as typed ("+llm" or "llm"), trimmed; rejected below if empty or still signed.
+_WEB_TAG = "trim(CASE WHEN substr(trim(NEW.value), 1, 1) = '+' THEN substr(trim(NEW.value), 2) ELSE trim(NEW.value) END)"
+_NOW_ISO = "strftime('%Y-%m-%dT%H:%M:%S+00:00', 'now')"  # state.now_iso(): UTC, seconds
+ITEM_ACTIONS_TRIGGER = f"""
+CREATE TRIGGER IF NOT EXISTS item_actions_apply INSTEAD OF INSERT ON item_actions BEGIN
+    SELECT RAISE(ABORT, 'no item has this id') WHERE NOT EXISTS (SELECT 1 FROM items WHERE id = NEW.item_id);
+    SELECT RAISE(ABORT, 'unknown action') WHERE COALESCE(NEW.action, '') NOT IN ('read', 'unread', 'priority', 'tag');
+    SELECT RAISE(ABORT, 'priority must be one of high, normal, low')
+        WHERE NEW.action = 'priority' AND COALESCE(NEW.value, '') NOT IN ('high', 'normal', 'low');
+    SELECT RAISE(ABORT, 'invalid tag (use a word, optionally with a leading +)')
+        WHERE NEW.action = 'tag' AND ({_WEB_TAG} = '' OR substr({_WEB_TAG}, 1, 1) IN ('+', '-'));
+    UPDATE items SET status = 'read', read_at = {_NOW_ISO}, snoozed_until = NULL
+        WHERE id = NEW.item_id AND NEW.action = 'read';
+    UPDATE items SET status = 'unread', read_at = NULL, snoozed_until = NULL
+        WHERE id = NEW.item_id AND NEW.action = 'unread';
+    UPDATE items SET priority = NEW.value WHERE id = NEW.item_id AND NEW.action = 'priority';
+    UPDATE items SET tags = json_insert(COALESCE(tags, '[]'), '$[#]', {_WEB_TAG})
+        WHERE id = NEW.item_id AND NEW.action = 'tag'
+        AND NOT EXISTS (SELECT 1 FROM json_each(COALESCE(items.tags, '[]')) WHERE json_each.value = {_WEB_TAG});
+    INSERT INTO events(item_id, time, action, value) VALUES (
+        NEW.item_id, {_NOW_ISO}, NEW.action,
+        CASE NEW.action WHEN 'priority' THEN NEW.value WHEN 'tag' THEN '+' || {_WEB_TAG} END);
+END"""
+
+
+@migrations()
+def m008_export_citekeys_and_zotero_sync(db: sqlite_utils.Database) -> None:
+    """Stable citation keys for exports; what was last pushed to Zotero, for three-way merges.
+
+    ``citekeys`` keeps each item's key forever (readinglist/export/citekeys.py);
+    it cascades so merging or deleting items never trips over it.
+    ``zotero_items`` gains the child note's key and version and the JSON last
+    pushed, so a later push can tell the user's edits in Zotero from ours.
+    """
+    db.execute(
+        "CREATE TABLE IF NOT EXISTS citekeys ("
+        " item_id TEXT PRIMARY KEY REFERENCES items(id) ON DELETE CASCADE,"
+        " citekey TEXT NOT NULL UNIQUE,"
+        " assigned_at TEXT)"
+    )
+    existing = set(db["zotero_items"].columns_dict)
+    for name, col_type in (("note_key", str), ("note_version", int), ("pushed_data", str), ("pushed_note", str)):
+        if name not in existing:
+            db["zotero_items"].add_column(name, col_type)
+
+
+@migrations()
+def m006_refs_reference_scans(db: sqlite_utils.Database) -> None:
+    """Which posts were read for papers cited by title (readinglist/references.py).
+
+    A post is scanned once; ``readinglist resolve`` scans only posts not in
+    this table. Resolution attempts live in the ``unresolved`` item's
+    ``meta.reference`` (tried_at, attempts, outcome, retry_at).
+    """
+    db["reference_scans"].create(
+        {"post_id": str, "scanned_at": str, "candidates": int},
+        pk="post_id",
+        if_not_exists=True,
+    )
+
+
+@migrations()
+def m005_sites_relations_view(db: sqlite_utils.Database) -> None:
+    """``item_relations``: the relations table with both items' titles and URLs, for Datasette.
+
+    ``relations`` rows are ``(item_id, related_id, relation, source)``: for
+    paper <-> code, ``item_id`` is the code (repo, model) and ``related_id`` the paper.
+    """
+    db.execute(
+        """CREATE VIEW IF NOT EXISTS item_relations AS
+        SELECT relations.item_id, item.kind AS item_kind, item.title AS item_title, item.url AS item_url,
+               relations.relation, relations.source,
+               relations.related_id, related.kind AS related_kind, related.title AS related_title, related.url AS related_url,
+               relations.added_at
+        FROM relations
+        JOIN items AS item ON item.id = relations.item_id
+        JOIN items AS related ON related.id = relations.related_id"""
+    )

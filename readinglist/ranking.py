@@ -33,7 +33,9 @@ formula in SQL (a test keeps them equal).
 
 from __future__ import annotations
 
+import json
 import math
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
 PRIORITIES = ("high", "normal", "low")
@@ -169,6 +171,63 @@ def refresh(db, item_ids) -> None:
     sets = ", ".join(f"{column} = {sql.format(item='items.id')}" for column, sql in STATS_SQL.items())
     db.execute(f"UPDATE items SET {sets} {where}", ids)
     db.execute(f"UPDATE items SET {CHANNEL_COUNT_SQL} {where}", ids)
+
+
+@dataclass
+class NewMentions:
+    """What a batch of new mentions adds to one item, all from posts new in the same batch."""
+
+    posts: set = field(default_factory=set)
+    channels: set = field(default_factory=set)
+    latest_julianday: float | None = None
+    latest_date: str | None = None
+
+    def add(self, post_id: str, channel: str | None, forwarded_from: str | None, date: str | None,
+            julianday: float | None) -> None:
+        self.posts.add(post_id)
+        self.channels.update(name for name in (channel, forwarded_from) if name)
+        if julianday is not None and (self.latest_julianday is None or julianday > self.latest_julianday):
+            self.latest_julianday, self.latest_date = julianday, date
+
+
+def add_incrementally(db, added: dict[str, NewMentions]) -> None:
+    """Fold new mentions into the aggregates without recounting an item's older mentions.
+
+    Exact only when every post in ``added`` is new (so no (item, post) pair
+    was counted before): the harvest knows that for posts it just inserted.
+    An item mentioned in thousands of posts costs the same as one in a single post.
+    """
+    ids = list(added)
+    for start in range(0, len(ids), 500):
+        chunk = ids[start : start + 500]
+        rows = db.execute(
+            f"SELECT id, channels, last_mentioned FROM items WHERE id IN ({', '.join('?' * len(chunk))})", chunk
+        ).fetchall()
+        updates = []
+        for item_id, channels_json, last_mentioned in rows:
+            new = added[item_id]
+            channels = sorted(set(json.loads(channels_json or "[]")) | new.channels)
+            latest = last_mentioned
+            if new.latest_date is not None:
+                current = parse_julian_day(last_mentioned)
+                if current is None or new.latest_julianday > current:
+                    latest = new.latest_date
+            updates.append((len(new.posts), json.dumps(channels, ensure_ascii=False, separators=(",", ":")), len(channels), latest, item_id))
+        db.conn.executemany(
+            "UPDATE items SET mention_posts = COALESCE(mention_posts, 0) + ?, channels = ?, mention_channels = ?,"
+            " last_mentioned = ? WHERE id = ?",
+            updates,
+        )
+
+
+def parse_julian_day(text: str | None) -> float | None:
+    """``julianday(text)`` for the ISO dates posts carry (naive = UTC); None where Python cannot read it."""
+    if not text:
+        return None
+    try:
+        return julian_day(datetime.fromisoformat(text.replace("Z", "+00:00")))
+    except ValueError:
+        return None
 
 
 def install_triggers(db) -> None:

@@ -49,9 +49,13 @@ CONTEXTS_SQL = f"""COALESCE((SELECT group_concat(context, char(10)) FROM (
 def refresh_contexts(db: sqlite_utils.Database, item_ids) -> None:
     """Rebuild the mention contexts of ``item_ids``' search documents (via ``db.mentions_written``)."""
     ids = list(item_ids)
+    # A document that already holds MAX_CONTEXTS contexts keeps them: new
+    # mentions come later in rowid order. Skipping it spares FTS5 re-indexing
+    # the documents of the most mentioned items in every batch.
+    full = f"length(contexts) - length(replace(contexts, char(10), '')) >= {MAX_CONTEXTS - 1}"
     db.execute(
         f"UPDATE search_docs SET contexts = {CONTEXTS_SQL.format(item='search_docs.item_id')}"
-        f" WHERE item_id IN ({', '.join('?' * len(ids))})",
+        f" WHERE item_id IN ({', '.join('?' * len(ids))}) AND NOT ({full})",
         ids,
     )
 

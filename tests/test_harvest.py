@@ -266,3 +266,23 @@ def test_hashtags_of_mentioning_posts_become_tags(db_path, tmp_path):
     assert run("harvest", str(dump), "--db", db_path, "-q").exit_code == 0
     # A second harvest of the same posts changes nothing, not even a removed tag.
     assert listed(db_path)[0]["tags"] == ["nlp", "трансформеры", "mine"]
+
+
+def test_incremental_aggregates_equal_a_full_recount(db_path, monkeypatch):
+    """Batches fold new mentions into mention_posts/channels/last_mentioned; a rebuild agrees exactly."""
+    from readinglist import pipeline, ranking
+
+    monkeypatch.setattr(pipeline, "BATCH_POSTS", 3)
+    assert run("harvest", str(SEEDS), "--db", db_path, "-q").exit_code == 0
+    assert run("harvest", str(SEEDS), "--db", db_path, "-q").exit_code == 0
+    db = open_db(db_path)
+    columns = "id, mention_posts, mention_channels, channels, last_mentioned, rank_key"
+    incremental = db.execute(f"SELECT {columns} FROM items ORDER BY id").fetchall()
+    mention_days = db.execute("SELECT id, post_julianday FROM mentions ORDER BY id").fetchall()
+    ranking.rebuild(db)
+    db.execute("UPDATE mentions SET post_julianday = (SELECT julianday(date) FROM posts WHERE posts.id = post_id)")
+    assert db.execute(f"SELECT {columns} FROM items ORDER BY id").fetchall() == incremental
+    assert [(i, round(d, 6) if d else d) for i, d in db.execute("SELECT id, post_julianday FROM mentions ORDER BY id")] == [
+        (i, round(d, 6) if d else d) for i, d in mention_days
+    ]
+    assert any(row[2] > 1 for row in incremental)
