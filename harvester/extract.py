@@ -1,0 +1,736 @@
+"""Fetched bytes -> readable content: kind, metadata, main text, reading time.
+
+``extract()`` is the one entry point. It is pure (bytes in, a frozen dataclass
+of plain values out), never touches the network, never raises, and is cheap to
+call in a ``ProcessPoolExecutor`` worker: the heavy libraries (trafilatura,
+pypdf, the language model) are imported on first use, once per process.
+
+Per content kind:
+
+- HTML goes through trafilatura (main text, title, author, date, site name,
+  description). We parse the tree ourselves and hand trafilatura the tree, so
+  neither it nor htmldate ever sees a string that could be mistaken for a URL
+  to download.
+- PDF goes through pypdf: the text of the first ``PDF_MAX_PAGES`` pages (capped
+  at ``MAX_TEXT_CHARS``) and the document info (title, author, creation date).
+- Plain text is read as it is; its title is the first non-empty line.
+- Anything else (images, archives, video, ...) is ``content_kind='other'``.
+
+Charset strategy (``decode_body``), in order:
+
+1. a byte-order mark wins;
+2. bytes that are valid UTF-8 are UTF-8, whatever the headers say (legacy
+   single-byte text is practically never valid UTF-8, while servers that
+   transcode to UTF-8 and keep the old ``<meta charset>`` are common);
+3. the declared charsets (HTTP header, then ``<meta charset>`` /
+   ``http-equiv`` / XML declaration) are tried in order: one that decodes
+   strictly *and plausibly* is used. Plausible means charset-normalizer's mess
+   ratio over the non-ASCII words is near zero: windows-1251 bytes read as
+   ISO-8859-1 decode "cleanly" into ``Ïðèâåò`` but score high;
+4. otherwise charset-normalizer's detection (on a bounded sample), if its
+   result is less messy than every declared candidate;
+5. last resort: UTF-8 with replacement characters.
+
+Following the WHATWG Encoding Standard, ``iso-8859-1`` and ``us-ascii`` labels
+mean windows-1252.
+
+Reading time: words / reading speed of the text's language, rounded, at least
+one minute. Speeds are the IReST standardized silent reading rates for adults
+(Trauzettel-Klosinski & Dietz, "Standardized assessment of reading performance:
+the new International Reading Speed Texts IReST", IOVS 2012): e.g. English 228,
+Russian 184, German 179 words per minute; 200 for languages not in the table.
+Chinese and Japanese characters are counted one "word" each (the Microsoft Word
+convention for East Asian text) and read at 255 and 357 characters per minute,
+the IReST figures for those languages.
+"""
+
+from __future__ import annotations
+
+import codecs
+import io
+import logging
+import re
+from dataclasses import dataclass
+
+from harvester.language import detect_language, normalize_language_tag
+
+logger = logging.getLogger(__name__)
+
+#: HTML beyond this many bytes is not parsed (keeps one pathological page from
+#: pinning a worker for minutes; real articles are far smaller).
+MAX_HTML_BYTES = 3_000_000
+#: Main text is cut to this many characters (the ``texts`` table stays sane).
+MAX_TEXT_CHARS = 500_000
+PDF_MAX_PAGES = 40
+MAX_TITLE_CHARS = 300
+MAX_DESCRIPTION_CHARS = 1000
+MAX_AUTHORS = 20
+
+#: Words per minute by language (IReST, see the module docstring).
+WORDS_PER_MINUTE: dict[str, int] = {
+    "en": 228, "ru": 184, "uk": 184, "be": 184, "de": 179, "fr": 195,
+    "es": 218, "it": 188, "pt": 181, "nl": 202, "pl": 166, "tr": 166,
+    "fi": 161, "sv": 199, "sl": 180, "he": 187, "ar": 138,
+}  # fmt: skip
+DEFAULT_WORDS_PER_MINUTE = 200
+#: Characters per minute for text counted by character (IReST).
+CHARS_PER_MINUTE: dict[str, int] = {"zh": 255, "ja": 357}
+DEFAULT_CHARS_PER_MINUTE = 300
+
+CONTENT_KINDS = ("html", "pdf", "text", "other")
+
+
+@dataclass(frozen=True)
+class Extracted:
+    """What one fetched body says about itself. Plain values only (picklable).
+
+    ``published`` is an ISO date as precise as known (``YYYY``, ``YYYY-MM`` or
+    ``YYYY-MM-DD``). ``reading_minutes`` is None when there is no text.
+    ``media_type`` is the content type that was acted on: the declared one,
+    normalized (``text/html``), or the sniffed one when the declared type was
+    missing, generic or contradicted by the bytes (a PDF served as text/html).
+    ``charset`` is the encoding the text was decoded with (None for binary kinds).
+    """
+
+    content_kind: str
+    media_type: str | None = None
+    title: str | None = None
+    authors: tuple[str, ...] = ()
+    published: str | None = None
+    site_name: str | None = None
+    description: str | None = None
+    language: str | None = None
+    text: str = ""
+    word_count: int = 0
+    reading_minutes: int | None = None
+    charset: str | None = None
+
+
+# --------------------------------------------------------------------------- entry point
+
+
+def extract(
+    body: bytes,
+    *,
+    url: str,
+    content_type: str | None,
+    declared_charset: str | None = None,
+) -> Extracted:
+    """Extract the readable content of a fetched ``body``.
+
+    ``content_type`` is the response's Content-Type header as received (its
+    ``charset`` parameter is used when ``declared_charset`` is not given).
+    Never raises: malformed input gives whatever could be read.
+
+    >>> extract(b"Hello\\n\\nA short note.", url="https://example.org/a.txt",
+    ...         content_type="text/plain").title
+    'Hello'
+    """
+    media_type, header_charset = parse_content_type(content_type)
+    declared_charset = declared_charset or header_charset
+    if not isinstance(body, (bytes, bytearray, memoryview)):
+        body = b""
+    body = bytes(body)
+    kind, media_type = classify_content(body, media_type)
+    try:
+        if kind == "html":
+            return _extract_html(body, url=url, media_type=media_type, declared=declared_charset)
+        if kind == "pdf":
+            return _extract_pdf(body, media_type=media_type)
+        if kind == "text":
+            return _extract_text(body, media_type=media_type, declared=declared_charset)
+    except Exception:  # a bug or a library choking on hostile input: keep going
+        logger.warning("extraction failed for %s", url, exc_info=True)
+        return Extracted(content_kind=kind, media_type=media_type)
+    return Extracted(content_kind="other", media_type=media_type)
+
+
+def warm_up() -> None:
+    """Import the extraction libraries and load the language model now.
+
+    Call it in a parent process before forking a worker pool (or as a pool
+    initializer) so the first page of every worker is not a second slower."""
+    import charset_normalizer  # noqa: F401
+    import pypdf  # noqa: F401
+    import razdel  # noqa: F401
+    import trafilatura  # noqa: F401
+
+    detect_language("warm up the language model with a sentence")
+
+
+# --------------------------------------------------------------------------- content types
+
+_HTML_TYPES = {"text/html", "application/xhtml+xml", "application/vnd.wap.xhtml+xml"}
+_PDF_TYPES = {"application/pdf", "application/x-pdf", "application/acrobat"}
+#: text/* types that are not prose for a reader.
+_NON_PROSE_TEXT = {
+    "text/css", "text/javascript", "text/ecmascript", "text/xml", "text/csv",
+    "text/tab-separated-values", "text/calendar", "text/vcard", "text/event-stream",
+    "text/x-component", "text/vtt",
+}  # fmt: skip
+#: Types too vague to trust: sniff the bytes instead.
+_GENERIC_TYPES = {"application/octet-stream", "binary/octet-stream", "application/unknown", "unknown/unknown"}
+
+_BINARY_MAGIC: tuple[tuple[bytes, str], ...] = (
+    (b"\x89PNG\r\n\x1a\n", "image/png"),
+    (b"\xff\xd8\xff", "image/jpeg"),
+    (b"GIF87a", "image/gif"),
+    (b"GIF89a", "image/gif"),
+    (b"BM", "image/bmp"),
+    (b"PK\x03\x04", "application/zip"),
+    (b"\x1f\x8b", "application/gzip"),
+    (b"7z\xbc\xaf\x27\x1c", "application/x-7z-compressed"),
+    (b"Rar!\x1a\x07", "application/vnd.rar"),
+    (b"\x1a\x45\xdf\xa3", "video/webm"),
+    (b"OggS", "audio/ogg"),
+    (b"ID3", "audio/mpeg"),
+    (b"\x00\x00\x01\x00", "image/x-icon"),
+    (b"wOFF", "font/woff"),
+    (b"wOF2", "font/woff2"),
+)
+_HTML_SNIFF = re.compile(rb"^\s*(?:<!--.*?-->\s*)*<(?:!doctype\s+html|html|head|body|meta|title)\b", re.I | re.S)
+
+
+def parse_content_type(content_type: str | None) -> tuple[str | None, str | None]:
+    """``'Text/HTML; charset="UTF-8"'`` -> ``('text/html', 'UTF-8')``."""
+    if not content_type or not isinstance(content_type, str):
+        return None, None
+    media_type, _, params = content_type.partition(";")
+    media_type = media_type.strip().lower() or None
+    if media_type and not re.fullmatch(r"[a-z0-9][\w.+-]*/[\w.+-]+", media_type):
+        media_type = None
+    match = re.search(r"charset\s*=\s*[\"']?([\w.:-]+)", params, re.I)
+    return media_type, (match.group(1) if match else None)
+
+
+def _sniff_binary(head: bytes) -> str | None:
+    for magic, media_type in _BINARY_MAGIC:
+        if head.startswith(magic):
+            return media_type
+    if head[4:12] in (b"ftypisom", b"ftypmp42", b"ftypMSNV", b"ftypqt  ", b"ftypM4V ") or head[4:8] == b"ftyp":
+        return "video/mp4"
+    if head.startswith(b"RIFF") and head[8:12] in (b"WEBP", b"AVI ", b"WAVE"):
+        return {b"WEBP": "image/webp", b"AVI ": "video/x-msvideo", b"WAVE": "audio/wav"}[head[8:12]]
+    return None
+
+
+def _looks_like_text(head: bytes) -> bool:
+    if not head or b"\x00" in head:
+        return False
+    try:
+        sample = head.decode("utf-8")
+    except UnicodeDecodeError as error:
+        if error.start < len(head) - 4:  # not just a character cut at the edge
+            return False
+        sample = head[: error.start].decode("utf-8")
+    printable = sum(ch.isprintable() or ch in "\r\n\t" for ch in sample)
+    return printable >= 0.95 * len(sample)
+
+
+def classify_content(body: bytes, media_type: str | None) -> tuple[str, str | None]:
+    """The content kind to extract as, and the media type acted on.
+
+    The declared type is trusted, except that a PDF or a well-known binary
+    signature in the bytes overrides it, and a missing or generic type is
+    sniffed (PDF, HTML, UTF-8 text)."""
+    head = body[:1024]
+    if b"%PDF-" in head:
+        return "pdf", "application/pdf"
+    binary = _sniff_binary(head)
+    if binary and media_type not in _PDF_TYPES:
+        return "other", binary if (
+            media_type is None or media_type in _GENERIC_TYPES or media_type.startswith("text/")
+        ) else media_type
+    if media_type in _HTML_TYPES:
+        return "html", media_type
+    if media_type in _PDF_TYPES:
+        return "pdf", media_type  # no signature: pypdf will say what it can
+    if media_type and media_type.startswith("text/") and media_type not in _NON_PROSE_TEXT:
+        return "text", media_type
+    if media_type is None or media_type in _GENERIC_TYPES:
+        if _HTML_SNIFF.match(head):
+            return "html", "text/html"
+        if _looks_like_text(head):
+            return "text", "text/plain"
+    return "other", media_type
+
+
+# --------------------------------------------------------------------------- charsets
+
+_BOMS = (
+    (codecs.BOM_UTF32_LE, "utf-32"),
+    (codecs.BOM_UTF32_BE, "utf-32"),
+    (codecs.BOM_UTF8, "utf-8-sig"),
+    (codecs.BOM_UTF16_LE, "utf-16"),
+    (codecs.BOM_UTF16_BE, "utf-16"),
+)
+_META_CHARSET = re.compile(
+    rb"""<meta[^>]+charset\s*=\s*["']?\s*([\w.:-]+)"""  # <meta charset=...> and http-equiv content="...; charset=..."
+    rb"""|<\?xml[^>]+encoding\s*=\s*["']([\w.:-]+)""",
+    re.I,
+)
+#: WHATWG: these labels are decoded as windows-1252 by every browser.
+_LABEL_ALIASES = {"latin1": "cp1252", "iso8859-1": "cp1252", "ascii": "cp1252"}
+_NON_ASCII_WORD = re.compile(r"\S*[^\x00-\x7f]\S*")
+#: Mess ratio at or below which a declared charset is accepted without detection.
+PLAUSIBLE_MESS = 0.02
+
+
+def normalize_charset(label: str | None) -> str | None:
+    """A charset label -> Python codec name, or None when unknown.
+    ``"Windows-1251"`` -> ``"cp1251"``, ``"ISO-8859-1"`` -> ``"cp1252"``."""
+    if not label:
+        return None
+    try:
+        name = codecs.lookup(label.strip().strip("\"'").lower()).name
+    except (LookupError, ValueError):
+        return None
+    return _LABEL_ALIASES.get(name.replace("_", "-"), name)
+
+
+def meta_charsets(head: bytes) -> list[str]:
+    """Charset labels declared inside the first bytes of a document."""
+    return [(m.group(1) or m.group(2)).decode("ascii", "replace") for m in _META_CHARSET.finditer(head[:4096])]
+
+
+def _mess(text: str) -> float:
+    """How implausible decoded text looks (0 = clean); only non-ASCII words count,
+    so a page of ASCII markup does not dilute a wrong decoding of its prose."""
+    from charset_normalizer.md import mess_ratio
+
+    words = _NON_ASCII_WORD.findall(text, 0, 200_000)[:1500]
+    if not words:
+        return 0.0
+    return mess_ratio(" ".join(words))
+
+
+def _detect(body: bytes) -> str | None:
+    from charset_normalizer import from_bytes
+
+    # preemptive_behaviour=False: judge the bytes, not the <meta> we already doubt
+    best = from_bytes(body[:65536], preemptive_behaviour=False).best()
+    if best is None and len(body) > 65536:
+        best = from_bytes(body[:1_000_000], preemptive_behaviour=False).best()
+    return normalize_charset(best.encoding) if best is not None else None
+
+
+def decode_body(body: bytes, declared: str | None = None, *, markup: bool = False) -> tuple[str, str]:
+    """Bytes -> (text, codec used), by the strategy in the module docstring.
+    ``markup`` also honours charsets declared inside the document."""
+    for bom, codec in _BOMS:
+        if body.startswith(bom):
+            return body.decode(codec, errors="replace"), codec
+    try:
+        return body.decode("utf-8"), "utf-8"
+    except UnicodeDecodeError as error:
+        # A body cut mid-character (by the size cap) is still UTF-8, if the
+        # rest shows multi-byte UTF-8 at all (b"caf\xe9" is Latin-1, not a cut).
+        if error.reason == "unexpected end of data" and not body[: error.start].isascii():
+            return body[: error.start].decode("utf-8"), "utf-8"
+    labels = [declared] + (meta_charsets(body) if markup else [])
+    candidates: list[tuple[float, str, str]] = []
+    for codec in dict.fromkeys(filter(None, map(normalize_charset, labels))):
+        if codec.startswith("utf-8"):
+            continue  # already failed
+        if codec.startswith(("utf-16", "utf-32")) and b"\x00" not in body[:1024]:
+            continue  # markup in UTF-16 is full of NULs; without them it is a wrong label
+        try:
+            text = body.decode(codec)
+        except (UnicodeDecodeError, LookupError):
+            continue
+        mess = _mess(text)
+        if mess <= PLAUSIBLE_MESS:
+            return text, codec
+        candidates.append((mess, codec, text))
+    detected = _detect(body)
+    if detected and detected not in {codec for _, codec, _ in candidates}:
+        text = body.decode(detected, errors="replace")
+        mess = _mess(text)
+        if not candidates or mess < min(candidates)[0]:
+            return text, detected
+    if candidates:
+        mess, codec, text = min(candidates, key=lambda c: c[0])
+        return text, codec
+    return body.decode("utf-8", errors="replace"), "utf-8"
+
+
+# --------------------------------------------------------------------------- HTML
+
+_XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+
+
+def _parse_html(markup: str):
+    from lxml import etree
+    from lxml.html import HTMLParser, document_fromstring
+
+    parser = HTMLParser(collect_ids=False, default_doctype=False, remove_comments=True, remove_pis=True)
+    markup = _XML_INVALID.sub("", markup)
+    markup = re.sub(r"^\s*<\?xml[^>]*>", "", markup)  # lxml refuses str input with an encoding declaration
+    if not markup.strip():
+        return None
+    try:
+        return document_fromstring(markup, parser=parser)
+    except (etree.ParserError, ValueError, etree.XMLSyntaxError):
+        return None
+
+
+def _tree_language(tree) -> str | None:
+    for value in (
+        tree.get("lang"),
+        tree.get("{http://www.w3.org/XML/1998/namespace}lang"),
+        *tree.xpath("//meta[translate(@http-equiv,'CONTENT-LAGU','content-lagu')='content-language']/@content"),
+        *tree.xpath("//meta[@property='og:locale']/@content"),
+    ):
+        language = normalize_language_tag(value)
+        if language:
+            return language
+    return None
+
+
+def _tree_title(tree) -> str | None:
+    for node in tree.xpath("//title"):
+        title = clean_line(node.text_content())
+        if title:
+            return title
+    return None
+
+
+#: Libraries that log every odd page at WARNING/ERROR ("discarding data",
+#: "empty HTML tree", broken xref tables): odd pages are the norm when fetching
+#: thousands of links, and our caller records what matters per item.
+_NOISY_LOGGERS = ("trafilatura", "htmldate", "courlan", "justext", "readability", "pypdf")
+
+
+def _quiet_libraries() -> None:
+    for name in _NOISY_LOGGERS:
+        library_logger = logging.getLogger(name)
+        if library_logger.level == logging.NOTSET:  # leave a level someone chose alone
+            library_logger.setLevel(logging.CRITICAL)
+
+
+def _site_name(value, url: str) -> str | None:
+    """trafilatura's site name, unless it is only the URL's host name echoed
+    back (the ``domain`` column already says that)."""
+    name = clean_line(value)
+    if not name:
+        return None
+    from urllib.parse import urlsplit
+
+    try:
+        host = (urlsplit(url or "").hostname or "").lower()
+    except (ValueError, TypeError):
+        host = ""
+    if name.lower() in {host, host.removeprefix("www.")}:
+        return None
+    return name
+
+
+def _extract_html(body: bytes, *, url: str, media_type: str | None, declared: str | None) -> Extracted:
+    markup, charset = decode_body(body[:MAX_HTML_BYTES], declared, markup=True)
+    tree = _parse_html(markup)
+    if tree is None:
+        return Extracted(content_kind="html", media_type=media_type, charset=charset)
+    import trafilatura
+
+    _quiet_libraries()
+    try:
+        # Handing over a parsed tree (not a string) keeps trafilatura and
+        # htmldate from ever treating the input as a URL to download.
+        document = trafilatura.bare_extraction(
+            tree,
+            url=url,
+            with_metadata=True,
+            include_comments=False,
+            include_tables=True,
+            include_images=False,
+            include_links=False,
+            deduplicate=False,
+        )
+    except Exception:
+        logger.debug("trafilatura failed on %s", url, exc_info=True)
+        document = None
+    if document is None:  # too little text for an article: still take the metadata
+        try:
+            document = trafilatura.extract_metadata(tree, default_url=url)
+        except Exception:
+            logger.debug("trafilatura metadata failed on %s", url, exc_info=True)
+            document = None
+    text = clean_text(getattr(document, "text", None) or "")
+    title = clean_line(getattr(document, "title", None)) or _tree_title(tree)
+    description = clean_line(getattr(document, "description", None), MAX_DESCRIPTION_CHARS)
+    language = (
+        detect_language(text) or detect_language(" ".join(filter(None, [title, description]))) or _tree_language(tree)
+    )
+    return _finish(
+        content_kind="html",
+        media_type=media_type,
+        charset=charset,
+        title=title,
+        authors=normalize_authors(getattr(document, "author", None)),
+        published=normalize_date(getattr(document, "date", None)),
+        site_name=_site_name(getattr(document, "sitename", None), url),
+        description=description,
+        language=language,
+        text=text,
+    )
+
+
+# --------------------------------------------------------------------------- PDF
+
+_JUNK_TITLE = re.compile(
+    r"""^(?:untitled|no\s*title|title|document\d*|paper|main|slide\s*\d*|presentation\d*|microsoft\s+\w+\s*-.*|
+        .*\.(?:pdf|docx?|odt|rtf|tex|dvi|ps|pptx?|indd|qxd|qxp|xlsx?)|[\w\-]+\.\w{1,4}|[a-z]:\\.*|/.*|[\d\W_]+)$""",
+    re.I | re.X,
+)
+_ARXIV_STAMP = re.compile(r"^arxiv:\d{4}\.\d{4,5}", re.I)
+_PDF_DATE = re.compile(r"(?:D:)?(\d{4})(\d{2})?(\d{2})?")
+
+
+def is_junk_title(title: str | None) -> bool:
+    """True for the placeholder titles PDF producers leave behind
+    (``Microsoft Word - draft.docx``, ``untitled``, a file name, digits)."""
+    if not title:
+        return True
+    title = title.strip()
+    return len(title) < 3 or not re.search(r"[^\W\d_]{2}", title) or bool(_JUNK_TITLE.match(title))
+
+
+def _first_line_title(text: str) -> str | None:
+    for line in text.splitlines()[:40]:
+        line = clean_line(line)
+        if not line or _ARXIV_STAMP.match(line) or len(re.findall(r"[^\W\d_]", line)) < 4:
+            continue
+        return truncate_words(line, 200)
+    return None
+
+
+def _pdf_date(raw) -> str | None:
+    match = _PDF_DATE.match(str(raw).strip()) if raw else None
+    if not match:
+        return None
+    year, month, day = match.groups()
+    return normalize_date("-".join(filter(None, [year, month, day])))
+
+
+def _extract_pdf(body: bytes, *, media_type: str | None) -> Extracted:
+    from pypdf import PdfReader
+
+    _quiet_libraries()
+    try:
+        reader = PdfReader(io.BytesIO(body), strict=False)
+        if reader.is_encrypted:
+            reader.decrypt("")  # many "encrypted" PDFs only restrict printing
+    except Exception:
+        logger.debug("unreadable PDF", exc_info=True)
+        return Extracted(content_kind="pdf", media_type=media_type)
+
+    info_title = info_author = info_date = None
+    try:
+        info = reader.metadata
+        if info is not None:
+            info_title, info_author = info.title, info.author
+            info_date = info.get("/CreationDate")
+    except Exception:
+        logger.debug("unreadable PDF metadata", exc_info=True)
+
+    parts: list[str] = []
+    size = 0
+    try:
+        for index, page in enumerate(reader.pages):
+            if index >= PDF_MAX_PAGES or size >= MAX_TEXT_CHARS:
+                break
+            try:
+                page_text = page.extract_text() or ""
+            except Exception:
+                logger.debug("unreadable PDF page %d", index, exc_info=True)
+                continue
+            parts.append(page_text)
+            size += len(page_text)
+    except Exception:
+        logger.debug("unreadable PDF page tree", exc_info=True)
+    text = clean_text("\n".join(parts))
+
+    title = clean_line(str(info_title)) if info_title else None
+    if is_junk_title(title):
+        title = _first_line_title(text)
+    return _finish(
+        content_kind="pdf",
+        media_type=media_type,
+        charset=None,
+        title=title,
+        authors=normalize_authors(str(info_author) if info_author else None),
+        published=_pdf_date(info_date),
+        site_name=None,
+        description=None,
+        language=detect_language(text) or detect_language(title),
+        text=text,
+    )
+
+
+# --------------------------------------------------------------------------- plain text
+
+
+def _extract_text(body: bytes, *, media_type: str | None, declared: str | None) -> Extracted:
+    decoded, charset = decode_body(body[: MAX_TEXT_CHARS * 4], declared)
+    text = clean_text(decoded.replace("\r\n", "\n").replace("\r", "\n"))
+    title = None
+    for line in text.splitlines():
+        line = clean_line(line.lstrip("#=*- \t"))
+        if line:
+            title = truncate_words(line, 200)
+            break
+    return _finish(
+        content_kind="text",
+        media_type=media_type,
+        charset=charset,
+        title=title,
+        authors=(),
+        published=None,
+        site_name=None,
+        description=None,
+        language=detect_language(text),
+        text=text,
+    )
+
+
+# --------------------------------------------------------------------------- shared helpers
+
+_CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+_WORD = re.compile(r"[^\W_]+(?:[-'’][^\W_]+)*")
+
+
+def count_words(text: str) -> tuple[int, int]:
+    """(words, CJK characters) in ``text``. CJK characters count as one word
+    each in the total; the second figure lets reading time treat them apart."""
+    cjk = len(_CJK.findall(text))
+    words = len(_WORD.findall(_CJK.sub(" ", text))) if cjk else len(_WORD.findall(text))
+    return words + cjk, cjk
+
+
+def reading_minutes(text: str, language: str | None, counts: tuple[int, int] | None = None) -> int | None:
+    """Minutes to read ``text`` at the speed of its language (module docstring);
+    None when there is no text, otherwise at least 1. ``counts`` is
+    ``count_words(text)`` when the caller already has it."""
+    total, cjk = counts or count_words(text)
+    if not total:
+        return None
+    words_per_minute = WORDS_PER_MINUTE.get(language or "", DEFAULT_WORDS_PER_MINUTE)
+    chars_per_minute = CHARS_PER_MINUTE.get(language or "", DEFAULT_CHARS_PER_MINUTE)
+    minutes = (total - cjk) / words_per_minute + cjk / chars_per_minute
+    return max(1, round(minutes))
+
+
+def clean_text(text: str) -> str:
+    """Normalize extracted text: no control characters, no trailing spaces, at
+    most one blank line in a row, bounded length."""
+    text = _XML_INVALID.sub("", text.replace("\u00a0", " "))
+    lines = [line.rstrip() for line in text[:MAX_TEXT_CHARS].split("\n")]
+    return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
+
+
+def clean_line(value, limit: int = MAX_TITLE_CHARS) -> str | None:
+    """One line of metadata: whitespace collapsed, bounded, None when empty."""
+    if value is None:
+        return None
+    value = re.sub(r"\s+", " ", _XML_INVALID.sub("", str(value))).strip()
+    return truncate_words(value, limit) if value else None
+
+
+def truncate_words(value: str, limit: int) -> str:
+    """``value`` cut at a word boundary to at most ``limit`` characters (with ``…``)."""
+    if len(value) <= limit:
+        return value
+    cut = value[: limit - 1]
+    if " " in cut[limit // 2 :]:
+        cut = cut[: cut.rindex(" ")]
+    return cut.rstrip(" ,;:-") + "…"
+
+
+_DATE = re.compile(r"^(\d{4})(?:-(\d{1,2})(?:-(\d{1,2}))?)?")
+
+
+def normalize_date(value) -> str | None:
+    """``'2023-01-05T10:00:00Z'`` -> ``'2023-01-05'``; keeps ``YYYY`` / ``YYYY-MM``
+    precision; None for anything that is not a plausible date."""
+    match = _DATE.match(str(value).strip()) if value else None
+    if not match:
+        return None
+    year, month, day = match.groups()
+    if not 1800 <= int(year) <= 2200:
+        return None
+    if month is None:
+        return year
+    if not 1 <= int(month) <= 12:
+        return year
+    if day is None or not 1 <= int(day) <= 31:
+        return f"{year}-{int(month):02d}"
+    return f"{year}-{int(month):02d}-{int(day):02d}"
+
+
+_AUTHOR_SPLIT = re.compile(r"\s*(?:[;,|\n/·•]|\s(?:and|&|und|et|и)\s)\s*", re.I)
+_AUTHOR_PREFIX = re.compile(
+    r"^(?:(?:written|posted|published|edited|text|photo)\s+by|by|from|author|authors|автор(?:ы)?|текст|от)\s*[:\-–—]?\s+",
+    re.I,
+)
+_EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+_URL_IN_NAME = re.compile(r"\S+://\S+|www\.\S+")
+_NOT_A_NAME = {"admin", "administrator", "unknown", "anonymous", "staff", "editor", "editors", "guest", "none", "null"}
+
+
+def _last_first(name: str) -> str:
+    """``"Vaswani, Ashish"`` -> ``"Ashish Vaswani"``; anything else unchanged."""
+    last, comma, first = name.partition(",")
+    if comma and "," not in first and 0 < len(last.split()) <= 3 and 0 < len(first.split()) <= 4:
+        return f"{first.strip()} {last.strip()}"
+    return name
+
+
+def normalize_authors(raw) -> tuple[str, ...]:
+    """Author metadata -> a tuple of names.
+
+    Accepts a string (``"By A, B and C"``, ``"A; B"``) or an iterable of them.
+    Drops "By ...", e-mail addresses, URLs, "et al." and placeholders, strips a
+    handle's ``@``, and dedupes case-insensitively, keeping the first spelling.
+
+    >>> normalize_authors("By Jane Doe, John Roe and jane doe (jane@example.org)")
+    ('Jane Doe', 'John Roe')
+    """
+    if not raw:
+        return ()
+    values = [raw] if isinstance(raw, str) else [str(item) for item in raw if item]
+    names: dict[str, str] = {}
+    for value in values:
+        value = _URL_IN_NAME.sub(" ", _EMAIL.sub(" ", value))
+        value = re.sub(r"\(\s*\)|\[\s*\]|<\s*>", " ", value)
+        value = re.sub(r"\bet\s+al\.?", " ", value, flags=re.I)
+        if ";" in value:
+            # "Vaswani, Ashish; Shazeer, Noam" (citation_author lists): the
+            # semicolons separate authors, a comma inside one is "Last, First".
+            parts = [_last_first(part) for part in re.split(r"\s*;\s*", value)]
+        else:
+            parts = _AUTHOR_SPLIT.split(value)
+        for part in parts:
+            name = part
+            while True:  # "By: Author: X"
+                stripped = _AUTHOR_PREFIX.sub("", name.strip(" \t\"'“”«»()[]<>:.-–—"))
+                if stripped == name:
+                    break
+                name = stripped
+            name = re.sub(r"\s+", " ", name.lstrip("@")).strip(" \"'“”«»()[]<>:.,-–—")
+            if not name or len(name) > 80 or len(re.findall(r"[^\W\d_]", name)) < 2 or name.lower() in _NOT_A_NAME:
+                continue
+            names.setdefault(name.casefold(), name)
+            if len(names) >= MAX_AUTHORS:
+                return tuple(names.values())
+    return tuple(names.values())
+
+
+def _finish(*, text: str, language: str | None, **fields) -> Extracted:
+    counts = count_words(text) if text else (0, 0)
+    return Extracted(
+        text=text,
+        language=language,
+        word_count=counts[0],
+        reading_minutes=reading_minutes(text, language, counts) if text else None,
+        **fields,
+    )

@@ -1,0 +1,354 @@
+"""Short summaries of fetched text: extractive and offline by default.
+
+``summarize()`` picks 2-4 sentences of the text itself, so a summary is always
+in the text's own language and never says anything the text does not:
+
+1. Split into paragraphs (lines), then sentences with razdel (rule-based,
+   handles Russian and English abbreviations such as "т.е." and "e.g.").
+2. Keep prose sentences only: 5+ words, ending in sentence punctuation, mostly
+   letters, written in the text's script (Cyrillic for ru/uk/be/..., Latin for
+   en/de/fr/...), and not boilerplate ("Subscribe to our newsletter",
+   "Читайте также", a bare URL).
+3. Score each one by centrality plus position. Centrality is the sentence's
+   mean cosine similarity to all the others over TF-IDF word vectors: the
+   degree centrality of LexRank's similarity graph, computed in linear time as
+   ``u_i · (Σ u_j − u_i)`` over unit vectors. Words are lower-cased, stopwords
+   (short hand-written ru/en lists) dropped, and cut to their first 6 letters,
+   a crude stemmer-free way to let "нейронных"/"нейронные" or
+   "network"/"networks" meet. Position adds a lead bias, since news and blog
+   posts put their point first: ``0.7 * centrality/max + 0.3 / sqrt(1 + i)``.
+4. Take the best-scoring sentences that fit in ``max_chars`` (skipping ones
+   that repeat a chosen sentence), at most 4, and print them in text order.
+   Sentences are never cut; only when no prose sentence fits at all is the best
+   one cut at a word boundary with "…" (the last resort).
+
+Texts too short for that (fewer than 2 usable sentences) fall back to the
+given ``fallback`` (the page description or paper abstract), trimmed to whole
+sentences within ``max_chars``.
+
+``summarize_with_llm()`` is the optional alternative through Simon Willison's
+``llm`` library, for users who have a model configured; ``llm`` is imported
+only there and is not a dependency.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter
+
+from harvester.errors import HarvestError
+
+MAX_SENTENCES = 4
+MIN_SENTENCES = 2
+MIN_WORDS = 5
+#: Only this much of a long text is read: the lead bias makes later sentences
+#: unlikely picks, and it keeps a book-length text as fast as an article.
+MAX_INPUT_CHARS = 120_000
+STEM_CHARS = 6
+CENTRALITY_WEIGHT = 0.7
+POSITION_WEIGHT = 0.3
+#: A candidate this similar (cosine) to a chosen sentence adds nothing.
+REDUNDANCY = 0.6
+
+CYRILLIC_LANGUAGES = {"ru", "uk", "be", "bg", "sr", "mk", "kk", "ky", "tg", "mn"}
+LATIN_LANGUAGES = {
+    "en", "de", "fr", "es", "it", "pt", "nl", "pl", "cs", "sk", "sl", "hr", "ro", "hu",
+    "fi", "sv", "da", "no", "tr", "id", "ms", "vi", "et", "lv", "lt", "ca", "eu", "gl",
+}  # fmt: skip
+
+STOPWORDS: dict[str, frozenset[str]] = {
+    "en": frozenset(
+        """a about above after again against all also am an and any are as at be because been before being
+        below between both but by can could did do does doing down during each few for from further had has
+        have having he her here hers herself him himself his how i if in into is it its itself just let me
+        more most my myself no nor not now of off on once only or other our ours ourselves out over own same
+        she should so some such than that the their theirs them themselves then there these they this those
+        through to too under until up us very was we were what when where which while who whom why will with
+        would you your yours yourself yourselves one two new may might must shall many much well even still
+        get got use used using via per like however thus therefore""".split()
+    ),
+    "ru": frozenset(
+        """а без более бы был была были было быть в вам вас весь во вот все всё всего всех вы где да даже
+        для до его ее её ей ему если есть еще ещё же за здесь и из или им их к как какой когда который
+        которая которые которых кто ли либо меня мне может можно мы на над надо наш не него нее неё нет
+        ни них но ну о об однако он она они оно от очень по под после при про с со так также такой там
+        те тем то того тоже той только том ты у уже хотя чего чей чем что чтобы чье эта эти это этого
+        этой этом этот я себя свой своя свои своих раз два один одна можем будет будут нужно сейчас
+        более менее между через""".split()
+    ),
+}
+
+_CYRILLIC = re.compile(r"[\u0400-\u04ff]+")
+_LATIN = re.compile(r"[a-zA-Z\u00c0-\u024f]+")
+_WORD = re.compile(r"[^\W\d_]+")
+_URL = re.compile(r"\S+://\S+|www\.\S+|\S+@\S+\.\w+")
+_SENTENCE_END = re.compile(r"[.!?…][\"'»”’)\]]*$")
+#: Lower-cased markers of site furniture; plain substrings (fast to test).
+BOILERPLATE_MARKERS = (
+    "subscribe to our", "subscribe to the", "subscribe to my", "sign up for", "sign up to", " log in", " sign in",
+    "newsletter", "cookie", "all rights reserved", "©", "(c) 20", "read more", "continue reading", "click here",
+    "share this", "share on ", "follow us", "join our", "terms of use", "terms of service", "privacy policy",
+    "advertisement", "sponsored", "подписывайтесь", "подписаться", "подпишитесь", "подписывайся", "реклам",
+    "читайте также", "читать далее", "читать дальше", "читать полностью", "поделиться", "все права защищены",
+    "войдите", "зарегистрир", "наш телеграм", "наш telegram", "нашем телеграм", "нашем telegram",
+)  # fmt: skip
+
+_BOILERPLATE = re.compile("|".join(map(re.escape, BOILERPLATE_MARKERS)))
+
+
+class SummarizerError(HarvestError):
+    """A summary could not be made (the LLM path)."""
+
+
+class SummarizerUnavailable(SummarizerError):
+    """The requested summarizer cannot run here (library missing, unknown model, no key)."""
+
+
+# --------------------------------------------------------------------------- sentences
+
+
+def split_sentences(text: str) -> list[str]:
+    """Sentences of ``text`` in order, each verbatim except that runs of
+    whitespace are collapsed. Lines are paragraphs: a sentence never spans two
+    (so a heading is never glued to the sentence after it)."""
+    from razdel import sentenize
+
+    sentences = []
+    for paragraph in text.split("\n"):
+        if not paragraph.strip():
+            continue
+        for sentence in sentenize(paragraph):
+            cleaned = " ".join(sentence.text.split())
+            if cleaned:
+                sentences.append(cleaned)
+    return sentences
+
+
+def _script_ok(sentence: str, language: str | None, letters: int) -> bool:
+    if not letters:
+        return False
+    if language in CYRILLIC_LANGUAGES:
+        return sum(map(len, _CYRILLIC.findall(sentence))) >= 0.5 * letters
+    if language in LATIN_LANGUAGES:
+        return sum(map(len, _LATIN.findall(sentence))) >= 0.5 * letters
+    return True
+
+
+_SNAKE = re.compile(r"[^\W_]_[^\W_]")
+_CALL = re.compile(r"\w\.\w+\(")
+_CODE_START = re.compile(
+    r"\s*(?:(?:def|class|function|fn|func)\s+\w+\s*[(:{<]|(?:var|let|const)\s+\w+\s*=|(?:import|from)\s+[\w.]+\s*(?:import\b|;|$))"
+)
+_CODE_TOKENS = ("=>", "==", "!=", "+=", "();", "){", "::", "</", "/>")
+
+
+def _looks_like_code(sentence: str) -> bool:
+    """A line of source code rather than prose (cheap tests first: this runs on every sentence)."""
+    if "_" in sentence and _SNAKE.search(sentence):
+        return True
+    if "(" in sentence and _CALL.search(sentence):
+        return True
+    if any(token in sentence for token in _CODE_TOKENS) or _CODE_START.match(sentence):
+        return True
+    return sum(sentence.count(c) for c in "=(){}[]<>;$\\|`") > 4
+
+
+def is_prose(sentence: str, language: str | None = None) -> bool:
+    """True for a sentence worth quoting in a summary (rules in the module docstring)."""
+    if len(sentence) < 25 or not _SENTENCE_END.search(sentence):
+        return False
+    words = _WORD.findall(sentence)
+    if "://" in sentence or "www." in sentence or "@" in sentence:
+        words = _WORD.findall(_URL.sub(" ", sentence))
+    if len(words) < MIN_WORDS:
+        return False
+    letters = sum(map(len, words))
+    if letters < 0.6 * (len(sentence) - sentence.count(" ")):
+        return False
+    if _BOILERPLATE.search(" " + sentence.lower()) or _looks_like_code(sentence):
+        return False
+    return _script_ok(sentence, language, letters)
+
+
+# --------------------------------------------------------------------------- scoring
+
+
+def _terms(sentence: str, stopwords: frozenset[str]) -> list[str]:
+    if "://" in sentence or "www." in sentence or "@" in sentence:
+        sentence = _URL.sub(" ", sentence)
+    return [word[:STEM_CHARS] for word in _WORD.findall(sentence.lower()) if len(word) > 1 and word not in stopwords]
+
+
+def _unit_vectors(term_lists: list[list[str]]) -> list[dict[str, float]]:
+    count = len(term_lists)
+    document_frequency = Counter(term for terms in term_lists for term in set(terms))
+    idf = {term: math.log(1 + count / df) for term, df in document_frequency.items()}
+    vectors = []
+    for terms in term_lists:
+        weights = {term: (1 + math.log(tf)) * idf[term] for term, tf in Counter(terms).items()}
+        norm = math.sqrt(sum(w * w for w in weights.values())) or 1.0
+        vectors.append({term: w / norm for term, w in weights.items()})
+    return vectors
+
+
+def _dot(a: dict[str, float], b: dict[str, float]) -> float:
+    if len(a) > len(b):
+        a, b = b, a
+    return sum(w * b.get(term, 0.0) for term, w in a.items())
+
+
+def _scores(vectors: list[dict[str, float]]) -> list[float]:
+    count = len(vectors)
+    total: dict[str, float] = Counter()
+    for vector in vectors:
+        for term, weight in vector.items():
+            total[term] += weight
+    centrality = [(_dot(vector, total) - _dot(vector, vector)) / max(count - 1, 1) for vector in vectors]
+    top = max(centrality, default=0.0) or 1.0
+    return [CENTRALITY_WEIGHT * c / top + POSITION_WEIGHT / math.sqrt(1 + index) for index, c in enumerate(centrality)]
+
+
+# --------------------------------------------------------------------------- summaries
+
+
+def _join(sentences: list[str]) -> int:
+    return sum(len(s) for s in sentences) + max(len(sentences) - 1, 0)
+
+
+def _truncate(text: str, max_chars: int) -> str:
+    cut = text[: max_chars - 1]
+    if " " in cut:
+        cut = cut[: cut.rindex(" ")]
+    return cut.rstrip(" ,;:-–—") + "…"
+
+
+def _trim_to_sentences(text: str, max_chars: int) -> str | None:
+    """``text`` as whole sentences within ``max_chars`` (cut at a word as the last resort)."""
+    text = " ".join(text.split())
+    if not text:
+        return None
+    if len(text) <= max_chars:
+        return text
+    chosen: list[str] = []
+    for sentence in split_sentences(text):
+        if _join([*chosen, sentence]) > max_chars:
+            break
+        chosen.append(sentence)
+    return " ".join(chosen) if chosen else _truncate(text, max_chars)
+
+
+def summarize(
+    text: str,
+    *,
+    language: str | None = None,
+    fallback: str | None = None,
+    max_chars: int = 600,
+) -> str | None:
+    """An extractive summary of ``text``: 2-4 of its sentences, in order, in at
+    most ``max_chars`` characters. ``language`` (ISO 639-1) picks stopwords and
+    the script a sentence must be written in; when None it is detected.
+    Falls back to ``fallback`` when the text has too little prose, and returns
+    None when there is nothing at all. Deterministic; never raises on odd input.
+    """
+    if not isinstance(text, str):
+        text = ""
+    text = text[:MAX_INPUT_CHARS]
+    if language is None and text:
+        from harvester.language import detect_language
+
+        language = detect_language(text)
+    language = (language or "").lower()[:3] or None
+
+    sentences = split_sentences(text) if text.strip() else []
+    candidates = [(index, s) for index, s in enumerate(sentences) if is_prose(s, language)]
+    if len(candidates) < MIN_SENTENCES:
+        if fallback and isinstance(fallback, str) and fallback.strip():
+            return _trim_to_sentences(fallback, max_chars)
+        if not candidates:
+            return None
+        return _trim_to_sentences(candidates[0][1], max_chars)
+
+    stopwords = STOPWORDS["en"] | STOPWORDS.get(language or "", frozenset())
+    vectors = _unit_vectors([_terms(s, stopwords) for _, s in candidates])
+    scores = _scores(vectors)
+    ranking = sorted(range(len(candidates)), key=lambda i: (-scores[i], i))
+
+    chosen: list[int] = []
+    for i in ranking:
+        if len(chosen) == MAX_SENTENCES:
+            break
+        if _join([candidates[j][1] for j in chosen] + [candidates[i][1]]) > max_chars:
+            continue
+        if any(_dot(vectors[i], vectors[j]) > REDUNDANCY for j in chosen):
+            continue
+        chosen.append(i)
+    if len(chosen) < MIN_SENTENCES:
+        # The best sentence was long: a pair of good, shorter ones beats it.
+        top = ranking[:12]
+        pairs = [
+            (scores[a] + scores[b], a, b)
+            for n, a in enumerate(top)
+            for b in top[n + 1 :]
+            if _join([candidates[a][1], candidates[b][1]]) <= max_chars
+        ]
+        if pairs:
+            _, a, b = max(pairs, key=lambda p: (p[0], -p[1], -p[2]))
+            chosen = [a, b]
+    if not chosen:  # every prose sentence is longer than max_chars
+        return _truncate(candidates[ranking[0]][1], max_chars)
+    return " ".join(candidates[i][1] for i in sorted(chosen))
+
+
+# --------------------------------------------------------------------------- LLM (optional)
+
+LLM_MAX_INPUT_CHARS = 24_000
+LANGUAGE_NAMES = {"ru": "Russian", "en": "English", "uk": "Ukrainian", "de": "German", "fr": "French", "es": "Spanish"}
+LLM_SYSTEM = "You summarize articles for a reading list. Answer with the summary only: no preamble, no markdown."
+
+
+def llm_prompt(text: str, *, language: str | None = None, max_chars: int = 600) -> str:
+    """The prompt ``summarize_with_llm`` sends."""
+    in_language = f"in {LANGUAGE_NAMES[language]}" if language in LANGUAGE_NAMES else "in the language of the text"
+    return (
+        f"Summarize the following text in 2-4 sentences, {in_language}, "
+        f"in at most {max_chars} characters. Say what it is about and its main point.\n\n"
+        f"---\n{text[:LLM_MAX_INPUT_CHARS]}\n---"
+    )
+
+
+def summarize_with_llm(
+    text: str,
+    model_name: str,
+    *,
+    language: str | None = None,
+    max_chars: int = 600,
+) -> str | None:
+    """A summary written by a model through the ``llm`` library (optional,
+    never the default). Raises ``SummarizerUnavailable`` when ``llm`` is not
+    installed, the model is unknown or has no key, and ``SummarizerError`` when
+    the model call fails. The answer is trimmed to whole sentences within
+    ``max_chars``; None for empty text or an empty answer."""
+    try:
+        import llm
+    except ImportError as error:
+        raise SummarizerUnavailable(
+            "the llm summarizer needs the 'llm' library: pip install llm, then set up a model "
+            "(e.g. llm keys set openai, or an offline plugin such as llm-gpt4all)"
+        ) from error
+    if not isinstance(text, str) or not text.strip():
+        return None
+    try:
+        model = llm.get_model(model_name)
+    except Exception as error:  # llm.UnknownModelError
+        raise SummarizerUnavailable(
+            f"{model_name}: unknown llm model (`llm models` lists the installed ones)"
+        ) from error
+    try:
+        response = model.prompt(llm_prompt(text, language=language, max_chars=max_chars), system=LLM_SYSTEM)
+        answer = response.text()
+    except Exception as error:
+        if type(error).__name__ == "NeedsKeyException":
+            raise SummarizerUnavailable(f"{model_name}: no API key configured (llm keys set ...)") from error
+        raise SummarizerError(f"{model_name}: {error}") from error
+    return _trim_to_sentences(answer or "", max_chars)

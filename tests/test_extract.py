@@ -1,0 +1,581 @@
+import concurrent.futures
+import multiprocessing
+import pickle
+import socket
+import struct
+import zlib
+
+import pytest
+from content_fixtures import make_pdf
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from harvester.extract import (
+    Extracted,
+    classify_content,
+    decode_body,
+    extract,
+    is_junk_title,
+    normalize_authors,
+    normalize_charset,
+    normalize_date,
+    parse_content_type,
+    reading_minutes,
+)
+from harvester.language import detect_language, normalize_language_tag
+
+URL = "https://blog.example/posts/1"
+
+
+def png_bytes() -> bytes:
+    """A valid 1x1 PNG."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    header = struct.pack(">IIBBBBB", 1, 1, 8, 2, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(b"\x00\xff\x00\x00"))
+        + chunk(b"IEND", b"")
+    )
+
+
+@pytest.fixture
+def article_en(fixtures) -> bytes:
+    return (fixtures / "content" / "article_en.html").read_bytes()
+
+
+@pytest.fixture
+def article_ru_markup(fixtures) -> str:
+    return (fixtures / "content" / "article_ru.html").read_text(encoding="utf-8")
+
+
+# --------------------------------------------------------------------------- HTML
+
+
+def test_english_article(article_en):
+    result = extract(article_en, url=URL, content_type="text/html; charset=utf-8")
+    assert result.content_kind == "html"
+    assert result.media_type == "text/html"
+    assert result.charset == "utf-8"
+    assert result.title == "Small models, long contexts: what we learned training a 1B transformer"
+    assert result.authors == ("Alice Martin", "Bob Okafor")
+    assert result.published == "2024-03-18"
+    assert result.site_name == "Gradient Notes"
+    assert result.description == (
+        "Notes from training a one-billion-parameter transformer with a 32k context window on a single node."
+    )
+    assert result.language == "en"
+    assert "Fused attention kernels cut the activation memory enough to double the batch" in result.text
+    # Navigation, related links and the footer are not the article.
+    for furniture in ("Archive", "Related posts", "Tokenizers are weird", "All rights reserved"):
+        assert furniture not in result.text
+    assert 300 <= result.word_count <= 360
+    assert result.reading_minutes == 1  # ~330 words at 228 wpm
+
+
+def test_russian_article(article_ru_markup):
+    result = extract(article_ru_markup.encode("utf-8"), url=URL, content_type="text/html")
+    assert result.title == "Как мы сократили время обучения модели вдвое"
+    assert result.authors == ("Иван Петров", "Мария Сидорова")
+    assert result.published == "2023-11-05"
+    assert result.site_name == "Заметки инженера"
+    assert result.language == "ru"
+    assert "Переход на формат bfloat16 уменьшил потребление памяти" in result.text
+    assert "Подписывайтесь" not in result.text
+    assert result.reading_minutes == 1
+
+
+RU_TITLE = "Как мы сократили время обучения модели вдвое"
+RU_SENTENCE = "Простои видеокарт после этого почти исчезли"
+
+
+@pytest.mark.parametrize(
+    "encoding, meta, content_type, expected_charset",
+    [
+        # header says utf-8, bytes are windows-1251, meta agrees with the header
+        ("cp1251", '<meta charset="utf-8">', "text/html; charset=utf-8", "cp1251"),
+        # header says iso-8859-1: decodes "cleanly" into Ïðèâåò, must not be taken
+        ("cp1251", '<meta charset="utf-8">', "text/html; charset=ISO-8859-1", "cp1251"),
+        # nothing declared anywhere
+        ("cp1251", "", "text/html", "cp1251"),
+        ("koi8_r", "", "text/html", "koi8-r"),
+        ("koi8_r", "", None, "koi8-r"),
+        # KOI8-R page that declares utf-8
+        ("koi8_r", '<meta charset="utf-8">', "text/html; charset=utf-8", "koi8-r"),
+        # the meta tag names the other Cyrillic charset
+        ("cp1251", '<meta charset="koi8-r">', "text/html", "cp1251"),
+        ("koi8_r", '<meta charset="windows-1251">', "text/html", "koi8-r"),
+        # header wrong, http-equiv meta right
+        (
+            "koi8_r",
+            '<meta http-equiv="Content-Type" content="text/html; charset=koi8-r">',
+            "text/html; charset=windows-1251",
+            "koi8-r",
+        ),
+        # declared correctly
+        ("cp1251", '<meta charset="windows-1251">', "text/html; charset=windows-1251", "cp1251"),
+        # an unknown label is ignored
+        ("cp1251", '<meta charset="windows-1251">', "text/html; charset=x-bogus", "cp1251"),
+        # transcoded to UTF-8 by the server, old meta kept: valid UTF-8 wins
+        ("utf-8", '<meta charset="windows-1251">', "text/html; charset=windows-1251", "utf-8"),
+    ],
+)
+def test_charset_is_right_even_when_declared_wrong(article_ru_markup, encoding, meta, content_type, expected_charset):
+    markup = article_ru_markup.replace('<meta charset="utf-8">', meta)
+    body = markup.encode(encoding, errors="xmlcharrefreplace")  # KOI8-R has no em dash or ©
+    result = extract(body, url=URL, content_type=content_type)
+    assert result.charset == expected_charset
+    assert result.title == RU_TITLE
+    assert RU_SENTENCE in result.text
+    assert result.language == "ru"
+
+
+def test_declared_charset_argument_overrides_header_parameter(article_ru_markup):
+    body = article_ru_markup.replace('<meta charset="utf-8">', "").encode("cp1251", errors="xmlcharrefreplace")
+    result = extract(body, url=URL, content_type="text/html; charset=koi8-r", declared_charset="windows-1251")
+    assert result.charset == "cp1251"
+    assert result.title == RU_TITLE
+
+
+@pytest.mark.parametrize(
+    "body, declared, expected_text, expected_codec",
+    [
+        ("Привет".encode("utf-8-sig"), "cp1251", "Привет", "utf-8-sig"),
+        ("Привет".encode("utf-16"), None, "Привет", "utf-16"),
+        ("Ünïcödé".encode(), "iso-8859-1", "Ünïcödé", "utf-8"),
+        # a body cut by the size cap in the middle of a character
+        ("Привет".encode()[:-1], None, "Приве", "utf-8"),
+        ("café".encode("cp1252"), "iso-8859-1", "café", "cp1252"),
+        # a UTF-16 label on bytes without a single NUL is wrong
+        ("Привет мир, это тест".encode("cp1251"), "utf-16", "Привет мир, это тест", "cp1251"),
+        (b"plain ascii", None, "plain ascii", "utf-8"),
+        (b"", None, "", "utf-8"),
+    ],
+)
+def test_decode_body(body, declared, expected_text, expected_codec):
+    assert decode_body(body, declared) == (expected_text, expected_codec)
+
+
+@pytest.mark.parametrize(
+    "label, codec",
+    [
+        ("UTF-8", "utf-8"),
+        ("Windows-1251", "cp1251"),
+        ("koi8-r", "koi8-r"),
+        ("ISO-8859-1", "cp1252"),
+        ("latin1", "cp1252"),
+        ("us-ascii", "cp1252"),
+        ('"cp1251"', "cp1251"),
+        ("x-no-such-charset", None),
+        ("", None),
+        (None, None),
+    ],
+)
+def test_normalize_charset(label, codec):
+    assert normalize_charset(label) == codec
+
+
+def test_truncated_html_still_gives_title_and_text(article_en):
+    cut = article_en[: article_en.index(b"Memory is the real constraint")]
+    result = extract(cut, url=URL, content_type="text/html")
+    assert result.title == "Small models, long contexts: what we learned training a 1B transformer"
+    assert "data ordering matters more than we expected" in result.text
+
+
+def test_page_without_article_keeps_metadata_and_html_lang():
+    body = b'<html lang="de-DE"><head><title>Startseite</title></head><body></body></html>'
+    result = extract(body, url=URL, content_type="text/html")
+    assert result == Extracted(
+        content_kind="html", media_type="text/html", title="Startseite", language="de", charset="utf-8"
+    )
+
+
+def test_html_fragment_without_html_tag():
+    body = b"<p>" + b"Gradient checkpointing trades compute for memory in deep networks. " * 5 + b"</p>"
+    result = extract(body, url=URL, content_type="text/html")
+    assert result.content_kind == "html"
+    assert "Gradient checkpointing trades compute for memory" in result.text
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"",
+        b"\x00\x01\x02\xff\xfe" * 200,
+        bytes(range(256)) * 40,
+        b"<html><body><div><div><div>",
+        b"<?xml version='1.0' encoding='utf-8'?><html><body><p>hi</p></body></html>",
+        b"<html>" + b"<div>" * 5000 + b"deep" + b"</div>" * 5000 + b"</html>",
+    ],
+)
+def test_garbage_served_as_html_never_raises(body):
+    result = extract(body, url=URL, content_type="text/html")
+    assert result.content_kind == "html"
+    assert result.media_type == "text/html"
+    assert isinstance(result.text, str)
+
+
+def test_no_network_access(monkeypatch, article_en):
+    """trafilatura and htmldate download when handed a URL-looking string; we never let them."""
+    attempts = []
+
+    def refuse(*args, **kwargs):
+        attempts.append(args)
+        raise OSError("network access during extraction")
+
+    monkeypatch.setattr(socket.socket, "connect", refuse)
+    monkeypatch.setattr(socket, "create_connection", refuse)
+    monkeypatch.setattr(socket, "getaddrinfo", refuse)
+    for body in (b"http://127.0.0.1:9/page", b"https://127.0.0.1:9/", article_en):
+        result = extract(body, url="http://127.0.0.1:9/page", content_type="text/html")
+        assert result.content_kind == "html"
+    assert attempts == []
+
+
+# --------------------------------------------------------------------------- PDF
+
+
+PAPER_PAGES = [
+    [
+        "arXiv:2403.01234v2 [cs.CL] 18 Mar 2024",
+        "Sparse Attention at Scale",
+        "Jane Doe and John Roe",
+        "Transformers are expensive on long inputs. We study sparse attention patterns",
+        "that cut the cost of long sequences without hurting accuracy.",
+    ],
+    ["The second page reports results on three long-document benchmarks."],
+]
+
+
+def test_pdf_text_and_metadata():
+    body = make_pdf(
+        PAPER_PAGES,
+        info={
+            "Title": "Sparse Attention at Scale",
+            "Author": "Jane Doe, John Roe",
+            "CreationDate": "D:20240318093000Z",
+        },
+    )
+    result = extract(body, url="https://papers.example/a.pdf", content_type="application/pdf")
+    assert result.content_kind == "pdf"
+    assert result.media_type == "application/pdf"
+    assert result.title == "Sparse Attention at Scale"
+    assert result.authors == ("Jane Doe", "John Roe")
+    assert result.published == "2024-03-18"
+    assert result.language == "en"
+    assert "We study sparse attention patterns" in result.text
+    assert "three long-document benchmarks" in result.text  # the second page too
+    assert result.charset is None
+    assert result.reading_minutes == 1
+
+
+@pytest.mark.parametrize(
+    "info_title",
+    [None, "", "Microsoft Word - draft_v3.docx", "untitled", "paper.pdf", "main.tex", "12345", "C:\\tmp\\x.doc"],
+)
+def test_pdf_junk_title_falls_back_to_first_line(info_title):
+    info = {"Title": info_title} if info_title is not None else None
+    body = make_pdf(PAPER_PAGES, info=info)
+    result = extract(body, url="https://papers.example/a.pdf", content_type="application/pdf")
+    # The arXiv side stamp is skipped.
+    assert result.title == "Sparse Attention at Scale"
+
+
+def test_pdf_unicode_metadata_and_date_precision():
+    body = make_pdf(
+        [["Page text in Latin-1 only."]],
+        info={"Title": "Разреженное внимание в трансформерах", "Author": "Иван Петров", "CreationDate": "D:202304"},
+    )
+    result = extract(body, url="https://x.example/a.pdf", content_type="application/pdf")
+    assert result.title == "Разреженное внимание в трансформерах"
+    assert result.authors == ("Иван Петров",)
+    assert result.published == "2023-04"
+
+
+@pytest.mark.parametrize("content_type", ["application/octet-stream", "text/html", None, "application/x-pdf"])
+def test_pdf_recognized_by_signature(content_type):
+    body = make_pdf(PAPER_PAGES)
+    result = extract(body, url="https://x.example/download?id=1", content_type=content_type)
+    assert result.content_kind == "pdf"
+    assert "Sparse Attention at Scale" in result.text
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"%PDF-1.4\n",
+        b"%PDF-1.7 garbage garbage garbage",
+        make_pdf(PAPER_PAGES)[:300],
+        make_pdf(PAPER_PAGES).replace(b"startxref", b"startxrof"),
+    ],
+)
+def test_broken_pdf_never_raises(body):
+    result = extract(body, url="https://x.example/a.pdf", content_type="application/pdf")
+    assert result.content_kind == "pdf"
+    assert isinstance(result.text, str)
+
+
+@pytest.mark.parametrize(
+    "title, junk",
+    [
+        ("Sparse Attention at Scale", False),
+        ("Attention", False),
+        ("Microsoft Word - thesis.docx", True),
+        ("Untitled", True),
+        ("slides.pptx", True),
+        ("2403.01234", True),
+        ("", True),
+        (None, True),
+    ],
+)
+def test_is_junk_title(title, junk):
+    assert is_junk_title(title) is junk
+
+
+# --------------------------------------------------------------------------- plain text and other kinds
+
+
+def test_plain_text(fixtures):
+    body = (fixtures / "content" / "note.txt").read_bytes()
+    result = extract(body, url="https://x.example/note.txt", content_type="text/plain; charset=utf-8")
+    assert result.content_kind == "text"
+    assert result.media_type == "text/plain"
+    assert result.title == "Reading notes: sparse attention"
+    assert result.text == body.decode("utf-8").strip()
+    assert result.language == "en"
+    assert result.authors == ()
+
+
+def test_plain_text_in_windows_1251_declared_as_utf8():
+    text = "Заметки о квантовании\n\nКвантование весов до четырёх бит почти не ухудшает качество больших моделей."
+    result = extract(text.encode("cp1251"), url="https://x.example/n.txt", content_type="text/plain; charset=utf-8")
+    assert (result.content_kind, result.charset, result.title, result.language) == (
+        "text",
+        "cp1251",
+        "Заметки о квантовании",
+        "ru",
+    )
+    assert result.text == text
+
+
+def test_markdown_title_drops_heading_marks():
+    body = b"# Notes on RLHF\n\nReward models are trained on human preference pairs."
+    result = extract(body, url="https://x.example/README.md", content_type="text/markdown")
+    assert (result.content_kind, result.title) == ("text", "Notes on RLHF")
+
+
+@pytest.mark.parametrize(
+    "body, content_type, media_type",
+    [
+        (png_bytes(), "image/png", "image/png"),
+        (png_bytes(), "text/html; charset=utf-8", "image/png"),  # mislabelled
+        (png_bytes(), None, "image/png"),
+        (b"PK\x03\x04" + b"\x00" * 100, "application/zip", "application/zip"),
+        (b"\x00\x00\x00\x18ftypmp42" + b"\x00" * 100, "video/mp4", "video/mp4"),
+        (b"\x1f\x8b\x08\x00" + b"\x00" * 50, "application/octet-stream", "application/gzip"),
+        (b"\x00\x01binary\x02\x03" * 10, "application/octet-stream", "application/octet-stream"),
+        (b'{"a": 1}', "application/json", "application/json"),
+        (b"body { color: red }", "text/css", "text/css"),
+    ],
+)
+def test_other_content_is_recorded_not_extracted(body, content_type, media_type):
+    assert extract(body, url="https://x.example/f", content_type=content_type) == Extracted(
+        content_kind="other", media_type=media_type
+    )
+
+
+@pytest.mark.parametrize(
+    "head, declared, expected",
+    [
+        (b"<!DOCTYPE html><html>", None, ("html", "text/html")),
+        (b"  <!-- generated --><html lang=en>", "application/octet-stream", ("html", "text/html")),
+        (b"Just some notes.\n", None, ("text", "text/plain")),
+        (b"<html>", "application/xhtml+xml", ("html", "application/xhtml+xml")),
+        (b"x", "text/x-rst", ("text", "text/x-rst")),
+        (b"x", "application/pdf", ("pdf", "application/pdf")),
+    ],
+)
+def test_classify_content(head, declared, expected):
+    assert classify_content(head, declared) == expected
+
+
+@pytest.mark.parametrize(
+    "header, expected",
+    [
+        ('Text/HTML; charset="UTF-8"', ("text/html", "UTF-8")),
+        ("text/html;charset=windows-1251", ("text/html", "windows-1251")),
+        ("application/pdf", ("application/pdf", None)),
+        ("", (None, None)),
+        (None, (None, None)),
+        ("garbage", (None, None)),
+    ],
+)
+def test_parse_content_type(header, expected):
+    assert parse_content_type(header) == expected
+
+
+# --------------------------------------------------------------------------- metadata helpers
+
+
+@pytest.mark.parametrize(
+    "raw, expected",
+    [
+        ("By Jane Doe, John Roe and jane doe (jane@example.org)", ("Jane Doe", "John Roe")),
+        ("Vaswani, Ashish; Shazeer, Noam; Parmar, Niki", ("Ashish Vaswani", "Noam Shazeer", "Niki Parmar")),
+        ("A. Smith & B. Jones", ("A. Smith", "B. Jones")),
+        ("Иван Петров и Мария Сидорова", ("Иван Петров", "Мария Сидорова")),
+        ("Автор: Иван Петров", ("Иван Петров",)),
+        ("Posted by: Chris Coyier", ("Chris Coyier",)),
+        ("@karpathy", ("karpathy",)),
+        ("Jane Doe et al.", ("Jane Doe",)),
+        ("https://twitter.com/someone", ()),
+        ("jane@example.org", ()),
+        ("Admin", ()),
+        (["Jane Doe", "JANE DOE", "John Roe"], ("Jane Doe", "John Roe")),
+        ("", ()),
+        (None, ()),
+    ],
+)
+def test_normalize_authors(raw, expected):
+    assert normalize_authors(raw) == expected
+
+
+@pytest.mark.parametrize(
+    "raw, expected",
+    [
+        ("2023-01-05T10:00:00Z", "2023-01-05"),
+        ("2023-1-5", "2023-01-05"),
+        ("2023-04", "2023-04"),
+        ("2023", "2023"),
+        ("2023-13-01", "2023"),
+        ("0001-01-01", None),
+        ("yesterday", None),
+        (None, None),
+    ],
+)
+def test_normalize_date(raw, expected):
+    assert normalize_date(raw) == expected
+
+
+@pytest.mark.parametrize(
+    "text, language, minutes",
+    [
+        ("word " * 2280, "en", 10),  # 228 wpm
+        ("слово " * 1840, "ru", 10),  # 184 wpm
+        ("word " * 2000, None, 10),  # 200 wpm default
+        ("word " * 10, "en", 1),  # never below one minute
+        ("字" * 2550, "zh", 10),  # 255 characters a minute
+        ("", "en", None),
+        ("... !!! ", "en", None),
+    ],
+)
+def test_reading_minutes(text, language, minutes):
+    assert reading_minutes(text, language) == minutes
+
+
+@pytest.mark.parametrize(
+    "text, language",
+    [
+        ("Нейронные сети учатся на больших корпусах текстов и картинок.", "ru"),
+        ("Neural networks learn from large corpora of text and images.", "en"),
+        ("Нейронні мережі навчаються на великих корпусах текстів і зображень.", "uk"),
+        ("Neuronale Netze lernen aus großen Text- und Bildkorpora.", "de"),
+        ("ok", None),
+        ("12345 67890 !!!", None),
+        ("https://example.org/a/b/c/d/e", None),
+        ("", None),
+        (None, None),
+    ],
+)
+def test_detect_language(text, language):
+    assert detect_language(text) == language
+
+
+@pytest.mark.parametrize(
+    "tag, language",
+    [("ru-RU", "ru"), ("en_US", "en"), ("EN", "en"), ("x-default", None), ("und", None), ("", None), (None, None)],
+)
+def test_normalize_language_tag(tag, language):
+    assert normalize_language_tag(tag) == language
+
+
+# --------------------------------------------------------------------------- process pool contract
+
+
+def test_extract_runs_in_a_spawned_process_pool(article_en):
+    """The fetch stage runs extract() in worker processes: it must import cleanly
+    in a fresh interpreter and its result must pickle."""
+    context = multiprocessing.get_context("spawn")
+    with concurrent.futures.ProcessPoolExecutor(max_workers=1, mp_context=context) as pool:
+        result = pool.submit(extract, article_en, url=URL, content_type="text/html").result(timeout=120)
+    assert result == extract(article_en, url=URL, content_type="text/html")
+    assert pickle.loads(pickle.dumps(result)) == result
+
+
+# --------------------------------------------------------------------------- properties
+
+
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    body=st.one_of(
+        st.binary(max_size=3000),
+        st.text(max_size=2000).map(lambda s: s.encode("utf-8", "surrogatepass")),
+        st.builds(
+            lambda prefix, rest: prefix + rest,
+            st.sampled_from([b"<html>", b"%PDF-1.4\n", b"\x89PNG\r\n\x1a\n", b"<!doctype html><title>", b""]),
+            st.binary(max_size=2000),
+        ),
+    ),
+    content_type=st.one_of(
+        st.none(),
+        st.sampled_from(
+            [
+                "text/html",
+                "text/html; charset=koi8-r",
+                "application/pdf",
+                "text/plain",
+                "image/png",
+                "application/octet-stream",
+                "text/plain; charset=utf-16",
+                "weird",
+                "text/html; charset=nonsense",
+            ]
+        ),  # fmt: skip
+    ),
+)
+def test_extract_never_raises(body, content_type):
+    result = extract(body, url="https://x.example/", content_type=content_type)
+    assert result.content_kind in ("html", "pdf", "text", "other")
+    assert isinstance(result.text, str)
+    assert isinstance(result.authors, tuple)
+    assert result.word_count >= 0
+    assert (result.reading_minutes is None) == (result.word_count == 0) or not result.text
+    pickle.dumps(result)
+
+
+# --------------------------------------------------------------------------- real pages
+
+
+@pytest.mark.parametrize(
+    "path, language, title_part",
+    [
+        ("habr-html/habrahabr_telegram_bot_article_2018__PaskasBot.html", "ru", "телеграм бота"),
+        ("habr-html/habr_post_1000_2018__cloud-crawler.html", "ru", "Wikiasaria"),
+        ("other-article-html/4pda_ru_news_article__embed.html", "ru", "Clown of Duty"),
+        ("other-article-html/github_blog_spiceland__trafilatura.html", "en", "Erin Spiceland"),
+        ("other-article-html/stackoverflow_blog_rust__trafilatura.html", "en", "Rust"),
+        ("other-article-html/medium_com__postlight-parser.html", "en", "What’s The Future"),
+        ("other-article-html/wikipedia_tsne__trafilatura.html", "en", "stochastic neighbor embedding"),
+    ],
+)
+def test_real_article_pages(realworld, path, language, title_part):
+    body = (realworld / path).read_bytes()
+    result = extract(body, url="https://example.org/article", content_type="text/html")
+    assert result.content_kind == "html"
+    assert title_part in result.title
+    assert result.language == language
+    assert result.word_count > 150
+    assert result.reading_minutes >= 1

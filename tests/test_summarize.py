@@ -1,0 +1,340 @@
+import random
+import re
+import sys
+import time
+import types
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from harvester.summarize import (
+    SummarizerError,
+    SummarizerUnavailable,
+    is_prose,
+    llm_prompt,
+    split_sentences,
+    summarize,
+    summarize_with_llm,
+)
+
+CYRILLIC = re.compile(r"[а-яё]", re.I)
+
+
+def squash(text: str) -> str:
+    return " ".join(text.split())
+
+
+def summary_sentences(summary: str) -> list[str]:
+    return split_sentences(summary)
+
+
+@pytest.fixture
+def text_en(fixtures) -> str:
+    return (fixtures / "content" / "summary_en.txt").read_text(encoding="utf-8")
+
+
+@pytest.fixture
+def text_ru(fixtures) -> str:
+    return (fixtures / "content" / "summary_ru.txt").read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("name", ["summary_en.txt", "summary_ru.txt"])
+@pytest.mark.parametrize("max_chars", [600, 400, 250])
+def test_summary_properties(fixtures, name, max_chars):
+    text = (fixtures / "content" / name).read_text(encoding="utf-8")
+    summary = summarize(text, max_chars=max_chars)
+    sentences = summary_sentences(summary)
+    assert 2 <= len(sentences) <= 4
+    assert len(summary) <= max_chars
+    flat = squash(text)
+    positions = [flat.index(sentence) for sentence in sentences]  # verbatim, never cut
+    assert positions == sorted(positions)  # in text order
+    for sentence in sentences:
+        assert sentence[-1] in ".!?"
+        # no headings, boilerplate, code or bare links
+        assert not re.search(r"Subscribe|Подписывайтесь|Read more|Читайте также|evaluate\(|https?://", sentence)
+
+
+def test_english_summary(text_en):
+    assert summarize(text_en, language="en") == (
+        "Benchmark contamination happens when test examples end up in the data a model is trained on. "
+        "Contamination inflates benchmark scores, so a contaminated model looks better on the benchmark than "
+        "it is on new data. "
+        "A more robust check compares model scores on the original benchmark with scores on freshly written "
+        "examples of the same difficulty. "
+        "If the model does much better on the original benchmark examples than on the fresh ones, "
+        "contamination is the likely cause."
+    )
+
+
+def test_russian_summary_skips_the_english_line(text_ru):
+    summary = summarize(text_ru, language="ru")
+    assert summary.startswith("Загрязнение бенчмарков возникает, когда тестовые примеры попадают в данные")
+    assert "The simplest check" not in summary
+    assert all(CYRILLIC.search(sentence) for sentence in summary_sentences(summary))
+
+
+def test_language_is_detected_when_not_given(text_ru):
+    assert summarize(text_ru) == summarize(text_ru, language="ru")
+
+
+MIXED = "\n".join(
+    [
+        "Квантование весов уменьшает размер модели в несколько раз без заметной потери качества.",
+        "Четырёхбитное квантование весов стало стандартом для запуска моделей на ноутбуках.",
+        "Для квантования весов нужна небольшая калибровочная выборка текстов.",
+        "Weight quantization shrinks a model several times with little loss of quality.",
+        "Four-bit weight quantization has become the standard way to run models on laptops.",
+        "Weight quantization needs a small calibration set of texts.",
+        "Quantization of weights and activations together is harder than weight quantization alone.",
+        "Weight quantization methods differ in how they choose the calibration texts.",
+    ]
+)
+
+
+@pytest.mark.parametrize("language, script", [("ru", "cyrillic"), ("en", "latin")])
+def test_summary_keeps_to_the_language(language, script):
+    sentences = summary_sentences(summarize(MIXED, language=language))
+    assert len(sentences) >= 2
+    for sentence in sentences:
+        assert bool(CYRILLIC.search(sentence)) is (script == "cyrillic")
+
+
+CENTRAL = (
+    "The library thanks the volunteers, the bakers and the families whose children filled "
+    "the reading chairs and the repaired shelves on opening day."
+)
+HUB_TEXT = "\n".join(
+    [
+        "Our town library reopened on Monday after a long winter.",
+        "The children's section now has reading lamps and soft chairs.",
+        "A volunteer group repaired the old wooden shelves in the basement.",
+        "Local bakers donated bread and pastries for the opening party.",
+        CENTRAL,
+        "The mayor spoke briefly about the municipal budget for next year.",
+        "Parking near the square remains difficult on most weekends.",
+        "Rain is expected later this week across the whole region.",
+    ]
+)
+
+
+@pytest.mark.parametrize("max_chars", [600, 300])
+def test_central_sentence_is_chosen(max_chars):
+    summary = summarize(HUB_TEXT, language="en", max_chars=max_chars)
+    assert CENTRAL in summary
+    # sentences that share nothing with the rest are left out
+    assert "Parking" not in summary and "Rain" not in summary
+
+
+def test_fewer_sentences_rather_than_cutting(text_en):
+    summary = summarize(text_en, language="en", max_chars=200)
+    assert len(summary) <= 200
+    assert not summary.endswith("…")
+    assert all(sentence in squash(text_en) for sentence in summary_sentences(summary))
+
+
+def test_one_sentence_longer_than_the_cap_is_cut_at_a_word_as_last_resort():
+    long_sentence = (
+        "This single sentence about model training " + "keeps going with more words " * 30 + "until it ends."
+    )
+    text = long_sentence + "\n" + long_sentence.replace("This single", "Another single")
+    summary = summarize(text, language="en", max_chars=120)
+    assert len(summary) <= 120
+    assert summary.endswith("…")
+    assert long_sentence.startswith(summary[:-1]) or long_sentence.replace("This single", "Another single").startswith(
+        summary[:-1]
+    )
+    assert summary[:-1] == summary[:-1].rstrip()  # cut at a word boundary
+
+
+@pytest.mark.parametrize(
+    "text, fallback, expected",
+    [
+        ("", "A paper about sparse attention.", "A paper about sparse attention."),
+        (None, "A paper about sparse attention.", "A paper about sparse attention."),
+        ("Too short.", "The abstract of the paper.", "The abstract of the paper."),
+        ("Only one real sentence is here in this tiny text.", "  The   abstract.\n", "The abstract."),
+        ("Menu\nHome\nAbout\nSubscribe to our newsletter today please.", "Description.", "Description."),
+        ("", None, None),
+        ("", "   ", None),
+        ("Menu\nHome", None, None),
+        # without a fallback, a single usable sentence is better than nothing
+        (
+            "Only one real sentence is here in this tiny text.",
+            None,
+            "Only one real sentence is here in this tiny text.",
+        ),
+    ],
+)
+def test_fallback(text, fallback, expected):
+    assert summarize(text, fallback=fallback) == expected
+
+
+def test_long_fallback_is_trimmed_to_whole_sentences():
+    abstract = " ".join(
+        f"Sentence number {i} of the abstract explains one more detail of the method." for i in range(20)
+    )
+    summary = summarize("", fallback=abstract, max_chars=300)
+    assert len(summary) <= 300
+    assert abstract.startswith(summary)
+    assert summary.endswith("method.")
+
+
+def test_deterministic(text_en, text_ru):
+    for text in (text_en, text_ru, HUB_TEXT, MIXED):
+        assert len({summarize(text) for _ in range(3)}) == 1
+
+
+def make_article(words: int, seed: int) -> str:
+    rng = random.Random(seed)
+    vocabulary = (
+        "model data training network layer attention transformer benchmark result gradient loss token "
+        "language vision dataset paper method approach experiment accuracy baseline the of and a to in is"
+    ).split()
+    sentences, count = [], 0
+    while count < words:
+        length = rng.randint(8, 25)
+        chosen = [rng.choice(vocabulary) for _ in range(length)]
+        sentences.append(chosen[0].capitalize() + " " + " ".join(chosen[1:]) + ".")
+        count += length
+    return "\n".join(" ".join(sentences[i : i + 5]) for i in range(0, len(sentences), 5))
+
+
+def test_ten_thousand_words_well_under_100_ms():
+    article = make_article(10_000, seed=7)
+    summarize(article, language="en")  # warm up imports
+    timings = []
+    for _ in range(5):
+        start = time.process_time()  # CPU time: other jobs on a shared machine do not count
+        summary = summarize(article, language="en")
+        timings.append(time.process_time() - start)
+    assert 2 <= len(summary_sentences(summary)) <= 4
+    assert min(timings) < 0.1
+
+
+@pytest.mark.parametrize(
+    "sentence, prose",
+    [
+        ("Contamination inflates benchmark scores on most tasks.", True),
+        ("Загрязнение завышает результаты бенчмарков.", False),  # 4 words
+        ("For example, the model (a small transformer) learns fast: in hours.", True),
+        ("Let me explain: the loss goes down slowly at first.", True),
+        ("def train(model, data): return model.fit(data) is the whole trick.", False),
+        ("import torch.", False),
+        ("Загрязнение данных заметно завышает результаты моделей на бенчмарке.", True),
+        ("How to detect it", False),  # heading: no sentence punctuation
+        ("Subscribe to our newsletter to get posts like this one.", False),
+        ("Подписывайтесь на наш телеграм-канал, чтобы не пропустить новые статьи.", False),
+        ("See https://example.org/a/very/long/link/to/somewhere for the details.", False),
+        ("model.evaluate(test_set, metrics=['accuracy']) returns a dict.", False),
+        ("Results: 12.5 / 13.7 / 14.2 / 15.9 / 16.1 / 17.3 / 18.8.", False),
+    ],
+)
+def test_is_prose(sentence, prose):
+    assert is_prose(sentence) is prose
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    text=st.one_of(
+        st.text(max_size=3000),
+        st.lists(st.sampled_from(["Модель учится.", "The model learns fast on data.", "\n", " ", "!", "Ok."])).map(
+            "".join
+        ),
+    ),
+    language=st.sampled_from([None, "en", "ru", "ja", "xx", ""]),
+    fallback=st.one_of(st.none(), st.text(max_size=800)),
+    max_chars=st.integers(min_value=20, max_value=800),
+)
+def test_summarize_never_raises(text, language, fallback, max_chars):
+    summary = summarize(text, language=language, fallback=fallback, max_chars=max_chars)
+    assert summary is None or (isinstance(summary, str) and 0 < len(summary) <= max_chars)
+
+
+# --------------------------------------------------------------------------- LLM summarizer
+
+
+def test_llm_unavailable_without_the_library(monkeypatch):
+    monkeypatch.setitem(sys.modules, "llm", None)  # makes `import llm` raise ImportError
+    with pytest.raises(SummarizerUnavailable, match="pip install llm"):
+        summarize_with_llm("Some text to summarize.", "gpt-4o-mini")
+
+
+class FakeResponse:
+    def __init__(self, answer):
+        self.answer = answer
+
+    def text(self):
+        if isinstance(self.answer, Exception):
+            raise self.answer
+        return self.answer
+
+
+class FakeModel:
+    def __init__(self, answer):
+        self.answer = answer
+        self.calls = []
+
+    def prompt(self, prompt, system=None):
+        self.calls.append((prompt, system))
+        return FakeResponse(self.answer)
+
+
+def fake_llm(monkeypatch, model):
+    module = types.ModuleType("llm")
+
+    class UnknownModelError(KeyError):
+        pass
+
+    def get_model(name):
+        if name != "fake-model":
+            raise UnknownModelError(name)
+        return model
+
+    module.UnknownModelError = UnknownModelError
+    module.get_model = get_model
+    monkeypatch.setitem(sys.modules, "llm", module)
+
+
+def test_llm_prompt_and_response_plumbing(monkeypatch, text_ru):
+    model = FakeModel("  Статья о загрязнении бенчмарков. Она объясняет, как его обнаружить.  ")
+    fake_llm(monkeypatch, model)
+    summary = summarize_with_llm(text_ru, "fake-model", language="ru")
+    assert summary == "Статья о загрязнении бенчмарков. Она объясняет, как его обнаружить."
+    [(prompt, system)] = model.calls
+    assert prompt == llm_prompt(text_ru, language="ru", max_chars=600)
+    assert "in Russian" in prompt and "at most 600 characters" in prompt
+    assert "Загрязнение бенчмарков возникает" in prompt
+    assert system and "summary only" in system
+
+
+def test_llm_answer_is_trimmed_to_whole_sentences(monkeypatch):
+    fake_llm(monkeypatch, FakeModel("First sentence of the answer. " * 40))
+    summary = summarize_with_llm("Text.", "fake-model", max_chars=100)
+    assert len(summary) <= 100 and summary.endswith("answer.")
+
+
+def test_llm_unknown_model(monkeypatch):
+    fake_llm(monkeypatch, FakeModel("x"))
+    with pytest.raises(SummarizerUnavailable, match="no-such-model: unknown llm model"):
+        summarize_with_llm("Some text.", "no-such-model")
+
+
+def test_llm_missing_key_and_failure(monkeypatch):
+    class NeedsKeyException(Exception):
+        pass
+
+    fake_llm(monkeypatch, FakeModel(NeedsKeyException("No key found")))
+    with pytest.raises(SummarizerUnavailable, match="no API key"):
+        summarize_with_llm("Some text.", "fake-model")
+    fake_llm(monkeypatch, FakeModel(TimeoutError("timed out")))
+    with pytest.raises(SummarizerError, match="fake-model: timed out"):
+        summarize_with_llm("Some text.", "fake-model")
+
+
+def test_llm_empty_text_does_not_call_the_model(monkeypatch):
+    model = FakeModel("x")
+    fake_llm(monkeypatch, model)
+    assert summarize_with_llm("   ", "fake-model") is None
+    assert model.calls == []
