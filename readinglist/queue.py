@@ -19,6 +19,9 @@ SELECT
     items.id, items.url, items.kind, items.title, items.status, items.domain,
     items.arxiv_id, items.doi, items.repo, items.hf_id, items.added_at,
     items.priority, items.tags, items.note, items.read_at, items.snoozed_until, items.rank_key,
+    items.fetch_status, items.http_status, items.final_url, items.authors, items.published, items.site_name,
+    items.language, items.word_count, items.reading_minutes, items.description, items.summary, items.last_error,
+    items.meta,
     COUNT(DISTINCT mentions.post_id) AS mentions,
     json_group_array(DISTINCT posts.channel) AS post_channels,
     json_group_array(DISTINCT posts.forwarded_from) AS forwarded_channels,
@@ -119,6 +122,21 @@ def _item(row: dict, offset: float = 0.0) -> dict:
         "read_at": row["read_at"],
         "snoozed_until": row["snoozed_until"],
         "score": None if row["rank_key"] is None else round(row["rank_key"] - offset, 3),
+        # What fetching learned (issue 3).
+        "fetch_status": row["fetch_status"],
+        "http_status": row["http_status"],
+        "final_url": row["final_url"],
+        "authors": json.loads(row["authors"] or "[]"),
+        "published": row["published"],
+        "site_name": row["site_name"],
+        "language": row["language"],
+        "word_count": row["word_count"],
+        "reading_minutes": row["reading_minutes"],
+        "description": row["description"],
+        "summary": row["summary"],
+        "error": row["last_error"],
+        # The site adapters' own fields (issue 4): categories, stars, license, pipeline tag, ...
+        "meta": json.loads(row["meta"] or "{}"),
     }
 
 
@@ -263,6 +281,9 @@ def show_item(
     columns = [d[0] for d in cursor.description]
     item = dict(zip(columns, cursor.fetchone()))
     item["tags"] = json.loads(item["tags"] or "[]")
+    for name, empty in (("meta", "{}"), ("authors", "[]")):
+        if isinstance(item.get(name), str) or item.get(name) is None:
+            item[name] = json.loads(item.get(name) or empty)
     now = now or datetime.now(timezone.utc)
     rank_key = item.pop("rank_key")
     item["score"] = None if rank_key is None else round(rank_key - now_offset(now), 3)
@@ -271,6 +292,9 @@ def show_item(
     item["mentions"] = item_mentions(db, item_id, limit=mentions)
     cursor = db.execute("SELECT time, action, value FROM events WHERE item_id = ? ORDER BY time, id", [item_id])
     item["history"] = [dict(zip(("time", "action", "value"), row)) for row in cursor]
+    from .metadata import related_items
+
+    item["related"] = related_items(db, item_id)
     return item
 
 

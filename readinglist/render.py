@@ -82,11 +82,30 @@ def _value(value) -> str:
     return "" if value is None else str(value)
 
 
+# Bookkeeping in meta that says nothing to a reader.
+META_HIDDEN = frozenset({"adapter", "site_tags", "cites"})
+
+
+def _meta_value(meta: dict) -> str:
+    """``meta`` on one line: ``stars=120; license=MIT; topics=a, b``."""
+    return "; ".join(f"{key}={_value(value)}" for key, value in meta.items() if key not in META_HIDDEN and value not in (None, "", []))
+
+
+def _related_line(related: dict) -> str:
+    """``code: 1a2b3c4d5e6f owner/repo: description (code-for, same-post)``."""
+    return f"{related['role']}: {related['id']} {related['title'] or related['url']} ({', '.join(related['relations'])})"
+
+
 def show_lines(item: dict) -> list[str]:
     keys = list(SHOW_FIELDS) + [
-        k for k in item if k not in SHOW_FIELDS and k not in ("mentions", "history", "mention_count")
+        k for k in item if k not in SHOW_FIELDS and k not in ("mentions", "history", "mention_count", "meta", "related")
     ]
     lines = [f"{key}: {_value(item[key])}" for key in keys if key in item and item[key] not in (None, "", [])]
+    if item.get("meta"):
+        lines.append(f"meta: {_meta_value(item['meta'])}")
+    if item.get("related"):
+        lines.append(f"related ({len(item['related'])}):")
+        lines.extend(f"  - {_related_line(related)}" for related in item["related"])
     lines.append(f"mentions ({_mentions_shown(item)}):")
     lines.extend(f"  - {_mention_line(m)}" for m in item["mentions"])
     lines.append(f"history ({len(item['history'])}):")
@@ -111,8 +130,14 @@ def print_show(item: dict, tty: bool) -> None:
     for key in SHOW_FIELDS:
         if item.get(key) not in (None, "", []):
             table.add_row(key, Text(_value(item[key])))
+    if item.get("meta"):
+        table.add_row("meta", Text(_meta_value(item["meta"])))
     console = Console()
     console.print(table)
+    if item.get("related"):
+        console.print(Text(f"Related ({len(item['related'])})", style="bold"))
+        for related in item["related"]:
+            console.print(Text("  • " + _related_line(related)))
     console.print(Text(f"Mentions ({_mentions_shown(item)})", style="bold"))
     for mention in item["mentions"]:
         console.print(Text("  • " + _mention_line(mention)))

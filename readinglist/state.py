@@ -89,6 +89,15 @@ def resolve_item(db: sqlite_utils.Database, ref: str) -> ItemRef:
             row = db.execute("SELECT id, url, title FROM items WHERE url = ?", [identity.url]).fetchone()
             if row:
                 return _ref(row)
+        # A URL of a work that was merged into another item, or of a renamed repository.
+        for candidate in dict.fromkeys([text] + ([identity.url] if identity is not None else [])):
+            row = db.execute(
+                "SELECT items.id, items.url, items.title FROM aliases JOIN items ON items.id = aliases.item_id"
+                " WHERE aliases.url = ?",
+                [candidate],
+            ).fetchone()
+            if row:
+                return _ref(row)
     raise ItemNotFound(text)
 
 

@@ -1,0 +1,249 @@
+"""DOIs: Crossref ``/works/{doi}``, with DataCite ``/dois/{doi}`` as the fallback.
+
+Crossref registers most journal and conference DOIs; DataCite registers
+datasets, software, theses and Zenodo/figshare records. A DOI unknown to both
+(404 from each) is ``dead``.
+
+Crossref ``type`` (``journal-article``, ``proceedings-article``,
+``posted-content``...) goes to ``meta.type`` for the exports; DataCite types are
+mapped onto the same vocabulary (``meta.datacite_type`` keeps the original).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from urllib.parse import quote
+
+from harvester.sites.base import DEAD, DEFERRED, FAILED, OK, SiteMetadata, collapse, strip_markup
+
+__all__ = ["crossref_url", "datacite_url", "parse_crossref", "parse_datacite", "classify"]
+
+
+def crossref_url(settings, doi: str) -> str:
+    return f"{settings.crossref_api}/works/{quote(doi, safe='/')}"
+
+
+def datacite_url(settings, doi: str) -> str:
+    return f"{settings.datacite_api}/dois/{quote(doi, safe='/')}"
+
+
+def classify(status_code: int, headers=None, now: float | None = None) -> SiteMetadata | None:
+    """The outcome a non-200 answer means (None for 200): 404/410 dead, 429/503 deferred, else failed."""
+    if status_code == 200:
+        return None
+    if status_code in (404, 410):
+        return SiteMetadata(status=DEAD, error=f"HTTP {status_code}: DOI not found", http_status=status_code)
+    if status_code in (429, 503):
+        retry = _retry_after(headers)
+        return SiteMetadata(status=DEFERRED, retry_after=retry, error=f"HTTP {status_code}: rate limited", http_status=status_code)
+    return SiteMetadata(status=FAILED, error=f"HTTP {status_code}", http_status=status_code)
+
+
+def _retry_after(headers) -> float | None:
+    value = (headers or {}).get("retry-after") or (headers or {}).get("Retry-After")
+    try:
+        return max(0.0, float(value)) if value is not None else None
+    except ValueError:
+        return None
+
+
+def _date(parts_holder) -> str | None:
+    """``{"date-parts": [[2014, 2, 27]]}`` -> ``2014-02-27`` (year or year-month when that is all)."""
+    if not isinstance(parts_holder, dict):
+        return None
+    parts = (parts_holder.get("date-parts") or [[None]])[0] or [None]
+    if not parts or parts[0] is None:
+        return None
+    try:
+        numbers = [int(p) for p in parts[:3] if p is not None]
+    except (TypeError, ValueError):
+        return None
+    return "-".join([f"{numbers[0]:04d}"] + [f"{n:02d}" for n in numbers[1:]])
+
+
+def _first(value) -> str | None:
+    if isinstance(value, list):
+        value = next((v for v in value if isinstance(v, str) and v.strip()), None)
+    return collapse(value) or None if isinstance(value, str) else None
+
+
+_ABSTRACT_HEADING_RE = re.compile(r"^(?:abstract|summary|аннотация)\s*[:.]?\s+", re.I)
+
+
+def clean_abstract(raw: str | None) -> str | None:
+    """JATS/HTML tags stripped, and the leading "Abstract" heading JATS abstracts carry."""
+    text = strip_markup(raw)
+    text = _ABSTRACT_HEADING_RE.sub("", text)
+    return text or None
+
+
+def _load(body) -> dict | None:
+    if isinstance(body, (bytes, bytearray)):
+        body = body.decode("utf-8", "replace")
+    try:
+        data = json.loads(body)
+    except (TypeError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def parse_crossref(body: bytes | str) -> SiteMetadata:
+    """A Crossref ``/works/{doi}`` answer (the envelope, or the ``message`` object alone)."""
+    data = _load(body)
+    if data is None:
+        return SiteMetadata(status=FAILED, error="Crossref: not JSON")
+    work = data.get("message", data) if data.get("message-type", "work") == "work" else None
+    if not isinstance(work, dict) or not work.get("DOI"):
+        return SiteMetadata(status=FAILED, error="Crossref: no work in the answer")
+    title = _first(work.get("title"))
+    subtitle = _first(work.get("subtitle"))
+    if title and subtitle and subtitle.lower() not in title.lower():
+        title = f"{title}: {subtitle}"
+    authors = []
+    for person in work.get("author") or []:
+        name = collapse(" ".join(p for p in (person.get("given"), person.get("family")) if p)) or collapse(person.get("name"))
+        if name:
+            authors.append(name)
+    published = None
+    for key in ("published", "issued", "published-print", "published-online", "created"):
+        published = _date(work.get(key))
+        if published:
+            break
+    container = _first(work.get("container-title"))
+    meta: dict = {"doi": work["DOI"].lower(), "type": work.get("type"), "registration_agency": "crossref"}
+    for key, name in (
+        ("publisher", "publisher"),
+        ("volume", "volume"),
+        ("issue", "issue"),
+        ("page", "page"),
+        ("article-number", "article_number"),
+        ("is-referenced-by-count", "citations"),
+    ):
+        if work.get(key) not in (None, ""):
+            meta[name] = work[key]
+    if container:
+        meta["container"] = container
+    if published:
+        meta["year"] = int(published[:4])
+    if work.get("ISSN"):
+        meta["issn"] = list(work["ISSN"])
+    if work.get("ISBN"):
+        meta["isbn"] = list(work["ISBN"])
+    if work.get("subject"):
+        meta["subjects"] = list(work["subject"])
+    # A journal version that names its arXiv preprint: "has-preprint" (or the reverse, is-preprint-of).
+    arxiv_id = None
+    relation = work.get("relation") or {}
+    for kind in ("has-preprint", "is-preprint-of", "is-version-of"):
+        for related in relation.get(kind) or []:
+            match = re.search(r"10\.48550/arxiv\.(\S+)|arxiv\.org/abs/(\S+)", str(related.get("id", "")), re.I)
+            if match and arxiv_id is None:
+                from harvester.sites.arxiv import normalize_id
+
+                arxiv_id = normalize_id(match.group(1) or match.group(2))
+    if arxiv_id:
+        meta["arxiv_id"] = arxiv_id
+    language = work.get("language")
+    return SiteMetadata(
+        status=OK,
+        title=title,
+        authors=authors,
+        published=published,
+        summary=clean_abstract(work.get("abstract")),
+        site_name=container or work.get("publisher"),
+        language=language.split("-")[0].lower() if isinstance(language, str) and language else None,
+        meta={k: v for k, v in meta.items() if v is not None},
+        doi=work["DOI"].lower(),
+        arxiv_id=arxiv_id,
+    )
+
+
+# DataCite resourceTypeGeneral -> the Crossref type vocabulary the exports use.
+DATACITE_TYPES = {
+    "JournalArticle": "journal-article",
+    "ConferencePaper": "proceedings-article",
+    "ConferenceProceeding": "proceedings",
+    "Preprint": "posted-content",
+    "Book": "book",
+    "BookChapter": "book-chapter",
+    "Dataset": "dataset",
+    "Dissertation": "dissertation",
+    "Report": "report",
+    "Standard": "standard",
+    "PeerReview": "peer-review",
+    "Text": "posted-content",
+}
+
+
+def _datacite_year(attrs: dict) -> str | None:
+    for date in attrs.get("dates") or []:
+        if isinstance(date, dict) and date.get("dateType") in ("Issued", "Available") and date.get("date"):
+            value = str(date["date"])[:10]
+            if re.fullmatch(r"\d{4}(?:-\d\d(?:-\d\d)?)?", value):
+                return value
+    year = attrs.get("publicationYear")
+    return str(year) if year else None
+
+
+def parse_datacite(body: bytes | str) -> SiteMetadata:
+    """A DataCite ``/dois/{doi}`` answer (JSON:API ``data.attributes``, or the attributes alone)."""
+    data = _load(body)
+    if data is None:
+        return SiteMetadata(status=FAILED, error="DataCite: not JSON")
+    attrs = data.get("data", {}).get("attributes") if isinstance(data.get("data"), dict) else data
+    if not isinstance(attrs, dict) or not attrs.get("doi"):
+        return SiteMetadata(status=FAILED, error="DataCite: no DOI record in the answer")
+    titles = [t.get("title") for t in attrs.get("titles") or [] if isinstance(t, dict) and not t.get("titleType")]
+    titles = titles or [t.get("title") for t in attrs.get("titles") or [] if isinstance(t, dict)]
+    authors = []
+    for creator in attrs.get("creators") or []:
+        if creator.get("givenName") and creator.get("familyName"):
+            authors.append(collapse(f"{creator['givenName']} {creator['familyName']}"))
+        elif creator.get("name"):
+            name = creator["name"]
+            if creator.get("nameType") != "Organizational" and "," in name:
+                family, given = (part.strip() for part in name.split(",", 1))
+                name = f"{given} {family}"
+            authors.append(collapse(name))
+    abstract = next(
+        (d.get("description") for d in attrs.get("descriptions") or [] if isinstance(d, dict) and d.get("descriptionType") == "Abstract"),
+        None,
+    )
+    types = attrs.get("types") or {}
+    general = types.get("resourceTypeGeneral")
+    publisher = attrs.get("publisher")
+    if isinstance(publisher, dict):
+        publisher = publisher.get("name")
+    container = (attrs.get("container") or {}).get("title")
+    published = _datacite_year(attrs)
+    meta = {
+        "doi": attrs["doi"].lower(),
+        "type": DATACITE_TYPES.get(general, "other"),
+        "datacite_type": general,
+        "registration_agency": "datacite",
+        "publisher": publisher,
+        "container": container,
+        "year": int(published[:4]) if published else None,
+        "subjects": [s.get("subject") for s in attrs.get("subjects") or [] if isinstance(s, dict) and s.get("subject")] or None,
+    }
+    arxiv_id = None
+    for related in attrs.get("relatedIdentifiers") or []:
+        if isinstance(related, dict) and related.get("relatedIdentifierType") == "arXiv" and related.get("relatedIdentifier"):
+            from harvester.sites.arxiv import normalize_id
+
+            arxiv_id = normalize_id(str(related["relatedIdentifier"]).split("arxiv.org/abs/")[-1])
+            break
+    language = attrs.get("language")
+    return SiteMetadata(
+        status=OK,
+        title=_first(titles),
+        authors=authors,
+        published=published,
+        summary=clean_abstract(abstract),
+        site_name=container or publisher,
+        language=language.split("-")[0].lower() if isinstance(language, str) and language else None,
+        meta={k: v for k, v in meta.items() if v is not None},
+        doi=attrs["doi"].lower(),
+        arxiv_id=arxiv_id,
+    )

@@ -1,0 +1,158 @@
+"""Habr articles: the article page itself (no public API), parsed with selectolax.
+
+Two layouts are in the wild: the current one (2021+, ``tm-*`` classes: title
+in ``h1.tm-title``, author ``.tm-user-info__username``, date ``time[datetime]``,
+hubs ``.tm-publication-hub__link``, reading time
+``.tm-article-reading-time__label`` "7 мин") and the older one (``post__*``:
+``.post__title-text``, ``.post__time``, ``.hub-link``). Meta tags
+(``og:title``, ``article:published_time``, ``description``) fill the gaps.
+
+Company blogs are listed among the hubs ("Блог компании X"); they go to
+``meta.company``, not to the tags.
+"""
+
+from __future__ import annotations
+
+import re
+
+from harvester.sites.base import DEAD, DEFERRED, FAILED, OK, SiteMetadata, collapse, shorten
+from harvester.sources._html import decode, node_text, parse_document
+
+__all__ = ["classify", "parse_article", "russian_date"]
+
+_MINUTES_RE = re.compile(r"(\d+)\s*(?:мин|min)", re.I)
+_COMPANY_RE = re.compile(r"^(?:Блог компании|Company blog(?: of)?)\s+(.+)$", re.I)
+_DATE_RE = re.compile(r"\d{4}-\d\d-\d\d")
+SUMMARY_CHARS = 600
+
+
+def classify(status_code: int, headers=None) -> SiteMetadata | None:
+    if status_code == 200:
+        return None
+    if status_code in (404, 410):
+        return SiteMetadata(status=DEAD, error=f"HTTP {status_code}", http_status=status_code)
+    if status_code in (429, 503):
+        retry = (headers or {}).get("retry-after")
+        try:
+            wait = float(retry) if retry is not None else None
+        except ValueError:
+            wait = None
+        return SiteMetadata(status=DEFERRED, retry_after=wait, error=f"HTTP {status_code}", http_status=status_code)
+    return SiteMetadata(status=FAILED, error=f"HTTP {status_code}", http_status=status_code)
+
+
+_MONTHS = {
+    name: number
+    for number, names in enumerate(
+        [("январ", "jan"), ("феврал", "feb"), ("март", "mar"), ("апрел", "apr"), ("ма", "may"), ("июн", "jun"),
+         ("июл", "jul"), ("август", "aug"), ("сентябр", "sep"), ("октябр", "oct"), ("ноябр", "nov"), ("декабр", "dec")],
+        start=1,
+    )
+    for name in names
+}
+_RU_DATE_RE = re.compile(r"(\d{1,2})\s+([^\W\d_]+)\s+(\d{4})")
+
+
+def russian_date(text: str) -> str | None:
+    """"26 декабря 2006 в 12:10" -> "2006-12-26" (the old layout shows no machine-readable date)."""
+    match = _RU_DATE_RE.search(text)
+    if not match:
+        return None
+    word = match.group(2).lower()
+    # Longest stem first: "ма" (мая) must not swallow "март".
+    for stem in sorted(_MONTHS, key=len, reverse=True):
+        if word.startswith(stem):
+            return f"{match.group(3)}-{_MONTHS[stem]:02d}-{int(match.group(1)):02d}"
+    return None
+
+
+def _meta(tree, *names: str) -> str | None:
+    for name in names:
+        node = tree.css_first(f'meta[property="{name}"]') or tree.css_first(f'meta[name="{name}"]')
+        if node is not None:
+            value = collapse(node.attributes.get("content"))
+            if value:
+                return value
+    return None
+
+
+def _first_text(scope, *selectors: str) -> str | None:
+    for selector in selectors:
+        node = scope.css_first(selector)
+        if node is not None:
+            text = collapse(node_text(node))
+            if text:
+                return text
+    return None
+
+
+def parse_article(body: bytes | str) -> SiteMetadata:
+    html = decode(body) if isinstance(body, (bytes, bytearray)) else body
+    tree = parse_document(html)
+    # The article's own header: listings and "read also" blocks repeat the same classes further down.
+    scope = (
+        tree.css_first(".tm-article-presenter__header")
+        or tree.css_first("article.tm-article-presenter__content")
+        or tree.css_first("article")
+        or tree.css_first(".post_full")
+        or tree.body
+        or tree.root
+    )
+    title = _first_text(scope, "h1.tm-title span", "h1.tm-title", "h1.tm-article-snippet__title", ".post__title-text", "h1") or _meta(
+        tree, "og:title", "twitter:title"
+    )
+    if not title:
+        return SiteMetadata(status=FAILED, error="no article on the page")
+    author = _first_text(scope, ".tm-user-info__username", ".post__user-info .user-info__nickname", ".post__user-info") or _meta(
+        tree, "article:author", "author"
+    )
+    published = None
+    time_node = scope.css_first(".tm-article-datetime-published time[datetime]") or scope.css_first("time[datetime]")
+    if time_node is not None:
+        published = (time_node.attributes.get("datetime") or "")[:10]
+    if not published:
+        published = (_meta(tree, "article:published_time", "aiturec:datetime") or "")[:10]
+    if not published:
+        published = russian_date(_first_text(scope, ".post__time") or "")
+    if published and not _DATE_RE.fullmatch(published):
+        published = None
+    hubs: list[str] = []
+    companies: list[str] = []
+    hub_nodes = scope.css(".tm-publication-hub__link") or tree.css(".tm-article-presenter .tm-publication-hub__link")
+    if not hub_nodes:
+        hub_nodes = scope.css(".post__hubs .hub-link") or tree.css(".hub-link")
+    for node in hub_nodes:
+        name_node = node.css_first("span")
+        name = collapse(node_text(name_node if name_node is not None else node)).rstrip("*").strip()
+        if not name:
+            continue
+        company = _COMPANY_RE.match(name)
+        if company:
+            companies.append(company.group(1))
+        elif name not in hubs:
+            hubs.append(name)
+    reading = _first_text(scope, ".tm-article-reading-time__label") or _first_text(tree, ".tm-article-reading-time__label")
+    minutes = None
+    if reading:
+        match = _MINUTES_RE.search(reading)
+        minutes = int(match.group(1)) if match else None
+    description = _meta(tree, "description", "og:description")
+    summary = description
+    if not summary:
+        body_node = tree.css_first(".tm-article-body") or tree.css_first(".post__text")
+        summary = collapse(node_text(body_node)) if body_node is not None else None
+    language = (tree.css_first("html").attributes.get("lang") or "").split("-")[0].lower() or None if tree.css_first("html") else None
+    meta = {"hubs": hubs, "company": companies[0] if companies else None, "reading_time": reading}
+    return SiteMetadata(
+        status=OK,
+        title=title,
+        authors=[author] if author else [],
+        published=published,
+        summary=shorten(summary, SUMMARY_CHARS) if summary else None,
+        description=description,
+        site_name="Хабр" if (language or "ru") == "ru" else "Habr",
+        language=language,
+        tags=hubs,
+        meta={k: v for k, v in meta.items() if v},
+        reading_minutes=minutes,
+    )

@@ -1,0 +1,122 @@
+"""Hugging Face Hub: ``/api/models|datasets|spaces/{id}`` and the card (``README.md``).
+
+The API answer has the repo's tags, ``pipeline_tag``, ``downloads``, ``likes``,
+``cardData`` (the card's YAML header: license, datasets, base_model...) but not
+the card's prose, so the summary comes from a second request for the raw
+README at ``{base}/{prefix}{id}/raw/main/README.md`` (its first paragraph after
+the YAML front matter).
+
+``hf_id`` as ``harvester.identity`` writes it: ``owner/name`` (a model),
+``datasets/owner/name``, ``spaces/owner/name``. Renamed repos answer 307 to the
+new id; the caller follows it.
+"""
+
+from __future__ import annotations
+
+import json
+
+from harvester.sites.base import DEAD, DEFERRED, FAILED, OK, SiteMetadata, collapse, find_identifiers, readme_summary
+
+__all__ = ["split_id", "api_url", "card_url", "classify", "parse_api", "add_card"]
+
+REPO_TYPES = {"datasets": "dataset", "spaces": "space"}
+# Tags that say how the Hub serves a model, not what it is.
+_NOISE_TAG_PREFIXES = ("region:", "endpoints_compatible", "autotrain_compatible", "license:", "arxiv:", "doi:")
+
+
+def split_id(hf_id: str) -> tuple[str, str]:
+    """``datasets/o/n`` -> (``datasets``, ``o/n``); ``o/n`` -> (``models``, ``o/n``)."""
+    first, _, rest = hf_id.partition("/")
+    if first in REPO_TYPES and rest:
+        return first, rest
+    return "models", hf_id
+
+
+def api_url(settings, hf_id: str) -> str:
+    kind, repo_id = split_id(hf_id)
+    return f"{settings.huggingface_api}/api/{kind}/{repo_id}"
+
+
+def card_url(settings, hf_id: str) -> str:
+    kind, repo_id = split_id(hf_id)
+    prefix = "" if kind == "models" else kind + "/"
+    return f"{settings.huggingface_api}/{prefix}{repo_id}/raw/main/README.md"
+
+
+def classify(status_code: int, headers=None) -> SiteMetadata | None:
+    """None for 200. 404 (and the 401 the Hub gives unauthenticated callers for a missing repo) is dead."""
+    if status_code == 200:
+        return None
+    error_code = (headers or {}).get("x-error-code", "") if headers is not None else ""
+    if status_code in (404, 410) or (status_code == 401 and error_code in ("RepoNotFound", "")):
+        return SiteMetadata(status=DEAD, error=f"HTTP {status_code}: repository not found", http_status=status_code)
+    if status_code in (429, 503):
+        retry = (headers or {}).get("retry-after")
+        try:
+            wait = float(retry) if retry is not None else None
+        except ValueError:
+            wait = None
+        return SiteMetadata(status=DEFERRED, retry_after=wait, error=f"HTTP {status_code}: rate limited", http_status=status_code)
+    return SiteMetadata(status=FAILED, error=f"HTTP {status_code}", http_status=status_code)
+
+
+def parse_api(body: bytes | str, hf_id: str) -> SiteMetadata:
+    try:
+        data = json.loads(body)
+    except (TypeError, ValueError):
+        return SiteMetadata(status=FAILED, error="Hugging Face: not JSON")
+    if not isinstance(data, dict) or not data.get("id"):
+        return SiteMetadata(status=FAILED, error="Hugging Face: no repository in the answer")
+    kind, _ = split_id(hf_id)
+    card = data.get("cardData") if isinstance(data.get("cardData"), dict) else {}
+    tags = [t for t in data.get("tags") or [] if isinstance(t, str)]
+    license_name = card.get("license")
+    if isinstance(license_name, list):
+        license_name = license_name[0] if license_name else None
+    if not license_name:
+        license_name = next((t.split(":", 1)[1] for t in tags if t.startswith("license:")), None)
+    arxiv_ids = [t.split(":", 1)[1] for t in tags if t.startswith("arxiv:")]
+    dois = [t.split(":", 1)[1].lower() for t in tags if t.startswith("doi:")]
+    meta = {
+        "hf_id": data["id"],
+        "repo_type": REPO_TYPES.get(kind, "model"),
+        "pipeline_tag": data.get("pipeline_tag"),
+        "library": data.get("library_name"),
+        "downloads": data.get("downloads"),
+        "likes": data.get("likes"),
+        "license": license_name,
+        "tags": [t for t in tags if not t.startswith(_NOISE_TAG_PREFIXES)],
+        "last_modified": data.get("lastModified"),
+        "gated": data.get("gated") or None,
+        "sdk": data.get("sdk"),
+        "datasets": card.get("datasets") if isinstance(card.get("datasets"), list) else None,
+        "base_model": card.get("base_model"),
+    }
+    description = collapse(data.get("description") or card.get("short_description")) or None
+    title = collapse(card.get("title")) if kind == "spaces" and card.get("title") else data["id"]
+    author = data.get("author") or data["id"].split("/")[0]
+    return SiteMetadata(
+        status=OK,
+        title=title,
+        authors=[author] if author else [],
+        published=(data.get("createdAt") or "")[:10] or None,
+        summary=description,
+        description=description,
+        site_name="Hugging Face",
+        meta={k: v for k, v in meta.items() if v not in (None, [], "")},
+        cited_arxiv_ids=list(dict.fromkeys(arxiv_ids)),
+        cited_dois=list(dict.fromkeys(dois)),
+    )
+
+
+def add_card(metadata: SiteMetadata, card: str | None) -> SiteMetadata:
+    """The card's first paragraph becomes the summary; arXiv ids and DOIs it cites are kept."""
+    if not card:
+        return metadata
+    summary = readme_summary(card)
+    if summary:
+        metadata.summary = summary
+    arxiv_ids, dois = find_identifiers(card)
+    metadata.cited_arxiv_ids = list(dict.fromkeys(metadata.cited_arxiv_ids + arxiv_ids))
+    metadata.cited_dois = list(dict.fromkeys(metadata.cited_dois + dois))
+    return metadata

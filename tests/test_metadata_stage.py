@@ -1,0 +1,133 @@
+"""The site metadata stage: which items, what is written, failures, retries, and the fetch stage's call."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from harvester.sites import adapter_for
+from readinglist import metadata
+from sites_helpers import NOW, add_item, fixture_bytes, item, run_stage, settings_for
+
+
+@pytest.mark.parametrize(
+    "row, expected",
+    [
+        ({"url": "https://arxiv.org/abs/2401.00001", "arxiv_id": "2401.00001", "doi": "10.1/x"}, "arxiv"),
+        ({"url": "https://doi.org/10.1/x", "doi": "10.1/x"}, "crossref"),
+        ({"url": "https://github.com/a/b", "repo": "a/b"}, "github"),
+        ({"url": "https://huggingface.co/a/b", "hf_id": "a/b"}, "huggingface"),
+        ({"url": "https://youtube.com/watch?v=kCc8FmEb1nY"}, "youtube"),
+        ({"url": "https://youtube.com/playlist?list=PL1"}, None),
+        ({"url": "https://t.me/channel/12"}, "telegram"),
+        ({"url": "https://t.me/channel"}, None),
+        ({"url": "https://habr.com/ru/articles/840000/"}, "habr"),
+        ({"url": "https://habr.com/ru/companies/acme/articles/840000/"}, "habr"),
+        ({"url": "https://habr.com/ru/hubs/python/"}, None),
+        ({"url": "https://example.com/post"}, None),
+    ],
+)
+def test_adapter_for(row, expected):
+    assert adapter_for(row) == expected
+
+
+def test_which_items_are_due(fresh_db):
+    settings = settings_for_offline()
+    due = add_item(fresh_db, "https://arxiv.org/abs/2401.00001")
+    retry_due = add_item(fresh_db, "https://arxiv.org/abs/2401.00002", fetch_status="failed", attempts=1, next_retry_at="2026-03-01T11:00:00+00:00")
+    add_item(fresh_db, "https://arxiv.org/abs/2401.00003", fetch_status="failed", attempts=1, next_retry_at="2026-03-01T13:00:00+00:00")
+    add_item(fresh_db, "https://arxiv.org/abs/2401.00004", fetch_status="failed", attempts=settings.attempts)
+    add_item(fresh_db, "https://arxiv.org/abs/2401.00005", fetch_status="ok")
+    add_item(fresh_db, "https://arxiv.org/abs/2401.00006", fetch_status="dead")
+    deferred = add_item(fresh_db, "https://arxiv.org/abs/2401.00007", next_retry_at="2026-03-01T12:30:00+00:00")
+    add_item(fresh_db, "https://example.com/article")
+    repo = add_item(fresh_db, "https://github.com/a/b")
+    work = metadata.pending_items(fresh_db, settings, NOW)
+    assert {k: sorted(r["id"] for r in v) for k, v in work.items()} == {"arxiv": sorted([due, retry_due]), "github": [repo]}
+    assert list(metadata.pending_items(fresh_db, settings, NOW, kind="repo")) == ["github"]
+    assert sum(map(len, metadata.pending_items(fresh_db, settings, NOW, limit=1).values())) == 1
+    assert list(metadata.pending_items(fresh_db, settings, NOW, adapters=["github"])) == ["github"]
+    forced = metadata.pending_items(fresh_db, settings, NOW, ids=[deferred])
+    assert [r["id"] for r in forced["arxiv"]] == [deferred]
+
+
+def settings_for_offline():
+    from harvester.settings import Settings
+
+    return Settings(per_host_delay=0.0)
+
+
+@pytest.mark.parametrize("source, replaced", [("anchor", True), ("preview", True), ("page", True), (None, True), ("user", False)])
+def test_api_title_overrides_guesses(httpserver, fresh_db, source, replaced):
+    item_id = add_item(fresh_db, "https://doi.org/10.1000/example.lora.2022", title="Guessed title")
+    fresh_db.execute("UPDATE items SET title_source = ? WHERE id = ?", [source, item_id])
+    httpserver.expect_request("/crossref/works/10.1000/example.lora.2022").respond_with_data(fixture_bytes("crossref_work.json"))
+    run_stage(fresh_db, settings_for(httpserver))
+    row = item(fresh_db, item_id)
+    if replaced:
+        assert (row["title"], row["title_source"]) == ("LoRA: Low-Rank Adaptation of Large Language Models", "api")
+    else:
+        assert (row["title"], row["title_source"]) == ("Guessed title", "user")
+
+
+def test_meta_merges_with_what_is_there(httpserver, fresh_db):
+    item_id = add_item(fresh_db, "https://doi.org/10.1000/example.lora.2022", meta=json.dumps({"og_type": "article", "type": "old"}))
+    httpserver.expect_request("/crossref/works/10.1000/example.lora.2022").respond_with_data(fixture_bytes("crossref_work.json"))
+    run_stage(fresh_db, settings_for(httpserver))
+    meta = item(fresh_db, item_id)["meta"]
+    assert meta["og_type"] == "article" and meta["type"] == "proceedings-article" and meta["adapter"] == "crossref"
+
+
+def test_failures_back_off_then_stop(httpserver, fresh_db):
+    item_id = add_item(fresh_db, "https://doi.org/10.1000/flaky")
+    httpserver.expect_request("/crossref/works/10.1000/flaky").respond_with_data("boom", status=500)
+    settings = settings_for(httpserver, attempts=3)
+    expected = ["2026-03-01T13:00:00+00:00", "2026-03-01T18:00:00+00:00", "2026-03-02T12:00:00+00:00"]
+    for attempt, retry_at in enumerate(expected, 1):
+        row = item(fresh_db, item_id)
+        fresh_db.execute("UPDATE items SET next_retry_at = NULL WHERE id = ?", [item_id])  # due again
+        stats = run_stage(fresh_db, settings)
+        row = item(fresh_db, item_id)
+        assert stats.failed == 1 and row["attempts"] == attempt and row["next_retry_at"] == retry_at
+    fresh_db.execute("UPDATE items SET next_retry_at = NULL WHERE id = ?", [item_id])
+    assert run_stage(fresh_db, settings).total == 0  # out of attempts
+    assert len(httpserver.log) == 3
+
+
+def test_unreachable_api_fails_the_items(fresh_db):
+    item_id = add_item(fresh_db, "https://doi.org/10.1000/x")
+    from harvester.settings import Settings
+
+    # Port 9 (discard) on localhost: nothing listens, the connection is refused.
+    stats = run_stage(fresh_db, Settings(crossref_api="http://127.0.0.1:9", per_host_delay=0.0))
+    row = item(fresh_db, item_id)
+    assert stats.failed == 1 and row["fetch_status"] == "failed" and row["last_error"].startswith("network error")
+
+
+def test_oversized_body_fails(httpserver, fresh_db):
+    item_id = add_item(fresh_db, "https://doi.org/10.1000/big")
+    httpserver.expect_request("/crossref/works/10.1000/big").respond_with_data(b"x" * 5000)
+    stats = run_stage(fresh_db, settings_for(httpserver, max_bytes=1000))
+    assert stats.failed == 1 and "larger than 1000 bytes" in item(fresh_db, item_id)["last_error"]
+
+
+def test_stats_summary():
+    stats = metadata.MetadataStats()
+    for status in ("ok", "ok", "dead", "deferred"):
+        stats.count("github", status)
+    stats.merged = 1
+    assert stats.summary() == "Site metadata: 2 ok, 1 dead, 0 failed, 1 deferred, 1 merged."
+    assert stats.as_dict()["by_adapter"] == {"github": {"ok": 2, "dead": 1, "deferred": 1}}
+
+
+def test_fetch_stage_runs_site_metadata_first(httpserver, fresh_db):
+    """The generic fetch stage (readinglist/fetching.py) calls ``metadata.run`` before its own work."""
+    from readinglist import fetching
+
+    item_id = add_item(fresh_db, "https://doi.org/10.1000/example.lora.2022")
+    httpserver.expect_request("/crossref/works/10.1000/example.lora.2022").respond_with_data(fixture_bytes("crossref_work.json"))
+    stats = fetching.run(fresh_db, settings_for(httpserver))
+    assert stats.metadata.ok == 1
+    row = item(fresh_db, item_id)
+    assert row["fetch_status"] == "ok" and row["title_source"] == "api"

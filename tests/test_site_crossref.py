@@ -1,0 +1,145 @@
+"""DOI adapter: Crossref works, the DataCite fallback, and unknown DOIs."""
+
+from __future__ import annotations
+
+
+import pytest
+
+from harvester.sites import crossref
+from sites_helpers import add_item, fixture_bytes, item, run_stage, settings_for
+
+
+def test_crossref_mapping():
+    metadata = crossref.parse_crossref(fixture_bytes("crossref_work.json"))
+    assert metadata.status == "ok"
+    assert metadata.title == "LoRA: Low-Rank Adaptation of Large Language Models"
+    assert metadata.authors == ["Edward J. Hu", "Yelong Shen", "The LoRA Consortium"]
+    assert metadata.published == "2022-04-25"
+    assert metadata.summary == (
+        "We propose Low-Rank Adaptation, or LoRA, which freezes the pre-trained model weights & injects"
+        " trainable rank decomposition matrices."
+    )
+    assert metadata.site_name == "International Conference on Learning Representations"
+    assert metadata.language == "en"
+    assert metadata.arxiv_id == "2106.09685"
+    assert metadata.meta == {
+        "doi": "10.1000/example.lora.2022",
+        "type": "proceedings-article",
+        "registration_agency": "crossref",
+        "publisher": "Example Press",
+        "page": "1-26",
+        "citations": 4242,
+        "container": "International Conference on Learning Representations",
+        "year": 2022,
+        "arxiv_id": "2106.09685",
+    }
+
+
+def test_abstract_keeps_comparisons():
+    assert crossref.clean_abstract("<jats:p>Scores rose (p < 0.05 and q > 1).</jats:p>") == "Scores rose (p < 0.05 and q > 1)."
+
+
+@pytest.mark.parametrize(
+    "parts, expected",
+    [([[2014, 2, 27]], "2014-02-27"), ([[2012, 3]], "2012-03"), ([[1999]], "1999"), ([[None]], None), ([], None)],
+)
+def test_dates(parts, expected):
+    assert crossref._date({"date-parts": parts}) == expected
+
+
+def test_datacite_mapping():
+    metadata = crossref.parse_datacite(fixture_bytes("datacite_doi.json"))
+    assert metadata.status == "ok"
+    assert metadata.title == "Tiny Benchmark Dataset"
+    assert metadata.authors == ["Anna Petrova", "John Smith", "Example Lab"]
+    assert metadata.published == "2023-05-17"
+    assert metadata.summary == "A small benchmark."
+    assert metadata.meta["type"] == "dataset" and metadata.meta["datacite_type"] == "Dataset"
+    assert metadata.meta["publisher"] == "Zenodo" and metadata.meta["registration_agency"] == "datacite"
+    assert metadata.arxiv_id == "2305.00001"
+
+
+@pytest.mark.parametrize("body", [b"Resource not found.", b"[]", b'{"status": "ok", "message-type": "work-list", "message": {}}'])
+def test_crossref_not_a_work(body):
+    assert crossref.parse_crossref(body).status == "failed"
+
+
+def test_realworld_crossref(realworld):
+    folder = realworld / "crossref-json"
+    for path in sorted(folder.glob("*.json")):
+        if "datacite" in path.name or "works_list" in path.name:
+            continue
+        metadata = crossref.parse_crossref(path.read_bytes())
+        assert metadata.status == "ok", path.name
+        assert metadata.title and metadata.authors and metadata.published and metadata.meta["type"], path.name
+        assert "<jats" not in (metadata.summary or "") and "</" not in (metadata.summary or ""), path.name
+    abstract = crossref.parse_crossref((folder / "papis_test_2_abstract_10.32396_usurj.v1i1.55.json").read_bytes())
+    assert abstract.summary.startswith("In the international community, human dependence on plastic is increasing.")
+    chapter = crossref.parse_crossref((folder / "papis_test_4_multiple_isbn_10.1007_978-3-0348-8720-5_13.json").read_bytes())
+    assert chapter.meta["type"] == "book-chapter" and len(chapter.meta["isbn"]) >= 2
+    datacite = crossref.parse_datacite((folder / "commonmeta_datacite_10.5438_4k3m-nyvg.json").read_bytes())
+    assert (datacite.title, datacite.authors) == ("Eating your own Dog Food", ["Martin Fenner"])
+    assert crossref.classify(404) is not None
+    assert (folder / "works_notarealdoi_404.txt").read_text().strip() == "Resource not found."
+
+
+# ---------------------------------------------------------------- the stage against a local server
+
+DOI = "10.1000/example.lora.2022"
+
+
+def test_crossref_item(httpserver, fresh_db):
+    item_id = add_item(fresh_db, f"https://doi.org/{DOI}", title="LoRA paper")
+    httpserver.expect_request(f"/crossref/works/{DOI}").respond_with_data(
+        fixture_bytes("crossref_work.json"), content_type="application/json"
+    )
+    stats = run_stage(fresh_db, settings_for(httpserver))
+    row = item(fresh_db, item_id)
+    assert stats.ok == 1
+    assert row["title"] == "LoRA: Low-Rank Adaptation of Large Language Models" and row["title_source"] == "api"
+    assert row["meta"]["type"] == "proceedings-article" and row["meta"]["container"].startswith("International")
+    assert row["published"] == "2022-04-25" and row["fetch_status"] == "ok"
+
+
+def test_datacite_fallback(httpserver, fresh_db):
+    doi = "10.5281/zenodo.1234567"
+    item_id = add_item(fresh_db, f"https://doi.org/{doi}")
+    httpserver.expect_request(f"/crossref/works/{doi}").respond_with_data("Resource not found.", status=404)
+    httpserver.expect_request(f"/datacite/dois/{doi}").respond_with_data(fixture_bytes("datacite_doi.json"), content_type="application/vnd.api+json")
+    stats = run_stage(fresh_db, settings_for(httpserver))
+    row = item(fresh_db, item_id)
+    assert stats.ok == 1
+    assert row["title"] == "Tiny Benchmark Dataset" and row["meta"]["registration_agency"] == "datacite"
+
+
+def test_unknown_doi_is_dead(httpserver, fresh_db):
+    doi = "10.1371/notarealdoi"
+    item_id = add_item(fresh_db, f"https://doi.org/{doi}")
+    httpserver.expect_request(f"/crossref/works/{doi}").respond_with_data("Resource not found.", status=404)
+    httpserver.expect_request(f"/datacite/dois/{doi}").respond_with_json({"errors": [{"status": "404", "title": "The resource you are looking for doesn't exist."}]}, status=404)
+    stats = run_stage(fresh_db, settings_for(httpserver))
+    row = item(fresh_db, item_id)
+    assert stats.dead == 1
+    assert row["fetch_status"] == "dead" and row["last_error"] == "DOI not found at Crossref or DataCite"
+    assert row["next_retry_at"] is None
+
+
+def test_rate_limit_defers_the_rest(httpserver, fresh_db):
+    first = add_item(fresh_db, "https://doi.org/10.1000/a1")
+    second = add_item(fresh_db, "https://doi.org/10.1000/a2")
+    httpserver.expect_request("/crossref/works/10.1000/a1").respond_with_data("slow down", status=429, headers={"Retry-After": "60"})
+    httpserver.expect_request("/crossref/works/10.1000/a2").respond_with_data("slow down", status=429, headers={"Retry-After": "60"})
+    stats = run_stage(fresh_db, settings_for(httpserver))
+    assert stats.deferred == 2
+    assert len(httpserver.log) == 1
+    for item_id in (first, second):
+        row = item(fresh_db, item_id)
+        assert row["fetch_status"] == "pending" and row["next_retry_at"] == "2026-03-01T12:01:00+00:00"
+
+
+def test_server_error_fails(httpserver, fresh_db):
+    item_id = add_item(fresh_db, "https://doi.org/10.1000/a1")
+    httpserver.expect_request("/crossref/works/10.1000/a1").respond_with_data("boom", status=502)
+    stats = run_stage(fresh_db, settings_for(httpserver))
+    row = item(fresh_db, item_id)
+    assert stats.failed == 1 and row["fetch_status"] == "failed" and row["last_error"] == "HTTP 502"

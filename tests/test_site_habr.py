@@ -1,0 +1,87 @@
+"""Habr adapter: the article page (both layouts): title, author, date, hubs as tags, reading time."""
+
+from __future__ import annotations
+
+import pytest
+
+from harvester.sites import habr
+from sites_helpers import add_item, fixture_bytes, item, local_page_client, run_stage, settings_for
+
+ARTICLE = "https://habr.com/ru/articles/840000/"
+
+
+def test_mapping():
+    metadata = habr.parse_article(fixture_bytes("habr_article.html"))
+    assert metadata.title == "Как мы ускорили инференс LLM в три раза"
+    assert metadata.authors == ["ivanov"]
+    assert metadata.published == "2024-09-10"
+    assert metadata.tags == ["Машинное обучение", "Python"]
+    assert metadata.reading_minutes == 12
+    assert metadata.language == "ru" and metadata.site_name == "Хабр"
+    assert metadata.summary == "Рассказываем, как квантизация и спекулятивное декодирование ускорили ответы нашей модели."
+    assert metadata.meta == {"hubs": ["Машинное обучение", "Python"], "company": "ACME", "reading_time": "12 мин"}
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [("26 декабря 2006 в 12:10", "2006-12-26"), ("3 мая 2020", "2020-05-03"), ("1 марта 2021", "2021-03-01"), ("вчера", None)],
+)
+def test_russian_dates(text, expected):
+    assert habr.russian_date(text) == expected
+
+
+def test_not_an_article():
+    assert habr.parse_article(b"<html><body><p>nothing</p></body></html>").status == "failed"
+
+
+def test_realworld_old_layout(realworld):
+    metadata = habr.parse_article((realworld / "habr-html" / "habr_post_1000_2018__cloud-crawler.html").read_bytes())
+    assert metadata.title == "Wikiasaria — комедия ошибок"
+    assert metadata.authors == ["Maxime"] and metadata.published == "2006-12-26"
+    assert metadata.tags == ["Поисковые технологии"] and metadata.language == "ru"
+
+
+def test_article_item(httpserver, fresh_db):
+    item_id = add_item(fresh_db, ARTICLE, tags='["to-read"]')
+    httpserver.expect_request("/ru/articles/840000/").respond_with_data(fixture_bytes("habr_article.html"), content_type="text/html; charset=utf-8")
+    with local_page_client(httpserver) as pages:
+        stats = run_stage(fresh_db, settings_for(httpserver), page_client=pages)
+    row = item(fresh_db, item_id)
+    assert stats.ok == 1
+    assert row["tags"] == ["to-read", "Машинное обучение", "Python"]
+    assert row["reading_minutes"] == 12 and row["authors"] == ["ivanov"] and row["published"] == "2024-09-10"
+
+
+def test_hubs_are_replaced_on_refetch_user_tags_kept(httpserver, fresh_db):
+    item_id = add_item(fresh_db, ARTICLE, tags='["to-read"]')
+    httpserver.expect_request("/ru/articles/840000/").respond_with_data(fixture_bytes("habr_article.html"))
+    with local_page_client(httpserver) as pages:
+        run_stage(fresh_db, settings_for(httpserver), page_client=pages)
+        fresh_db.execute("UPDATE items SET tags = json_insert(tags, '$[#]', 'mine') WHERE id = ?", [item_id])
+        httpserver.clear()
+        page = fixture_bytes("habr_article.html").decode().replace("<span>Python</span>", "<span>Go</span>")
+        httpserver.expect_request("/ru/articles/840000/").respond_with_data(page)
+        run_stage(fresh_db, settings_for(httpserver), page_client=pages, ids=[item_id])
+    assert item(fresh_db, item_id)["tags"] == ["to-read", "Машинное обучение", "mine", "Go"]
+
+
+@pytest.mark.parametrize("status, fetch_status", [(404, "dead"), (410, "dead"), (503, "pending"), (500, "failed")])
+def test_error_paths(httpserver, fresh_db, status, fetch_status):
+    item_id = add_item(fresh_db, ARTICLE)
+    httpserver.expect_request("/ru/articles/840000/").respond_with_data("error", status=status)
+    with local_page_client(httpserver) as pages:
+        run_stage(fresh_db, settings_for(httpserver), page_client=pages)
+    assert item(fresh_db, item_id)["fetch_status"] == fetch_status
+
+
+def test_private_address_is_refused(httpserver, fresh_db):
+    # Without an injected page client the article goes through the private-address guard.
+    item_id = add_item(fresh_db, "https://habr.com/ru/articles/1/")
+    from harvester.fetch import make_sync_client
+
+    guarded = make_sync_client(settings_for(httpserver, allow_private=False), resolver=lambda host, port: [__import__("ipaddress").ip_address("127.0.0.1")])
+    with guarded:
+        stats = run_stage(fresh_db, settings_for(httpserver), page_client=guarded)
+    row = item(fresh_db, item_id)
+    assert stats.skipped == 1 and row["fetch_status"] == "skipped" and "private address" in row["last_error"]
+    assert httpserver.log == []
