@@ -366,6 +366,7 @@ class _Writer:
             if new_posts:
                 _insert_rows(db, "posts", new_posts)
             self.stats.new_posts += len(new_posts)
+            items, mentions = _follow_aliases(db, items, mentions)
             existing_items = _existing_ids(db, "items", items, columns="id, title_source")
             new_items = [row for key, row in items.items() if key not in existing_items]
             if new_items:
@@ -442,6 +443,30 @@ def _better_title(candidate_source: str | None, current_source: str | None) -> b
     if current_source not in TITLE_RANK:
         return False
     return TITLE_RANK.get(candidate_source, 0) > TITLE_RANK[current_source]
+
+
+def _follow_aliases(db: sqlite_utils.Database, items: dict, mentions: dict) -> tuple[dict, dict]:
+    """Send links to a URL merged into another item (``aliases``: a DOI merged into its arXiv paper) to that item."""
+    urls = [row["url"] for row in items.values()]
+    targets: dict[str, str] = {}
+    for start in range(0, len(urls), 500):
+        chunk = urls[start : start + 500]
+        for url, item_id in db.execute(
+            f"SELECT url, item_id FROM aliases WHERE url IN ({', '.join('?' * len(chunk))})", chunk
+        ):
+            targets[item_id_for(url)] = item_id
+    if not targets:
+        return items, mentions
+    items = {key: row for key, row in items.items() if key not in targets}
+    moved: dict[str, dict] = {}
+    for key, row in mentions.items():
+        target = targets.get(row["item_id"])
+        if target is None:
+            moved[key] = row
+            continue
+        new_id = mention_id_for(target, row["post_id"], row["url"])
+        moved.setdefault(new_id, {**row, "id": new_id, "item_id": target})
+    return items, moved
 
 
 def _insert_rows(db: sqlite_utils.Database, table: str, rows: list[dict]) -> None:

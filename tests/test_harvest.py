@@ -286,3 +286,20 @@ def test_incremental_aggregates_equal_a_full_recount(db_path, monkeypatch):
         (i, round(d, 6) if d else d) for i, d in mention_days
     ]
     assert any(row[2] > 1 for row in incremental)
+
+
+def test_links_to_a_merged_url_join_the_item_it_was_merged_into(db_path, tmp_path):
+    first = tmp_path / "a.txt"
+    first.write_text("Статья https://arxiv.org/abs/1706.03762\n", encoding="utf-8")
+    assert run("harvest", str(first), "--db", db_path, "-q").exit_code == 0
+    db = open_db(db_path)
+    (paper,) = [row[0] for row in db.execute("SELECT id FROM items")]
+    db.execute("INSERT INTO aliases(url, item_id, added_at) VALUES ('https://doi.org/10.5555/3295222.3295349', ?, '2026-01-01')", [paper])
+    db.conn.commit()
+    second = tmp_path / "b.txt"
+    second.write_text("Published version: https://doi.org/10.5555/3295222.3295349\n", encoding="utf-8")
+    assert run("harvest", str(second), "--db", db_path, "-q").exit_code == 0
+    assert [row[0] for row in db.execute("SELECT id FROM items")] == [paper]
+    assert db.execute("SELECT mention_posts FROM items").fetchone()[0] == 2
+    assert run("harvest", str(second), "--db", db_path, "-q").exit_code == 0
+    assert db.execute("SELECT COUNT(*) FROM mentions").fetchone()[0] == 2
