@@ -658,6 +658,61 @@ def _metadata_summary(stats) -> str | None:
 
 # ------------------------------------------------------------------ site metadata and references (issue 4)
 
+
+@cli.command()
+@click.option("--limit", "-n", type=click.IntRange(min=1), help="Try at most N cited titles this run (most mentioned first).")
+@config_option
+@quiet_option
+@db_option
+def resolve(db, limit, config_path, quiet):
+    """Put papers that posts cite by title (no link) on the list.
+
+    Finds titles that posts cite without a link ("Title" + "Name et al.",
+    Markdown headers, quoted titles, "paper: Title", link cards with no URL),
+    keeps each as an `unresolved` item, and looks it up on arXiv, then Crossref
+    and OpenAlex. A match is accepted only when the titles agree and the
+    author the post names is among the paper's authors; the paper's item then
+    takes over the mentions. Titles with no sure match stay unresolved (listed,
+    never queued) and are retried after 7, 30 and 90 days.
+
+    \b
+    Examples:
+        readinglist resolve
+        readinglist resolve --limit 20
+        readinglist list --status all --json | jq '.[] | select(.kind == "unresolved")'
+    """
+    from .references import run as run_resolve
+
+    settings = load_settings(config_path)
+    try:
+        if not quiet and sys.stderr.isatty():
+            stats = _resolve_with_progress(db, settings, limit)
+        else:
+            stats = run_resolve(db, settings, limit=limit)
+    except KeyboardInterrupt:
+        click.echo("Interrupted: every finished title is saved; run the same command again to continue.", err=True)
+        sys.exit(130)
+    except sqlite3.Error as error:
+        raise click.ClickException(f"database error: {error}") from None
+    if not quiet:
+        for found in stats.resolved_items:
+            click.echo(f"Resolved: {found['title']} -> {found['url']}")
+        click.echo(stats.summary())
+
+
+def _resolve_with_progress(db, settings, limit):
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    from .references import run as run_resolve
+
+    with Progress(TextColumn("Resolving"), BarColumn(), MofNCompleteColumn(), transient=True, console=Console(stderr=True)) as progress:
+        task = progress.add_task("resolve", total=None)
+        return run_resolve(
+            db, settings, limit=limit, on_progress=lambda done, total: progress.update(task, completed=done, total=total)
+        )
+
+
 # ------------------------------------------------------------------ Datasette (issue 6)
 
 
@@ -734,6 +789,149 @@ def set_password():
 
 
 # ------------------------------------------------------------------ exports and Zotero (issue 7)
+
+EXPORT_FORMATS = ("bibtex", "biblatex", "ris", "csljson", "json", "csv", "netscape")
+
+
+def export_filters(command):
+    """``--status``, ``--kind``, ``--tag``, ``--since``: which items ``export`` and ``zotero push`` take."""
+    for option in reversed(
+        (
+            click.option("--status", "-s", type=click.Choice(STATUSES), default="all", show_default=True),
+            click.option("--kind", "-k", type=click.Choice(KINDS), help="Only items of this kind (channels only if asked)."),
+            click.option("--tag", "-t", help="Only items with this tag."),
+            click.option("--since", metavar="DATE", help="Only items first seen on or after DATE (YYYY-MM-DD)."),
+        )
+    ):
+        command = option(command)
+    return command
+
+
+def _select_records(db, status, kind, tag, since, **extra):
+    from .export import select_items
+
+    if since:
+        _check_date(since, "--since")
+    return select_items(db, status=status, kind=kind, tag=tag, since=since, **extra)
+
+
+@cli.command()
+@click.option("--format", "-f", "format_name", type=click.Choice(EXPORT_FORMATS), default="bibtex", show_default=True)
+@export_filters
+@click.option("--output", "-o", type=click.Path(dir_okay=False, writable=True), help="Write to FILE (default: stdout).")
+@quiet_option
+@db_option
+def export(db, format_name, status, kind, tag, since, output, quiet):
+    """Export the reading list for reference managers, LaTeX, Pandoc and browsers.
+
+    Formats: bibtex, biblatex (.bib), ris, csljson (Zotero, Pandoc, citeproc),
+    json and csv (every field), netscape (bookmarks HTML). Citation keys are
+    authorYEARfirstword and stay the same across exports. Channels are left
+    out unless --kind channel.
+
+    \b
+    Examples:
+        readinglist export -o reading.bib
+        readinglist export --format biblatex --kind paper --status read -o papers.bib
+        readinglist export -f csljson --since 2024-01-01 > items.json
+        readinglist export -f ris --tag llm -o llm.ris
+        readinglist export -f netscape -o bookmarks.html
+    """
+    from .export import FORMATS
+
+    records = _select_records(db, status, kind, tag, since)
+    text = FORMATS[format_name].write(records)
+    if not output or output == "-":
+        click.echo(text, nl=False)
+        return
+    import os
+    import tempfile
+    from pathlib import Path
+
+    target = Path(output)
+    try:
+        # Write beside the target and rename, so a failed export never leaves half a file.
+        with tempfile.NamedTemporaryFile("w", encoding="utf-8", dir=target.parent or ".", delete=False, suffix=".tmp") as out:
+            out.write(text)
+        os.replace(out.name, target)
+    except OSError as error:
+        raise click.ClickException(f"{output}: cannot write ({error.strerror or error})") from None
+    if not quiet:
+        click.echo(f"Exported {len(records)} items to {output} ({format_name}).", err=True)
+
+
+@cli.group()
+def zotero():
+    """Zotero: push the reading list into a Zotero library (Web API v3)."""
+
+
+@zotero.command(name="push")
+@click.option("--library-id", required=True, help="Your Zotero user ID or the group ID (digits; see zotero.org/settings/keys).")
+@click.option("--library-type", type=click.Choice(("user", "group")), default="user", show_default=True)
+@click.option("--collection", "-c", metavar="NAME", help="Put the items in this collection (created if missing).")
+@click.option("--dry-run", "-n", is_flag=True, help="Show what would be created or updated; send nothing.")
+@export_filters
+@quiet_option
+@config_option
+@db_option
+def zotero_push(db, library_id, library_type, collection, dry_run, status, kind, tag, since, quiet, config_path):
+    """Create or update the items in a Zotero library, with a child note each.
+
+    The API key comes from $ZOTERO_API_KEY (never a flag: it would land in the
+    shell history); it needs write access. Pushing again updates items,
+    never duplicates them; edits made in Zotero are kept. The base URL is
+    $READINGLIST_ZOTERO_API (default https://api.zotero.org).
+
+    \b
+    Examples:
+        export ZOTERO_API_KEY=...
+        readinglist zotero push --library-id 123456 --dry-run
+        readinglist zotero push --library-id 123456 --collection "Reading list" --status read
+        readinglist zotero push --library-id 98765 --library-type group --kind paper
+    """
+    import os
+
+    from .zotero import Library, ZoteroClient, ZoteroError, plan, push
+
+    if not library_id.strip().isdigit():
+        raise click.ClickException(f"--library-id: {library_id!r} is not a Zotero library ID (digits)")
+    library = Library(library_type, library_id.strip())
+    records = _select_records(db, status, kind, tag, since, with_mentions=not dry_run)
+    if dry_run:
+        actions = plan(db, library, records)
+        for action in actions:
+            changed = f" ({', '.join(action.changed)})" if action.changed else ""
+            title = " ".join((action.record.title_or_url).split())
+            click.echo(f"{action.action:<9}  {action.item_type:<15}  {action.record.citekey}  {title}{changed}")
+        counts = {name: sum(a.action == name for a in actions) for name in ("create", "update", "unchanged")}
+        where = f" into collection {collection!r}" if collection else ""
+        click.echo(
+            f"Dry run{where}: {counts['create']} to create, {counts['update']} to update, "
+            f"{counts['unchanged']} unchanged in {library.key}."
+        )
+        return
+    api_key = os.environ.get("ZOTERO_API_KEY", "").strip()
+    if not api_key:
+        raise click.ClickException("ZOTERO_API_KEY: not set (create a key with write access at https://www.zotero.org/settings/keys)")
+    settings = load_settings(config_path)
+    import httpx
+
+    timeout = httpx.Timeout(settings.total_timeout, connect=settings.connect_timeout, read=settings.read_timeout)
+    try:
+        with ZoteroClient(settings.zotero_api, api_key, library, timeout=timeout, user_agent=settings.user_agent) as client:
+            report = push(db, client, records, collection)
+    except ZoteroError as error:
+        raise click.ClickException(str(error)) from None
+    for line in report.skipped:
+        click.echo(f"Skipped {line}", err=True)
+    for line in report.failed:
+        click.echo(f"Error: {line}", err=True)
+    if not quiet:
+        if report.collection_created:
+            click.echo(f"Created collection {report.collection_created!r}.")
+        click.echo(report.summary())
+    if report.failed:
+        sys.exit(1)
 
 
 if __name__ == "__main__":  # pragma: no cover

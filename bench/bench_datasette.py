@@ -1,0 +1,176 @@
+"""Benchmark the Datasette UI on a 1M-item reading list: items page, a faceted view, the queue, search.
+
+    python bench/bench_datasette.py [--db bench/out/datasette.db] [--source bench/out/queue.db] [--runs 5]
+
+The database is the one ``bench/bench_queue.py`` generates (1,000,000 items,
+3,000,000 mentions): copied from ``--source`` if that has the right sizes,
+else generated with ``bench_queue.generate``. A few items get tags and a few
+get a distinctive title ("Mamba: selective state spaces ...") so that a
+selective search has something to find; every other title and context is
+made of a 30-word vocabulary, so a search for one of those words matches a
+third of the list.
+
+Pages are requested in-process through ``datasette.client`` from the same
+Datasette that ``readinglist serve`` builds (metadata, plugin, settings):
+median of ``--runs`` after one warm-up request. Then the indexes that
+migration m007 adds for the sorted, filtered pages are dropped and the pages
+they serve are measured again, then put back. Prints a Markdown table; the
+goal is 300 ms per page.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sqlite3
+import statistics
+import sys
+import time
+from pathlib import Path
+
+BENCH = Path(__file__).resolve().parent
+ROOT = BENCH.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(BENCH))
+
+from bench_queue import existing_sizes, generate  # noqa: E402
+from readinglist.db import open_db  # noqa: E402
+from readinglist.serve import build_datasette  # noqa: E402
+
+GOAL_MS = 300
+MARKER_TITLE = "Mamba: selective state spaces, bench item {n}"
+MARKERS = 50
+M007_INDEXES = {
+    # name: what it serves
+    "items_kind_rank": "CREATE INDEX items_kind_rank ON items(kind, rank_key DESC, id)",
+    "items_domain_rank": "CREATE INDEX items_domain_rank ON items(domain, rank_key DESC, id)",
+    "items_status_rank": "CREATE INDEX items_status_rank ON items(status, rank_key DESC, id)",
+}
+
+
+def prepare(path: Path, source: Path, n_items: int, n_mentions: int) -> None:
+    if existing_sizes(path) == (n_items, n_mentions):
+        print(f"Reusing {path}", file=sys.stderr)
+    elif existing_sizes(source) == (n_items, n_mentions):
+        print(f"Copying {source} to {path}", file=sys.stderr)
+        for suffix in ("", "-wal", "-shm"):
+            Path(str(path) + suffix).unlink(missing_ok=True)
+        src = sqlite3.connect(f"file:{source}?mode=ro", uri=True)
+        dst = sqlite3.connect(path)
+        src.backup(dst, pages=100_000)
+        dst.close()
+        src.close()
+    else:
+        print(f"Generating {path}: {n_items:,} items, {n_mentions:,} mentions", file=sys.stderr)
+        generate(path, n_items, n_mentions)
+    start = time.perf_counter()
+    db = open_db(path)  # applies m007 (views, trigger, indexes) if not yet there
+    print(f"  migrations: {time.perf_counter() - start:.1f} s", file=sys.stderr)
+    if db.execute("SELECT COUNT(*) FROM items WHERE title LIKE 'Mamba:%'").fetchone()[0] < MARKERS:
+        with db.conn:
+            ids = [r[0] for r in db.execute("SELECT id FROM items WHERE kind = 'paper' ORDER BY id LIMIT ?", [MARKERS])]
+            for n, item_id in enumerate(ids):
+                db.execute("UPDATE items SET title = ? WHERE id = ?", [MARKER_TITLE.format(n=n), item_id])
+            # Tags on one item in 50, so the tags facet has values.
+            db.execute("UPDATE items SET tags = json_array(CASE rowid % 3 WHEN 0 THEN 'llm' WHEN 1 THEN 'to-try' ELSE 'cv' END)"
+                       " WHERE rowid % 50 = 0")
+    db.conn.close()
+
+
+async def median_ms(ds, path: str, runs: int) -> tuple[float, int, str]:
+    response = await ds.client.get(path)  # warm-up
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        response = await ds.client.get(path)
+        times.append((time.perf_counter() - start) * 1000)
+    notes = []
+    if "These facets timed out" in response.text:
+        timed_out = response.text.split("These facets timed out:", 1)[1].split("</p>", 1)[0]
+        notes.append("facets timed out: " + " ".join(timed_out.split()))
+    if "SQL query took too long" in response.text:
+        notes.append("query timed out")
+    return statistics.median(times), response.status_code, "; ".join(notes)
+
+
+def pages(db_path: Path) -> list[tuple[str, str]]:
+    conn = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
+    channel = conn.execute(
+        "SELECT posts.channel FROM posts GROUP BY posts.channel ORDER BY COUNT(*) DESC LIMIT 1"
+    ).fetchone()[0]
+    item_id = conn.execute("SELECT id FROM items ORDER BY rank_key DESC LIMIT 1").fetchone()[0]
+    conn.close()
+    return [
+        ("items page (sorted by score, 5 facets)", "/readinglist/items"),
+        ("faceted view: kind = paper", "/readinglist/items?kind=paper"),
+        ("faceted view: domain = github.com, unread", "/readinglist/items?domain=github.com&status=unread"),
+        ("items page, no facets (`_nofacet=1`)", "/readinglist/items?_nofacet=1"),
+        ("kind = paper, no facets", "/readinglist/items?kind=paper&_nofacet=1"),
+        ("domain = github.com, unread, no facets", "/readinglist/items?domain=github.com&status=unread&_nofacet=1"),
+        ("`queue` canned query (top 100)", "/readinglist/queue"),
+        ("search, selective (`mamba`, 50 matches)", "/readinglist/items?_search=mamba"),
+        ("search, vocabulary word (`model`, ~38% of items)", "/readinglist/items?_search=model"),
+        ("item page", f"/readinglist/items/{item_id}"),
+        ("Next up (top 10)", "/-/next"),
+        ("`by_channel` (largest channel)", f"/readinglist/by_channel?channel={channel}"),
+    ]
+
+
+async def measure(db_path: Path, runs: int, which: list[tuple[str, str]]) -> list[tuple[str, str, float, int, str]]:
+    ds = build_datasette(db_path)
+    await ds.invoke_startup()
+    results = []
+    for label, path in which:
+        ms, status, note = await median_ms(ds, path, runs)
+        results.append((label, path, ms, status, note))
+        print(f"  {label}: {ms:.0f} ms {note}", file=sys.stderr)
+    return results
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--db", type=Path, default=BENCH / "out" / "datasette.db")
+    parser.add_argument("--source", type=Path, default=BENCH / "out" / "queue.db")
+    parser.add_argument("--items", type=int, default=1_000_000)
+    parser.add_argument("--mentions", type=int, default=3_000_000)
+    parser.add_argument("--runs", type=int, default=5)
+    args = parser.parse_args()
+    # Datasette logs each timed-out query with a long traceback; the table says what timed out.
+    logging.disable(logging.CRITICAL)
+
+    prepare(args.db, args.source, args.items, args.mentions)
+    which = pages(args.db)
+    results = asyncio.run(measure(args.db, args.runs, which))
+
+    # The same filtered pages without m007's composite indexes (the single-column ones remain).
+    filtered = [page for page in which if "no facets" in page[0] and "items page" not in page[0]]
+    conn = sqlite3.connect(args.db)
+    for name in M007_INDEXES:
+        conn.execute(f"DROP INDEX IF EXISTS {name}")
+    conn.commit()
+    try:
+        without = asyncio.run(measure(args.db, args.runs, filtered))
+    finally:
+        for sql in M007_INDEXES.values():
+            conn.execute(sql.replace("CREATE INDEX", "CREATE INDEX IF NOT EXISTS"))
+        conn.commit()
+        conn.close()
+
+    conn = sqlite3.connect(f"file:{args.db}?mode=ro", uri=True)
+    counts = {t: conn.execute(f"SELECT COUNT(*) FROM {t}").fetchone()[0] for t in ("items", "mentions", "posts")}
+    conn.close()
+    print(f"\n{counts['items']:,} items, {counts['mentions']:,} mentions, {counts['posts']:,} posts"
+          f" (SQLite {sqlite3.sqlite_version}); median of {args.runs} in-process requests\n")
+    print("| page | median ms | goal ms | ok? | notes |")  # noqa
+    print("|---|---:|---:|---|---|")
+    for label, _path, ms, status, note in results:
+        goal = GOAL_MS if not label.startswith(("item page", "Next up", "`by_channel`", "kind =", "domain =")) else None
+        ok = "" if goal is None else ("yes" if ms <= goal and status == 200 and not note else "**no**")
+        print(f"| {label} | {ms:.0f} | {goal or '–'} | {ok} | {note or ''}{'' if status == 200 else f' HTTP {status}'} |")
+    for label, _path, ms, status, note in without:
+        print(f"| {label}, without m007's (column, rank_key) index | {ms:.0f} | – | | {note} |")
+
+
+if __name__ == "__main__":
+    main()

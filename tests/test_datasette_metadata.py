@@ -1,0 +1,185 @@
+"""metadata.yml in action: the items table (facets, sort, search), hidden tables, foreign keys, read-only canned queries."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+
+from datasette_fixtures import client, list_ids  # noqa: F401  (fixtures)
+from readinglist import ranking
+from readinglist.db import open_db
+from readinglist.queue import NextFilter, next_items
+from readinglist.search import search as cli_search
+from readinglist.serve import load_metadata, metadata_path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def rows(client, path: str, query: str = "") -> list[dict]:
+    """The rows of a table or query page, as JSON objects."""
+    return client.json(f"{path}.json?{query}&_shape=array&_size=max")
+
+
+def test_packaged_metadata_is_the_top_level_file():
+    # One source of truth: the package's copy is a link to the repository's metadata.yml.
+    assert metadata_path().read_bytes() == (ROOT / "metadata.yml").read_bytes()
+    assert load_metadata() == yaml.safe_load((ROOT / "metadata.yml").read_text(encoding="utf-8"))
+
+
+def test_queue_query_uses_the_ranking_constants():
+    sql = load_metadata()["databases"]["readinglist"]["queries"]["queue"]["sql"]
+    assert f"{ranking.DECAY_PER_DAY!r} * (julianday('now') - {ranking.EPOCH_JD})" in sql
+
+
+def test_title_description_source_license(client):
+    page = client.get("/").text
+    assert "Reading list" in page
+    assert "Telegram channel posts harvested by readinglist" in page
+    assert "Apache-2.0" in page
+    assert client.json("/-/metadata.json")["databases"]["readinglist"]["tables"]["items"]["label_column"] == "title"
+
+
+def test_items_default_sort_is_the_queue_score(client, db_path):
+    got = [row["id"] for row in rows(client, "/readinglist/items", "_col=rank_key")]
+    db = open_db(db_path)
+    expected = [r[0] for r in db.execute("SELECT id FROM items ORDER BY rank_key DESC, id")]
+    assert got == expected
+
+
+def test_items_facets(client, list_ids):
+    data = client.json("/readinglist/items.json?_facet_size=50")
+    facets = data["facet_results"]
+    assert set(facets) == {"kind", "status", "domain", "tags", "channels"}
+    counts = {name: {r["value"]: r["count"] for r in facet["results"]} for name, facet in facets.items()}
+    assert counts["kind"] == {"article": 5, "paper": 2, "repo": 1, "video": 1, "channel": 1}
+    assert counts["status"] == {"unread": 9, "read": 1}
+    assert counts["tags"] == {"llm": 2, "classic": 1}
+    assert counts["channels"] == {"ml_channel": 3, "Нейроканал": 2, "other_channel": 2}
+    assert counts["domain"]["arxiv.org"] == 1
+
+
+@pytest.mark.parametrize(
+    "query, expected",
+    [
+        ("_facet_array=tags&tags__arraycontains=llm", {"paper", "repo"}),
+        ("channels__arraycontains=Нейроканал", {"paper", "article"}),
+        ("kind=paper", {"paper", "doi_paper"}),
+        ("status=read", {"read"}),
+    ],
+)
+def test_faceted_views(client, list_ids, query, expected):
+    got = {row["id"] for row in rows(client, "/readinglist/items", query)}
+    assert got == {list_ids[role] for role in expected}
+
+
+@pytest.mark.parametrize(
+    "query, expected",
+    [
+        ("attention", {"paper", "hostile"}),  # titles
+        ("трансформ*", {"paper", "article"}),  # a prefix query, as in `readinglist search`: a post's context, a title
+        ('"must read"', {"paper"}),  # a phrase from a post's context
+        ("transformers library", {"repo"}),  # terms ANDed
+        ("nothing-like-this", set()),
+    ],
+)
+def test_search_uses_the_readinglist_index(client, db_path, list_ids, query, expected):
+    got = {row["id"] for row in rows(client, "/readinglist/items", f"_search={query}")}
+    roles = {v: k for k, v in list_ids.items()}
+    assert {roles[i] for i in got} == expected
+    # The very same items as the CLI's search finds.
+    assert got == {row["id"] for row in cli_search(open_db(db_path), query)}
+
+
+def test_search_box_is_shown_and_keeps_the_query(client):
+    page = client.get("/readinglist/items?_search=attention").text
+    assert 'name="_search"' in page
+    assert 'value="attention"' in page
+
+
+def test_unbalanced_quote_does_not_fail(client):
+    assert client.get('/readinglist/items?_search="attention').status_code == 200
+
+
+def test_internal_tables_are_hidden(client):
+    data = client.json("/readinglist.json")
+    hidden = {t["name"] for t in data["tables"] if t["hidden"]}
+    visible = {t["name"] for t in data["tables"] if not t["hidden"]}
+    assert {"events", "_sqlite_migrations", "search_docs", "search_docs_fts", "texts"} <= hidden
+    assert {t for t in hidden if t.startswith("search_docs_fts_")} == {
+        "search_docs_fts_config", "search_docs_fts_data", "search_docs_fts_docsize", "search_docs_fts_idx"
+    }
+    assert {"items", "posts", "mentions"} <= visible
+    # The write view is not even listed for anonymous visitors.
+    assert "item_actions" not in {v["name"] for v in data["views"]}
+
+
+def test_mentions_link_to_items_and_posts(client, list_ids):
+    data = client.json(f"/readinglist/mentions.json?item_id={list_ids['paper']}&_labels=on&_shape=array")
+    assert len(data) == 2
+    assert {row["item_id"]["label"] for row in data} == {"Attention Is All You Need"}
+    assert {row["post_id"]["label"] for row in data} == {"ml_channel", "Нейроканал"}
+    page = client.get(f"/readinglist/items/{list_ids['paper']}").text
+    assert "2 rows" in page and "from item_id in mentions" in page
+
+
+def test_queue_query_matches_readinglist_next(client, db_path):
+    got = rows(client, "/readinglist/queue")
+    expected = next_items(open_db(db_path), NextFilter(n=100))
+    assert [row["id"] for row in got] == [item["id"] for item in expected]
+    assert [row["score"] for row in got] == pytest.approx([item["score"] for item in expected], abs=0.002)
+
+
+def test_queue_leaves_out_what_next_leaves_out(client, list_ids):
+    got = {row["id"] for row in rows(client, "/readinglist/queue")}
+    for role in ("dead", "snoozed", "channel", "read"):
+        assert list_ids[role] not in got
+    assert list_ids["paper"] in got
+
+
+@pytest.mark.parametrize(
+    "channel, expected",
+    [
+        ("ml_channel", ["repo", "paper", "video"]),  # the video was forwarded from ml_channel
+        ("Нейроканал", ["paper", "article"]),
+        ("nobody", []),
+    ],
+)
+def test_by_channel(client, list_ids, channel, expected):
+    got = [row["id"] for row in rows(client, "/readinglist/by_channel", f"channel={channel}")]
+    assert sorted(got) == sorted(list_ids[role] for role in expected)
+    assert len(got) == len(set(got))
+
+
+def test_papers(client, list_ids):
+    got = {row["id"]: row for row in rows(client, "/readinglist/papers")}
+    assert set(got) == {list_ids["paper"], list_ids["doi_paper"]}
+    assert got[list_ids["paper"]]["arxiv_id"] == "1706.03762"
+    assert got[list_ids["doi_paper"]]["doi"] == "10.1000/xyz"
+
+
+def test_dead_links(client, list_ids):
+    got = rows(client, "/readinglist/dead_links")
+    assert [(row["id"], row["http_status"], row["last_error"]) for row in got] == [(list_ids["dead"], 404, "HTTP 404")]
+
+
+def test_read_this_week(client, list_ids):
+    # The read event 30 days ago does not count; the one 2 days ago does.
+    got = rows(client, "/readinglist/read_this_week")
+    assert [row["id"] for row in got] == [list_ids["read"]]
+
+
+def test_canned_query_pages_render(client):
+    for name in ("queue", "by_channel", "papers", "dead_links", "read_this_week"):
+        response = client.get(f"/readinglist/{name}")
+        assert response.status_code == 200, name
+        assert "<table" in response.text or name == "by_channel"
+
+
+def test_read_only_queries_are_not_writable():
+    queries = load_metadata()["databases"]["readinglist"]["queries"]
+    for name in ("queue", "by_channel", "papers", "dead_links", "read_this_week"):
+        assert not queries[name].get("write"), name
+    assert json.dumps(queries).count('"write": true') == 4
