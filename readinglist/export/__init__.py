@@ -1,0 +1,158 @@
+"""Exporting the reading list: which items, as what records, in which format.
+
+:func:`select_items` reads the database once and returns plain
+:class:`~readinglist.export.records.Record` objects carrying everything a
+writer needs (citation key, parsed authors, dates with their fallbacks, tags
+with the posts' hashtags, summary). Writers are pure functions
+``list[Record] -> str``, registered in :data:`FORMATS`.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+from collections import defaultdict
+from dataclasses import dataclass
+
+import sqlite_utils
+
+from .records import Mention, Record, build_record
+
+# Kinds that are not works to cite: left out unless asked for with --kind.
+NOT_EXPORTED = ("channel", "unresolved")
+MENTIONS_PER_ITEM = 50  # the latest mentions a record carries when asked for them
+
+
+@dataclass(frozen=True)
+class Format:
+    name: str
+    module: str
+    function: str
+    extension: str
+    description: str
+
+    def write(self, records: list[Record]) -> str:
+        module = importlib.import_module(f"{__name__}.{self.module}")
+        return getattr(module, self.function)(records)
+
+
+FORMATS = {
+    f.name: f
+    for f in (
+        Format("bibtex", "bibtex", "write_bibtex", ".bib", "BibTeX (bibtex, natbib, Pandoc)"),
+        Format("biblatex", "bibtex", "write_biblatex", ".bib", "BibLaTeX (biber)"),
+        Format("ris", "ris", "write_ris", ".ris", "RIS (Zotero, EndNote, Mendeley)"),
+        Format("csljson", "csljson", "write_csljson", ".json", "CSL-JSON (Zotero, Pandoc, citeproc)"),
+        Format("json", "tabular", "write_json", ".json", "JSON: every field of every record"),
+        Format("csv", "tabular", "write_csv", ".csv", "CSV with a header row"),
+        Format("netscape", "netscape", "write_netscape", ".html", "Netscape bookmarks HTML (browsers, read-later apps)"),
+    )
+}
+
+
+def export(db: sqlite_utils.Database, format_name: str, **filters) -> tuple[str, int]:
+    """The items matching ``filters`` written in ``format_name``; and how many there are."""
+    records = select_items(db, **filters)
+    return FORMATS[format_name].write(records), len(records)
+
+
+def _where(status: str | None, kind: str | None, tag: str | None) -> tuple[str, list]:
+    clauses, params = [], []
+    if status and status != "all":
+        clauses.append("items.status = ?")
+        params.append(status)
+    if kind:
+        clauses.append("items.kind = ?")
+        params.append(kind)
+    else:
+        clauses.append(f"items.kind NOT IN ({', '.join('?' * len(NOT_EXPORTED))})")
+        params += list(NOT_EXPORTED)
+    if tag:
+        clauses.append("EXISTS (SELECT 1 FROM json_each(COALESCE(items.tags, '[]')) WHERE json_each.value = ?)")
+        params.append(tag)
+    return " AND ".join(clauses), params
+
+
+ITEMS_SQL = """
+SELECT * FROM (
+    SELECT items.*,
+        (SELECT MIN(posts.date) FROM mentions JOIN posts ON posts.id = mentions.post_id
+         WHERE mentions.item_id = items.id) AS first_mentioned
+    FROM items WHERE {where}
+) {since}
+ORDER BY added_at, id
+"""
+
+HASHTAGS_SQL = """
+SELECT DISTINCT mentions.item_id, lower(tag.value)
+FROM export_ids
+JOIN mentions ON mentions.item_id = export_ids.id
+JOIN posts ON posts.id = mentions.post_id,
+json_each(CASE WHEN json_valid(posts.hashtags) THEN posts.hashtags ELSE '[]' END) AS tag
+WHERE posts.hashtags IS NOT NULL AND posts.hashtags != '[]' AND tag.type = 'text'
+"""
+
+MENTIONS_SQL = """
+SELECT mentions.item_id, posts.channel, posts.date, posts.permalink,
+       COALESCE(NULLIF(mentions.context, ''), posts.text, '')
+FROM export_ids
+JOIN mentions ON mentions.item_id = export_ids.id
+JOIN posts ON posts.id = mentions.post_id
+ORDER BY mentions.item_id, posts.date DESC, posts.id
+"""
+
+
+def select_items(
+    db: sqlite_utils.Database,
+    status: str | None = "all",
+    kind: str | None = None,
+    tag: str | None = None,
+    since: str | None = None,
+    *,
+    with_mentions: bool = False,
+    ids: list[str] | None = None,
+) -> list[Record]:
+    """The records of the items matching the filters, ordered by citation key.
+
+    ``since`` (YYYY-MM-DD) keeps items first seen on or after that day, as
+    ``readinglist list --since`` does. Channels and unresolved references are
+    left out unless ``kind`` asks for them. ``with_mentions`` loads the latest
+    posts that mentioned each item (for Zotero notes). Citation keys missing
+    for the selected items are assigned and stored (see ``citekeys``).
+    """
+    from .citekeys import assign, base_key
+
+    where, params = _where(status, kind, tag)
+    if ids is not None:
+        where += " AND items.id IN (SELECT value FROM json_each(?))"
+        params.append(json.dumps(ids))
+    since_sql = ""
+    if since:
+        since_sql = "WHERE COALESCE(first_mentioned, added_at) >= ?"
+        params.append(since)
+    cursor = db.execute(ITEMS_SQL.format(where=where, since=since_sql), params)
+    columns = [d[0] for d in cursor.description]
+    rows = [dict(zip(columns, row)) for row in cursor]
+    if not rows:
+        return []
+
+    db.execute("CREATE TEMP TABLE IF NOT EXISTS export_ids (id TEXT PRIMARY KEY)")
+    db.execute("DELETE FROM temp.export_ids")
+    db.conn.executemany("INSERT OR IGNORE INTO temp.export_ids(id) VALUES (?)", [(row["id"],) for row in rows])
+    hashtags: dict[str, list[str]] = defaultdict(list)
+    for item_id, tag_name in db.execute(HASHTAGS_SQL):
+        hashtags[item_id].append(tag_name)
+    mentions: dict[str, list[Mention]] = defaultdict(list)
+    if with_mentions:
+        for item_id, channel, date, permalink, text in db.execute(MENTIONS_SQL):
+            if len(mentions[item_id]) < MENTIONS_PER_ITEM:
+                mentions[item_id].append(Mention(channel=channel, date=date, permalink=permalink, text=text or ""))
+    db.execute("DELETE FROM temp.export_ids")
+
+    records = [build_record(row, "", hashtags.get(row["id"], ()), mentions.get(row["id"], ())) for row in rows]
+    # Rows come in the order items were added, which is the order new keys are handed out.
+    keys = assign(db, [(record.id, base_key(record.authors, record.year, record.title)) for record in records])
+    for record in records:
+        record.citekey = keys[record.id]
+    records.sort(key=lambda record: record.citekey)
+    return records

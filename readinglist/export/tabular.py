@@ -1,0 +1,78 @@
+"""JSON and CSV: every field of every record, for scripts and spreadsheets."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+
+from .records import Record
+
+CSV_FIELDS = (
+    "citekey", "id", "type", "title", "authors", "date", "url", "doi", "arxiv_id", "repo", "hf_id",
+    "container", "publisher", "tags", "summary", "note", "status", "accessed", "added_at",
+)
+# A spreadsheet runs a cell that starts with one of these as a formula.
+FORMULA_STARTS = ("=", "+", "@", "\t", "\r")
+
+
+def record_dict(record: Record) -> dict:
+    """A record as plain JSON-able data, with stable field names."""
+    return {
+        "citekey": record.citekey,
+        "id": record.id,
+        "url": record.url,
+        "kind": record.kind,
+        "type": record.work,
+        "title": record.title,
+        "authors": [person.display for person in record.authors],
+        "authors_are_fallback": record.authors_are_fallback,
+        "date": record.date_iso,
+        "date_source": record.date_source,
+        "accessed": record.accessed,
+        "summary": record.summary,
+        "note": record.note,
+        "tags": record.tags,
+        "language": record.language,
+        "status": record.status,
+        "added_at": record.added_at,
+        "first_mentioned": record.first_mentioned,
+        "site_name": record.site_name,
+        "doi": record.doi,
+        "arxiv_id": record.arxiv_id,
+        "primary_class": record.primary_class,
+        "repo": record.repo,
+        "hf_id": record.hf_id,
+        "container": record.container,
+        "volume": record.volume,
+        "issue": record.issue,
+        "pages": record.pages,
+        "publisher": record.publisher,
+        "version": record.version,
+        "license": record.license,
+        "meta": record.meta,
+    }
+
+
+def write_json(records: list[Record]) -> str:
+    return json.dumps([record_dict(record) for record in records], ensure_ascii=False, indent=2) + "\n"
+
+
+def _cell(value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, list):
+        value = "|".join(value)
+    text = str(value)
+    # Web text must not run as a spreadsheet formula: a leading quote makes it text.
+    return "'" + text if text.startswith(FORMULA_STARTS) else text
+
+
+def write_csv(records: list[Record]) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(CSV_FIELDS)
+    for record in records:
+        data = record_dict(record)
+        writer.writerow([_cell(data[name] if name != "title" else record.title_or_url) for name in CSV_FIELDS])
+    return out.getvalue()

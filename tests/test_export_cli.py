@@ -1,0 +1,91 @@
+"""`readinglist export`: formats, filters, -o FILE, and user errors."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from click.testing import CliRunner
+
+from export_fixtures import build_library, library  # noqa: F401
+from readinglist.cli import cli
+
+
+def run(db_path, *args):
+    return CliRunner().invoke(cli, ["export", "--db", str(db_path), *args])
+
+
+@pytest.mark.parametrize(
+    "fmt, start",
+    [
+        ("bibtex", "@misc{andrejkarpathy2023lets,"),
+        ("biblatex", "@online{andrejkarpathy2023lets,"),
+        ("ris", "TY  - VIDEO"),
+        ("csljson", "["),
+        ("json", "["),
+        ("csv", "citekey,id,type,title"),
+        ("netscape", "<!DOCTYPE NETSCAPE-Bookmark-file-1>"),
+    ],
+)
+def test_every_format_to_stdout(library, db_path, fmt, start):
+    result = run(db_path, "--format", fmt)
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith(start)
+
+
+def _keys(db_path, *args):
+    result = run(db_path, "-f", "json", *args)
+    assert result.exit_code == 0, result.output
+    return sorted(row["citekey"] for row in json.loads(result.output))
+
+
+def test_filters(library, db_path):
+    assert _keys(db_path, "--kind", "repo") == ["huggingface2018transformers", "karpathy2022nanogpt"]
+    assert _keys(db_path, "--status", "read") == ["vaswani2017attention"]
+    assert _keys(db_path, "--status", "archived") == ["examplenet2024"]
+    assert _keys(db_path, "--tag", "трансформеры") == ["petrov2024ustroeny"]
+    # First seen: the first mention, else when it was added.
+    assert _keys(db_path, "--since", "2024-06-10", "--kind", "paper") == [
+        "cruz2020preprint", "devlin2018bert", "he2016deep", "lecun2015deep", "maldacena1997large"]
+    assert _keys(db_path, "--kind", "channel") == ["tme2024ml"]
+    assert len(_keys(db_path)) == 16  # channels left out by default
+
+
+def test_output_file(library, db_path, tmp_path):
+    target = tmp_path / "reading.bib"
+    result = CliRunner().invoke(cli, ["export", "--db", str(db_path), "-o", str(target)])
+    assert result.exit_code == 0
+    assert result.output == f"Exported 16 items to {target} (bibtex).\n"
+    assert target.read_text(encoding="utf-8").count("\n@") == 15
+    quiet = CliRunner().invoke(cli, ["export", "--db", str(db_path), "-o", str(target), "-f", "ris", "--quiet"])
+    assert quiet.output == "" and target.read_text(encoding="utf-8").startswith("TY  - ")
+
+
+def test_same_keys_on_every_export(library, db_path):
+    first = run(db_path, "-f", "bibtex").output
+    assert run(db_path, "-f", "bibtex").output == first
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--since", "yesterday"], "Error: --since: invalid date 'yesterday' (use YYYY-MM-DD)\n"),
+        (["-o", "/nonexistent-dir/x.bib"], "Error: /nonexistent-dir/x.bib: cannot write (No such file or directory)\n"),
+    ],
+)
+def test_bad_input_is_one_error_line(library, db_path, args, message):
+    result = run(db_path, *args)
+    assert result.exit_code == 1
+    assert result.output == message
+
+
+def test_unknown_format_is_a_usage_error(library, db_path):
+    result = run(db_path, "-f", "docx")
+    assert result.exit_code == 2
+    assert "Invalid value for '--format'" in result.output
+
+
+def test_empty_selection_is_an_empty_valid_file(library, db_path):
+    result = run(db_path, "-f", "csljson", "--tag", "no-such-tag")
+    assert result.exit_code == 0
+    assert json.loads(result.output) == []

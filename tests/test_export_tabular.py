@@ -1,0 +1,43 @@
+"""JSON and CSV exports: every field, stable names, formulas neutralised."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+
+from export_fixtures import library  # noqa: F401
+from readinglist.export import FORMATS, select_items
+from readinglist.export.tabular import CSV_FIELDS
+
+
+def test_json_carries_every_field(library):
+    data = {row["citekey"]: row for row in json.loads(FORMATS["json"].write(select_items(library)))}
+    assert len(data) == 16
+    paper = data["vaswani2017attention"]
+    assert (paper["type"], paper["kind"], paper["date"], paper["date_source"], paper["primary_class"]) == (
+        "preprint", "paper", "2017-06-12", "published", "cs.CL")
+    assert paper["tags"] == ["transformers", "classic", "nlp"]
+    assert paper["authors"][:2] == ["Ashish Vaswani", "Noam Shazeer"]
+    assert paper["meta"]["categories"] == ["cs.CL", "cs.LG"]
+    untitled = data["exampleorg2023"]
+    assert (untitled["title"], untitled["authors"], untitled["authors_are_fallback"], untitled["date_source"]) == (
+        None, ["example.org"], True, "mentioned")
+    assert data["huggingface2018transformers"]["license"] == "Apache-2.0"
+
+
+def test_csv_has_a_header_and_one_row_per_item(library):
+    rows = list(csv.DictReader(io.StringIO(FORMATS["csv"].write(select_items(library)))))
+    assert list(rows[0]) == list(CSV_FIELDS)
+    assert len(rows) == 16
+    by_key = {row["citekey"]: row for row in rows}
+    assert by_key["petrov2024ustroeny"]["title"] == "Как устроены трансформеры: разбор Attention и GPT на пальцах"
+    assert by_key["vaswani2017attention"]["tags"] == "transformers|classic|nlp"
+    assert by_key["exampleorg2023"]["title"] == "https://example.org/some_page?id=5&ref=a%20b#frag"
+    assert by_key["waals2021cost"]["summary"] == "Prices: 5$ & 10%; path C:\\temp\\x_y; {curly} ~ ^"
+
+
+def test_csv_cells_never_start_a_formula(library):
+    library.execute("UPDATE items SET title = '=HYPERLINK(\"http://evil\")' WHERE url = 'https://example.net/bare'")
+    rows = list(csv.DictReader(io.StringIO(FORMATS["csv"].write(select_items(library)))))
+    assert {row["title"] for row in rows if row["url"] == "https://example.net/bare"} == {'\'=HYPERLINK("http://evil")'}

@@ -1,0 +1,296 @@
+"""`zotero push` against a local fake Zotero API that checks every request."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from click.testing import CliRunner
+
+from export_fixtures import build_library, library  # noqa: F401
+from fake_zotero import FakeZotero
+from readinglist.cli import cli
+from readinglist.db import item_id_for
+from readinglist.export import select_items
+from readinglist.zotero import Library, ZoteroClient, ZoteroError, push
+
+LIBRARY = Library("user", "12345")
+TYPES = {
+    "https://arxiv.org/abs/1706.03762": "preprint",
+    "https://arxiv.org/abs/1810.04805": "journalArticle",
+    "https://doi.org/10.1038/nature14539": "journalArticle",
+    "https://doi.org/10.1109/cvpr.2016.90": "conferencePaper",
+    "https://github.com/karpathy/nanogpt": "computerProgram",
+    "https://huggingface.co/meta-llama/Llama-2-7b": "computerProgram",
+    "https://www.youtube.com/watch?v=kCc8FmEb1nY": "videoRecording",
+    "https://habr.com/ru/articles/785432/": "webpage",
+    "https://example.org/some_page?id=5&ref=a%20b#frag": "webpage",
+}
+
+
+class Clock:
+    """A fake monotonic clock that only sleeping moves."""
+
+    def __init__(self):
+        self.now = 1000.0
+        self.sleeps: list[float] = []
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps.append(round(seconds, 3))
+        self.now += seconds
+
+
+@pytest.fixture
+def fake():
+    server = FakeZotero().start()
+    yield server
+    server.stop()
+    assert server.violations == []
+
+
+@pytest.fixture
+def clock():
+    return Clock()
+
+
+def do_push(db, fake, clock, collection=None, **filters):
+    with ZoteroClient(fake.url, fake.api_key, LIBRARY, sleep=clock.sleep, clock=clock) as client:
+        return push(db, client, select_items(db, with_mentions=True, **filters), collection)
+
+
+def by_url(fake):
+    return {item["data"]["url"]: item for item in fake.top_items()}
+
+
+def test_first_push_creates_typed_items_notes_and_the_collection(library, fake, clock):
+    report = do_push(library, fake, clock, collection="Reading list")
+    assert (report.created, report.updated, report.unchanged, report.failed) == (16, 0, 0, [])
+    assert report.collection_created == "Reading list"
+    items = by_url(fake)
+    assert len(items) == 16
+    assert {url: items[url]["data"]["itemType"] for url in TYPES} == TYPES
+    collection_key = next(iter(fake.collections))
+    assert all(item["data"]["collections"] == [collection_key] for item in items.values())
+    # Every request authenticated and versioned; every create with a fresh write token.
+    assert all(r["headers"]["zotero-api-key"] == "secret-key" and r["headers"]["zotero-api-version"] == "3" for r in fake.requests)
+    tokens = [r["headers"]["zotero-write-token"] for r in fake.writes()]
+    assert len(tokens) == len(set(tokens)) == 3  # collection, items, notes
+    # The database remembers each item's key and version.
+    rows = library.execute("SELECT item_id, zotero_key, version FROM zotero_items WHERE library = 'users/12345'").fetchall()
+    assert {row[1] for row in rows} == {item["key"] for item in items.values()}
+    assert all(row[2] == fake.items[row[1]]["version"] for row in rows)
+
+
+def test_item_fields_tags_and_creators(library, fake, clock):
+    do_push(library, fake, clock)
+    items = by_url(fake)
+    paper = items["https://arxiv.org/abs/1706.03762"]["data"]
+    assert paper["archiveID"] == "arXiv:1706.03762" and paper["repository"] == "arXiv"
+    assert paper["DOI"] == "10.48550/arXiv.1706.03762" and paper["date"] == "2017-06-12"
+    assert paper["tags"] == [{"tag": "transformers"}, {"tag": "classic"}, {"tag": "nlp"}]
+    assert paper["creators"][6] == {"creatorType": "author", "firstName": "Łukasz", "lastName": "Kaiser"}
+    assert paper["extra"] == "Citation Key: vaswani2017attention"
+    repo = items["https://github.com/karpathy/nanogpt"]["data"]
+    assert repo["creators"] == [{"creatorType": "programmer", "name": "karpathy"}]
+    assert (repo["company"], repo["programmingLanguage"], repo["rights"]) == ("GitHub", "Python", "MIT")
+    video = items["https://www.youtube.com/watch?v=kCc8FmEb1nY"]["data"]
+    assert video["creators"] == [{"creatorType": "director", "name": "Andrej Karpathy"}]
+    untitled = items["https://example.org/some_page?id=5&ref=a%20b#frag"]["data"]
+    assert untitled["creators"] == [] and "date" not in untitled  # nothing invented in Zotero
+
+
+def test_child_note_has_summary_and_escaped_mentions(library, fake, clock):
+    do_push(library, fake, clock)
+    parent = by_url(fake)["https://arxiv.org/abs/1706.03762"]
+    notes = [n["data"] for n in fake.notes() if n["data"]["parentItem"] == parent["key"]]
+    assert len(notes) == 1
+    note = notes[0]["note"]
+    assert "<h2>Summary</h2><p>The dominant sequence transduction models" in note
+    assert '<a href="https://t.me/ai_notes/101">ai_notes</a> (2023-03-05): Read this again' in note
+    assert "Классика: &lt;b&gt;Attention&lt;/b&gt; &amp; all that" in note  # post text is escaped
+    assert note.index("ai_notes") < note.index("ml_digest")  # latest first
+
+
+def test_batches_of_at_most_50(db_path, fake, clock):
+    db = build_library(db_path)
+    for number in range(70):
+        url = f"https://example.com/post-{number}"
+        db["items"].insert({"id": item_id_for(url), "url": url, "kind": "article", "domain": "example.com",
+                            "status": "unread", "added_at": "2024-07-01", "title": f"Post {number}"})
+    report = do_push(db, fake, clock)
+    assert report.created == 86
+    sizes = [len(r["body"]) for r in fake.writes()]
+    assert max(sizes) <= 50 and sum(sizes) == 86 + 8  # items and notes
+
+
+def test_second_push_changes_nothing_and_sends_no_writes(library, fake, clock):
+    do_push(library, fake, clock, collection="Reading list")
+    writes = len(fake.writes())
+    report = do_push(library, fake, clock, collection="Reading list")
+    assert (report.created, report.updated, report.unchanged) == (0, 0, 16)
+    assert len(fake.writes()) == writes
+    assert len(fake.top_items()) == 16 and len(fake.collections) == 1
+
+
+def test_re_push_updates_in_place_with_versions(library, fake, clock):
+    do_push(library, fake, clock)
+    paper_id = item_id_for("https://arxiv.org/abs/1706.03762")
+    library.execute("UPDATE items SET title = 'Attention Is All You Need (v7)', tags = '[\"transformers\", \"seminal\"]' WHERE id = ?", [paper_id])
+    library.conn.commit()
+    before = len(fake.requests)
+    report = do_push(library, fake, clock)
+    assert (report.created, report.updated, report.unchanged) == (0, 1, 15)
+    get, post = fake.requests[before:]
+    key = library.execute("SELECT zotero_key FROM zotero_items WHERE item_id = ?", [paper_id]).fetchone()[0]
+    assert (get["method"], get["query"]["itemKey"]) == ("GET", key)
+    assert post["headers"]["if-unmodified-since-version"] == "2"  # the library version the GET returned
+    assert "zotero-write-token" not in post["headers"]
+    [body] = post["body"]
+    # Only what changed, with the item's own version (items were written at 1, notes at 2).
+    assert {name: body[name] for name in ("key", "version", "title")} == {
+        "key": key, "version": 1, "title": "Attention Is All You Need (v7)"}
+    assert set(body) == {"key", "version", "title", "tags"}
+    assert {t["tag"] for t in body["tags"]} == {"transformers", "classic", "nlp", "seminal"}
+    assert len(fake.top_items()) == 16  # updated, not duplicated
+    assert fake.items[key]["data"]["title"] == "Attention Is All You Need (v7)"
+    stored_version = library.execute("SELECT version FROM zotero_items WHERE item_id = ?", [paper_id]).fetchone()[0]
+    assert stored_version == fake.items[key]["version"] == 3
+
+
+def test_edits_made_in_zotero_are_kept(library, fake, clock):
+    do_push(library, fake, clock)
+    paper_id = item_id_for("https://doi.org/10.1038/nature14539")
+    key = library.execute("SELECT zotero_key FROM zotero_items WHERE item_id = ?", [paper_id]).fetchone()[0]
+    fake.edit(key, title="Deep Learning (review)", tags=[{"tag": "mine"}])
+    library.execute("UPDATE items SET title = 'Deep learning!', summary = 'A review.' WHERE id = ?", [paper_id])
+    library.conn.commit()
+    report = do_push(library, fake, clock)
+    assert (report.updated, report.merged) == (1, 1)
+    data = fake.items[key]["data"]
+    assert data["title"] == "Deep Learning (review)"  # the user's edit wins
+    assert data["abstractNote"] == "A review."  # our change to a field the user did not touch lands
+    assert {"tag": "mine"} in data["tags"]
+    # Later pushes keep treating the title as the user's.
+    library.execute("UPDATE items SET title = 'Deep learning, again' WHERE id = ?", [paper_id])
+    library.conn.commit()
+    do_push(library, fake, clock)
+    assert fake.items[key]["data"]["title"] == "Deep Learning (review)"
+
+
+def test_version_conflict_refetches_and_retries(library, fake, clock):
+    do_push(library, fake, clock)
+    paper_id = item_id_for("https://github.com/karpathy/nanogpt")
+    key = library.execute("SELECT zotero_key FROM zotero_items WHERE item_id = ?", [paper_id]).fetchone()[0]
+    library.execute("UPDATE items SET summary = 'Now with more GPUs.' WHERE id = ?", [paper_id])
+    library.conn.commit()
+    fake.edit_after_next_fetch(key, extra="Citation Key: karpathy2022nanogpt\nuser note")
+    before = len(fake.requests)
+    report = do_push(library, fake, clock)
+    statuses = [(r["method"], r["headers"].get("if-unmodified-since-version")) for r in fake.requests[before:]]
+    # The item: 412, then fetched again and written; then its child note, whose summary changed too.
+    assert statuses == [("GET", None), ("POST", "2"), ("GET", None), ("POST", "3"), ("GET", None), ("POST", "4")]
+    assert (report.updated, report.notes_updated, report.failed) == (1, 1, [])
+    data = fake.items[key]["data"]
+    assert data["abstractNote"] == "Now with more GPUs." and data["extra"].endswith("user note")
+
+
+def test_items_deleted_in_zotero_are_not_recreated(library, fake, clock):
+    do_push(library, fake, clock)
+    paper_id = item_id_for("https://doi.org/10.1109/cvpr.2016.90")
+    key = library.execute("SELECT zotero_key FROM zotero_items WHERE item_id = ?", [paper_id]).fetchone()[0]
+    fake.delete(key)
+    library.execute("UPDATE items SET title = 'ResNet' WHERE id = ?", [paper_id])
+    library.conn.commit()
+    report = do_push(library, fake, clock)
+    assert report.skipped == ["he2016deep: deleted from Zotero; not recreated"]
+    assert len(fake.top_items()) == 15
+
+
+def test_rate_limits_retry_after_and_backoff(library, fake, clock):
+    fake.fail_next(429, {"Retry-After": "7"})
+    fake.fail_next(503)  # no Retry-After: exponential wait
+    report = do_push(library, fake, clock, kind="repo")
+    assert report.created == 2
+    assert clock.sleeps[:2] == [7.0, 4.0]
+    # The retried create reused its write token (no double create), and nothing was duplicated.
+    assert len(fake.top_items()) == 2
+    fake.backoff_next(30)
+    library.execute("UPDATE items SET title = 'nanoGPT!' WHERE repo = 'karpathy/nanogpt'")
+    library.conn.commit()
+    do_push(library, fake, clock, kind="repo")
+    assert clock.sleeps[-1] == 30.0  # the request after the Backoff header waited
+
+
+def test_retry_after_beyond_the_limit_stops_cleanly(library, fake, clock):
+    fake.fail_next(429, {"Retry-After": "3600"})
+    with pytest.raises(ZoteroError, match="Zotero asks to wait 3600 s"):
+        do_push(library, fake, clock)
+    assert library.execute("SELECT COUNT(*) FROM zotero_items").fetchone()[0] == 0
+
+
+def test_bad_api_key(library, fake, clock):
+    with ZoteroClient(fake.url, "wrong", LIBRARY, sleep=clock.sleep, clock=clock) as client:
+        with pytest.raises(ZoteroError, match="users/12345: the API key is not valid or cannot write to this library"):
+            push(library, client, select_items(library))
+
+
+# ------------------------------------------------------------------ the command
+
+
+def cli_run(db_path, *args, env=None):
+    return CliRunner().invoke(cli, ["zotero", "push", "--db", str(db_path), *args], env=env or {})
+
+
+def test_dry_run_lists_what_would_happen(library, db_path, fake, clock):
+    result = cli_run(db_path, "--library-id", "12345", "--kind", "repo", "--dry-run")
+    assert result.exit_code == 0
+    assert result.output == (
+        "create     computerProgram  huggingface2018transformers  Transformers: State-of-the-art Machine Learning for Pytorch, TensorFlow, and JAX\n"
+        "create     computerProgram  karpathy2022nanogpt  nanoGPT\n"
+        "Dry run: 2 to create, 0 to update, 0 unchanged in users/12345.\n"
+    )
+    do_push(library, fake, clock, kind="repo")
+    library.execute("UPDATE items SET title = 'nanoGPT 2' WHERE repo = 'karpathy/nanogpt'")
+    library.conn.commit()
+    result = cli_run(db_path, "--library-id", "12345", "--kind", "repo", "-n")
+    assert result.output.splitlines() == [
+        "unchanged  computerProgram  huggingface2018transformers  Transformers: State-of-the-art Machine Learning for Pytorch, TensorFlow, and JAX",
+        "update     computerProgram  karpathy2022nanogpt  nanoGPT 2 (title)",
+        "Dry run: 0 to create, 1 to update, 1 unchanged in users/12345.",
+    ]
+    assert len(fake.requests) == 2  # the push's items and note; the dry runs sent nothing
+
+
+def test_push_command(library, db_path, fake):
+    env = {"ZOTERO_API_KEY": "secret-key", "READINGLIST_ZOTERO_API": fake.url, "READINGLIST_CONFIG": ""}
+    result = cli_run(db_path, "--library-id", "12345", "--collection", "ML", "--kind", "paper", env=env)
+    assert result.exit_code == 0, result.output
+    assert result.output == (
+        "Created collection 'ML'.\n"
+        "Zotero users/12345: 6 created, 0 updated, 0 unchanged, 0 skipped, 0 failed.\n"
+    )
+    again = cli_run(db_path, "--library-id", "12345", "--collection", "ML", "--kind", "paper", env=env)
+    assert again.output == "Zotero users/12345: 0 created, 0 updated, 6 unchanged, 0 skipped, 0 failed.\n"
+
+
+@pytest.mark.parametrize(
+    "args, env, message",
+    [
+        (["--library-id", "12345"], {}, "Error: ZOTERO_API_KEY: not set (create a key with write access at https://www.zotero.org/settings/keys)\n"),
+        (["--library-id", "me"], {"ZOTERO_API_KEY": "k"}, "Error: --library-id: 'me' is not a Zotero library ID (digits)\n"),
+    ],
+)
+def test_user_errors(library, db_path, args, env, message):
+    result = cli_run(db_path, *args, env={"ZOTERO_API_KEY": "", **env})
+    assert result.exit_code == 1
+    assert result.output == message
+
+
+def test_wrong_key_is_one_error_line(library, db_path, fake):
+    env = {"ZOTERO_API_KEY": "nope", "READINGLIST_ZOTERO_API": fake.url, "READINGLIST_CONFIG": ""}
+    result = cli_run(db_path, "--library-id", "12345", env=env)
+    assert result.exit_code == 1
+    assert result.output == "Error: users/12345: the API key is not valid or cannot write to this library (HTTP 403)\n"
