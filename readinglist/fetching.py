@@ -1,0 +1,476 @@
+"""The fetch stage: fetch the items that need it, extract them in a process pool, store each as it completes.
+
+Which items: ``pending`` ones; ``failed`` ones whose ``next_retry_at`` has
+passed; with ``retry_failed`` every failed, dead and skipped one; with
+``refresh`` every ok one too (a conditional GET: 304 keeps what is stored).
+Channels and unresolved references are never fetched.
+
+Crash safety: each item is written in its own short transaction when its
+result is in, so an interrupted run (Ctrl-C, ``kill -9``) loses at most the
+fetches in flight, and the next run picks them up again because they are
+still pending. An item's ``attempts`` goes up when it is taken (before the
+request), so attempts cut short are counted too. A result is written with
+one UPDATE plus one upsert into ``texts`` keyed by item, so nothing can be
+stored twice.
+
+Extraction is CPU-bound: the network side (an asyncio loop) hands bodies to a
+``ProcessPoolExecutor`` through a bounded queue, so all cores extract while
+the network keeps flowing, and at most a fixed number of bodies are in memory.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import math
+import os
+from concurrent.futures import Executor, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from typing import Callable
+from urllib.parse import urlsplit
+
+import sqlite_utils
+
+from harvester.fetch import FetchResult, Fetcher
+from harvester.settings import Settings
+
+log = logging.getLogger(__name__)
+
+NEVER_FETCHED_KINDS = ("channel", "unresolved")
+# Title sources a fetched page's <title> replaces (an anchor text or preview card is a guess).
+WEAKER_TITLE_SOURCES = ("anchor", "preview", "page")
+# A failed item waits RETRY_BASE, then twice as long after each failed run, up to RETRY_MAX.
+RETRY_BASE = timedelta(hours=1)
+RETRY_MAX = timedelta(days=7)
+# Media types handed to extraction; anything else is recorded with its type and no text.
+EXTRACTED_TYPES = frozenset(
+    {"text/html", "application/xhtml+xml", "application/pdf", "application/x-pdf", "application/xml", "text/xml"}
+)
+SNIFFED_TYPES = frozenset({None, "application/octet-stream", "binary/octet-stream"})
+
+
+@dataclass
+class FetchStats:
+    total: int = 0
+    ok: int = 0
+    unchanged: int = 0  # 304 on --refresh: counted in ok too
+    failed: int = 0
+    dead: int = 0
+    skipped: int = 0
+    metadata: object = None  # the site metadata stage's stats, when it ran
+
+    @property
+    def done(self) -> int:
+        return self.ok + self.failed + self.dead + self.skipped
+
+    def summary(self) -> str:
+        if not self.total:
+            return "Nothing to fetch (every item is fetched; --retry-failed or --refresh fetch again)."
+        ok = f"{self.ok} ok" + (f" ({self.unchanged} unchanged)" if self.unchanged else "")
+        noun = "item" if self.total == 1 else "items"
+        return f"Fetched {self.total} {noun}: {ok}, {self.failed} failed, {self.dead} dead, {self.skipped} skipped."
+
+
+@dataclass(frozen=True)
+class Candidate:
+    id: str
+    url: str
+    kind: str
+    fetch_status: str | None
+    attempts: int
+    etag: str | None = None
+    last_modified: str | None = None
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def _iso(when: datetime) -> str:
+    return when.isoformat(timespec="seconds")
+
+
+def select_candidates(
+    db: sqlite_utils.Database,
+    *,
+    limit: int | None = None,
+    kind: str | None = None,
+    retry_failed: bool = False,
+    refresh: bool = False,
+    now: datetime | None = None,
+) -> list[Candidate]:
+    """The items to fetch, best-ranked first, then interleaved by host so neighbours hit different servers."""
+    now = now or _now()
+    wanted = ["COALESCE(fetch_status, 'pending') = 'pending'", "(fetch_status = 'failed' AND (next_retry_at IS NULL OR next_retry_at <= ?))"]
+    params: list = [_iso(now)]
+    if retry_failed:
+        wanted.append("fetch_status IN ('failed', 'dead', 'skipped')")
+    if refresh:
+        wanted.append("fetch_status = 'ok'")
+    sql = (
+        "SELECT id, url, kind, fetch_status, COALESCE(attempts, 0), etag, last_modified FROM items"
+        f" WHERE kind NOT IN ({', '.join('?' for _ in NEVER_FETCHED_KINDS)}) AND ({' OR '.join(wanted)})"
+    )
+    params = list(NEVER_FETCHED_KINDS) + params
+    if kind:
+        sql += " AND kind = ?"
+        params.append(kind)
+    sql += " ORDER BY rank_key DESC, id"
+    if limit is not None:
+        sql += " LIMIT ?"
+        params.append(limit)
+    rows = []
+    for id_, url, kind_, status, attempts, etag, last_modified in db.execute(sql, params):
+        # Validators only for a page we hold: anything else must come back whole.
+        conditional = refresh and status == "ok"
+        rows.append(Candidate(id_, url, kind_, status, attempts, etag if conditional else None, last_modified if conditional else None))
+    return interleave_by_host(rows)
+
+
+def interleave_by_host(candidates: list[Candidate]) -> list[Candidate]:
+    """Round-robin over hosts, keeping each host's order: the first of every host, then the second, ..."""
+    by_host: dict[str, list[Candidate]] = {}
+    for candidate in candidates:
+        by_host.setdefault((urlsplit(candidate.url).hostname or ""), []).append(candidate)
+    queues = list(by_host.values())
+    result: list[Candidate] = []
+    depth = 0
+    while len(result) < len(candidates):
+        for queue in queues:
+            if depth < len(queue):
+                result.append(queue[depth])
+        depth += 1
+    return result
+
+
+# ---------------------------------------------------------------- extraction (runs in worker processes)
+
+
+def prepare_extraction() -> None:
+    """Import the extraction modules in the parent, so forked workers start with them loaded."""
+    try:
+        import harvester.extract  # noqa: F401
+        import harvester.summarize  # noqa: F401
+    except ImportError:  # pragma: no cover - reported when the first page is extracted
+        pass
+
+
+def extract_page(body: bytes, url: str, content_type: str | None, charset: str | None) -> dict:
+    """Extract one fetched body and summarize it: the fields the item gains, plus ``text``.
+
+    A top-level function so the process pool can pickle it. Returns a dict so
+    the parent needs no knowledge of the extractor's classes.
+    """
+    from harvester.extract import extract
+    from harvester.summarize import summarize
+
+    extracted = extract(body, url=url, content_type=content_type, declared_charset=charset)
+    fields = {
+        "content_kind": extracted.content_kind,
+        "media_type": extracted.media_type,
+        "title": extracted.title,
+        "authors": list(extracted.authors or ()),
+        "published": extracted.published,
+        "site_name": extracted.site_name,
+        "description": extracted.description,
+        "language": extracted.language,
+        "text": extracted.text,
+        "word_count": extracted.word_count,
+        "reading_minutes": extracted.reading_minutes,
+    }
+    fields["summary"] = summarize(extracted.text or "", language=extracted.language, fallback=extracted.description)
+    return fields
+
+
+def needs_extraction(result: FetchResult) -> bool:
+    media_type = result.media_type
+    if media_type in SNIFFED_TYPES:
+        head = (result.body or b"")[:512].lstrip().lower()
+        return head.startswith((b"%pdf", b"<!doctype html", b"<html", b"<?xml"))
+    return media_type in EXTRACTED_TYPES or media_type.startswith("text/")
+
+
+Extractor = Callable[[bytes, str, "str | None", "str | None"], dict]
+
+
+# ---------------------------------------------------------------- writing results
+
+
+class Store:
+    """Writes results, each in its own short transaction, and counts them."""
+
+    def __init__(self, db: sqlite_utils.Database, settings: Settings, stats: FetchStats, on_result=None):
+        self.db = db
+        self.settings = settings
+        self.stats = stats
+        self.on_result = on_result
+
+    def claim(self, candidate: Candidate) -> None:
+        with self.db.conn:
+            self.db.execute("UPDATE items SET attempts = COALESCE(attempts, 0) + 1 WHERE id = ?", [candidate.id])
+
+    def _count(self, status: str, unchanged: bool = False) -> None:
+        setattr(self.stats, status, getattr(self.stats, status) + 1)
+        if unchanged:
+            self.stats.unchanged += 1
+        if self.on_result is not None:
+            self.on_result(self.stats)
+
+    def _next_retry(self, attempts: int, retry_after: float | None, now: datetime) -> str:
+        failed_runs = max(1, math.ceil(attempts / max(1, self.settings.attempts)))
+        delay = min(RETRY_BASE * 2 ** min(failed_runs - 1, 16), RETRY_MAX)
+        if retry_after:
+            delay = max(delay, timedelta(seconds=retry_after))
+        return _iso(now + delay)
+
+    def write(self, candidate: Candidate, result: FetchResult, fields: dict | None = None, error: str | None = None) -> None:
+        now = _now()
+        attempts = candidate.attempts + max(1, result.attempts)
+        status = result.status
+        if error is not None:  # extraction failed: retry later like a network failure
+            status = "failed"
+        with self.db.conn:
+            if status in ("ok", "not_modified"):
+                self._write_ok(candidate, result, fields or {}, attempts, now)
+            elif status == "failed" and candidate.fetch_status == "ok":
+                # A refresh that failed for now: the stored page stays good.
+                self.db.execute(
+                    "UPDATE items SET attempts = ?, last_error = ? WHERE id = ?",
+                    [attempts, error or result.error, candidate.id],
+                )
+            else:
+                self.db.execute(
+                    "UPDATE items SET fetch_status = ?, http_status = ?, last_error = ?, attempts = ?, fetched_at = ?,"
+                    " next_retry_at = ?, final_url = COALESCE(?, final_url), content_type = COALESCE(?, content_type)"
+                    " WHERE id = ?",
+                    [
+                        status,
+                        result.http_status,
+                        error or result.error,
+                        attempts,
+                        _iso(now),
+                        self._next_retry(attempts, result.retry_after, now) if status == "failed" else None,
+                        result.final_url,
+                        result.content_type,
+                        candidate.id,
+                    ],
+                )
+        self._count("ok" if status == "not_modified" else status, unchanged=status == "not_modified")
+
+    def _write_ok(self, candidate: Candidate, result: FetchResult, fields: dict, attempts: int, now: datetime) -> None:
+        if result.status == "not_modified":
+            self.db.execute(
+                "UPDATE items SET fetch_status = 'ok', attempts = ?, last_error = NULL, fetched_at = ?, next_retry_at = NULL,"
+                " etag = COALESCE(?, etag), last_modified = COALESCE(?, last_modified) WHERE id = ?",
+                [attempts, _iso(now), result.etag, result.last_modified, candidate.id],
+            )
+            return
+        authors = fields.get("authors")
+        title = (fields.get("title") or "").strip() or None
+        weaker = ", ".join("?" for _ in WEAKER_TITLE_SOURCES)
+        take_title = f"(? IS NOT NULL AND (title_source IS NULL OR title_source IN ({weaker})))"
+        self.db.execute(
+            f"""UPDATE items SET
+                fetch_status = 'ok', http_status = ?, final_url = ?, content_type = ?, attempts = ?, last_error = NULL,
+                fetched_at = ?, next_retry_at = NULL, etag = ?, last_modified = ?,
+                title = CASE WHEN {take_title} THEN ? ELSE title END,
+                title_source = CASE WHEN {take_title} THEN 'page' ELSE title_source END,
+                authors = COALESCE(?, authors), published = COALESCE(?, published),
+                site_name = COALESCE(?, site_name), language = COALESCE(?, language),
+                word_count = COALESCE(?, word_count), reading_minutes = COALESCE(?, reading_minutes),
+                description = COALESCE(?, description), summary = COALESCE(?, summary)
+            WHERE id = ?""",
+            [
+                result.http_status,
+                result.final_url,
+                result.content_type,
+                attempts,
+                _iso(now),
+                result.etag,
+                result.last_modified,
+                title, *WEAKER_TITLE_SOURCES, title,
+                title, *WEAKER_TITLE_SOURCES,
+                json.dumps(list(authors), ensure_ascii=False) if authors else None,
+                fields.get("published") or None,
+                fields.get("site_name") or None,
+                fields.get("language") or None,
+                fields.get("word_count"),
+                fields.get("reading_minutes"),
+                fields.get("description") or None,
+                fields.get("summary") or None,
+                candidate.id,
+            ],
+        )
+        text = fields.get("text")
+        if text:
+            self.db.execute(
+                "INSERT INTO texts(item_id, text, extracted_at) VALUES (?, ?, ?)"
+                " ON CONFLICT(item_id) DO UPDATE SET text = excluded.text, extracted_at = excluded.extracted_at",
+                [candidate.id, text, _iso(now)],
+            )
+
+
+# ---------------------------------------------------------------- the run
+
+
+def _ignore_sigint() -> None:
+    # Ctrl-C reaches the whole process group: the parent handles it, workers just finish or die quietly.
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+class _Pool:
+    """The extraction executor; rebuilt once if a worker dies (BrokenProcessPool)."""
+
+    def __init__(self, executor: Executor | None, workers: int):
+        self.workers = workers
+        self.owned = executor is None
+        self.executor = executor or self._new()
+
+    def _new(self) -> Executor:
+        executor = ProcessPoolExecutor(max_workers=self.workers, initializer=_ignore_sigint)
+        # Start the workers now, before the event loop makes threads: forking a threaded process can deadlock.
+        executor.submit(int).result()
+        return executor
+
+    def renew(self, broken: Executor) -> None:
+        if self.owned and self.executor is broken:
+            broken.shutdown(wait=False, cancel_futures=True)
+            self.executor = self._new()
+
+    def shutdown(self) -> None:
+        if self.owned:
+            self.executor.shutdown(wait=True, cancel_futures=True)
+
+
+async def _fetch_and_store(
+    candidates: list[Candidate],
+    fetcher: Fetcher,
+    store: Store,
+    pool: _Pool,
+    extractor: Extractor,
+) -> None:
+    loop = asyncio.get_running_loop()
+    queue: asyncio.Queue = asyncio.Queue(maxsize=pool.workers * 2)
+
+    async def extract_and_store() -> None:
+        while True:
+            job = await queue.get()
+            if job is None:
+                return
+            candidate, result = job
+            fields, error = None, None
+            executor = pool.executor
+            try:
+                fields = await loop.run_in_executor(
+                    executor, extractor, result.body, result.final_url or result.url, result.content_type, result.charset
+                )
+            except BrokenProcessPool:
+                error = "extraction failed: a worker process died"
+                pool.renew(executor)
+            except Exception as exc:  # a bug or a pathological page: keep the run going
+                log.warning("%s: extraction failed: %r", result.url, exc)
+                error = f"extraction failed: {type(exc).__name__}: {exc}"
+            result.body = None
+            store.write(candidate, result, fields, error)
+
+    def claimed():
+        for candidate in candidates:
+            store.claim(candidate)
+            yield candidate
+
+    async def fetch_into_queue() -> None:
+        async for candidate, result in fetcher.fetch_all(claimed()):
+            if result.status == "ok" and result.body and needs_extraction(result):
+                await queue.put((candidate, result))
+            else:
+                result.body = None
+                store.write(candidate, result, {"content_kind": "other"} if result.status == "ok" else None)
+        for _ in range(pool.workers):
+            await queue.put(None)
+
+    # A TaskGroup: if storing fails (a full disk, a callback raising), everything stops at once.
+    try:
+        async with asyncio.TaskGroup() as group:
+            for _ in range(pool.workers):
+                group.create_task(extract_and_store())
+            group.create_task(fetch_into_queue())
+    except BaseExceptionGroup as errors:
+        raise errors.exceptions[0] from None
+
+
+def _site_metadata(db, settings: Settings, *, limit, kind):
+    """Run the site adapters' stage (issue 4) first, when it is installed, with a guarded client."""
+    try:
+        from . import metadata
+    except ImportError:
+        return None
+    from harvester.fetch import make_sync_client
+
+    with make_sync_client(settings) as client:
+        return metadata.run(db, settings, client=client, limit=limit, kind=kind)
+
+
+def run(
+    db: sqlite_utils.Database,
+    settings: Settings | None = None,
+    *,
+    limit: int | None = None,
+    kind: str | None = None,
+    retry_failed: bool = False,
+    refresh: bool = False,
+    site_metadata: bool = True,
+    transport=None,
+    resolver=None,
+    sleep=None,
+    extractor: Extractor | None = None,
+    executor: Executor | None = None,
+    workers: int | None = None,
+    on_start: Callable[[int], None] | None = None,
+    on_result: Callable[[FetchStats], None] | None = None,
+) -> FetchStats:
+    """Fetch what needs fetching (see the module docstring) and store each result as it completes.
+
+    ``transport``/``resolver``/``sleep`` go to :class:`harvester.fetch.Fetcher`;
+    ``extractor`` is a picklable ``(body, url, content_type, charset) -> dict``
+    (default :func:`extract_page`); ``executor`` replaces the process pool.
+    """
+    settings = settings or Settings()
+    stats = FetchStats()
+    if site_metadata:
+        stats.metadata = _site_metadata(db, settings, limit=limit, kind=kind)
+        handled = _handled(stats.metadata)
+        if limit is not None:
+            limit = max(0, limit - handled)
+    candidates = select_candidates(db, limit=limit, kind=kind, retry_failed=retry_failed, refresh=refresh)
+    stats.total = len(candidates)
+    if on_start is not None:
+        on_start(stats.total)
+    if not candidates:
+        return stats
+    extractor = extractor or extract_page
+    if extractor is extract_page:
+        prepare_extraction()
+    pool = _Pool(executor, workers or os.cpu_count() or 1)
+    store = Store(db, settings, stats, on_result)
+
+    async def main() -> None:
+        options = {"sleep": sleep} if sleep is not None else {}
+        async with Fetcher(settings, transport=transport, resolver=resolver, **options) as fetcher:
+            await _fetch_and_store(candidates, fetcher, store, pool, extractor)
+
+    try:
+        asyncio.run(main())
+    finally:
+        pool.shutdown()
+    return stats
+
+
+def _handled(metadata_stats) -> int:
+    if metadata_stats is None:
+        return 0
+    return sum(getattr(metadata_stats, name, 0) or 0 for name in ("ok", "failed", "dead"))

@@ -1,0 +1,105 @@
+"""`readinglist fetch`: options, settings from flags/env/config, output and exit codes."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from click.testing import CliRunner
+
+from fetch_server import LocalServer, Reply, add_items, html_page
+from readinglist.cli import cli
+from readinglist.db import open_db
+
+HTML = {"Content-Type": "text/html; charset=utf-8"}
+CONFIG = "per_host_delay = 0.0\nattempts = 1\n"
+
+
+@pytest.fixture
+def server():
+    with LocalServer() as running:
+        yield running
+
+
+@pytest.fixture
+def config(tmp_path):
+    path = tmp_path / "config.toml"
+    path.write_text(CONFIG, encoding="utf-8")
+    return path
+
+
+def invoke(db_path, config, *args, env=None):
+    env = {"READINGLIST_ALLOW_PRIVATE": "", **(env or {})}
+    return CliRunner().invoke(cli, ["fetch", "--db", str(db_path), "--config", str(config), *args], env=env)
+
+
+def listed(db_path):
+    result = CliRunner().invoke(cli, ["list", "--status", "all", "--json", "--db", str(db_path)])
+    return {item["url"]: item for item in json.loads(result.output)}
+
+
+def test_fetch_reports_a_summary_and_lists_the_fields(db_path, config, server):
+    ok = server.add("/article", Reply(200, html_page("Attention, explained", "Attention lets a model weigh words. " * 40), HTML))
+    gone = server.add("/gone", Reply(404, b""))
+    add_items(open_db(db_path), [ok, gone])
+    result = invoke(db_path, config, "--allow-private")
+    assert (result.exit_code, result.output) == (0, "Fetched 2 items: 1 ok, 0 failed, 1 dead, 0 skipped.\n")
+    items = listed(db_path)
+    assert items[ok]["title"] == "Attention, explained"
+    assert (items[ok]["fetch_status"], items[ok]["http_status"], items[ok]["language"]) == ("ok", 200, "en")
+    assert items[ok]["summary"].startswith("Attention lets a model weigh words.")
+    assert items[ok]["word_count"] > 100 and items[ok]["reading_minutes"] >= 1
+    assert (items[gone]["fetch_status"], items[gone]["error"]) == ("dead", "HTTP 404 Not Found")
+
+
+def test_private_addresses_are_refused_by_default(db_path, config, server):
+    url = server.add("/a", Reply(200, html_page("A"), HTML))
+    add_items(open_db(db_path), [url])
+    result = invoke(db_path, config)
+    assert (result.exit_code, result.output) == (0, "Fetched 1 item: 0 ok, 0 failed, 0 dead, 1 skipped.\n")
+    assert listed(db_path)[url]["error"] == "refused: 127.0.0.1 resolves to a private address (127.0.0.1)"
+    assert server.hits["/a"] == 0
+    # The environment variable opens it, like --allow-private; skipped items come back with --retry-failed.
+    result = invoke(db_path, config, "--retry-failed", env={"READINGLIST_ALLOW_PRIVATE": "1"})
+    assert (result.exit_code, result.output) == (0, "Fetched 1 item: 1 ok, 0 failed, 0 dead, 0 skipped.\n")
+
+
+def test_config_allow_hosts_lets_a_network_through(db_path, config, server):
+    config.write_text(CONFIG + 'allow_hosts = ["127.0.0.0/8"]\n', encoding="utf-8")
+    add_items(open_db(db_path), [server.add("/a", Reply(200, html_page("A"), HTML))])
+    assert invoke(db_path, config).output == "Fetched 1 item: 1 ok, 0 failed, 0 dead, 0 skipped.\n"
+
+
+def test_ignore_robots(db_path, config, server):
+    server.add("/robots.txt", Reply(200, b"User-agent: *\nDisallow: /\n", {"Content-Type": "text/plain"}))
+    url = server.add("/a", Reply(200, html_page("A"), HTML))
+    add_items(open_db(db_path), [url])
+    assert invoke(db_path, config, "--allow-private").output == "Fetched 1 item: 0 ok, 0 failed, 0 dead, 1 skipped.\n"
+    assert listed(db_path)[url]["error"] == "disallowed by robots.txt"
+    result = invoke(db_path, config, "--allow-private", "--ignore-robots", "--retry-failed")
+    assert result.output == "Fetched 1 item: 1 ok, 0 failed, 0 dead, 0 skipped.\n"
+
+
+def test_limit_kind_and_quiet(db_path, config, server):
+    db = open_db(db_path)
+    add_items(db, [server.add(f"/p{i}", Reply(200, html_page(f"P{i}"), HTML)) for i in range(3)], kind="paper")
+    add_items(db, [server.add("/a", Reply(200, html_page("A"), HTML))])
+    result = invoke(db_path, config, "--allow-private", "--kind", "paper", "--limit", "2", "--concurrency", "4", "--per-host", "1")
+    assert result.output == "Fetched 2 items: 2 ok, 0 failed, 0 dead, 0 skipped.\n"
+    result = invoke(db_path, config, "--allow-private", "--quiet")
+    assert (result.exit_code, result.output) == (0, "")
+    result = invoke(db_path, config, "--allow-private")
+    assert result.output == "Nothing to fetch (every item is fetched; --retry-failed or --refresh fetch again).\n"
+
+
+def test_bad_config_is_one_error_line(db_path, config):
+    config.write_text("colour = 'blue'\n", encoding="utf-8")
+    result = invoke(db_path, config)
+    assert (result.exit_code, result.output) == (1, f"Error: {config}: unknown setting 'colour'\n")
+
+
+@pytest.mark.parametrize("option", ["--concurrency", "--per-host", "--limit"])
+def test_non_positive_numbers_are_usage_errors(db_path, config, option):
+    result = invoke(db_path, config, option, "0")
+    assert result.exit_code == 2
+    assert "Invalid value for" in result.output and option in result.output

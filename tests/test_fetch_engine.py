@@ -1,0 +1,267 @@
+"""The network engine against a real server on 127.0.0.1: each failure mode, retries, limits."""
+
+from __future__ import annotations
+
+import asyncio
+import gzip
+import time
+from email.utils import format_datetime
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from fetch_server import LocalServer, Reply, gzip_bomb, html_page, reset_connection
+from harvester.fetch import Fetcher, parse_retry_after
+from harvester.settings import Settings
+
+HTML = {"Content-Type": "text/html; charset=utf-8"}
+# The local server is on loopback: the guard is opened for it (the guard's own tests keep it closed).
+BASE = Settings(
+    allow_private=True,
+    per_host_delay=0.0,
+    respect_robots=False,
+    attempts=3,
+    connect_timeout=2.0,
+    read_timeout=2.0,
+    total_timeout=5.0,
+)
+
+
+class Sleeps:
+    """Records the retry waits instead of sleeping them."""
+
+    def __init__(self):
+        self.waits: list[float] = []
+
+    async def __call__(self, seconds: float) -> None:
+        self.waits.append(seconds)
+
+
+def fetch(url: str, settings: Settings = BASE, sleeps: Sleeps | None = None, **options):
+    async def go():
+        async with Fetcher(settings, sleep=sleeps or Sleeps()) as fetcher:
+            return await fetcher.fetch(url, **options)
+
+    return asyncio.run(go())
+
+
+@pytest.fixture
+def server():
+    with LocalServer() as running:
+        yield running
+
+
+def test_ok_page_keeps_body_headers_and_final_url(server):
+    url = server.add("/a", Reply(200, html_page("Hello"), {**HTML, "ETag": '"v1"', "Last-Modified": "Wed, 01 May 2024 00:00:00 GMT"}))
+    result = fetch(url)
+    assert (result.status, result.http_status, result.final_url, result.attempts) == ("ok", 200, url, 1)
+    assert result.body == html_page("Hello")
+    assert (result.media_type, result.charset) == ("text/html", "utf-8")
+    assert (result.etag, result.last_modified) == ('"v1"', "Wed, 01 May 2024 00:00:00 GMT")
+    path, headers, _ = server.requests[0]
+    assert headers["User-Agent"] == BASE.user_agent
+
+
+def test_slow_response_beyond_read_timeout_fails_after_every_attempt(server):
+    url = server.add("/slow", Reply(200, b"late", delay=1.0))
+    settings = BASE.with_changes(read_timeout=0.3)
+    sleeps = Sleeps()
+    result = fetch(url, settings, sleeps)
+    assert (result.status, result.error, result.attempts) == ("failed", "timed out (read)", 3)
+    assert server.hits["/slow"] == 3
+    assert len(sleeps.waits) == 2
+
+
+def test_dripping_body_hits_the_total_timeout(server):
+    # One byte every 0.1 s never trips the read timeout; the total timeout stops it.
+    url = server.add("/drip", Reply(200, b"x" * 200, HTML, drip=0.1))
+    settings = BASE.with_changes(total_timeout=0.5, attempts=1)
+    started = time.monotonic()
+    result = fetch(url, settings)
+    assert (result.status, result.error) == ("failed", "timed out after 0.5 s (total)")
+    assert time.monotonic() - started < 3
+
+
+def test_429_waits_as_long_as_retry_after_says(server):
+    url = server.add("/busy", [Reply(429, b"", {"Retry-After": "7"}), Reply(200, html_page("Done"), HTML)])
+    sleeps = Sleeps()
+    result = fetch(url, BASE, sleeps)
+    assert (result.status, result.attempts, sleeps.waits) == ("ok", 2, [7.0])
+
+
+def test_retry_after_is_capped(server):
+    url = server.add("/busy", [Reply(429, b"", {"Retry-After": "3600"}), Reply(200, html_page("Done"), HTML)])
+    sleeps = Sleeps()
+    result = fetch(url, BASE.with_changes(max_retry_after=5.0), sleeps)
+    assert (result.status, sleeps.waits) == ("ok", [5.0])
+
+
+def test_retry_after_as_http_date(server):
+    when = format_datetime(datetime.now(timezone.utc) + timedelta(seconds=30), usegmt=True)
+    url = server.add("/busy", [Reply(503, b"", {"Retry-After": when}), Reply(200, html_page("Done"), HTML)])
+    sleeps = Sleeps()
+    assert fetch(url, BASE, sleeps).status == "ok"
+    assert 25 <= sleeps.waits[0] <= 30
+
+
+def test_429_every_time_fails_with_its_status_and_retry_after(server):
+    url = server.add("/busy", Reply(429, b"", {"Retry-After": "60"}))
+    result = fetch(url)
+    assert (result.status, result.http_status, result.error, result.attempts, result.retry_after) == (
+        "failed", 429, "HTTP 429 Too Many Requests", 3, 60.0,
+    )
+
+
+def test_503_then_200_backs_off_then_succeeds(server):
+    url = server.add("/flaky", [Reply(503, b"down"), Reply(200, html_page("Back"), HTML)])
+    sleeps = Sleeps()
+    result = fetch(url, BASE, sleeps)
+    assert (result.status, result.http_status, result.attempts) == ("ok", 200, 2)
+    assert server.hits["/flaky"] == 2
+    # Exponential back-off with jitter: initial 1 s plus up to 1 s of jitter.
+    assert len(sleeps.waits) == 1 and 1.0 <= sleeps.waits[0] <= 2.0
+
+
+@pytest.mark.parametrize("status", [404, 410, 451])
+def test_gone_is_dead_at_once(server, status):
+    url = server.add("/gone", Reply(status, b"no"))
+    result = fetch(url)
+    assert (result.status, result.http_status, result.attempts) == ("dead", status, 1)
+    assert result.error.startswith(f"HTTP {status} ")
+    assert server.hits["/gone"] == 1
+
+
+def test_403_fails_without_retrying_in_this_run(server):
+    url = server.add("/private", Reply(403, b"no"))
+    result = fetch(url)
+    assert (result.status, result.http_status, result.error, result.attempts) == ("failed", 403, "HTTP 403 Forbidden", 1)
+
+
+def test_redirect_is_followed_and_the_final_url_kept(server):
+    first = server.add("/old", Reply(301, b"", {"Location": "/middle"}))
+    server.add("/middle", Reply(302, b"", {"Location": server.url("/new")}))
+    final = server.add("/new", Reply(200, html_page("New"), HTML))
+    result = fetch(first)
+    assert (result.status, result.final_url, result.redirects) == ("ok", final, [first, server.url("/middle")])
+
+
+def test_redirect_loop_is_dead_with_the_loop_shown(server):
+    a = server.add("/a", Reply(302, b"", {"Location": "/b"}))
+    b = server.add("/b", Reply(302, b"", {"Location": "/a"}))
+    result = fetch(a)
+    assert (result.status, result.error) == ("dead", f"redirect loop: {a} -> {b} -> {a}")
+    assert (server.hits["/a"], server.hits["/b"]) == (1, 1)
+
+
+def test_more_than_max_redirects_is_dead(server):
+    for hop in range(15):
+        server.add(f"/r{hop}", Reply(302, b"", {"Location": f"/r{hop + 1}"}))
+    result = fetch(server.url("/r0"))
+    assert (result.status, result.error) == ("dead", "too many redirects (more than 10)")
+    assert server.hits["/r11"] == 0
+
+
+def test_body_over_the_cap_by_content_length(server):
+    url = server.add("/big", Reply(200, b"x" * 5000, HTML))
+    result = fetch(url, BASE.with_changes(max_bytes=1000))
+    assert (result.status, result.error) == ("skipped", "too large: Content-Length 5000 exceeds the 1000 bytes cap")
+
+
+def test_body_over_the_cap_without_content_length_is_cut_while_streaming(server):
+    url = server.add("/big", Reply(200, b"x" * 300_000, {**HTML, "Content-Length": None, "Connection": "close"}))
+    result = fetch(url, BASE.with_changes(max_bytes=100_000))
+    assert (result.status, result.error) == ("skipped", "too large: body exceeds the 97.6562 KB cap")
+
+
+def test_gzip_page_is_decoded(server):
+    page = html_page("Zipped", "Some text. " * 200)
+    url = server.add("/gz", Reply(200, gzip.compress(page), {**HTML, "Content-Encoding": "gzip"}))
+    result = fetch(url)
+    assert (result.status, result.body) == ("ok", page)
+
+
+def test_gzip_bomb_is_refused_without_inflating_it(server):
+    bomb = gzip_bomb(200 * 1024 * 1024)  # 200 MB of zeros in about 200 KB
+    url = server.add("/bomb", Reply(200, bomb, {**HTML, "Content-Encoding": "gzip"}))
+    result = fetch(url)  # the default 10 MB cap
+    assert result.status == "skipped"
+    assert result.error.startswith("decompression bomb: ")
+    assert result.body is None
+
+
+def test_connection_reset_is_retried_then_fails(server):
+    url = server.add("/reset", reset_connection)
+    result = fetch(url)
+    assert (result.status, result.attempts) == ("failed", 3)
+    assert result.error.startswith("connection ")
+    assert server.hits["/reset"] == 3
+
+
+def test_reset_then_ok_recovers(server):
+    calls = {"n": 0}
+
+    def reset_once(handler):
+        calls["n"] += 1
+        if calls["n"] == 1:
+            reset_connection(handler)
+        else:
+            handler._send(Reply(200, html_page("Fine"), HTML))
+
+    url = server.add("/reset", reset_once)
+    result = fetch(url)
+    assert (result.status, result.attempts) == ("ok", 2)
+
+
+def test_conditional_get_304(server):
+    url = server.add("/same", Reply(304, b""))
+    result = fetch(url, etag='"v1"', last_modified="Wed, 01 May 2024 00:00:00 GMT")
+    assert (result.status, result.http_status) == ("not_modified", 304)
+    _, headers, _ = server.requests[0]
+    assert (headers["If-None-Match"], headers["If-Modified-Since"]) == ('"v1"', "Wed, 01 May 2024 00:00:00 GMT")
+
+
+def test_image_is_fetched_as_it_is(server):
+    png = b"\x89PNG\r\n\x1a\n" + bytes(200)
+    url = server.add("/cat.png", Reply(200, png, {"Content-Type": "image/png"}))
+    result = fetch(url)
+    assert (result.status, result.media_type, result.body) == ("ok", "image/png", png)
+
+
+def test_per_host_limit_and_delay():
+    with LocalServer() as server:
+        urls = [server.add(f"/p{index}", Reply(200, b"ok", delay=0.2)) for index in range(8)]
+        settings = BASE.with_changes(per_host=2, concurrency=10, per_host_delay=0.15)
+
+        async def go():
+            async with Fetcher(settings) as fetcher:
+                return [result async for _, result in fetcher.fetch_all(urls)]
+
+        results = asyncio.run(go())
+        assert [r.status for r in results] == ["ok"] * 8
+        assert server.max_active == 2
+        starts = sorted(when for _, _, when in server.requests)
+        assert min(b - a for a, b in zip(starts, starts[1:])) >= 0.1  # 0.15 s apart, give or take a connect
+
+
+def test_global_limit_spans_hosts():
+    with LocalServer("127.0.0.1") as one, LocalServer("127.0.0.2") as two:
+        urls = [s.add(f"/p{i}", Reply(200, b"ok", delay=0.2)) for i in range(4) for s in (one, two)]
+        settings = BASE.with_changes(per_host=2, concurrency=3)
+
+        async def go():
+            async with Fetcher(settings) as fetcher:
+                return [result async for _, result in fetcher.fetch_all(urls)]
+
+        assert len(asyncio.run(go())) == 8
+        # Each request holds its server for 0.2 s from arrival: count the most that overlapped.
+        starts = sorted(when for server in (one, two) for _, _, when in server.requests)
+        overlapping = max(sum(1 for other in starts if start <= other < start + 0.19) for start in starts)
+        assert overlapping == 3
+
+
+@pytest.mark.parametrize(
+    "header, expected",
+    [("120", 120.0), ("0", 0.0), ("soon", None), (None, None), ("Wed, 21 Oct 2015 07:28:00 GMT", 0.0)],
+)
+def test_parse_retry_after(header, expected):
+    assert parse_retry_after(header) == expected

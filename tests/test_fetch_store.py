@@ -1,0 +1,237 @@
+"""The fetch stage on a database: what is selected, what each outcome writes, retries, refresh, resume."""
+
+from __future__ import annotations
+
+import json
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from fetch_server import LocalServer, Reply, add_items, exploding_extract, fake_extract, html_page, minimal_pdf
+from readinglist import fetching
+from readinglist.queue import ListFilter, list_items
+from harvester.settings import Settings
+
+SETTINGS = Settings(allow_private=True, per_host_delay=0.0, respect_robots=False, attempts=2, read_timeout=2.0)
+HTML = {"Content-Type": "text/html; charset=utf-8"}
+RUSSIAN_TITLE = "Трансформеры для чайников: внимание — это всё"
+RUSSIAN_TEXT = (
+    "Механизм внимания позволяет модели смотреть на все слова предложения сразу. "
+    "Так трансформер понимает, какие слова связаны между собой и насколько сильно. "
+    "Благодаря этому модели обучаются быстрее, чем рекуррентные сети, и лучше переводят тексты. "
+    "В этой статье мы разберём устройство трансформера шаг за шагом на простых примерах.\n"
+) * 6
+
+
+async def no_sleep(seconds: float) -> None:
+    pass
+
+
+def run(db, extractor=fake_extract, **options):
+    with ThreadPoolExecutor(2) as executor:
+        return fetching.run(
+            db, options.pop("settings", SETTINGS), site_metadata=False, sleep=no_sleep, extractor=extractor,
+            executor=executor, workers=2, **options,
+        )
+
+
+def row(db, item_id):
+    return db["items"].get(item_id)
+
+
+@pytest.fixture
+def server():
+    with LocalServer() as running:
+        yield running
+
+
+def test_each_outcome_is_written(fresh_db, server):
+    urls = {
+        "ok": server.add("/article", Reply(200, html_page("A fine article", "Word " * 500), {**HTML, "ETag": '"e1"'})),
+        "dead": server.add("/gone", Reply(410, b"")),
+        "failed": server.add("/down", Reply(503, b"")),
+        "image": server.add("/cat.png", Reply(200, b"\x89PNG\r\n\x1a\n" + bytes(64), {"Content-Type": "image/png"})),
+        "moved": server.add("/old", Reply(301, b"", {"Location": "/article"})),
+    }
+    ids = dict(zip(urls, add_items(fresh_db, urls.values())))
+    stats = run(fresh_db)
+    assert stats.summary() == "Fetched 5 items: 3 ok, 1 failed, 1 dead, 0 skipped."
+
+    ok = row(fresh_db, ids["ok"])
+    assert (ok["fetch_status"], ok["http_status"], ok["final_url"], ok["content_type"]) == ("ok", 200, urls["ok"], HTML["Content-Type"])
+    assert (ok["title"], ok["title_source"], ok["etag"], ok["attempts"], ok["last_error"]) == ("A fine article", "page", '"e1"', 1, None)
+    assert (json.loads(ok["authors"]), ok["published"], ok["site_name"], ok["language"]) == (["Test Author"], "2024-05-01", "Local", "en")
+    assert (ok["word_count"], ok["reading_minutes"], ok["description"]) == (506, 2, "A description.")
+    assert ok["summary"].startswith("A fine article A fine article Word")
+    assert ok["fetched_at"] and ok["next_retry_at"] is None
+    text = fresh_db["texts"].get(ids["ok"])["text"]
+    assert text.startswith("A fine article") and text.count("Word") == 500
+
+    dead = row(fresh_db, ids["dead"])
+    assert (dead["fetch_status"], dead["http_status"], dead["last_error"], dead["next_retry_at"]) == ("dead", 410, "HTTP 410 Gone", None)
+
+    failed = row(fresh_db, ids["failed"])
+    assert (failed["fetch_status"], failed["http_status"], failed["attempts"]) == ("failed", 503, 2)
+    assert failed["last_error"] == "HTTP 503 Service Unavailable"
+    retry_at = datetime.fromisoformat(failed["next_retry_at"])
+    assert timedelta(minutes=59) < retry_at - datetime.now(timezone.utc) <= timedelta(hours=1)
+
+    image = row(fresh_db, ids["image"])
+    assert (image["fetch_status"], image["content_type"], image["title"], image["word_count"]) == ("ok", "image/png", None, None)
+    assert fresh_db["texts"].count == 2  # the article and the redirected one; never the image
+
+    moved = row(fresh_db, ids["moved"])
+    assert (moved["fetch_status"], moved["final_url"]) == ("ok", urls["ok"])
+
+
+def test_a_page_title_replaces_guesses_but_not_better_sources(fresh_db, server):
+    urls = [server.add(f"/t{index}", Reply(200, html_page(f"Page title {index}"), HTML)) for index in range(4)]
+    ids = add_items(fresh_db, urls)
+    for item_id, (title, source) in zip(ids, [(None, None), ("anchor text", "anchor"), ("Card title", "preview"), ("From arXiv", "arxiv")]):
+        fresh_db["items"].update(item_id, {"title": title, "title_source": source})
+    run(fresh_db)
+    titles = [(row(fresh_db, i)["title"], row(fresh_db, i)["title_source"]) for i in ids]
+    assert titles == [("Page title 0", "page"), ("Page title 1", "page"), ("Page title 2", "page"), ("From arXiv", "arxiv")]
+
+
+def test_windows_1251_page_declared_utf8_gets_its_russian_title(fresh_db, server):
+    # The real extractor: the declared charset is wrong, the bytes are windows-1251.
+    body = html_page(RUSSIAN_TITLE, RUSSIAN_TEXT, charset="cp1251").replace(b"charset='cp1251'", b"charset='utf-8'")
+    url = server.add("/ru", Reply(200, body, {"Content-Type": "text/html; charset=utf-8"}))
+    (item_id,) = add_items(fresh_db, [url])
+    run(fresh_db, extractor=fetching.extract_page)
+    item = row(fresh_db, item_id)
+    assert (item["title"], item["language"], item["fetch_status"]) == (RUSSIAN_TITLE, "ru", "ok")
+    assert item["summary"].startswith("Механизм внимания позволяет модели")
+    assert "трансформер понимает" in fresh_db["texts"].get(item_id)["text"]
+
+
+def test_pdf_gets_title_authors_and_text(fresh_db, server):
+    pdf = minimal_pdf("Attention Is All You Need", "The dominant sequence transduction models are based on recurrent networks.")
+    url = server.add("/paper.pdf", Reply(200, pdf, {"Content-Type": "application/pdf"}))
+    (item_id,) = add_items(fresh_db, [url], kind="paper")
+    run(fresh_db, extractor=fetching.extract_page)
+    item = row(fresh_db, item_id)
+    assert (item["title"], json.loads(item["authors"]), item["content_type"]) == (
+        "Attention Is All You Need", ["Ada Lovelace"], "application/pdf",
+    )
+    assert fresh_db["texts"].get(item_id)["text"].startswith("The dominant sequence transduction")
+
+
+def test_failed_items_wait_for_their_retry_time(fresh_db, server):
+    url = server.add("/down", [Reply(503, b""), Reply(503, b""), Reply(200, html_page("Up again"), HTML)])
+    (item_id,) = add_items(fresh_db, [url])
+    assert run(fresh_db).failed == 1
+    assert run(fresh_db).total == 0  # not yet
+    assert server.hits["/down"] == 2
+    past = (datetime.now(timezone.utc) - timedelta(minutes=1)).isoformat(timespec="seconds")
+    fresh_db["items"].update(item_id, {"next_retry_at": past})
+    assert run(fresh_db).ok == 1
+    item = row(fresh_db, item_id)
+    assert (item["fetch_status"], item["attempts"], item["last_error"], item["next_retry_at"]) == ("ok", 3, None, None)
+
+
+def test_retry_failed_takes_failed_dead_and_skipped_now(fresh_db, server):
+    urls = [server.add(path, Reply(200, html_page(path), HTML)) for path in ("/a", "/b", "/c", "/d")]
+    ids = add_items(fresh_db, urls)
+    future = (datetime.now(timezone.utc) + timedelta(days=1)).isoformat(timespec="seconds")
+    for item_id, status in zip(ids, ["failed", "dead", "skipped", "ok"]):
+        fresh_db["items"].update(item_id, {"fetch_status": status, "next_retry_at": future if status == "failed" else None})
+    assert run(fresh_db).total == 0
+    stats = run(fresh_db, retry_failed=True)
+    assert (stats.total, stats.ok) == (3, 3)
+    assert server.hits["/d"] == 0
+
+
+def test_refresh_sends_validators_and_keeps_an_unchanged_page(fresh_db, server):
+    url = server.add("/page", [Reply(200, html_page("First"), {**HTML, "ETag": '"v1"'}), Reply(304, b"")])
+    (item_id,) = add_items(fresh_db, [url])
+    run(fresh_db)
+    stats = run(fresh_db, refresh=True)
+    assert stats.summary() == "Fetched 1 item: 1 ok (1 unchanged), 0 failed, 0 dead, 0 skipped."
+    _, headers, _ = server.requests[-1]
+    assert headers["If-None-Match"] == '"v1"'
+    item = row(fresh_db, item_id)
+    assert (item["fetch_status"], item["title"], item["http_status"], item["attempts"]) == ("ok", "First", 200, 2)
+    assert fresh_db["texts"].get(item_id)["text"].startswith("First")
+
+
+def test_a_failed_refresh_keeps_the_page(fresh_db, server):
+    url = server.add("/page", [Reply(200, html_page("First"), HTML), Reply(500, b"")])
+    (item_id,) = add_items(fresh_db, [url])
+    run(fresh_db)
+    assert run(fresh_db, refresh=True).failed == 1
+    item = row(fresh_db, item_id)
+    assert (item["fetch_status"], item["title"], item["last_error"]) == ("ok", "First", "HTTP 500 Internal Server Error")
+
+
+def test_kind_limit_and_never_fetched_kinds(fresh_db, server):
+    papers = add_items(fresh_db, [server.add(f"/paper{i}", Reply(200, html_page("P"), HTML)) for i in range(3)], kind="paper")
+    add_items(fresh_db, [server.add("/article", Reply(200, html_page("A"), HTML))])
+    add_items(fresh_db, [server.add("/channel", Reply(200, b""))], kind="channel")
+    add_items(fresh_db, [server.add("/unresolved", Reply(200, b""))], kind="unresolved")
+    assert run(fresh_db, kind="paper", limit=2).ok == 2
+    assert sum(row(fresh_db, i)["fetch_status"] == "ok" for i in papers) == 2
+    assert run(fresh_db).total == 2  # the last paper and the article
+    assert server.hits["/channel"] == server.hits["/unresolved"] == 0
+
+
+def test_selection_interleaves_hosts():
+    candidates = [fetching.Candidate(str(i), f"http://{host}/{i}", "article", "pending", 0) for i, host in enumerate("aaabbc")]
+    assert [c.url for c in fetching.interleave_by_host(candidates)] == [
+        "http://a/0", "http://b/3", "http://c/5", "http://a/1", "http://b/4", "http://a/2",
+    ]
+
+
+class Interrupt(Exception):
+    pass
+
+
+def test_an_interrupted_run_resumes_without_refetching_what_was_stored(fresh_db, server):
+    urls = [server.add(f"/p{i}", Reply(200, html_page(f"Page {i}"), HTML, delay=0.05)) for i in range(30)]
+    ids = add_items(fresh_db, urls)
+
+    def stop_after_ten(stats):
+        if stats.done == 10:
+            raise Interrupt
+
+    with pytest.raises(Interrupt):
+        run(fresh_db, settings=SETTINGS.with_changes(concurrency=4), on_result=stop_after_ten)
+    stored = {i for i in ids if row(fresh_db, i)["fetch_status"] == "ok"}
+    assert len(stored) == 10
+    second = run(fresh_db)
+    assert second.ok == 20
+    assert all(row(fresh_db, i)["fetch_status"] == "ok" for i in ids)
+    assert fresh_db["texts"].count == 30
+    hits_of = {url: server.hits["/" + url.split("/", 3)[3]] for url in urls}
+    assert all(hits_of[url] == 1 for item_id, url in zip(ids, urls) if item_id in stored)
+    # At most what was in flight was fetched twice: the window (2 x concurrency), the queue and the extractors.
+    assert sum(hits_of.values()) <= 30 + 2 * 4 + 3 * 2
+
+
+def test_an_extraction_error_fails_the_item_not_the_run(fresh_db, server):
+    good = server.add("/good", Reply(200, html_page("Good"), HTML))
+    bad = server.add("/explode", Reply(200, html_page("Bad"), HTML))
+    good_id, bad_id = add_items(fresh_db, [good, bad])
+    stats = run(fresh_db, extractor=exploding_extract)
+    assert (stats.ok, stats.failed) == (1, 1)
+    assert row(fresh_db, bad_id)["last_error"] == "extraction failed: ValueError: cannot parse this page"
+    assert row(fresh_db, good_id)["fetch_status"] == "ok"
+
+
+def test_fetch_status_moves_the_rank_and_list_json_shows_fetch_fields(fresh_db, server):
+    url = server.add("/a", Reply(200, html_page("Ranked"), HTML))
+    (item_id,) = add_items(fresh_db, [url])
+    before = row(fresh_db, item_id)["rank_key"]
+    run(fresh_db)
+    after = row(fresh_db, item_id)["rank_key"]
+    assert after == pytest.approx(before + 0.3)  # the not-fetched penalty is gone
+    (listed,) = list_items(fresh_db, ListFilter(status="all"))
+    assert {key: listed[key] for key in ("fetch_status", "http_status", "final_url", "authors", "published", "site_name",
+                                         "language", "word_count", "reading_minutes", "description", "error")} == {
+        "fetch_status": "ok", "http_status": 200, "final_url": url, "authors": ["Test Author"], "published": "2024-05-01",
+        "site_name": "Local", "language": "en", "word_count": 4, "reading_minutes": 1, "description": "A description.",
+        "error": None,
+    }
+    assert listed["summary"] == "Ranked Ranked Some text." and listed["tags"] == []
