@@ -317,6 +317,20 @@ def llm_prompt(text: str, *, language: str | None = None, max_chars: int = 600) 
     )
 
 
+def check_llm_model(model_name: str) -> None:
+    """Raise ``SummarizerUnavailable`` unless ``llm`` is installed and knows ``model_name`` (before a long run)."""
+    try:
+        import llm
+    except ImportError as error:
+        raise SummarizerUnavailable(
+            "the llm summarizer needs the 'llm' library: pip install llm, then set up a model"
+        ) from error
+    try:
+        llm.get_model(model_name)
+    except Exception as error:  # llm.UnknownModelError
+        raise SummarizerUnavailable(f"{model_name}: unknown llm model (`llm models` lists the installed ones)") from error
+
+
 def summarize_with_llm(
     text: str,
     model_name: str,

@@ -570,10 +570,14 @@ def stats(db, as_json):
 @click.option("--per-host", type=click.IntRange(min=1), help="Requests in flight per host (default 2).")
 @click.option("--ignore-robots", is_flag=True, default=None, help="Do not read robots.txt.")
 @click.option("--allow-private", is_flag=True, default=None, help="Let links reach private and loopback addresses.")
+@click.option("--summarizer", type=click.Choice(["extractive", "llm"]), default="extractive", show_default=True,
+              help="Who writes summaries: offline sentence extraction, or a model through the optional llm library.")
+@click.option("--model", "llm_model", metavar="NAME", help="The llm model for --summarizer llm (see `llm models`).")
 @config_option
 @quiet_option
 @db_option
-def fetch(db, limit, kind, retry_failed, refresh, concurrency, per_host, ignore_robots, allow_private, config_path, quiet):
+def fetch(db, limit, kind, retry_failed, refresh, concurrency, per_host, ignore_robots, allow_private, summarizer,
+          llm_model, config_path, quiet):
     """Fetch the links of the reading list: title, authors, date, language, reading time, summary.
 
     Fetches pending items, and failed ones whose retry time has come, many at
@@ -589,8 +593,21 @@ def fetch(db, limit, kind, retry_failed, refresh, concurrency, per_host, ignore_
         readinglist fetch --limit 50 --kind article
         readinglist fetch --retry-failed --concurrency 8
         readinglist fetch --refresh --quiet          # from cron
+        readinglist fetch --summarizer llm --model gpt-4o-mini
     """
     from .fetching import run as run_fetch
+
+    if summarizer == "llm":
+        from harvester.summarize import SummarizerUnavailable, check_llm_model
+
+        if not llm_model:
+            raise click.UsageError("--summarizer llm needs --model NAME")
+        try:
+            check_llm_model(llm_model)
+        except SummarizerUnavailable as error:
+            raise click.ClickException(str(error)) from None
+    elif llm_model:
+        raise click.UsageError("--model goes with --summarizer llm")
 
     settings = load_settings(
         config_path,
@@ -599,7 +616,7 @@ def fetch(db, limit, kind, retry_failed, refresh, concurrency, per_host, ignore_
         respect_robots=False if ignore_robots else None,
         allow_private=allow_private,
     )
-    options = dict(limit=limit, kind=kind, retry_failed=retry_failed, refresh=refresh)
+    options = dict(limit=limit, kind=kind, retry_failed=retry_failed, refresh=refresh, llm_model=llm_model)
     try:
         if not quiet and sys.stderr.isatty():
             stats = _fetch_with_progress(db, settings, options)

@@ -21,6 +21,7 @@ the network keeps flowing, and at most a fixed number of bodies are in memory.
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import logging
 import math
@@ -36,6 +37,8 @@ import sqlite_utils
 
 from harvester.fetch import FetchResult, Fetcher
 from harvester.settings import Settings
+
+logger = logging.getLogger(__name__)
 
 log = logging.getLogger(__name__)
 
@@ -104,8 +107,10 @@ def select_candidates(
 ) -> list[Candidate]:
     """The items to fetch, best-ranked first, then interleaved by host so neighbours hit different servers."""
     now = now or _now()
-    wanted = ["COALESCE(fetch_status, 'pending') = 'pending'", "(fetch_status = 'failed' AND (next_retry_at IS NULL OR next_retry_at <= ?))"]
-    params: list = [_iso(now)]
+    # A pending item with a next_retry_at was deferred by a site adapter (a rate limit): not before then.
+    due = "(next_retry_at IS NULL OR next_retry_at <= ?)"
+    wanted = [f"(COALESCE(fetch_status, 'pending') = 'pending' AND {due})", f"(fetch_status = 'failed' AND {due})"]
+    params: list = [_iso(now), _iso(now)]
     if retry_failed:
         wanted.append("fetch_status IN ('failed', 'dead', 'skipped')")
     if refresh:
@@ -152,17 +157,21 @@ def interleave_by_host(candidates: list[Candidate]) -> list[Candidate]:
 def prepare_extraction() -> None:
     """Import the extraction modules in the parent, so forked workers start with them loaded."""
     try:
-        import harvester.extract  # noqa: F401
         import harvester.summarize  # noqa: F401
+        from harvester.extract import warm_up
     except ImportError:  # pragma: no cover - reported when the first page is extracted
-        pass
+        return
+    warm_up()
 
 
-def extract_page(body: bytes, url: str, content_type: str | None, charset: str | None) -> dict:
+def extract_page(
+    body: bytes, url: str, content_type: str | None, charset: str | None, llm_model: str | None = None
+) -> dict:
     """Extract one fetched body and summarize it: the fields the item gains, plus ``text``.
 
     A top-level function so the process pool can pickle it. Returns a dict so
-    the parent needs no knowledge of the extractor's classes.
+    the parent needs no knowledge of the extractor's classes. With
+    ``llm_model`` an LLM writes the summary (the extractive one if it fails).
     """
     from harvester.extract import extract
     from harvester.summarize import summarize
@@ -181,7 +190,16 @@ def extract_page(body: bytes, url: str, content_type: str | None, charset: str |
         "word_count": extracted.word_count,
         "reading_minutes": extracted.reading_minutes,
     }
-    fields["summary"] = summarize(extracted.text or "", language=extracted.language, fallback=extracted.description)
+    fields["summary"] = None
+    if llm_model and extracted.text:
+        from harvester.summarize import SummarizerError, summarize_with_llm
+
+        try:
+            fields["summary"] = summarize_with_llm(extracted.text, llm_model, language=extracted.language)
+        except SummarizerError as error:
+            logger.warning("%s: llm summary failed, using the extractive one (%s)", url, error)
+    if not fields["summary"]:
+        fields["summary"] = summarize(extracted.text or "", language=extracted.language, fallback=extracted.description)
     return fields
 
 
@@ -432,6 +450,7 @@ def run(
     workers: int | None = None,
     on_start: Callable[[int], None] | None = None,
     on_result: Callable[[FetchStats], None] | None = None,
+    llm_model: str | None = None,
 ) -> FetchStats:
     """Fetch what needs fetching (see the module docstring) and store each result as it completes.
 
@@ -452,9 +471,9 @@ def run(
         on_start(stats.total)
     if not candidates:
         return stats
-    extractor = extractor or extract_page
-    if extractor is extract_page:
+    if extractor is None:
         prepare_extraction()
+        extractor = functools.partial(extract_page, llm_model=llm_model) if llm_model else extract_page
     pool = _Pool(executor, workers or os.cpu_count() or 1)
     store = Store(db, settings, stats, on_result)
 

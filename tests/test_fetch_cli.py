@@ -103,3 +103,49 @@ def test_non_positive_numbers_are_usage_errors(db_path, config, option):
     result = invoke(db_path, config, option, "0")
     assert result.exit_code == 2
     assert "Invalid value for" in result.output and option in result.output
+
+
+@pytest.mark.parametrize(
+    "args, code, message",
+    [
+        (("--summarizer", "llm"), 2, "--summarizer llm needs --model NAME"),
+        (("--model", "gpt-x"), 2, "--model goes with --summarizer llm"),
+    ],
+)
+def test_llm_summarizer_options(db_path, config, args, code, message):
+    result = invoke(db_path, config, *args)
+    assert result.exit_code == code and message in result.output
+
+
+def test_llm_summarizer_without_llm_installed(db_path, config, monkeypatch):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "llm", None)  # import llm -> ImportError
+    result = invoke(db_path, config, "--summarizer", "llm", "--model", "gpt-x")
+    assert result.exit_code == 1
+    assert result.output.startswith("Error: the llm summarizer needs the 'llm' library")
+
+
+def test_llm_summary_replaces_the_extractive_one_and_falls_back(monkeypatch):
+    import sys
+    import types
+
+    from readinglist.fetching import extract_page
+
+    class Model:
+        def __init__(self, fail):
+            self.fail = fail
+
+        def prompt(self, prompt, system=None):
+            if self.fail:
+                raise RuntimeError("rate limited")
+            return types.SimpleNamespace(text=lambda: "A model wrote this. It is short.")
+
+    fake = types.SimpleNamespace(get_model=lambda name: Model(fail=name == "flaky"))
+    monkeypatch.setitem(sys.modules, "llm", fake)
+    page = html_page("Attention", "Attention lets every token look at every other token. " * 40)
+    assert extract_page(page, "http://a.example/", "text/html", "utf-8", llm_model="good")["summary"] == (
+        "A model wrote this. It is short."
+    )
+    fallback = extract_page(page, "http://a.example/", "text/html", "utf-8", llm_model="flaky")["summary"]
+    assert fallback and fallback.startswith("Attention lets every token")

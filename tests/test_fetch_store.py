@@ -235,3 +235,12 @@ def test_fetch_status_moves_the_rank_and_list_json_shows_fetch_fields(fresh_db, 
         "error": None,
     }
     assert listed["summary"] == "Ranked Ranked Some text." and listed["tags"] == []
+
+
+def test_a_deferred_pending_item_waits_for_its_retry_time(fresh_db):
+    now = datetime.now(timezone.utc)
+    ids = add_items(fresh_db, ["http://a.example/deferred", "http://a.example/due", "http://a.example/fresh"])
+    fresh_db.execute("UPDATE items SET next_retry_at = ? WHERE id = ?", [(now + timedelta(hours=1)).isoformat(timespec="seconds"), ids[0]])
+    fresh_db.execute("UPDATE items SET next_retry_at = ? WHERE id = ?", [(now - timedelta(hours=1)).isoformat(timespec="seconds"), ids[1]])
+    fresh_db.conn.commit()
+    assert sorted(c.id for c in fetching.select_candidates(fresh_db, now=now)) == sorted(ids[1:])
