@@ -120,11 +120,11 @@ def crossref_search_url(settings, title: str, surnames=(), rows: int = ROWS) -> 
     return f"{settings.crossref_api}/works?{urlencode(params)}"
 
 
-def _load_json(body: bytes | str, what: str):
+def _load_json(body: bytes | str):
     try:
         return json.loads(body)
     except (ValueError, UnicodeDecodeError) as error:
-        raise SearchError(f"{what}: not JSON ({error})") from None
+        raise SearchError(f"not JSON ({error})") from None
 
 
 def _date_parts(value) -> str | None:
@@ -145,11 +145,11 @@ def _crossref_author(author: dict) -> str | None:
 
 def parse_crossref_search(body: bytes | str) -> list[FoundWork]:
     """The works of a Crossref ``/works?query...`` answer. Raises :class:`SearchError`."""
-    data = _load_json(body, "Crossref")
+    data = _load_json(body)
     message = data.get("message") if isinstance(data, dict) else None
     items = message.get("items") if isinstance(message, dict) else None
     if not isinstance(items, list):
-        raise SearchError("Crossref: no message.items in the answer")
+        raise SearchError("no message.items in the answer")
     works = []
     for item in items:
         if not isinstance(item, dict) or item.get("type") in CROSSREF_NOT_WORKS:
@@ -197,10 +197,10 @@ def _strip_doi(value: str | None) -> str | None:
 
 def parse_openalex_search(body: bytes | str) -> list[FoundWork]:
     """The works of an OpenAlex ``/works?search=`` answer. Raises :class:`SearchError`."""
-    data = _load_json(body, "OpenAlex")
+    data = _load_json(body)
     results = data.get("results") if isinstance(data, dict) else None
     if not isinstance(results, list):
-        raise SearchError("OpenAlex: no results in the answer")
+        raise SearchError("no results in the answer")
     works = []
     for result in results:
         if not isinstance(result, dict):
