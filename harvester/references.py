@@ -19,7 +19,8 @@ What counts as a cited title (each rule is a ``via`` value):
   et al.`` and ``Name et al. Title.``. A Russian lead-in before a colon is
   dropped: ``работу с ICML: PV-Tuning: ...`` -> ``PV-Tuning: ...``.
 * ``header``: a Markdown header (``# Title``); without an author line it must
-  be in Latin script, four words or more, and title-cased or with a colon.
+  be in Latin script, four words or more, and title-cased or with a colon. Not
+  in a post that links a paper: there the header names that paper.
 * ``marker``: a title line followed by a bare ``Paper`` / ``📃 Статья`` /
   ``arXiv`` line (a link label whose link the dump lost).
 * ``cue``: ``статья: Title``, ``paper: Title``, ``работу с ICML: Title``,
@@ -42,6 +43,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, replace
 
+from harvester.identity import identify
 from harvester.links import links_in_post, snippet
 from harvester.models import Post, Preview
 from harvester.title_match import MINOR_WORDS, normalize, titles_agree
@@ -398,9 +400,16 @@ def find_candidates(text: str, previews=(), linked_titles=()) -> list[Candidate]
 def candidates_in_post(post: Post) -> list[Candidate]:
     """:func:`find_candidates` for a post, leaving out what its links' anchors and cards already name."""
     linked = []
+    links_a_paper = False
     for link in links_in_post(post):
         linked.extend(t for t in (link.anchor_text, link.title) if t)
-    return find_candidates(post.text, post.previews, linked)
+        identity = identify(link.url)
+        links_a_paper = links_a_paper or (identity is not None and identity.kind == "paper")
+    candidates = find_candidates(post.text, post.previews, linked)
+    if links_a_paper:
+        # A post's header names what the post links ("# Attention Is All You Need, again" above arXiv:1706.03762).
+        candidates = [candidate for candidate in candidates if candidate.via != "header"]
+    return candidates
 
 
 def preview_from_row(site_name: str | None, title: str | None, description: str | None = None) -> Preview:

@@ -20,7 +20,7 @@ STATUSES = ("unread", "read", "archived", "all")
 SORTS = ("mentions", "score", "added", "title")
 PRIORITIES = ("high", "normal", "low")
 
-KINDS = ("paper", "repo", "model", "dataset", "video", "article", "post", "channel")
+KINDS = ("paper", "repo", "model", "dataset", "video", "article", "post", "channel", "unresolved")
 PROGRESS_MIN_BYTES = 1_000_000
 
 
@@ -255,7 +255,7 @@ def _check_date(value: str, option: str) -> None:
 
 def _plain_line(item: dict) -> str:
     shown = f"{item['title']}  {item['url']}" if item["title"] else item["url"]
-    return f"{item['id']}  {item['kind']:<7}  {item['mentions']:>3}  {shown}"
+    return f"{item['id']}  {item['kind']:<10}  {item['mentions']:>3}  {shown}"
 
 
 def _print_table(items: list[dict]) -> None:
@@ -632,6 +632,8 @@ def fetch(db, limit, kind, retry_failed, refresh, concurrency, per_host, ignore_
         if metadata_line:
             click.echo(metadata_line)
         click.echo(stats.summary())
+        if stats.references is not None and (stats.references.tried or stats.references.new_references):
+            click.echo(stats.references.summary())
 
 
 def _fetch_with_progress(db, settings, options):

@@ -64,6 +64,7 @@ class FetchStats:
     dead: int = 0
     skipped: int = 0
     metadata: object = None  # the site metadata stage's stats, when it ran
+    references: object = None  # the cited-titles stage's stats (readinglist.references.ResolveStats)
 
     @property
     def done(self) -> int:
@@ -469,8 +470,19 @@ def run(
     stats.total = len(candidates)
     if on_start is not None:
         on_start(stats.total)
-    if not candidates:
-        return stats
+    if candidates:
+        _fetch_pages(db, settings, stats, candidates, transport=transport, resolver=resolver, sleep=sleep,
+                     extractor=extractor, executor=executor, workers=workers, on_result=on_result, llm_model=llm_model)
+    if site_metadata:
+        # Papers cited by title: after the pages, so a run's new posts are scanned too.
+        from .references import run as resolve_references
+
+        stats.references = resolve_references(db, settings)
+    return stats
+
+
+def _fetch_pages(db, settings, stats, candidates, *, transport, resolver, sleep, extractor, executor, workers,
+                 on_result, llm_model) -> None:
     if extractor is None:
         prepare_extraction()
         extractor = functools.partial(extract_page, llm_model=llm_model) if llm_model else extract_page
@@ -486,7 +498,6 @@ def run(
         asyncio.run(main())
     finally:
         pool.shutdown()
-    return stats
 
 
 def _handled(metadata_stats) -> int:

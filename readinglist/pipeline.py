@@ -283,9 +283,10 @@ class _PendingTruncated:
 class _Writer:
     """Buffers posts and writes them a batch at a time, each batch in one transaction."""
 
-    def __init__(self, db: sqlite_utils.Database, stats: HarvestStats):
+    def __init__(self, db: sqlite_utils.Database, stats: HarvestStats, find_references: bool = True):
         self.db = db
         self.stats = stats
+        self.find_references = find_references
         self.posts: list[Post] = []
         self.truncated: list[_PendingTruncated] = []
         self._pairs: set[tuple[str, str]] = set()
@@ -310,9 +311,15 @@ class _Writer:
                     self.truncated.append(_PendingTruncated(post.key, link))
                     continue
                 self._collect(post.key, link, now, items, mentions)
-        self.posts = []
+        posts, self.posts = self.posts, []
         self._pairs.clear()
         self._write(post_rows, items, mentions)
+        if self.find_references:
+            # Cited titles need the posts' preview cards and anchors, which only the parsed posts have.
+            from .references import record_candidates
+
+            with self.db.atomic():
+                record_candidates(self.db, posts)
 
     def _collect(self, post_id: str, link: FoundLink, now: str, items: dict, mentions: dict) -> None:
         identity = identify(link.url)

@@ -149,7 +149,7 @@ def print_show(item: dict, tty: bool) -> None:
 def search_lines(results: list[dict]) -> list[str]:
     lines = []
     for row in results:
-        lines.append(f"{row['id']}  {row['kind']:<7}  {row['status']:<8}  {row['title'] or row['url']}")
+        lines.append(f"{row['id']}  {row['kind']:<10}  {row['status']:<8}  {row['title'] or row['url']}")
         snippet = _snippet(row["snippet"])
         if snippet:
             lines.append(f"    {snippet}")

@@ -234,7 +234,7 @@ def test_list_filters_and_plain_output(db_path, dump):
     assert [item["url"] for item in papers] == ["https://arxiv.org/abs/1706.03762"]
     assert listed(db_path, "--status", "read") == []
     result = run("list", "--db", db_path, "--kind", "paper")
-    assert result.output == f"{papers[0]['id']}  paper      1  https://arxiv.org/abs/1706.03762\n"
+    assert result.output == f"{papers[0]['id']}  paper         1  https://arxiv.org/abs/1706.03762\n"
 
 
 def test_format_option_forces_a_parser(db_path, tmp_path):
@@ -303,3 +303,12 @@ def test_links_to_a_merged_url_join_the_item_it_was_merged_into(db_path, tmp_pat
     assert db.execute("SELECT mention_posts FROM items").fetchone()[0] == 2
     assert run("harvest", str(second), "--db", db_path, "-q").exit_code == 0
     assert db.execute("SELECT COUNT(*) FROM mentions").fetchone()[0] == 2
+
+
+def test_harvest_records_papers_cited_by_title(db_path):
+    assert run("harvest", str(SEEDS), "--db", db_path, "-q").exit_code == 0
+    titles = {item["title"] for item in listed(db_path, "--kind", "unresolved")}
+    assert "PV-Tuning: Beyond Straight-Through Estimation for Extreme LLM Compression" in titles
+    # Cited titles are listed, never queued.
+    queued = json.loads(run("next", "--db", db_path, "-n", "100", "--json").output)
+    assert not any(item["kind"] == "unresolved" for item in queued)

@@ -62,7 +62,7 @@ def test_unbalanced_quote_message(items, db_path):
 
 def test_plain_output(items, db_path):
     result = run("search", "--db", db_path, "cuda")
-    assert result.output == f"{items['repo']}  repo     unread    https://github.com/a/b\n    A tiny [CUDA] kernel library\n"
+    assert result.output == f"{items['repo']}  repo        unread    https://github.com/a/b\n    A tiny [CUDA] kernel library\n"
 
 
 @pytest.fixture

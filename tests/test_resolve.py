@@ -225,7 +225,7 @@ def write_posts(db, texts: list[str], channel: str = "ml") -> list[str]:
         posts.append(Post(source="test", text=text, channel=channel, post_id=str(number), date=f"2024-07-{number % 28 + 1:02d}"))
     from readinglist.pipeline import HarvestStats, _Writer
 
-    writer = _Writer(db, HarvestStats())
+    writer = _Writer(db, HarvestStats(), find_references=False)  # left to find_candidates_in_posts
     for post in posts:
         writer.add(post)
     writer.flush()
@@ -287,7 +287,7 @@ def test_record_candidates_uses_cards_and_anchors_of_live_posts(fresh_db):
     linked = Post(source="t", text=f"{PV}\nMalinovskii et al.", channel="ml", post_id="10", anchors=[Anchor(PV_URL, PV)])
     from readinglist.pipeline import HarvestStats, _Writer
 
-    writer = _Writer(fresh_db, HarvestStats())
+    writer = _Writer(fresh_db, HarvestStats(), find_references=False)
     writer.add(post)
     writer.add(linked)
     writer.flush()
