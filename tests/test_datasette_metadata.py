@@ -183,3 +183,18 @@ def test_read_only_queries_are_not_writable():
     for name in ("queue", "by_channel", "papers", "dead_links", "read_this_week"):
         assert not queries[name].get("write"), name
     assert json.dumps(queries).count('"write": true') == 4
+
+
+def test_paper_code_relations_are_browsable(client, db_path, list_ids):
+    db = open_db(db_path)
+    db.execute(
+        "INSERT INTO relations(item_id, related_id, relation, source, added_at) VALUES (?, ?, 'code-for', 'readme', '2026-01-01')",
+        [list_ids["repo"], list_ids["paper"]],
+    )
+    db.conn.commit()
+    (row,) = rows(client, "/readinglist/item_relations")
+    assert (row["item_title"], row["relation"], row["related_title"]) == (
+        "huggingface/transformers", "code-for", "Attention Is All You Need"
+    )
+    assert "Paper ↔ code" in client.get("/readinglist/item_relations").text
+    assert "item_relations" in client.get("/readinglist").text
