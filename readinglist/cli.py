@@ -166,6 +166,8 @@ def harvest(db, paths, format_name, channel, channel_list, since, limit, allow_p
     except KeyboardInterrupt:
         click.echo("Interrupted: every finished batch is saved; run the same command again to continue.", err=True)
         sys.exit(130)
+    except sqlite3.Error as error:
+        raise click.ClickException(f"database error: {error} (every finished batch is saved)") from None
     _report(stats, quiet)
 
 

@@ -14,6 +14,7 @@ one that has shipped.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 from pathlib import Path
@@ -106,6 +107,36 @@ def mention_id_for(item_id: str, post_id: str, written: str) -> str:
     return short_hash(f"{item_id}\0{post_id}\0{written}", MENTION_ID_LENGTH)
 
 
+class Database(sqlite_utils.Database):
+    """sqlite-utils' Database whose ``atomic()`` takes the write lock at BEGIN.
+
+    A deferred transaction that reads, then writes, fails at once with
+    "database is locked" (SQLITE_BUSY_SNAPSHOT, which the busy timeout cannot
+    wait out) when another process committed in between: WAL with several
+    writers (harvest, fetch, Datasette's writable queries, the CLI) hits that.
+    ``BEGIN IMMEDIATE`` waits for the lock up front, within the busy timeout.
+    """
+
+    @contextlib.contextmanager
+    def atomic(self):
+        if self.conn.in_transaction:
+            with super().atomic():
+                yield self
+            return
+        self.conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield self
+        except BaseException:
+            self.rollback()
+            raise
+        else:
+            try:
+                self.conn.execute("COMMIT")
+            except BaseException:
+                self.rollback()
+                raise
+
+
 def resolve_path(path: str | os.PathLike | None) -> Path:
     """``--db`` if given, else ``$READINGLIST_DB``, else ``./readinglist.db``."""
     return Path(path or os.environ.get(DB_ENV) or DEFAULT_DB)
@@ -117,7 +148,7 @@ def open_db(path: str | os.PathLike | None = None, *, migrate: bool = True) -> s
     WAL lets Datasette read while a harvest writes; the busy timeout makes a
     second writer wait instead of failing with "database is locked".
     """
-    db = sqlite_utils.Database(resolve_path(path))
+    db = Database(resolve_path(path))
     db.conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
     db.conn.execute("PRAGMA foreign_keys = ON")
     if db.journal_mode != "wal":
