@@ -374,7 +374,10 @@ async def _fetch_and_store(
     extractor: Extractor,
 ) -> None:
     loop = asyncio.get_running_loop()
-    queue: asyncio.Queue = asyncio.Queue(maxsize=pool.workers * 2)
+    # Twice as many consumers as worker processes: while one consumer stores a
+    # result, the pool already holds the next page, so no worker waits on SQLite.
+    consumers = pool.workers * 2
+    queue: asyncio.Queue = asyncio.Queue(maxsize=consumers)
 
     async def extract_and_store() -> None:
         while True:
@@ -409,13 +412,13 @@ async def _fetch_and_store(
             else:
                 result.body = None
                 store.write(candidate, result, {"content_kind": "other"} if result.status == "ok" else None)
-        for _ in range(pool.workers):
+        for _ in range(consumers):
             await queue.put(None)
 
     # A TaskGroup: if storing fails (a full disk, a callback raising), everything stops at once.
     try:
         async with asyncio.TaskGroup() as group:
-            for _ in range(pool.workers):
+            for _ in range(consumers):
                 group.create_task(extract_and_store())
             group.create_task(fetch_into_queue())
     except BaseExceptionGroup as errors:
