@@ -139,5 +139,5 @@ def test_repeated_sigkill_during_fetch(db_path, tmp_path):
     # and repeats are bounded by what can be in flight when a kill lands (fetch window + extraction queue).
     assert all(count >= 1 for count in hits.values())
     assert frozen and all(hits[item_id] == count for item_id, count in frozen.items())
-    in_flight = 2 * CONCURRENCY + 3 * (os.cpu_count() or 1)
+    in_flight = 2 * CONCURRENCY + 5 * (os.cpu_count() or 1)  # fetch window + extraction queue and consumers
     assert sum(hits.values()) <= ITEMS + kills * in_flight
