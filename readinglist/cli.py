@@ -91,8 +91,12 @@ def cli(verbose: bool):
 
     \b
     Quick start:
-        readinglist harvest seeds/
+        readinglist harvest seeds/          # or @channel, a Telegram export, a t.me page
         readinglist list
+        readinglist fetch                   # titles, authors, reading time, summaries
+        readinglist next                    # what to read now, and why
+        readinglist serve                   # browse in Datasette
+        readinglist export -f bibtex -o reading.bib
     """
     logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
 
