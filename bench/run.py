@@ -195,7 +195,7 @@ def parse_fetch(text: str) -> list[Figure]:
 
 def parse_queue(text: str) -> list[Figure]:
     figures = []
-    size = re.search(r"([\d,]+) items, ([\d,]+) mentions", text)
+    size = re.search(r"(\d[\d,]*) items, (\d[\d,]*) mentions", text)
     where = f" at {size.group(1)} items" if size else ""
     for row in markdown_tables(text)[0]:
         goal = number(column(row, "goal"))
@@ -207,7 +207,7 @@ def parse_queue(text: str) -> list[Figure]:
 
 def parse_datasette(text: str) -> list[Figure]:
     rows = markdown_tables(text)[0]
-    size = re.search(r"([\d,]+) items", text)
+    size = re.search(r"(\d[\d,]*) items", text)
     where = f" at {size.group(1)} items" if size else ""
     figures = []
     without = {first_cell(row).split(", without")[0]: number(column(row, "median ms")) for row in rows if ", without" in first_cell(row)}
