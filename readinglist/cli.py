@@ -24,18 +24,22 @@ KINDS = ("paper", "repo", "model", "dataset", "video", "article", "post", "chann
 PROGRESS_MIN_BYTES = 1_000_000
 
 
-def db_option(command):
-    """``--db PATH``, shared by every command that opens the database."""
+# ``--db PATH`` as a path: for commands that hand the file to something else (serve).
+db_path_option = click.option(
+    "--db",
+    "db_path",
+    type=click.Path(dir_okay=False),
+    envvar=database.DB_ENV,
+    default=database.DEFAULT_DB,
+    show_default=True,
+    help=f"SQLite database (or set ${database.DB_ENV}).",
+)
 
-    @click.option(
-        "--db",
-        "db_path",
-        type=click.Path(dir_okay=False),
-        envvar=database.DB_ENV,
-        default=database.DEFAULT_DB,
-        show_default=True,
-        help=f"SQLite database (or set ${database.DB_ENV}).",
-    )
+
+def db_option(command):
+    """``--db PATH``, shared by every command that opens the database: the command gets ``db``."""
+
+    @db_path_option
     @functools.wraps(command)
     def wrapper(*args, db_path, **kwargs):
         return command(*args, db=_open(db_path), **kwargs)
@@ -137,10 +141,11 @@ def harvest(db, paths, format_name, channel, channel_list, since, limit, allow_p
     """
     from harvester.sources.live import channel_name
 
-    channels = [channel_name(path) for path in paths if path.startswith("@") or "t.me/" in path]
-    if None in channels:
-        bad = next(path for path in paths if (path.startswith("@") or "t.me/" in path) and channel_name(path) is None)
-        raise click.ClickException(f"{bad}: not a public channel name or t.me/s/ link")
+    channels = []
+    for ref in (path for path in paths if path.startswith("@") or "t.me/" in path):
+        if channel_name(ref) is None:
+            raise click.ClickException(f"{ref}: not a public channel name or t.me/s/ link")
+        channels.append(channel_name(ref))
     paths = tuple(path for path in paths if not (path.startswith("@") or "t.me/" in path))
     if channel_list:
         channels += _read_channel_list(channel_list)
@@ -745,15 +750,7 @@ def _resolve_with_progress(db, settings, limit):
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on (localhost only by default).")
 @click.option("--port", "-p", type=click.IntRange(1, 65535), default=8001, show_default=True)
 @click.option("--metadata", "metadata_path", type=click.Path(dir_okay=False), help="Datasette metadata file (default: the packaged metadata.yml).")
-@click.option(
-    "--db",
-    "db_path",
-    type=click.Path(dir_okay=False),
-    envvar=database.DB_ENV,
-    default=database.DEFAULT_DB,
-    show_default=True,
-    help=f"SQLite database (or set ${database.DB_ENV}).",
-)
+@db_path_option
 def serve(host, port, metadata_path, db_path):
     """Browse, facet and search the reading list in Datasette; mark items read.
 

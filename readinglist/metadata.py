@@ -149,7 +149,7 @@ def pending_items(
     params: list = list(HANDLED_DOMAINS)
     id_list = list(dict.fromkeys(ids)) if ids is not None else None
     if id_list is not None:
-        clauses.append(f"items.id IN (SELECT value FROM json_each(?))")
+        clauses.append("items.id IN (SELECT value FROM json_each(?))")
         params.append(json.dumps(id_list))
     elif not force:
         clauses.append(

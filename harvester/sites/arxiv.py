@@ -19,7 +19,8 @@ import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from urllib.parse import urlencode
 
-from harvester.sites.base import OK, SiteMetadata, collapse, detect_language
+from harvester.language import detect_language
+from harvester.sites.base import OK, SiteMetadata, collapse
 
 __all__ = [
     "ArxivEntry",

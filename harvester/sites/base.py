@@ -183,8 +183,36 @@ def readme_summary(markdown: str | None, limit: int = 600) -> str | None:
 
 
 
-def detect_language(text: str | None) -> str | None:
-    """ISO 639-1 code of ``text``, or None when too short or unsure (``harvester.language``)."""
-    from harvester.language import detect_language as detect
+def header(headers, name: str) -> str | None:
+    """A response header by name, whatever its case, from ``httpx.Headers`` or a plain dict."""
+    if headers is None:
+        return None
+    value = headers.get(name)
+    if value is None and hasattr(headers, "items"):
+        value = next((v for k, v in headers.items() if k.lower() == name.lower()), None)
+    return value
 
-    return detect(text)
+
+def retry_after(headers) -> float | None:
+    """Seconds a ``Retry-After`` header asks for (delta-seconds or an HTTP date); None if absent or bad."""
+    from harvester.fetch import parse_retry_after
+
+    return parse_retry_after(header(headers, "retry-after"))
+
+
+def rate_limited(status_code: int, headers, error: str) -> SiteMetadata:
+    """A deferral: try again after the site's Retry-After (or the stage's default wait)."""
+    return SiteMetadata(status=DEFERRED, retry_after=retry_after(headers), error=error, http_status=status_code)
+
+
+def add_readme(metadata: SiteMetadata, readme: str | None) -> SiteMetadata:
+    """A README's (or model card's) first paragraph becomes the summary; the arXiv ids and DOIs it cites are kept."""
+    if not readme:
+        return metadata
+    summary = readme_summary(readme)
+    if summary:
+        metadata.summary = summary
+    arxiv_ids, dois = find_identifiers(readme)
+    metadata.cited_arxiv_ids = list(dict.fromkeys(metadata.cited_arxiv_ids + arxiv_ids))
+    metadata.cited_dois = list(dict.fromkeys(metadata.cited_dois + dois))
+    return metadata

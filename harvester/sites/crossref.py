@@ -15,7 +15,7 @@ import json
 import re
 from urllib.parse import quote
 
-from harvester.sites.base import DEAD, DEFERRED, FAILED, OK, SiteMetadata, collapse, strip_markup
+from harvester.sites.base import DEAD, FAILED, OK, SiteMetadata, collapse, rate_limited, strip_markup
 
 __all__ = ["crossref_url", "datacite_url", "parse_crossref", "parse_datacite", "classify"]
 
@@ -35,17 +35,8 @@ def classify(status_code: int, headers=None, now: float | None = None) -> SiteMe
     if status_code in (404, 410):
         return SiteMetadata(status=DEAD, error=f"HTTP {status_code}: DOI not found", http_status=status_code)
     if status_code in (429, 503):
-        retry = _retry_after(headers)
-        return SiteMetadata(status=DEFERRED, retry_after=retry, error=f"HTTP {status_code}: rate limited", http_status=status_code)
+        return rate_limited(status_code, headers, f"HTTP {status_code}: rate limited")
     return SiteMetadata(status=FAILED, error=f"HTTP {status_code}", http_status=status_code)
-
-
-def _retry_after(headers) -> float | None:
-    value = (headers or {}).get("retry-after") or (headers or {}).get("Retry-After")
-    try:
-        return max(0.0, float(value)) if value is not None else None
-    except ValueError:
-        return None
 
 
 def _date(parts_holder) -> str | None:

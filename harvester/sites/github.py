@@ -24,9 +24,11 @@ from harvester.sites.base import (
     FAILED,
     OK,
     SiteMetadata,
+    add_readme,
     collapse,
     find_identifiers,
-    readme_summary,
+    header,
+    retry_after,
     shorten,
 )
 
@@ -56,15 +58,6 @@ def request_headers(settings, raw: bool = False) -> dict[str, str]:
     return headers
 
 
-def _header(headers, name: str) -> str | None:
-    if headers is None:
-        return None
-    value = headers.get(name)
-    if value is None and hasattr(headers, "items"):
-        value = next((v for k, v in headers.items() if k.lower() == name.lower()), None)
-    return value
-
-
 def classify(status_code: int, headers=None, body: bytes | str = b"", now: float | None = None) -> SiteMetadata | None:
     """What a non-200 answer means, or None for 200.
 
@@ -79,17 +72,14 @@ def classify(status_code: int, headers=None, body: bytes | str = b"", now: float
     except (ValueError, AttributeError):
         message = text[:200]
     if status_code in (403, 429):
-        remaining = _header(headers, "x-ratelimit-remaining")
-        retry_after = _header(headers, "retry-after")
+        remaining = header(headers, "x-ratelimit-remaining")
         lowered = message.lower()
-        if retry_after is not None:
-            try:
-                wait = max(0.0, float(retry_after))
-            except ValueError:
-                wait = SECONDARY_WAIT
+        if header(headers, "retry-after") is not None:
+            wait = retry_after(headers)
+            wait = SECONDARY_WAIT if wait is None else wait
             return SiteMetadata(status=DEFERRED, retry_after=wait, error=f"HTTP {status_code}: {message or 'rate limited'}", http_status=status_code)
         if remaining == "0":
-            reset = _header(headers, "x-ratelimit-reset")
+            reset = header(headers, "x-ratelimit-reset")
             now = time.time() if now is None else now
             try:
                 wait = max(0.0, float(reset) - now)
@@ -177,14 +167,3 @@ def parse_readme(body: bytes | str, content_type: str | None = None) -> str | No
     return text
 
 
-def add_readme(metadata: SiteMetadata, readme: str | None) -> SiteMetadata:
-    """The README's first paragraph becomes the summary; the arXiv ids and DOIs it cites are kept."""
-    if not readme:
-        return metadata
-    summary = readme_summary(readme)
-    if summary:
-        metadata.summary = summary
-    arxiv_ids, dois = find_identifiers(readme)
-    metadata.cited_arxiv_ids = list(dict.fromkeys(metadata.cited_arxiv_ids + arxiv_ids))
-    metadata.cited_dois = list(dict.fromkeys(metadata.cited_dois + dois))
-    return metadata

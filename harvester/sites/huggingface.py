@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 
-from harvester.sites.base import DEAD, DEFERRED, FAILED, OK, SiteMetadata, collapse, find_identifiers, readme_summary
+from harvester.sites.base import DEAD, FAILED, OK, SiteMetadata, add_readme, collapse, rate_limited
 
 __all__ = ["split_id", "api_url", "card_url", "classify", "parse_api", "add_card"]
 
@@ -51,12 +51,7 @@ def classify(status_code: int, headers=None) -> SiteMetadata | None:
     if status_code in (404, 410) or (status_code == 401 and error_code in ("RepoNotFound", "")):
         return SiteMetadata(status=DEAD, error=f"HTTP {status_code}: repository not found", http_status=status_code)
     if status_code in (429, 503):
-        retry = (headers or {}).get("retry-after")
-        try:
-            wait = float(retry) if retry is not None else None
-        except ValueError:
-            wait = None
-        return SiteMetadata(status=DEFERRED, retry_after=wait, error=f"HTTP {status_code}: rate limited", http_status=status_code)
+        return rate_limited(status_code, headers, f"HTTP {status_code}: rate limited")
     return SiteMetadata(status=FAILED, error=f"HTTP {status_code}", http_status=status_code)
 
 
@@ -109,14 +104,5 @@ def parse_api(body: bytes | str, hf_id: str) -> SiteMetadata:
     )
 
 
-def add_card(metadata: SiteMetadata, card: str | None) -> SiteMetadata:
-    """The card's first paragraph becomes the summary; arXiv ids and DOIs it cites are kept."""
-    if not card:
-        return metadata
-    summary = readme_summary(card)
-    if summary:
-        metadata.summary = summary
-    arxiv_ids, dois = find_identifiers(card)
-    metadata.cited_arxiv_ids = list(dict.fromkeys(metadata.cited_arxiv_ids + arxiv_ids))
-    metadata.cited_dois = list(dict.fromkeys(metadata.cited_dois + dois))
-    return metadata
+# A model card is a README: its first paragraph is the summary.
+add_card = add_readme

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import re
 
-from harvester.sites.base import DEAD, DEFERRED, FAILED, OK, SiteMetadata, collapse, detect_language, shorten
+from harvester.language import detect_language
+from harvester.sites.base import DEAD, FAILED, OK, SiteMetadata, collapse, rate_limited, shorten
 from harvester.sources._html import decode, node_text, parse_document
 
 __all__ = ["post_path", "embed_url", "classify", "parse_embed"]
@@ -38,12 +39,7 @@ def classify(status_code: int, headers=None) -> SiteMetadata | None:
     if status_code in (404, 410):
         return SiteMetadata(status=DEAD, error=f"HTTP {status_code}", http_status=status_code)
     if status_code == 429:
-        retry = (headers or {}).get("retry-after")
-        try:
-            wait = float(retry) if retry is not None else None
-        except ValueError:
-            wait = None
-        return SiteMetadata(status=DEFERRED, retry_after=wait, error="HTTP 429: rate limited", http_status=status_code)
+        return rate_limited(status_code, headers, "HTTP 429: rate limited")
     return SiteMetadata(status=FAILED, error=f"HTTP {status_code}", http_status=status_code)
 
 

@@ -54,14 +54,18 @@ def channel_name(ref: str) -> str | None:
     return None
 
 
+def _list_entries(text: str):
+    """(line number, entry, channel name or None) for each non-empty line of a channel list."""
+    for number, line in enumerate(text.splitlines(), 1):
+        entry = line.split("#", 1)[0].strip()
+        if entry:
+            yield number, entry, channel_name(entry) or (entry if _USERNAME.match(entry) else None)
+
+
 def read_channel_list(text: str, source: str) -> list[str]:
     """Channel names from a list file: one ``@name``, ``name`` or t.me URL per line; ``#`` starts a comment."""
     names = []
-    for number, line in enumerate(text.splitlines(), 1):
-        entry = line.split("#", 1)[0].strip()
-        if not entry:
-            continue
-        name = channel_name(entry) or (entry if _USERNAME.match(entry) else None)
+    for number, entry, name in _list_entries(text):
         if name is None:
             raise SourceError(source, f"line {number}: not a channel: {entry!r}")
         if name.lower() not in (n.lower() for n in names):
@@ -75,9 +79,8 @@ def looks_like_channel_list(head: bytes) -> bool:
         text = head.decode("utf-8")
     except UnicodeDecodeError:
         return False
-    entries = [line.split("#", 1)[0].strip() for line in text.splitlines()]
-    entries = [entry for entry in entries if entry]
-    return bool(entries) and all(channel_name(entry) or _USERNAME.match(entry) for entry in entries)
+    names = [name for _, _, name in _list_entries(text)]
+    return bool(names) and None not in names
 
 
 @dataclass
