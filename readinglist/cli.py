@@ -680,10 +680,13 @@ def _metadata_summary(stats) -> str | None:
     """One line for the site metadata stage (issue 4), when it did anything."""
     if stats is None:
         return None
-    counts = {name: getattr(stats, name, 0) or 0 for name in ("ok", "failed", "dead")}
+    counts = {name: getattr(stats, name, 0) or 0 for name in ("ok", "failed", "dead", "deferred", "skipped")}
     if not any(counts.values()):
         return None
-    return f"Site metadata: {counts['ok']} ok, {counts['failed']} failed, {counts['dead']} dead."
+    line = f"Site metadata: {counts['ok']} ok, {counts['failed']} failed, {counts['dead']} dead"
+    # Rate-limited or refused items are worth a word: otherwise the run looks like it did nothing.
+    line += "".join(f", {counts[name]} {name}" for name in ("deferred", "skipped") if counts[name])
+    return line + "."
 
 
 # ------------------------------------------------------------------ site metadata and references (issue 4)

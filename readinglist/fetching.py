@@ -426,15 +426,15 @@ async def _fetch_and_store(
 
 
 def _site_metadata(db, settings: Settings, *, limit, kind):
-    """Run the site adapters' stage (issue 4) first, when it is installed, with a guarded client."""
-    try:
-        from . import metadata
-    except ImportError:
-        return None
-    from harvester.fetch import make_sync_client
+    """Run the site adapters' stage (issue 4) first.
 
-    with make_sync_client(settings) as client:
-        return metadata.run(db, settings, client=client, limit=limit, kind=kind)
+    It makes its own clients: the configured APIs are trusted settings (a
+    mirror may sit on the user's network), while item pages it reads (Habr)
+    go through the private-address guard.
+    """
+    from . import metadata
+
+    return metadata.run(db, settings, limit=limit, kind=kind)
 
 
 def run(

@@ -131,3 +131,31 @@ def test_fetch_stage_runs_site_metadata_first(httpserver, fresh_db):
     assert stats.metadata.ok == 1
     row = item(fresh_db, item_id)
     assert row["fetch_status"] == "ok" and row["title_source"] == "api"
+
+
+@pytest.mark.parametrize(
+    "status, headers, line, fetch_status",
+    [
+        (200, {}, "Site metadata: 1 ok, 0 failed, 0 dead.", "ok"),
+        (429, {"Retry-After": "60"}, "Site metadata: 0 ok, 0 failed, 0 dead, 1 deferred.", "pending"),
+    ],
+)
+def test_fetch_cli_trusts_configured_apis_and_reports_deferrals(httpserver, db_path, tmp_path, status, headers, line, fetch_status):
+    """An API base URL on a private address is the user's own setting: no --allow-private needed for it."""
+    from click.testing import CliRunner
+
+    from readinglist.cli import cli
+    from readinglist.db import open_db
+
+    db = open_db(db_path)
+    item_id = add_item(db, "https://doi.org/10.1000/example.lora.2022")
+    db.conn.close()
+    body = fixture_bytes("crossref_work.json") if status == 200 else b"slow down"
+    httpserver.expect_request("/crossref/works/10.1000/example.lora.2022").respond_with_data(body, status=status, headers=headers)
+    config = tmp_path / "config.toml"
+    config.write_text(f'per_host_delay = 0\n[urls]\ncrossref_api = "{httpserver.url_for("/crossref")}"\n')
+    env = {"READINGLIST_ALLOW_PRIVATE": "", "READINGLIST_CONFIG": ""}
+    result = CliRunner().invoke(cli, ["fetch", "--db", str(db_path), "--config", str(config), "--kind", "paper"], env=env)
+    assert result.exit_code == 0, result.output
+    assert result.output.splitlines()[0] == line
+    assert item(open_db(db_path), item_id)["fetch_status"] == fetch_status
