@@ -37,10 +37,10 @@ import sqlite_utils
 
 from harvester.fetch import FetchResult, Fetcher
 from harvester.settings import Settings
+from harvester.sites import adapter_for
 
 logger = logging.getLogger(__name__)
 
-log = logging.getLogger(__name__)
 
 NEVER_FETCHED_KINDS = ("channel", "unresolved")
 # Title sources a fetched page's <title> replaces (an anchor text or preview card is a guess).
@@ -105,8 +105,14 @@ def select_candidates(
     retry_failed: bool = False,
     refresh: bool = False,
     now: datetime | None = None,
+    skip_site_items: bool = False,
 ) -> list[Candidate]:
-    """The items to fetch, best-ranked first, then interleaved by host so neighbours hit different servers."""
+    """The items to fetch, best-ranked first, then interleaved by host so neighbours hit different servers.
+
+    ``skip_site_items`` leaves out the items a site adapter describes: when the
+    site stage ran, they are its own (a generic page fetch of an arXiv abstract
+    page would replace the API's abstract with a scraped summary).
+    """
     now = now or _now()
     # A pending item with a next_retry_at was deferred by a site adapter (a rate limit): not before then.
     due = "(next_retry_at IS NULL OR next_retry_at <= ?)"
@@ -117,7 +123,8 @@ def select_candidates(
     if refresh:
         wanted.append("fetch_status = 'ok'")
     sql = (
-        "SELECT id, url, kind, fetch_status, COALESCE(attempts, 0), etag, last_modified FROM items"
+        "SELECT id, url, kind, fetch_status, COALESCE(attempts, 0), etag, last_modified,"
+        " arxiv_id, doi, repo, hf_id FROM items"
         f" WHERE kind NOT IN ({', '.join('?' for _ in NEVER_FETCHED_KINDS)}) AND ({' OR '.join(wanted)})"
     )
     params = list(NEVER_FETCHED_KINDS) + params
@@ -129,7 +136,9 @@ def select_candidates(
         sql += " LIMIT ?"
         params.append(limit)
     rows = []
-    for id_, url, kind_, status, attempts, etag, last_modified in db.execute(sql, params):
+    for id_, url, kind_, status, attempts, etag, last_modified, arxiv_id, doi, repo, hf_id in db.execute(sql, params):
+        if skip_site_items and adapter_for({"url": url, "arxiv_id": arxiv_id, "doi": doi, "repo": repo, "hf_id": hf_id}):
+            continue
         # Validators only for a page we hold: anything else must come back whole.
         conditional = refresh and status == "ok"
         rows.append(Candidate(id_, url, kind_, status, attempts, etag if conditional else None, last_modified if conditional else None))
@@ -395,7 +404,7 @@ async def _fetch_and_store(
                 error = "extraction failed: a worker process died"
                 pool.renew(executor)
             except Exception as exc:  # a bug or a pathological page: keep the run going
-                log.warning("%s: extraction failed: %r", result.url, exc)
+                logger.warning("%s: extraction failed: %r", result.url, exc)
                 error = f"extraction failed: {type(exc).__name__}: {exc}"
             result.body = None
             store.write(candidate, result, fields, error)
@@ -425,7 +434,7 @@ async def _fetch_and_store(
         raise errors.exceptions[0] from None
 
 
-def _site_metadata(db, settings: Settings, *, limit, kind):
+def _site_metadata(db, settings: Settings, *, limit, kind, retry_failed, refresh):
     """Run the site adapters' stage (issue 4) first.
 
     It makes its own clients: the configured APIs are trusted settings (a
@@ -434,7 +443,7 @@ def _site_metadata(db, settings: Settings, *, limit, kind):
     """
     from . import metadata
 
-    return metadata.run(db, settings, limit=limit, kind=kind)
+    return metadata.run(db, settings, limit=limit, kind=kind, retry_failed=retry_failed, refresh=refresh)
 
 
 def run(
@@ -465,11 +474,13 @@ def run(
     settings = settings or Settings()
     stats = FetchStats()
     if site_metadata:
-        stats.metadata = _site_metadata(db, settings, limit=limit, kind=kind)
+        stats.metadata = _site_metadata(db, settings, limit=limit, kind=kind, retry_failed=retry_failed, refresh=refresh)
         handled = _handled(stats.metadata)
         if limit is not None:
             limit = max(0, limit - handled)
-    candidates = select_candidates(db, limit=limit, kind=kind, retry_failed=retry_failed, refresh=refresh)
+    candidates = select_candidates(
+        db, limit=limit, kind=kind, retry_failed=retry_failed, refresh=refresh, skip_site_items=site_metadata
+    )
     stats.total = len(candidates)
     if on_start is not None:
         on_start(stats.total)

@@ -133,12 +133,16 @@ def pending_items(
     limit: int | None = None,
     ids: Iterable[str] | None = None,
     force: bool = False,
+    retry_failed: bool = False,
+    refresh: bool = False,
 ) -> dict[str, list[dict]]:
     """Items due for site metadata, grouped by adapter, highest ranked first.
 
     Due: pending, or failed with attempts left, and not waiting for
-    ``next_retry_at``. ``ids`` names items to do whatever their state
-    (``force`` too, for every handled item).
+    ``next_retry_at``. ``retry_failed`` adds every failed, dead and skipped
+    item now, ``refresh`` every ok one (``readinglist fetch`` flags of those
+    names). ``ids`` names items to do whatever their state (``force`` too,
+    for every handled item).
     """
     wanted = set(adapters or ADAPTERS)
     clauses = [
@@ -152,13 +156,16 @@ def pending_items(
         clauses.append("items.id IN (SELECT value FROM json_each(?))")
         params.append(json.dumps(id_list))
     elif not force:
-        clauses.append(
-            "(items.fetch_status = 'pending' OR items.fetch_status IS NULL"
+        due = (
+            "((items.fetch_status = 'pending' OR items.fetch_status IS NULL"
             " OR (items.fetch_status = 'failed' AND COALESCE(items.attempts, 0) < ?))"
+            " AND (items.next_retry_at IS NULL OR items.next_retry_at <= ?))"
         )
-        params.append(settings.attempts)
-        clauses.append("(items.next_retry_at IS NULL OR items.next_retry_at <= ?)")
-        params.append(_iso(now))
+        params += [settings.attempts, _iso(now)]
+        again = (["'failed'", "'dead'", "'skipped'"] if retry_failed else []) + (["'ok'"] if refresh else [])
+        if again:
+            due = f"({due} OR items.fetch_status IN ({', '.join(again)}))"
+        clauses.append(due)
     if kind:
         clauses.append("items.kind = ?")
         params.append(kind)
@@ -508,6 +515,8 @@ def run(
     adapters: Iterable[str] | None = None,
     ids: Iterable[str] | None = None,
     force: bool = False,
+    retry_failed: bool = False,
+    refresh: bool = False,
     page_client: httpx.Client | None = None,
     sleep: Callable[[float], None] = time.sleep,
     clock: Callable[[], float] = time.monotonic,
@@ -526,7 +535,10 @@ def run(
     now = now or (lambda: datetime.now(timezone.utc))
     stats = MetadataStats()
     stats.merged += merge_duplicates(db)
-    work = pending_items(db, settings, now(), adapters=adapters, kind=kind, limit=limit, ids=ids, force=force)
+    work = pending_items(
+        db, settings, now(), adapters=adapters, kind=kind, limit=limit, ids=ids, force=force,
+        retry_failed=retry_failed, refresh=refresh,
+    )
     if work:
         own_client = client is None
         own_page_client = page_client is None and client is None

@@ -52,6 +52,60 @@ def test_which_items_are_due(fresh_db):
     assert [r["id"] for r in forced["arxiv"]] == [deferred]
 
 
+@pytest.mark.parametrize(
+    "flags, expected",
+    [
+        ({}, []),
+        ({"retry_failed": True}, ["failed-out", "dead", "skipped", "failed-later"]),
+        ({"refresh": True}, ["ok"]),
+        ({"retry_failed": True, "refresh": True}, ["failed-out", "dead", "skipped", "failed-later", "ok"]),
+    ],
+)
+def test_retry_failed_and_refresh_take_items_back(fresh_db, flags, expected):
+    settings = settings_for_offline()
+    ids = {
+        "failed-out": add_item(fresh_db, "https://arxiv.org/abs/2401.00004", fetch_status="failed", attempts=settings.attempts),
+        "dead": add_item(fresh_db, "https://arxiv.org/abs/2401.00006", fetch_status="dead"),
+        "skipped": add_item(fresh_db, "https://habr.com/ru/articles/840000/", fetch_status="skipped"),
+        "failed-later": add_item(fresh_db, "https://github.com/a/b", fetch_status="failed", attempts=1,
+                                 next_retry_at="2026-03-01T13:00:00+00:00"),
+        "ok": add_item(fresh_db, "https://huggingface.co/a/b", fetch_status="ok"),
+    }
+    add_item(fresh_db, "https://example.com/article", fetch_status="dead")  # no adapter: never the site stage's
+    work = metadata.pending_items(fresh_db, settings, NOW, **flags)
+    assert sorted(row["id"] for rows in work.values() for row in rows) == sorted(ids[name] for name in expected)
+
+
+@pytest.mark.parametrize("status, flag", [("failed", "--retry-failed"), ("dead", "--retry-failed"), ("ok", "--refresh")])
+def test_fetch_flags_send_site_items_to_their_adapter(httpserver, db_path, tmp_path, status, flag):
+    """`fetch --retry-failed` / `--refresh` ask the API again; the generic page fetcher never takes a site's item."""
+    from click.testing import CliRunner
+
+    from readinglist.cli import cli
+    from readinglist.db import open_db
+
+    db = open_db(db_path)
+    item_id = add_item(db, "https://doi.org/10.1000/example.lora.2022", fetch_status=status, attempts=9,
+                       next_retry_at="2999-01-01T00:00:00+00:00", summary="Kept until the API answers.")
+    db.conn.close()
+    httpserver.expect_request("/crossref/works/10.1000/example.lora.2022").respond_with_data(fixture_bytes("crossref_work.json"))
+    config = tmp_path / "config.toml"
+    config.write_text(f'per_host_delay = 0\n[urls]\ncrossref_api = "{httpserver.url_for("/crossref")}"\n')
+    env = {"READINGLIST_ALLOW_PRIVATE": "", "READINGLIST_CONFIG": ""}
+    runner = CliRunner()
+    first = runner.invoke(cli, ["fetch", "--db", str(db_path), "--config", str(config)], env=env)
+    assert first.exit_code == 0, first.output
+    assert first.output.splitlines() == ["Nothing to fetch (every item is fetched; --retry-failed or --refresh fetch again)."]
+    result = runner.invoke(cli, ["fetch", "--db", str(db_path), "--config", str(config), flag], env=env)
+    assert result.exit_code == 0, result.output
+    assert result.output.splitlines()[0] == "Site metadata: 1 ok, 0 failed, 0 dead."
+    row = item(open_db(db_path), item_id)
+    assert (row["fetch_status"], row["title_source"]) == ("ok", "api")
+    assert row["summary"].startswith("We propose Low-Rank Adaptation, or LoRA")
+    # Only the API was asked: doi.org itself was never fetched as a page.
+    assert [request.path for request, _ in httpserver.log] == ["/crossref/works/10.1000/example.lora.2022"]
+
+
 def settings_for_offline():
     from harvester.settings import Settings
 
