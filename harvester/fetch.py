@@ -509,6 +509,9 @@ class Fetcher:
         window = window or self.default_window
         iterator = iter(requests)
         running: dict[asyncio.Task, object] = {}
+        # Tasks report here as they finish: asyncio.wait() over the whole window
+        # would add and remove a callback on every running task per completion.
+        finished: asyncio.Queue[asyncio.Task] = asyncio.Queue()
 
         def start() -> bool:
             request = next(iterator, None)
@@ -518,18 +521,19 @@ class Fetcher:
             coroutine = self.fetch(
                 url, etag=getattr(request, "etag", None), last_modified=getattr(request, "last_modified", None)
             )
-            running[asyncio.ensure_future(coroutine)] = request
+            task = asyncio.ensure_future(coroutine)
+            running[task] = request
+            task.add_done_callback(finished.put_nowait)
             return True
 
         try:
             while len(running) < window and start():
                 pass
             while running:
-                done, _ = await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
-                for task in done:
-                    request = running.pop(task)
-                    yield request, task.result()
-                    start()
+                task = await finished.get()
+                request = running.pop(task)
+                yield request, task.result()
+                start()
         finally:
             for task in running:
                 task.cancel()

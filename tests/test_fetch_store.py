@@ -244,3 +244,86 @@ def test_a_deferred_pending_item_waits_for_its_retry_time(fresh_db):
     fresh_db.execute("UPDATE items SET next_retry_at = ? WHERE id = ?", [(now - timedelta(hours=1)).isoformat(timespec="seconds"), ids[1]])
     fresh_db.conn.commit()
     assert sorted(c.id for c in fetching.select_candidates(fresh_db, now=now)) == sorted(ids[1:])
+
+
+def committed_ok(db) -> int:
+    """ok items as another connection (Datasette, the CLI) sees them."""
+    import sqlite3
+
+    other = sqlite3.connect(db.conn.execute("PRAGMA database_list").fetchone()[2], timeout=0.1)
+    try:
+        return other.execute("SELECT count(*) FROM items WHERE fetch_status = 'ok'").fetchone()[0]
+    finally:
+        other.close()
+
+
+def test_results_are_committed_in_groups(fresh_db, server, monkeypatch):
+    monkeypatch.setattr(fetching, "COMMIT_EVERY", 3)
+    monkeypatch.setattr(fetching, "COMMIT_INTERVAL", 60.0)
+    urls = [server.add(f"/g{i}", Reply(200, html_page(f"Page {i}"), HTML)) for i in range(10)]
+    add_items(fresh_db, urls)
+    seen = {}
+
+    def look(stats):
+        seen[stats.done] = committed_ok(fresh_db)
+
+    run(fresh_db, settings=SETTINGS.with_changes(concurrency=1), on_result=look)
+    # The callback runs after each write: groups of three are committed, the rest at the end.
+    assert seen == {1: 0, 2: 0, 3: 3, 4: 3, 5: 3, 6: 6, 7: 6, 8: 6, 9: 9, 10: 9}
+    assert committed_ok(fresh_db) == 10
+
+
+def test_a_slow_trickle_of_results_does_not_keep_the_write_lock(fresh_db, server, monkeypatch):
+    import sqlite3
+    import threading
+    import time
+
+    monkeypatch.setattr(fetching, "COMMIT_INTERVAL", 0.05)
+    fast = server.add("/fast", Reply(200, html_page("Fast"), HTML))
+    slow = server.add("/slow", Reply(200, html_page("Slow"), HTML, delay=1.5))
+    add_items(fresh_db, [fast, slow])
+    outcome = {}
+    path = fresh_db.conn.execute("PRAGMA database_list").fetchone()[2]
+
+    def write_from_elsewhere():
+        time.sleep(0.4)  # the fast page is written, the slow one is still on its way
+        other = sqlite3.connect(path, timeout=0.2)
+        try:
+            outcome["ok_seen"] = other.execute("SELECT count(*) FROM items WHERE fetch_status = 'ok'").fetchone()[0]
+            with other:
+                other.execute("UPDATE items SET note = 'written meanwhile' WHERE url = ?", [slow])
+            outcome["wrote"] = True
+        except sqlite3.OperationalError as error:
+            outcome["wrote"] = str(error)
+        finally:
+            other.close()
+
+    writer = threading.Thread(target=write_from_elsewhere)
+    writer.start()
+    stats = run(fresh_db, settings=SETTINGS.with_changes(concurrency=2, per_host=2))
+    writer.join()
+    assert stats.ok == 2
+    assert outcome == {"ok_seen": 1, "wrote": True}
+    assert fresh_db.execute("SELECT note FROM items WHERE url = ?", [slow]).fetchone()[0] == "written meanwhile"
+
+
+def test_a_write_that_fails_leaves_no_half_item_and_keeps_the_others(fresh_db, server):
+    import sqlite3
+
+    urls = [server.add(f"/w{i}", Reply(200, html_page(f"Page {i}", "Word " * 50), HTML)) for i in range(6)]
+    ids = add_items(fresh_db, urls)
+    # The 4th page's text cannot be stored (as on a full disk): its UPDATE went through first.
+    fresh_db.execute(
+        f"CREATE TRIGGER fail_one BEFORE INSERT ON texts WHEN NEW.item_id = '{ids[3]}'"
+        " BEGIN SELECT RAISE(ABORT, 'no space left (simulated)'); END"
+    )
+    with pytest.raises(sqlite3.IntegrityError, match="no space left"):
+        run(fresh_db, settings=SETTINGS.with_changes(concurrency=1))
+    assert row(fresh_db, ids[3])["fetch_status"] == "pending"
+    ok = [i for i in ids if row(fresh_db, i)["fetch_status"] == "ok"]
+    assert ok and committed_ok(fresh_db) == len(ok)  # what was written before the error is kept
+    # No half item: every item with its status written has its text, and no other has one.
+    assert {r["item_id"] for r in fresh_db["texts"].rows} == set(ok)
+    fresh_db.execute("DROP TRIGGER fail_one")
+    assert run(fresh_db).ok == 6 - len(ok)
+    assert fresh_db["texts"].count == 6
