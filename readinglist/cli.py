@@ -87,7 +87,31 @@ def _open(path: str):
         raise click.ClickException(f"{path}: cannot open database ({error.strerror or error})") from None
 
 
-@click.group()
+class OneLineErrors(click.Group):
+    """A click group whose usage errors (a bad option value, an unknown option)
+    are one ``Error: ...`` line with exit status 1, like every other input error."""
+
+    def make_context(self, *args, **kwargs):
+        try:
+            return super().make_context(*args, **kwargs)
+        except click.UsageError as error:
+            raise _one_line(error) from None
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except click.UsageError as error:
+            raise _one_line(error) from None
+
+
+def _one_line(error: click.UsageError) -> click.ClickException:
+    if isinstance(error, click.exceptions.NoArgsIsHelpError):
+        return error  # a bare group: click prints its help
+    command = error.ctx.command_path if error.ctx is not None else "readinglist"
+    return click.ClickException(f"{error.format_message().rstrip('.')} (see '{command} --help')")
+
+
+@click.group(cls=OneLineErrors)
 @click.version_option(package_name="readinglist")
 @click.option("--verbose", "-v", is_flag=True, help="Log what each stage does, to stderr.")
 def cli(verbose: bool):

@@ -80,9 +80,12 @@ def test_bad_input_is_one_error_line(library, db_path, args, message):
 
 
 def test_unknown_format_is_a_usage_error(library, db_path):
-    result = run(db_path, "-f", "docx")
-    assert result.exit_code == 2
-    assert "Invalid value for '--format'" in result.output
+    result = CliRunner().invoke(cli, ["export", "--db", str(db_path), "-f", "docx"], prog_name="readinglist")
+    assert result.exit_code == 1
+    assert result.output == (
+        "Error: Invalid value for '--format' / '-f': 'docx' is not one of 'bibtex', 'biblatex', 'ris', 'csljson',"
+        " 'json', 'csv', 'netscape' (see 'readinglist export --help')\n"
+    )
 
 
 def test_empty_selection_is_an_empty_valid_file(library, db_path):

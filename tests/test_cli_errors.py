@@ -1,0 +1,47 @@
+"""Usage errors are bad input too: one `Error: ...` line naming it, exit status 1, nothing stored changes."""
+
+from __future__ import annotations
+
+import pytest
+from click.testing import CliRunner
+
+from readinglist.cli import cli
+
+
+def invoke(*args):
+    return CliRunner().invoke(cli, list(args), prog_name="readinglist")
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["list", "--db", "DB", "--status", "bogus"],
+         "Invalid value for '--status' / '-s': 'bogus' is not one of 'unread', 'read', 'archived', 'all'"
+         " (see 'readinglist list --help')"),
+        (["next", "--db", "DB", "-n", "many"], "Invalid value for '-n': 'many' is not a valid integer range"
+         " (see 'readinglist next --help')"),
+        (["fetch", "--db", "DB", "--concurrency", "0"], "Invalid value for '--concurrency': 0 is not in the range x>=1"
+         " (see 'readinglist fetch --help')"),
+        (["list", "--db", "DB", "--bogus"], "No such option '--bogus' (see 'readinglist list --help')"),
+        (["--bogus"], "No such option '--bogus'. Did you mean '--verbose'? (see 'readinglist --help')"),
+        (["lsit"], "No such command 'lsit'. Did you mean 'list'? (see 'readinglist --help')"),
+        (["harvest", "--db", "DB"], "give PATHS to harvest, @channel names, or --channels FILE (see 'readinglist harvest --help')"),
+        (["zotero", "push", "--db", "DB", "--bogus"], "No such option '--bogus' (see 'readinglist zotero push --help')"),
+    ],
+)
+def test_usage_errors_are_one_line(db_path, args, message):
+    result = invoke(*[str(db_path) if arg == "DB" else arg for arg in args])
+    assert (result.exit_code, result.output) == (1, f"Error: {message}\n")
+
+
+def test_a_usage_error_changes_nothing_stored(db_path):
+    assert invoke("add", "https://arxiv.org/abs/1706.03762", "--db", str(db_path)).exit_code == 0
+    before = invoke("list", "--json", "--db", str(db_path)).output
+    assert invoke("read", "--bogus", "--db", str(db_path)).exit_code == 1
+    assert invoke("list", "--json", "--db", str(db_path)).output == before
+
+
+def test_help_and_version_are_not_errors():
+    assert invoke("--help").exit_code == 0
+    assert invoke("list", "--help").exit_code == 0
+    assert invoke("--version").exit_code == 0
