@@ -491,6 +491,10 @@ class Fetcher:
                 attempts=attempts,
                 retry_after=error.retry_after,
             )
+        except Exception as error:  # a bug (ours or a library's) costs this URL, not the whole run
+            log.warning("%s: unexpected error while fetching", url, exc_info=True)
+            return FetchResult(url=url, status="failed", error=f"internal error: {type(error).__name__}: {error}",
+                               attempts=max(1, attempts))
         result.attempts = attempts
         return result
 

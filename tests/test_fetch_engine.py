@@ -281,3 +281,25 @@ def test_global_limit_spans_hosts():
 )
 def test_parse_retry_after(header, expected):
     assert parse_retry_after(header) == expected
+
+
+def test_a_bug_fails_one_url_and_the_run_goes_on(server, monkeypatch):
+    good = [server.add(f"/fine{i}", Reply(200, html_page(f"Fine {i}"), HTML)) for i in range(3)]
+    cursed = server.add("/cursed", Reply(200, html_page("Cursed"), HTML))
+    real_attempt = Fetcher._attempt
+
+    async def attempt(self, url, headers, **options):
+        if url.endswith("/cursed"):
+            raise KeyError("a bug somewhere below")
+        return await real_attempt(self, url, headers, **options)
+
+    monkeypatch.setattr(Fetcher, "_attempt", attempt)
+
+    async def go():
+        async with Fetcher(BASE, sleep=Sleeps()) as fetcher:
+            return {url: result async for url, result in fetcher.fetch_all([*good, cursed])}
+
+    results = asyncio.run(go())
+    assert [results[url].status for url in good] == ["ok"] * 3
+    assert (results[cursed].status, results[cursed].error) == ("failed", "internal error: KeyError: 'a bug somewhere below'")
+    assert "/cursed" not in server.hits  # it never got as far as a request
