@@ -239,15 +239,21 @@ class HostGate:
             yield
 
 
-def make_client(settings: Settings, *, transport: httpx.AsyncBaseTransport | None = None, resolver=None) -> httpx.AsyncClient:
+def make_client(
+    settings: Settings, *, transport: httpx.AsyncBaseTransport | None = None, resolver=None, verify=True
+) -> httpx.AsyncClient:
     """An ``httpx.AsyncClient`` with the settings' User-Agent and timeouts, its connections guarded.
 
-    Redirects are not followed (the caller checks each hop; :class:`Fetcher` does).
-    ``transport`` replaces the guarded one (tests: ``httpx.MockTransport``).
+    HTTP/2 where the server offers it (ALPN), else HTTP/1.1. Redirects are not
+    followed (the caller checks each hop; :class:`Fetcher` does).
+    ``transport`` replaces the guarded one (tests: ``httpx.MockTransport``);
+    ``verify`` is httpx's (an ``ssl.SSLContext`` trusting a test CA).
     """
     # Per origin (the guarded transport keeps one pool per origin).
     limits = httpx.Limits(max_connections=None, max_keepalive_connections=max(2 * settings.per_host, 4), keepalive_expiry=10.0)
-    transport = transport or GuardedAsyncTransport(Policy.from_settings(settings), http2=True, limits=limits, resolver=resolver)
+    transport = transport or GuardedAsyncTransport(
+        Policy.from_settings(settings), http2=True, limits=limits, resolver=resolver, verify=verify
+    )
     return httpx.AsyncClient(
         transport=transport,
         headers={"User-Agent": settings.user_agent, "Accept": ACCEPT, "Accept-Encoding": "gzip, deflate"},
@@ -284,7 +290,7 @@ Sleep = Callable[[float], Awaitable[None]]
 class Fetcher:
     """Fetch URLs under one run's limits. Use as ``async with Fetcher(settings) as fetcher:``.
 
-    ``client`` / ``transport`` / ``resolver`` are injectable; ``sleep`` is what
+    ``client`` / ``transport`` / ``resolver`` / ``verify`` are injectable; ``sleep`` is what
     retry back-off waits with (tests pass a recorder so they run fast);
     ``backoff`` is tenacity's wait between transient failures without
     ``Retry-After``.
@@ -297,12 +303,13 @@ class Fetcher:
         client: httpx.AsyncClient | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
         resolver=None,
+        verify=True,
         sleep: Sleep = asyncio.sleep,
         backoff=None,
     ):
         self.settings = settings or Settings()
         self._own_client = client is None
-        self.client = client or make_client(self.settings, transport=transport, resolver=resolver)
+        self.client = client or make_client(self.settings, transport=transport, resolver=resolver, verify=verify)
         self.sleep = sleep
         self.backoff = backoff or wait_exponential_jitter(initial=1.0, max=30.0, jitter=1.0)
         self._global = asyncio.Semaphore(max(1, self.settings.concurrency))
