@@ -307,7 +307,11 @@ def queue_stats(db: sqlite_utils.Database, now: datetime | None = None, top: int
 
     week = (now - timedelta(days=7)).isoformat(timespec="seconds")
     month = (now - timedelta(days=30)).isoformat(timespec="seconds")
-    read_since = "SELECT COUNT(DISTINCT item_id) FROM events WHERE action = 'read' AND time >= ?"
+    # Read in the window and not put back in the queue since (archived after reading still counts).
+    read_since = (
+        "SELECT COUNT(DISTINCT events.item_id) FROM events JOIN items ON items.id = events.item_id"
+        " WHERE events.action = 'read' AND events.time >= ? AND items.status != 'unread'"
+    )
     today = now.astimezone().date().isoformat()
     backlog = db.execute(
         "SELECT COUNT(*), COALESCE(SUM(reading_minutes), 0), SUM(reading_minutes IS NULL) FROM items"

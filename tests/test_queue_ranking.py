@@ -106,3 +106,12 @@ def test_stats(crafted, db_path):
     assert data["by_status"] == {"unread": 6, "read": 2}
     assert data["read_this_week"] == 1
     assert data["backlog"] == {"items": 4, "minutes": 50, "unknown_length": 3}
+
+
+def test_stats_forget_a_read_that_was_undone(crafted, db_path):
+    run("read", "--db", db_path, crafted["old"], crafted["high"])
+    run("unread", "--db", db_path, crafted["old"])
+    data = json.loads(run("stats", "--db", db_path, "--json").output)
+    assert (data["read_this_week"], data["read_this_month"]) == (1, 1)
+    run("archive", "--db", db_path, crafted["high"])
+    assert json.loads(run("stats", "--db", db_path, "--json").output)["read_this_week"] == 1
