@@ -332,7 +332,10 @@ def queue_stats(db: sqlite_utils.Database, now: datetime | None = None, top: int
             [top],
         ),
         "by_domain": pairs(
-            "SELECT domain, COUNT(*) AS n FROM items GROUP BY domain ORDER BY n DESC, domain LIMIT ?", [top]
+            # Papers cited by title and not found yet have no URL, so no domain.
+            "SELECT domain, COUNT(*) AS n FROM items WHERE kind != 'unresolved'"
+            " GROUP BY domain ORDER BY n DESC, domain LIMIT ?",
+            [top],
         ),
         "read_this_week": db.execute(read_since, [week]).fetchone()[0],
         "read_this_month": db.execute(read_since, [month]).fetchone()[0],

@@ -115,3 +115,14 @@ def test_stats_forget_a_read_that_was_undone(crafted, db_path):
     assert (data["read_this_week"], data["read_this_month"]) == (1, 1)
     run("archive", "--db", db_path, crafted["high"])
     assert json.loads(run("stats", "--db", db_path, "--json").output)["read_this_week"] == 1
+
+
+def test_stats_top_domains_leave_out_unresolved_references(crafted, fresh_db, db_path):
+    from readinglist.db import item_id_for
+
+    fresh_db["items"].insert({"id": item_id_for("ref:attention"), "url": "ref:attention", "kind": "unresolved",
+                              "domain": None, "title": "Attention Is All You Need", "status": "unread",
+                              "added_at": "2026-01-01T00:00:00+00:00"})
+    data = json.loads(run("stats", "--db", db_path, "--json").output)
+    assert data["by_kind"]["unresolved"] == 1
+    assert "" not in data["by_domain"] and sum(data["by_domain"].values()) == data["items"] - 1
