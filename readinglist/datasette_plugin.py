@@ -13,7 +13,13 @@ without entry points (see :func:`readinglist.serve.register_plugin`).
 * ``/-/next``: the top 10 of the queue, computed by the same code as
   ``readinglist next``.
 * ``?_search=`` on items uses the ``readinglist search`` query syntax (terms
-  ANDed, ``"a phrase"``, ``word*`` for a prefix).
+  ANDed, ``"a phrase"``, ``word*`` for a prefix) and, like it, looks at the
+  :data:`SEARCH_WINDOW` most recently added matches (all of them for most
+  queries), so a word in a third of a million items still answers at once.
+* Facets on items (kind, status, domain, tags, channels) filtered by nothing
+  but kind, status and domain are summed from ``item_facet_counts`` (kept by
+  triggers, migration m009) instead of grouping a million rows; any other
+  filter gets Datasette's own facet queries.
 
 Everything that came from the web is escaped (Jinja autoescape, or
 :func:`markupsafe.escape` for cells), and only http(s) URLs become links.
@@ -21,11 +27,16 @@ Everything that came from the web is escaped (Jinja autoescape, or
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 from urllib.parse import urlsplit
 
 from datasette import hookimpl
+from datasette.database import QueryInterrupted
+from datasette.facets import ArrayFacet, ColumnFacet
+from datasette.filters import FilterArguments
 from datasette.utils import escape_fts as datasette_escape_fts
+from datasette.utils import path_with_added_args, path_with_removed_args, sqlite3
 from datasette.utils.asgi import Response
 from markupsafe import Markup, escape
 
@@ -46,6 +57,7 @@ KIND_COLORS = {
     "unresolved": "#7f8c8d",
 }
 SUMMARY_CELL_CHARS = 300
+CELL_COLUMNS = frozenset({"title", "kind", "reading_minutes", "summary"})  # the cells render_cell changes
 
 
 def safe_href(url) -> str | None:
@@ -114,11 +126,14 @@ def _columns(row) -> set:
 @hookimpl
 def render_cell(row, value, column, table, database, datasette):
     # Items on their table and row pages, and in the canned queries (table None).
-    if database != DATABASE or table not in ("items", None):
+    # Called for every cell of every page: leave the others at once.
+    if column not in CELL_COLUMNS or database != DATABASE or table not in ("items", None):
         return None
-    columns = _columns(row)
-    if column == "title" and "url" in columns and (value or row["url"]):
-        return title_link(value, row["url"], row["kind"] if "kind" in columns else None)
+    if column == "title":
+        columns = _columns(row)
+        if "url" in columns and (value or row["url"]):
+            return title_link(value, row["url"], row["kind"] if "kind" in columns else None)
+        return None
     if table == "items" and column == "kind":
         return kind_badge(value)
     if column == "reading_minutes" and value is not None:
@@ -222,3 +237,286 @@ def menu_links(datasette, actor, request):
     if DATABASE in datasette.databases:
         return [{"href": datasette.urls.path("/-/next"), "label": "Next up"}]
     return None
+
+
+# ------------------------------------------------------------------ search (?_search= on items)
+
+# The most recently added matches a table search looks at, as readinglist
+# search ranks within its own window (readinglist/search.py, RANK_WINDOW): the
+# page, its count and its facets then cost about the same for "model" in
+# 380,000 items as for a rare word. The page sorts, counts and facets these
+# rows three times over, hence half the CLI's window (see bench_datasette.py).
+SEARCH_WINDOW = 5_000
+# By rowid: a lookup SQLite prefers to a kind or status index, so a filtered
+# search is counted from its matches, not by probing every paper.
+# :search_match is the FTS5 query (see search_match below).
+SEARCH_WHERE = (
+    "rowid IN (SELECT items.rowid FROM search_docs JOIN items ON items.id = search_docs.item_id"
+    " WHERE search_docs.id IN (SELECT rowid FROM search_docs_fts WHERE search_docs_fts MATCH :search_match"
+    " ORDER BY rowid DESC LIMIT {window}))"
+)
+
+
+def search_match(conn, query: str) -> str:
+    """``?_search=`` text as the FTS5 query ``readinglist search`` runs, prefixes expanded the same way.
+
+    ``word*`` becomes an OR of the index's terms with that prefix: FTS5 would
+    otherwise merge the prefix's whole doclist before the newest matches come.
+    """
+    import sqlite_utils
+
+    from .search import BadQuery, _prefix_expander, fts_query
+
+    try:
+        return fts_query(query, expand=_prefix_expander(sqlite_utils.Database(conn)) if "*" in query else None)
+    except BadQuery:
+        return datasette_escape_fts(query)
+
+
+@hookimpl(trylast=True)
+def filters_from_request(request, database, table, datasette):
+    # In place of Datasette's fts_table search (metadata.yml sets none for
+    # items): that one gathers every match before sorting, counting and
+    # faceting them. trylast: our supports_search is applied after Datasette's.
+    if database != DATABASE or table != "items":
+        return None
+
+    async def inner():
+        search = (request.args.get("_search") or "").strip()
+        context = {"supports_search": True, "search": search}
+        if not search:
+            return FilterArguments([], extra_context=context)
+        description = f'search matches "{search}"'
+        db = datasette.get_database(DATABASE)
+        match = await db.execute_fn(lambda conn: search_match(conn, search))
+        try:
+            beyond = await db.execute(
+                "SELECT COUNT(*) FROM (SELECT 1 FROM search_docs_fts WHERE search_docs_fts MATCH :search_match"
+                f" LIMIT {SEARCH_WINDOW + 1})",
+                {"search_match": match},
+            )
+            if beyond.rows[0][0] > SEARCH_WINDOW:
+                description += f" (the {SEARCH_WINDOW:,} most recently added matches)"
+        except (sqlite3.OperationalError, QueryInterrupted):
+            pass  # an FTS5 syntax error or a slow count: the main query reports the one, the other is a note
+        return FilterArguments(
+            [SEARCH_WHERE.format(window=SEARCH_WINDOW)], {"search_match": match}, [description], context
+        )
+
+    return inner
+
+
+# ------------------------------------------------------------------ facets from item_facet_counts
+
+COUNTED_COLUMNS = ("kind", "status", "domain")  # item_facet_counts' dimensions
+COUNTED_ARRAYS = ("tags", "channels")
+# Query-string arguments that do not change which rows a table page covers.
+ROW_NEUTRAL_ARGS = {
+    "_facet", "_facet_array", "_facet_date", "_facet_size", "_sort", "_sort_desc", "_size", "_next",
+    "_nocount", "_nofacet", "_nosuggest", "_col", "_nocol", "_labels", "_nolabels", "_timelimit", "_shape",
+    "_json", "_trace", "_ttl", "_nl", "_stream", "_dl", "_json_infinity", "_context", "_extra",
+}
+
+
+def counted_filters(request) -> tuple[dict, str] | None:
+    """``({column: value}, search)`` for a page our facets can answer, else None.
+
+    That is: exact matches on kind, status and domain, each at most once,
+    and optionally ``?_search=``. (Datasette computes the facets of a later
+    page, ``?_next=``, over the rows after it; ours describe the whole
+    filtered table, as its row count does.)
+    """
+    filters = {}
+    for key in request.args:
+        if key.startswith("_") and "__" not in key:
+            if key in ROW_NEUTRAL_ARGS or key.startswith("_facet_") or key == "_search":
+                continue
+            return None
+        column, lookup = key.rsplit("__", 1) if "__" in key else (key, "exact")
+        values = request.args.getlist(key)
+        # '' stands for a NULL domain in item_facet_counts, so an empty value is left to Datasette.
+        if lookup != "exact" or column not in COUNTED_COLUMNS or column in filters or len(values) != 1 or not values[0]:
+            return None
+        filters[column] = values[0]
+    if len(request.args.getlist("_search")) > 1:
+        return None
+    return filters, (request.args.get("_search") or "").strip()
+
+
+class CountedFacetMixin:
+    """Facets of the readinglist items table that do not group a million rows.
+
+    Filtered only by kind, status and domain: sums of ``item_facet_counts``.
+    With a search as well: one query per page counts all five over the
+    matching rows, which the search window bounds. Anything else
+    (another database or table, other filters, other columns) is computed by
+    Datasette's own facet class, config by config.
+    """
+
+    counted: tuple = ()
+
+    def counted_query(self, column: str, where: str) -> str:
+        raise NotImplementedError
+
+    def get_configs(self):
+        only = getattr(self, "_only_config", None)
+        return [only] if only is not None else super().get_configs()
+
+    async def searched_counts(self, filters: dict) -> dict[str, list[dict]]:
+        """Every counted facet of a search page, {column: rows}: one query per request, shared by both classes."""
+        scope = self.request.scope
+        if "readinglist_searched_counts" not in scope:
+            scope["readinglist_searched_counts"] = asyncio.ensure_future(self._searched_counts(filters))
+        return await asyncio.shield(scope["readinglist_searched_counts"])
+
+    async def _searched_counts(self, filters: dict) -> dict[str, list[dict]]:
+        # "+kind": the search's few thousand rows drive the query, not the kind index.
+        where = [SEARCH_WHERE.format(window=SEARCH_WINDOW)] + [f"+{name} = :{name}" for name in filters]
+        # An array value counts once per row, as in Datasette's array facet.
+        parts = [f"SELECT '{c}', {c}, COUNT(*) FROM matched WHERE {c} IS NOT NULL GROUP BY {c}" for c in COUNTED_COLUMNS]
+        parts += [
+            f"SELECT '{a}', j.value, COUNT(DISTINCT matched.row) FROM matched,"
+            f" json_each(CASE WHEN json_valid(matched.{a}) AND json_type(matched.{a}) = 'array'"
+            f" THEN matched.{a} ELSE '[]' END) AS j WHERE j.value IS NOT NULL GROUP BY j.value"
+            for a in COUNTED_ARRAYS
+        ]
+        sql = (
+            f"WITH matched AS MATERIALIZED (SELECT rowid AS row, {', '.join(COUNTED_COLUMNS + COUNTED_ARRAYS)}"
+            f" FROM items WHERE {' AND '.join(where)}) " + " UNION ALL ".join(parts)
+            # Datasette's order: most frequent first, then by value.
+            + " ORDER BY 1, 3 DESC, 2"
+        )
+        # The page's own FTS5 query, from filters_from_request.
+        rows = await self.ds.execute(
+            self.database, sql, {**filters, "search_match": self.params["search_match"]}, truncate=False,
+            custom_time_limit=self.ds.setting("facet_time_limit_ms"),
+        )
+        counts = {column: [] for column in COUNTED_COLUMNS + COUNTED_ARRAYS}
+        for column, value, n in rows.rows:
+            counts[column].append({"value": value, "count": n})
+        return counts
+
+    async def facet_results(self):
+        answerable = None
+        if self.database == DATABASE and self.table == "items":
+            answerable = counted_filters(self.request)
+        results, timed_out = [], []
+        size = self.get_facet_size()
+        for source_and_config in self.get_configs():
+            config = source_and_config["config"]
+            column = config.get("column") or config["simple"]
+            if answerable is None or column not in self.counted:
+                self._only_config = source_and_config
+                try:
+                    more, more_timed_out = await super().facet_results()
+                finally:
+                    self._only_config = None
+                results.extend(more)
+                timed_out.extend(more_timed_out)
+                continue
+            filters, search = answerable
+            try:
+                if search:
+                    rows = (await self.searched_counts(filters))[column][: size + 1]
+                else:
+                    where = " AND ".join([f"{name} = :{name}" for name in filters] + ["n > 0"])
+                    rows = (await self.ds.execute(
+                        self.database, self.counted_query(column, where), {**filters, "limit": size + 1},
+                        truncate=False, custom_time_limit=self.ds.setting("facet_time_limit_ms"),
+                    )).rows
+            except QueryInterrupted:
+                timed_out.append(column)
+                continue
+            results.append(await self.format_result(column, source_and_config["source"], rows, size))
+        return results, timed_out
+
+
+class CountedColumnFacet(CountedFacetMixin, ColumnFacet):
+    counted = COUNTED_COLUMNS
+
+    def counted_query(self, column, where):
+        # '' is a NULL domain: Datasette's column facets leave NULL out.
+        return (
+            f"SELECT {column} AS value, SUM(n) AS count FROM item_facet_counts"
+            f" WHERE facet = '' AND {where} AND {column} != '' GROUP BY {column}"
+            f" ORDER BY count DESC, value LIMIT :limit"
+        )
+
+    async def format_result(self, column, source, rows, size):
+        # As datasette.facets.ColumnFacet.facet_results formats its rows.
+        qs_pairs = self.get_querystring_pairs()
+        values = []
+        for row in rows[:size]:
+            selected = (column, str(row["value"])) in qs_pairs
+            if selected:
+                toggle_path = path_with_removed_args(self.request, {column: str(row["value"])})
+            else:
+                toggle_path = path_with_added_args(self.request, {column: row["value"]})
+            values.append(
+                {
+                    "value": row["value"],
+                    "label": row["value"],
+                    "count": row["count"],
+                    "toggle_url": self.ds.absolute_url(self.request, self.ds.urls.path(toggle_path)),
+                    "selected": selected,
+                }
+            )
+        return {
+            "name": column,
+            "type": self.type,
+            "hideable": source != "metadata",
+            "toggle_url": self.ds.urls.path(path_with_removed_args(self.request, {"_facet": column})),
+            "results": values,
+            "truncated": len(rows) > size,
+        }
+
+
+class CountedArrayFacet(CountedFacetMixin, ArrayFacet):
+    counted = COUNTED_ARRAYS
+
+    def counted_query(self, column, where):
+        return (
+            f"SELECT value, SUM(n) AS count FROM item_facet_counts WHERE facet = '{column}' AND {where}"
+            f" GROUP BY value ORDER BY count DESC, value LIMIT :limit"
+        )
+
+    async def format_result(self, column, source, rows, size):
+        # As datasette.facets.ArrayFacet.facet_results formats its rows.
+        pairs = self.get_querystring_pairs()
+        values = []
+        for row in rows[:size]:
+            value = str(row["value"])
+            selected = (f"{column}__arraycontains", value) in pairs
+            if selected:
+                toggle_path = path_with_removed_args(self.request, {f"{column}__arraycontains": value})
+            else:
+                toggle_path = path_with_added_args(self.request, {f"{column}__arraycontains": value})
+            values.append(
+                {
+                    "value": value,
+                    "label": value,
+                    "count": row["count"],
+                    "toggle_url": self.ds.absolute_url(self.request, toggle_path),
+                    "selected": selected,
+                }
+            )
+        return {
+            "name": column,
+            "type": self.type,
+            "results": values,
+            "hideable": source != "metadata",
+            "toggle_url": self.ds.urls.path(path_with_removed_args(self.request, {"_facet_array": column})),
+            "truncated": len(rows) > size,
+        }
+
+
+COUNTED_FACETS = {ColumnFacet: CountedColumnFacet, ArrayFacet: CountedArrayFacet}
+
+
+@hookimpl(wrapper=True)
+def register_facet_classes():
+    # Our classes take the place of Datasette's column and array facets (same
+    # types, so ?_facet= and ?_facet_array= URLs keep working) and defer to
+    # them wherever item_facet_counts cannot answer.
+    registered = yield
+    return [[COUNTED_FACETS.get(klass, klass) for klass in classes] for classes in registered]

@@ -436,3 +436,182 @@ def m005_sites_relations_view(db: sqlite_utils.Database) -> None:
         JOIN items AS item ON item.id = relations.item_id
         JOIN items AS related ON related.id = relations.related_id"""
     )
+
+
+# ------------------------------------------------------------------ m009: Datasette at a million items
+# Facet counts and per-channel lists kept by triggers on items, so no writer
+# has to know about them: every change to kind, status, domain, tags, channels
+# or rank_key (CLI, harvest, fetch, merges, the writable canned queries) goes
+# through an INSERT, UPDATE or DELETE on items.
+
+# A JSON list column as json_each can read it; anything else counts as empty
+# (a malformed value must never make a write to items fail).
+_JSON_LIST = "(CASE WHEN json_valid({x}) AND json_type({x}) = 'array' THEN {x} ELSE '[]' END)"
+
+
+def _values(column: str) -> str:
+    """The distinct values of a JSON list column (e.g. ``NEW.tags``) as text, for IN, EXCEPT and INSERT ... SELECT."""
+    return f"SELECT DISTINCT CAST(value AS TEXT) AS v FROM json_each({_JSON_LIST.format(x=column)}) WHERE value IS NOT NULL"
+
+
+def _combo(row: str) -> str:
+    return f"kind = {row}.kind AND status = {row}.status AND domain = COALESCE({row}.domain, '')"
+
+
+def _facet_add(row: str, facet: str, values: str) -> str:
+    """Count ``row`` (its kind, status and domain) once more under each of ``values`` of ``facet``."""
+    return (
+        f"INSERT INTO item_facet_counts(kind, status, domain, facet, value, n)"
+        f" SELECT {row}.kind, {row}.status, COALESCE({row}.domain, ''), '{facet}', v, 1 FROM ({values}) WHERE true"
+        f" ON CONFLICT(kind, status, domain, facet, value) DO UPDATE SET n = n + 1;"
+    )
+
+
+def _facet_remove(row: str, facet: str, values: str) -> str:
+    # On whole primary keys, one facet at a time: a row-value IN over a union would scan the table.
+    return f"UPDATE item_facet_counts SET n = n - 1 WHERE {_combo(row)} AND facet = '{facet}' AND value IN ({values});"
+
+
+def _facets_all(row: str, add: bool) -> str:
+    """Add (or remove) everything an items row counts for: itself (facet '') and each of its tags and channels."""
+    step = _facet_add if add else _facet_remove
+    statements = [step(row, "", "SELECT '' AS v")]
+    statements += [step(row, facet, _values(f"{row}.{facet}")) for facet in ("tags", "channels")]
+    if not add:
+        statements.append(f"DELETE FROM item_facet_counts WHERE {_combo(row)} AND n <= 0;")
+    return " ".join(statements)
+
+
+def _facets_diff(facet: str) -> str:
+    """Only what changed in one JSON list column, for a row that kept its kind, status and domain."""
+    gone = f"{_values(f'OLD.{facet}')} EXCEPT {_values(f'NEW.{facet}')}"
+    came = f"{_values(f'NEW.{facet}')} EXCEPT {_values(f'OLD.{facet}')}"
+    return f"{_facet_remove('OLD', facet, gone)} {_facet_add('NEW', facet, came)}"
+
+
+# item_channels rows are found by their whole index key (channel, unread,
+# rank_key, item_id), taken from the items row they were written from; so the
+# table needs no second index.
+def _channel_key(row: str) -> str:
+    return f"unread = ({row}.status = 'unread') AND rank_key IS {row}.rank_key AND item_id = {row}.id"
+
+
+def _channels_insert(row: str, values: str) -> str:
+    return (
+        f"INSERT INTO item_channels(channel, item_id, unread, rank_key)"
+        f" SELECT v, {row}.id, {row}.status = 'unread', {row}.rank_key FROM ({values});"
+    )
+
+
+_FACETS_MOVED = " OR ".join(f"OLD.{c} IS NOT NEW.{c}" for c in ("kind", "status", "domain"))
+_KEY_CHANGED = "OLD.status IS NOT NEW.status OR OLD.rank_key IS NOT NEW.rank_key"
+DATASETTE_SPEED_TRIGGERS = {
+    "items_facets_insert": f"""
+        CREATE TRIGGER IF NOT EXISTS items_facets_insert AFTER INSERT ON items BEGIN
+            {_facets_all("NEW", add=True)}
+            {_channels_insert("NEW", _values("NEW.channels"))}
+        END""",
+    # kind, status or domain changed: the row moves to another combination.
+    "items_facets_move": f"""
+        CREATE TRIGGER IF NOT EXISTS items_facets_move AFTER UPDATE OF kind, status, domain ON items
+        WHEN {_FACETS_MOVED} BEGIN
+            {_facets_all("OLD", add=False)}
+            {_facets_all("NEW", add=True)}
+        END""",
+    # Same combination, other tags or channels: only the values that came or went.
+    "items_facets_values": f"""
+        CREATE TRIGGER IF NOT EXISTS items_facets_values AFTER UPDATE OF tags, channels ON items
+        WHEN NOT ({_FACETS_MOVED}) AND (OLD.tags IS NOT NEW.tags OR OLD.channels IS NOT NEW.channels) BEGIN
+            {_facets_diff("tags")}
+            {_facets_diff("channels")}
+            DELETE FROM item_facet_counts WHERE {_combo("OLD")} AND n <= 0;
+        END""",
+    # Channels changed (and maybe status or rank key too, in the same statement).
+    "items_channels_update": f"""
+        CREATE TRIGGER IF NOT EXISTS items_channels_update AFTER UPDATE OF channels ON items
+        WHEN OLD.channels IS NOT NEW.channels BEGIN
+            DELETE FROM item_channels WHERE {_channel_key("OLD")}
+                AND channel IN ({_values("OLD.channels")} EXCEPT {_values("NEW.channels")});
+            UPDATE item_channels SET unread = (NEW.status = 'unread'), rank_key = NEW.rank_key
+                WHERE ({_KEY_CHANGED}) AND {_channel_key("OLD")} AND channel IN ({_values("NEW.channels")});
+            {_channels_insert("NEW", f'{_values("NEW.channels")} EXCEPT {_values("OLD.channels")}')}
+        END""",
+    # Only status or rank key changed. (The two WHEN clauses exclude each
+    # other, so the order triggers fire in does not matter.)
+    "items_channels_key": f"""
+        CREATE TRIGGER IF NOT EXISTS items_channels_key AFTER UPDATE OF status, rank_key ON items
+        WHEN OLD.channels IS NEW.channels AND ({_KEY_CHANGED}) BEGIN
+            UPDATE item_channels SET unread = (NEW.status = 'unread'), rank_key = NEW.rank_key
+                WHERE {_channel_key("OLD")} AND channel IN ({_values("NEW.channels")});
+        END""",
+    "items_facets_delete": f"""
+        CREATE TRIGGER IF NOT EXISTS items_facets_delete AFTER DELETE ON items BEGIN
+            {_facets_all("OLD", add=False)}
+            DELETE FROM item_channels WHERE {_channel_key("OLD")} AND channel IN ({_values("OLD.channels")});
+        END""",
+}
+
+
+def rebuild_datasette_speed(db: sqlite_utils.Database) -> None:
+    """Recount ``item_facet_counts`` and refill ``item_channels`` from items (after a bulk load without triggers)."""
+    db.execute("DELETE FROM item_facet_counts")
+    db.execute(
+        "INSERT INTO item_facet_counts(kind, status, domain, facet, value, n)"
+        " SELECT kind, status, COALESCE(domain, ''), '', '', COUNT(*) FROM items GROUP BY 1, 2, 3"
+    )
+    for facet in ("tags", "channels"):
+        db.execute(
+            f"""INSERT INTO item_facet_counts(kind, status, domain, facet, value, n)
+            SELECT kind, status, domain, '{facet}', value, COUNT(*) FROM (
+                SELECT DISTINCT items.id, items.kind, items.status, COALESCE(items.domain, '') AS domain,
+                       CAST(j.value AS TEXT) AS value
+                FROM items, json_each({_JSON_LIST.format(x=f'items.{facet}')}) AS j WHERE j.value IS NOT NULL
+            ) GROUP BY 1, 2, 3, 5"""
+        )
+    db.execute("DELETE FROM item_channels")
+    db.execute(
+        f"""INSERT INTO item_channels(channel, item_id, unread, rank_key)
+        SELECT DISTINCT CAST(j.value AS TEXT), items.id, items.status = 'unread', items.rank_key
+        FROM items, json_each({_JSON_LIST.format(x='items.channels')}) AS j WHERE j.value IS NOT NULL"""
+    )
+
+
+@migrations()
+def m009_datasette_speed(db: sqlite_utils.Database) -> None:
+    """The items pages of Datasette at a million items (readinglist/datasette_plugin.py, metadata.yml).
+
+    * ``item_facet_counts``: how many items have each (kind, status, domain)
+      combination (facet ''), and each tag and channel within it; the plugin's
+      facets sum these few rows instead of grouping a million items.
+    * ``item_channels``: one row per (channel, item) with the item's status and
+      rank key, so ``by_channel`` reads a channel's best items off an index.
+    * Indexes on (domain, status), (kind, status) and (kind, domain, status),
+      then rank_key: a view filtered on two or three facets is sorted and
+      counted off one index.
+    * ``items_search`` (m007) goes: the plugin runs ``?_search=`` itself.
+
+    Triggers on items keep both tables exact (see DATASETTE_SPEED_TRIGGERS).
+    """
+    db.execute(
+        """CREATE TABLE IF NOT EXISTS item_facet_counts (
+            kind TEXT NOT NULL, status TEXT NOT NULL, domain TEXT NOT NULL,
+            facet TEXT NOT NULL, value TEXT NOT NULL, n INTEGER NOT NULL,
+            PRIMARY KEY (kind, status, domain, facet, value)
+        ) WITHOUT ROWID"""
+    )
+    db.execute(
+        "CREATE TABLE IF NOT EXISTS item_channels (channel TEXT NOT NULL, item_id TEXT NOT NULL, unread INTEGER NOT NULL,"
+        " rank_key REAL)"
+    )
+    rebuild_datasette_speed(db)
+    db.execute(
+        "CREATE INDEX IF NOT EXISTS item_channels_order ON item_channels(channel, unread DESC, rank_key DESC, item_id)"
+    )
+    for sql in DATASETTE_SPEED_TRIGGERS.values():
+        db.execute(sql)
+    db.execute("CREATE INDEX IF NOT EXISTS items_domain_status_rank ON items(domain, status, rank_key DESC, id)")
+    db.execute("CREATE INDEX IF NOT EXISTS items_kind_status_rank ON items(kind, status, rank_key DESC, id)")
+    db.execute(
+        "CREATE INDEX IF NOT EXISTS items_kind_domain_status_rank ON items(kind, domain, status, rank_key DESC, id)"
+    )
+    db.execute("DROP VIEW IF EXISTS items_search")
