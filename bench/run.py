@@ -213,17 +213,23 @@ def parse_datasette(text: str) -> list[Figure]:
     size = re.search(r"(\d[\d,]*) items", text)
     where = f" at {size.group(1)} items" if size else ""
     figures = []
-    without = {first_cell(row).split(", without")[0]: number(column(row, "median ms")) for row in rows if ", without" in first_cell(row)}
+    # "<page>, without <what>" rows measure <page> with an index dropped: (the what, its median).
+    without = {
+        first_cell(row).split(", without ")[0]: ("without " + first_cell(row).split(", without ", 1)[1],
+                                                 number(column(row, "median ms")))
+        for row in rows if ", without " in first_cell(row)
+    }
     for row in rows:
         label = first_cell(row)
-        if ", without" in label:
+        if ", without " in label:
             continue
         ms = number(column(row, "median ms"))
         goal = number(column(row, "goal"))
         note = column(row, "notes")
         what = f"Datasette{where}: {label}" + (f" ({note})" if note else "")
         if label in without:
-            figures.append(Figure(what, ms, "ms", "without m007's (column, rank_key) index", without[label], "faster_time", 0))
+            peer_label, peer_ms = without[label]
+            figures.append(Figure(what, ms, "ms", peer_label, peer_ms, "faster_time", 0))
         else:
             figures.append(Figure(what, ms, "ms", f"goal ≤ {goal:g} ms" if goal else "–", goal, "of_goal" if goal else None, 0))
     return figures
