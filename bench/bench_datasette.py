@@ -4,7 +4,8 @@
 
 The database is the one ``bench/bench_queue.py`` generates (1,000,000 items,
 3,000,000 mentions): copied from ``--source`` if that has the right sizes,
-else generated with ``bench_queue.generate``. A few items get tags and a few
+else generated with ``bench_queue.generate``. One item in 50 gets a tag (llm,
+to-try or cv), one in 1,000 the tag rare-find, and a few
 get a distinctive title ("Mamba: selective state spaces ...") so that a
 selective search has something to find; every other title and context is
 made of a 30-word vocabulary, so a search for one of those words matches a
@@ -17,10 +18,14 @@ own window.
 Pages are requested in-process through ``datasette.client`` from the same
 Datasette that ``readinglist serve`` builds (metadata, plugin, settings):
 median of ``--runs`` after one warm-up request. Facets come from the
-readinglist plugin (``item_facet_counts``, migration m009) where it can answer.
+readinglist plugin (``item_facet_counts``, migration m009; ``item_facet_pairs``,
+m010, for a view of one channel or tag) where it can answer.
 Then the indexes that migrations m007 and m009 add for the sorted, filtered
 pages are dropped, set by set, and the pages they serve are measured again,
-then put back. Prints a Markdown table; the goal is 300 ms per page.
+then put back; and the views of one channel or tag are measured with their
+rows read both ways (walking items in rank order, or off the value's rows in
+item_channels / item_tags), whichever the plugin would pick.
+Prints a Markdown table; the goal is 300 ms per page.
 """
 
 from __future__ import annotations
@@ -34,6 +39,7 @@ import statistics
 import sys
 import time
 from pathlib import Path
+from urllib.parse import urlencode
 
 BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
@@ -42,6 +48,7 @@ sys.path.insert(0, str(BENCH))
 
 from bench_queue import existing_sizes, generate  # noqa: E402
 
+from readinglist import datasette_plugin  # noqa: E402
 from readinglist.datasette_plugin import SEARCH_WINDOW  # noqa: E402
 from readinglist.db import open_db  # noqa: E402
 from readinglist.serve import build_datasette  # noqa: E402
@@ -49,6 +56,7 @@ from readinglist.serve import build_datasette  # noqa: E402
 GOAL_MS = 300
 MARKER_TITLE = "Mamba: selective state spaces, bench item {n}"
 MARKERS = 50
+RARE_TAG = "rare-find"
 INDEX_SETS = {
     # What is dropped: its indexes, and the labels of the pages measured without them.
     "m007's (column, rank_key) index": (
@@ -71,7 +79,7 @@ INDEX_SETS = {
     ),
 }
 # Informational rows: no goal of their own.
-NO_GOAL = ("item page", "Next up", "kind =", "domain =", "faceted view: channel")
+NO_GOAL = ("item page", "Next up", "kind =", "domain =", "channel = ", "tag = ")
 
 
 def prepare(path: Path, source: Path, n_items: int, n_mentions: int) -> None:
@@ -100,6 +108,10 @@ def prepare(path: Path, source: Path, n_items: int, n_mentions: int) -> None:
             # Tags on one item in 50, so the tags facet has values.
             db.execute("UPDATE items SET tags = json_array(CASE rowid % 3 WHEN 0 THEN 'llm' WHEN 1 THEN 'to-try' ELSE 'cv' END)"
                        " WHERE rowid % 50 = 0")
+    if not db.execute("SELECT 1 FROM item_tags WHERE tag = ? LIMIT 1", [RARE_TAG]).fetchone():
+        with db.conn:
+            # One item in 1,000 gets a rare tag: a view of few items among a million.
+            db.execute("UPDATE items SET tags = json_array(?) WHERE rowid % 1000 = 7", [RARE_TAG])
     db.conn.close()
 
 
@@ -129,7 +141,17 @@ def pages(db_path: Path) -> list[tuple[str, str]]:
         "SELECT posts.channel FROM posts GROUP BY posts.channel ORDER BY COUNT(*) DESC LIMIT 1"
     ).fetchone()[0]
     item_id = conn.execute("SELECT id FROM items ORDER BY rank_key DESC LIMIT 1").fetchone()[0]
+    channel_items = conn.execute("SELECT COUNT(*) FROM item_channels WHERE channel = ?", [channel]).fetchone()[0]
+    smallest = conn.execute(
+        "SELECT posts.channel FROM posts GROUP BY posts.channel ORDER BY COUNT(*), posts.channel LIMIT 1"
+    ).fetchone()[0]
+    smallest_items = conn.execute("SELECT COUNT(*) FROM item_channels WHERE channel = ?", [smallest]).fetchone()[0]
+    tag_items = conn.execute("SELECT COUNT(*) FROM item_tags WHERE tag = 'llm'").fetchone()[0]
     conn.close()
+
+    def q(**args) -> str:
+        return urlencode(args)
+
     return [
         ("items page (sorted by score, 5 facets)", "/readinglist/items"),
         ("faceted view: kind = paper", "/readinglist/items?kind=paper"),
@@ -152,8 +174,19 @@ def pages(db_path: Path) -> list[tuple[str, str]]:
         ("Next up (top 10)", "/-/next"),
         ("`by_channel` (largest channel)", f"/readinglist/by_channel?channel={channel}"),
         ("search `model`, faceted by kind = paper", "/readinglist/items?_search=model&kind=paper"),
-        ("faceted view: channel = largest (array filter, Datasette's own SQL)",
-         f"/readinglist/items?channels__arraycontains={channel}"),
+        (f"faceted view: channel = largest (`_channel=`, {channel_items:,} items)", f"/readinglist/items?{q(_channel=channel)}"),
+        (f"faceted view: tag = `llm` (`_tag=`, {tag_items:,} items)", "/readinglist/items?_tag=llm"),
+        ("faceted view: old link `channels__arraycontains=` largest channel",
+         f"/readinglist/items?{q(channels__arraycontains=channel)}"),
+        ("faceted view: channel = largest, kind = paper", f"/readinglist/items?{q(_channel=channel, kind='paper')}"),
+        ("faceted view: channel = largest, unread", f"/readinglist/items?{q(_channel=channel, status='unread')}"),
+        ("faceted view: tag = `llm`, channel = largest", f"/readinglist/items?{q(_tag='llm', _channel=channel)}"),
+        ("search `model` in the largest channel", f"/readinglist/items?{q(_search='model', _channel=channel)}"),
+        (f"faceted view: tag = `{RARE_TAG}` (1,000 items)", f"/readinglist/items?{q(_tag=RARE_TAG)}"),
+        ("channel = largest, no facets", f"/readinglist/items?{q(_channel=channel, _nofacet=1)}"),
+        (f"channel = smallest ({smallest_items:,} items), no facets", f"/readinglist/items?{q(_channel=smallest, _nofacet=1)}"),
+        ("tag = `llm`, no facets", "/readinglist/items?_tag=llm&_nofacet=1"),
+        (f"tag = `{RARE_TAG}`, no facets", f"/readinglist/items?{q(_tag=RARE_TAG, _nofacet=1)}"),
     ]
 
 
@@ -193,12 +226,28 @@ def main() -> None:
         conn.commit()
         try:
             for label, path, ms, status, note in asyncio.run(measure(args.db, args.runs, [by_label[l] for l in labels])):
-                without.append((label, what, ms, status, note))
+                without.append((label, f"without {what}", ms, status, note))
         finally:
             for sql in indexes.values():
                 conn.execute(sql.replace("CREATE INDEX", "CREATE INDEX IF NOT EXISTS"))
             conn.commit()
             conn.close()
+
+    # The views of one channel or tag with their rows read the one way and the other
+    # (datasette_plugin.DRIVE_LIMIT picks per view: the walk unless the value is rare).
+    forms = {
+        "every view walking items in rank_key order": 0,
+        "every view's rows driven by item_channels / item_tags": 10**12,
+    }
+    value_pages = [page for page in which if page[0].endswith("no facets") and page[0].startswith(("channel =", "tag ="))]
+    saved = datasette_plugin.DRIVE_LIMIT, datasette_plugin.DRIVE_LIMIT_COUNTED_BY_SQL
+    for what, limit in forms.items():
+        datasette_plugin.DRIVE_LIMIT = datasette_plugin.DRIVE_LIMIT_COUNTED_BY_SQL = limit
+        try:
+            for label, path, ms, status, note in asyncio.run(measure(args.db, args.runs, value_pages)):
+                without.append((label, f"with {what}", ms, status, note))
+        finally:
+            datasette_plugin.DRIVE_LIMIT, datasette_plugin.DRIVE_LIMIT_COUNTED_BY_SQL = saved
 
     conn = sqlite3.connect(f"file:{args.db}?mode=ro", uri=True)
     counts = {t: conn.execute(f"SELECT COUNT(*) FROM {t}").fetchone()[0] for t in ("items", "mentions", "posts")}
@@ -212,7 +261,7 @@ def main() -> None:
         ok = "" if goal is None else ("yes" if ms <= goal and status == 200 and not note else "**no**")
         print(f"| {label} | {ms:,.0f} | {goal or '–'} | {ok} | {note or ''}{'' if status == 200 else f' HTTP {status}'} |")
     for label, what, ms, status, note in without:
-        print(f"| {label}, without {what} | {ms:,.0f} | – | | {note}{'' if status == 200 else f' HTTP {status}'} |")
+        print(f"| {label}, {what} | {ms:,.0f} | – | | {note}{'' if status == 200 else f' HTTP {status}'} |")
 
 if __name__ == "__main__":
     main()

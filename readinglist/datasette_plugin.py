@@ -20,6 +20,12 @@ without entry points (see :func:`readinglist.serve.register_plugin`).
   but kind, status and domain are summed from ``item_facet_counts`` (kept by
   triggers, migration m009) instead of grouping a million rows; any other
   filter gets Datasette's own facet queries.
+* ``?_channel=NAME`` and ``?_tag=NAME`` on items (repeat them for items with
+  all of them): one channel's or tag's items, read off ``item_channels`` and
+  ``item_tags``, their facets and row count summed from ``item_facet_counts``
+  and ``item_facet_pairs`` (migration m010). Tags and channels facet values
+  link to them; Datasette's ``?channels__arraycontains=`` and
+  ``?tags__arraycontains=`` (a scan of every row's JSON) are rewritten to them.
 
 Everything that came from the web is escaped (Jinja autoescape, or
 :func:`markupsafe.escape` for cells), and only http(s) URLs become links.
@@ -29,10 +35,10 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import unquote_plus, urlsplit
 
 from datasette import hookimpl
-from datasette.database import QueryInterrupted
+from datasette.database import QueryInterrupted, Results
 from datasette.facets import ArrayFacet, ColumnFacet
 from datasette.filters import FilterArguments
 from datasette.utils import escape_fts as datasette_escape_fts
@@ -278,16 +284,18 @@ def filters_from_request(request, database, table, datasette):
     # In place of Datasette's fts_table search (metadata.yml sets none for
     # items): that one gathers every match before sorting, counting and
     # faceting them. trylast: our supports_search is applied after Datasette's.
+    # And ?_channel= / ?_tag=, the one-channel and one-tag views.
     if database != DATABASE or table != "items":
         return None
 
     async def inner():
         search = (request.args.get("_search") or "").strip()
         context = {"supports_search": True, "search": search}
-        if not search:
-            return FilterArguments([], extra_context=context)
-        description = f'search matches "{search}"'
         db = datasette.get_database(DATABASE)
+        where, params, descriptions = await array_filter_arguments(request, db)
+        if not search:
+            return FilterArguments(where, params, descriptions, extra_context=context)
+        description = f'search matches "{search}"'
         match = await db.execute_fn(lambda conn: search_match(conn, search))
         try:
             beyond = await db.execute(
@@ -300,10 +308,169 @@ def filters_from_request(request, database, table, datasette):
         except (sqlite3.OperationalError, QueryInterrupted):
             pass  # an FTS5 syntax error or a slow count: the main query reports the one, the other is a note
         return FilterArguments(
-            [SEARCH_WHERE.format(window=SEARCH_WINDOW)], {"search_match": match}, [description], context
+            where + [SEARCH_WHERE.format(window=SEARCH_WINDOW)], {**params, "search_match": match},
+            descriptions + [description], context,
         )
 
     return inner
+
+
+# ------------------------------------------------------------------ one channel's or tag's items (?_channel=, ?_tag=)
+
+# The array columns, the parameter that picks one of their values (repeat it
+# for items with all of them), the table with one row per (value, item)
+# (migrations m009, m010) and its value column, and the name a page shows.
+ARRAY_FILTERS = {
+    "channels": ("_channel", "item_channels", "channel", "channel"),
+    "tags": ("_tag", "item_tags", "tag", "tag"),
+}
+ARRAY_PARAMS = {spec[0]: column for column, spec in ARRAY_FILTERS.items()}
+# Datasette's own links (facets of other tables' arrays, its filter form,
+# bookmarks): rewritten to ours, see asgi_wrapper.
+ARRAYCONTAINS_PARAMS = {f"{column}__arraycontains": spec[0] for column, spec in ARRAY_FILTERS.items()}
+# Up to this many matching items, a page's rows are read off the value's own
+# rows in item_channels / item_tags and sorted; past it, SQLite walks the table
+# in rank_key order and looks each row up there until it has a page (it meets
+# one match in every items/matches rows). At a million items the walk wins
+# down to about 0.1% of the items (bench_datasette.py measures both); the rows
+# of a rarer value are fewer than the walk's lookups.
+DRIVE_LIMIT = 3_000
+# The same when Datasette counts the rows itself (two channels or tags, other
+# filters): that count reads every matching row anyway, which the walk cannot
+# spare it, so the value's rows drive up to this many.
+DRIVE_LIMIT_COUNTED_BY_SQL = 20_000
+# A params key that no SQL names: a row count the plugin already knows from
+# item_facet_counts (see count_shortcut).
+KNOWN_COUNT = "readinglist_known_count"
+
+
+def array_filters(request) -> dict[str, list[str]]:
+    """``{column: [values]}`` from ``?_channel=`` and ``?_tag=`` (empty values are no filter)."""
+    chosen = {}
+    for param, column in ARRAY_PARAMS.items():
+        values = [v for v in dict.fromkeys(request.args.getlist(param)) if v != ""]
+        if values:
+            chosen[column] = values
+    return chosen
+
+
+def array_param_names(request) -> list[tuple[str, str, str]]:
+    """``(column, value, params name)`` of each picked channel and tag, as the filter hook names them."""
+    return [
+        (column, value, f"readinglist_{ARRAY_FILTERS[column][3]}_{n}")
+        for n, (column, value) in enumerate((c, v) for c, values in array_filters(request).items() for v in values)
+    ]
+
+
+def array_clause(column: str, name: str, drive: bool) -> str:
+    """``items`` rows with the value of ``:name`` in ``column``, as a WHERE clause.
+
+    ``drive``: the value's own rows give the candidates (few of them). Else
+    each row SQLite reaches (in rank_key order) is looked up on the whole key
+    of the value's table, so no list of 170,000 ids is built first.
+    """
+    _, table, value_column, _ = ARRAY_FILTERS[column]
+    if drive:
+        return f"id IN (SELECT item_id FROM {table} WHERE {value_column} = :{name})"
+    if table == "item_channels":
+        # item_channels_order's whole key: channel, unread, rank_key, item_id.
+        key = "unread = (items.status = 'unread') AND rank_key IS items.rank_key AND item_id = items.id"
+    else:
+        key = "item_id = items.id"
+    return f"EXISTS (SELECT 1 FROM {table} WHERE {value_column} = :{name} AND {key})"
+
+
+async def counted_total(db, column: str, value: str, filters: dict) -> int:
+    """Items with ``value`` in ``column`` and the exact ``filters`` (kind, status, domain), from item_facet_counts."""
+    where = "".join(f" AND {name} = :{name}" for name in filters)
+    rows = await db.execute(
+        f"SELECT COALESCE(SUM(n), 0) FROM item_facet_counts WHERE facet = :facet AND value = :value{where}",
+        {"facet": column, "value": value, **filters},
+    )
+    return rows.rows[0][0]
+
+
+async def array_filter_arguments(request, db) -> tuple[list[str], dict, list[str]]:
+    """The WHERE clauses, params and descriptions of ``?_channel=`` and ``?_tag=``."""
+    chosen = array_filters(request)
+    if not chosen:
+        return [], {}, []
+    count_shortcut(db)
+    answerable = counted_filters(request)
+    filters = answerable[0] if answerable else {}
+    picked = [
+        (await counted_total(db, column, value, filters), column, value, name)
+        for column, value, name in array_param_names(request)
+    ]
+    count_known = answerable is not None and not answerable[1] and len(picked) == 1
+    # The rarest value drives the query if it is rare enough; the others are looked up.
+    fewest = min(total for total, *_ in picked)
+    limit = DRIVE_LIMIT if count_known else DRIVE_LIMIT_COUNTED_BY_SQL
+    where, params, descriptions = [], {}, []
+    for total, column, value, name in picked:
+        drive = total == fewest and total <= limit and not any(c.startswith("id IN") for c in where)
+        where.append(array_clause(column, name, drive))
+        params[name] = value
+        descriptions.append(f'{ARRAY_FILTERS[column][3]} is "{value}"')
+    if count_known:
+        params[KNOWN_COUNT] = picked[0][0]
+    # For the facets of a view of two values (CountedFacetMixin.listed_counts).
+    request.scope["readinglist_array_where"] = where
+    return where, params, descriptions
+
+
+def count_shortcut(db) -> None:
+    """Let Datasette's row count of a one-channel or one-tag view come from item_facet_counts.
+
+    Datasette 0.65 counts a filtered table page with ``select count(*) from
+    items where ...`` and has no hook for it; counting a channel's 170,000
+    items that way takes 200 ms. When the filters are ones item_facet_counts
+    answers (kind, status, domain and one channel or tag), the filter hook puts
+    the count in the params under :data:`KNOWN_COUNT`, which no SQL names, and
+    this wrapper of the database's ``execute`` answers that count query with it.
+    """
+    if getattr(db, "_readinglist_count_shortcut", False):
+        return
+    execute = db.execute
+
+    async def execute_with_known_counts(sql, params=None, *args, **kwargs):
+        if isinstance(params, dict) and KNOWN_COUNT in params and sql.startswith("select count(*) from items where "):
+            return Results([(params[KNOWN_COUNT],)], False, [("count(*)", None, None, None, None, None, None)])
+        return await execute(sql, params, *args, **kwargs)
+
+    db.execute = execute_with_known_counts
+    db._readinglist_count_shortcut = True
+
+
+def rename_arraycontains(query: bytes) -> bytes:
+    """A query string with ``channels__arraycontains`` / ``tags__arraycontains`` keys renamed; values byte for byte."""
+    parts = []
+    for part in query.split(b"&"):
+        key, sep, value = part.partition(b"=")
+        new_key = ARRAYCONTAINS_PARAMS.get(unquote_plus(key.decode("latin-1")))
+        parts.append(new_key.encode() + sep + value if new_key else part)
+    return b"&".join(parts)
+
+
+@hookimpl
+def asgi_wrapper(datasette):
+    # ?channels__arraycontains=X and ?tags__arraycontains=X on items (Datasette's
+    # own filter, which reads every row's JSON) become ?_channel=X and ?_tag=X
+    # before Datasette sees them: old bookmarks and Datasette's filter form keep
+    # working, at the speed of ours. The URL stays; the page's links use ours.
+    def wrap(app):
+        async def rewrite_arraycontains(scope, receive, send):
+            query = scope.get("query_string") or b""
+            if scope.get("type") == "http" and b"__arraycontains=" in query:
+                table = datasette.urls.table(DATABASE, "items")
+                path = scope.get("path", "")
+                if path == table or (path.startswith(table + ".") and "/" not in path[len(table):]):
+                    scope = dict(scope, query_string=rename_arraycontains(query))
+            await app(scope, receive, send)
+
+        return rewrite_arraycontains
+
+    return wrap
 
 
 # ------------------------------------------------------------------ facets from item_facet_counts
@@ -318,18 +485,18 @@ ROW_NEUTRAL_ARGS = {
 }
 
 
-def counted_filters(request) -> tuple[dict, str] | None:
-    """``({column: value}, search)`` for a page our facets can answer, else None.
+def counted_filters(request) -> tuple[dict, str, dict] | None:
+    """``({column: value}, search, {array column: [values]})`` for a page our facets can answer, else None.
 
     That is: exact matches on kind, status and domain, each at most once,
-    and optionally ``?_search=``. (Datasette computes the facets of a later
-    page, ``?_next=``, over the rows after it; ours describe the whole
-    filtered table, as its row count does.)
+    and optionally ``?_search=``, ``?_channel=`` and ``?_tag=``. (Datasette
+    computes the facets of a later page, ``?_next=``, over the rows after it;
+    ours describe the whole filtered table, as its row count does.)
     """
     filters = {}
     for key in request.args:
         if key.startswith("_") and "__" not in key:
-            if key in ROW_NEUTRAL_ARGS or key.startswith("_facet_") or key == "_search":
+            if key in ROW_NEUTRAL_ARGS or key.startswith("_facet_") or key == "_search" or key in ARRAY_PARAMS:
                 continue
             return None
         column, lookup = key.rsplit("__", 1) if "__" in key else (key, "exact")
@@ -340,17 +507,22 @@ def counted_filters(request) -> tuple[dict, str] | None:
         filters[column] = values[0]
     if len(request.args.getlist("_search")) > 1:
         return None
-    return filters, (request.args.get("_search") or "").strip()
+    return filters, (request.args.get("_search") or "").strip(), array_filters(request)
 
 
 class CountedFacetMixin:
     """Facets of the readinglist items table that do not group a million rows.
 
-    Filtered only by kind, status and domain: sums of ``item_facet_counts``.
-    With a search as well: one query per page counts all five over the
-    matching rows, which the search window bounds. Anything else
-    (another database or table, other filters, other columns) is computed by
-    Datasette's own facet class, config by config.
+    Filtered only by kind, status and domain: sums of ``item_facet_counts``;
+    and by one channel or tag (``?_channel=``, ``?_tag=``): sums of its rows
+    in ``item_facet_counts`` and (for the tags and channels facets, unless a
+    status is picked too) ``item_facet_pairs``. With a search as well, two
+    channels or tags, or a status with a channel or tag: one query per page
+    counts them over the matching rows, which the search window (or the
+    rarer value) bounds.
+    Anything else (another database or table, other filters, other columns) is computed by
+    Datasette's own facet class, config by config; tags and channels values
+    link to ``?_tag=`` and ``?_channel=`` either way.
     """
 
     counted: tuple = ()
@@ -358,20 +530,34 @@ class CountedFacetMixin:
     def counted_query(self, column: str, where: str) -> str:
         raise NotImplementedError
 
+    def picked_query(self, column: str, where: str) -> str:
+        """The facet's counts among the items with one channel or tag (:picked_facet, :picked_value)."""
+        raise NotImplementedError
+
     def get_configs(self):
         only = getattr(self, "_only_config", None)
         return [only] if only is not None else super().get_configs()
 
-    async def searched_counts(self, filters: dict) -> dict[str, list[dict]]:
-        """Every counted facet of a search page, {column: rows}: one query per request, shared by both classes."""
-        scope = self.request.scope
-        if "readinglist_searched_counts" not in scope:
-            scope["readinglist_searched_counts"] = asyncio.ensure_future(self._searched_counts(filters))
-        return await asyncio.shield(scope["readinglist_searched_counts"])
+    async def listed_counts(self, filters: dict, search: str) -> dict[str, list[dict]]:
+        """Every counted facet of a search page or a view of two channels or tags, {column: rows}.
 
-    async def _searched_counts(self, filters: dict) -> dict[str, list[dict]]:
-        # "+kind": the search's few thousand rows drive the query, not the kind index.
-        where = [SEARCH_WHERE.format(window=SEARCH_WINDOW)] + [f"+{name} = :{name}" for name in filters]
+        One query per request, shared by both classes, over the page's rows
+        (a search's window, or the rarest value's items).
+        """
+        scope = self.request.scope
+        if "readinglist_listed_counts" not in scope:
+            scope["readinglist_listed_counts"] = asyncio.ensure_future(self._listed_counts(filters, search))
+        return await asyncio.shield(scope["readinglist_listed_counts"])
+
+    async def _listed_counts(self, filters: dict, search: str) -> dict[str, list[dict]]:
+        # "+kind": the search's few thousand rows (or a channel's or tag's) drive the query, not the kind index.
+        where = [f"+{name} = :{name}" for name in filters]
+        if search:
+            # The page's channels and tags, looked up for each of the search's rows.
+            where += [SEARCH_WHERE.format(window=SEARCH_WINDOW)]
+            where += [array_clause(column, name, drive=False) for column, _value, name in array_param_names(self.request)]
+        else:
+            where += self.request.scope["readinglist_array_where"]
         # An array value counts once per row, as in Datasette's array facet.
         parts = [f"SELECT '{c}', {c}, COUNT(*) FROM matched WHERE {c} IS NOT NULL GROUP BY {c}" for c in COUNTED_COLUMNS]
         parts += [
@@ -387,8 +573,9 @@ class CountedFacetMixin:
             + " ORDER BY 1, 3 DESC, 2"
         )
         # The page's own FTS5 query, from filters_from_request.
+        params = {name: value for _column, value, name in array_param_names(self.request)}
         rows = await self.ds.execute(
-            self.database, sql, {**filters, "search_match": self.params["search_match"]}, truncate=False,
+            self.database, sql, {**filters, **params, "search_match": self.params.get("search_match")}, truncate=False,
             custom_time_limit=self.ds.setting("facet_time_limit_ms"),
         )
         counts = {column: [] for column in COUNTED_COLUMNS + COUNTED_ARRAYS}
@@ -400,6 +587,10 @@ class CountedFacetMixin:
         answerable = None
         if self.database == DATABASE and self.table == "items":
             answerable = counted_filters(self.request)
+        picked = []
+        if answerable is not None:
+            filters, search, arrays = answerable
+            picked = [(column, value) for column, values in arrays.items() for value in values]
         results, timed_out = [], []
         size = self.get_facet_size()
         for source_and_config in self.get_configs():
@@ -411,17 +602,24 @@ class CountedFacetMixin:
                     more, more_timed_out = await super().facet_results()
                 finally:
                     self._only_config = None
-                results.extend(more)
+                results.extend(self.relink(result) for result in more)
                 timed_out.extend(more_timed_out)
                 continue
-            filters, search = answerable
             try:
-                if search:
-                    rows = (await self.searched_counts(filters))[column][: size + 1]
+                # item_facet_pairs has no status (see db._PAIRS_MOVED): with one, count over the rows.
+                over_rows = picked and column in COUNTED_ARRAYS and "status" in filters
+                if search or len(picked) > 1 or over_rows:
+                    rows = (await self.listed_counts(filters, search))[column][: size + 1]
                 else:
                     where = " AND ".join([f"{name} = :{name}" for name in filters] + ["n > 0"])
+                    params = {**filters, "limit": size + 1}
+                    if picked:
+                        sql = self.picked_query(column, where)
+                        params.update(picked_facet=picked[0][0], picked_value=picked[0][1])
+                    else:
+                        sql = self.counted_query(column, where)
                     rows = (await self.ds.execute(
-                        self.database, self.counted_query(column, where), {**filters, "limit": size + 1},
+                        self.database, sql, params,
                         truncate=False, custom_time_limit=self.ds.setting("facet_time_limit_ms"),
                     )).rows
             except QueryInterrupted:
@@ -429,6 +627,10 @@ class CountedFacetMixin:
                 continue
             results.append(await self.format_result(column, source_and_config["source"], rows, size))
         return results, timed_out
+
+    def relink(self, result: dict) -> dict:
+        """A result of Datasette's own facet class, its links as ours would be."""
+        return result
 
 
 class CountedColumnFacet(CountedFacetMixin, ColumnFacet):
@@ -440,6 +642,13 @@ class CountedColumnFacet(CountedFacetMixin, ColumnFacet):
             f"SELECT {column} AS value, SUM(n) AS count FROM item_facet_counts"
             f" WHERE facet = '' AND {where} AND {column} != '' GROUP BY {column}"
             f" ORDER BY count DESC, value LIMIT :limit"
+        )
+
+    def picked_query(self, column, where):
+        return (
+            f"SELECT {column} AS value, SUM(n) AS count FROM item_facet_counts"
+            f" WHERE facet = :picked_facet AND item_facet_counts.value = :picked_value AND {where} AND {column} != ''"
+            f" GROUP BY {column} ORDER BY count DESC, value LIMIT :limit"
         )
 
     async def format_result(self, column, source, rows, size):
@@ -480,23 +689,52 @@ class CountedArrayFacet(CountedFacetMixin, ArrayFacet):
             f" GROUP BY value ORDER BY count DESC, value LIMIT :limit"
         )
 
+    def picked_query(self, column, where):
+        # The picked value itself, when it is one of this facet's: every item of the view has it.
+        itself = (
+            f" UNION ALL SELECT v, c FROM (SELECT :picked_value AS v, SUM(n) AS c FROM item_facet_counts"
+            f" WHERE facet = :picked_facet AND value = :picked_value AND {where}) WHERE c > 0"
+        )
+        return (
+            f"SELECT other_value AS value, SUM(n) AS count FROM item_facet_pairs"
+            f" WHERE facet = :picked_facet AND item_facet_pairs.value = :picked_value AND other_facet = '{column}'"
+            f" AND {where} GROUP BY other_value"
+            + (itself if column in self.picked_columns() else "")
+            + " ORDER BY count DESC, value LIMIT :limit"
+        )
+
+    def picked_columns(self) -> set:
+        return set(array_filters(self.request))
+
+    def value_link(self, column: str, value: str) -> tuple[bool, str]:
+        """Whether ``value`` is picked (``?_channel=``, ``?_tag=``), and the URL that toggles it."""
+        param = ARRAY_FILTERS[column][0]
+        selected = value in array_filters(self.request).get(column, [])
+        if selected:
+            path = path_with_removed_args(self.request, {param: value})
+        else:
+            path = path_with_added_args(self.request, {param: value})
+        return selected, self.ds.absolute_url(self.request, path)
+
+    def relink(self, result):
+        if self.database != DATABASE or self.table != "items" or result.get("name") not in ARRAY_FILTERS:
+            return result
+        for value in result["results"]:
+            value["selected"], value["toggle_url"] = self.value_link(result["name"], str(value["value"]))
+        return result
+
     async def format_result(self, column, source, rows, size):
-        # As datasette.facets.ArrayFacet.facet_results formats its rows.
-        pairs = self.get_querystring_pairs()
+        # As datasette.facets.ArrayFacet.facet_results formats its rows, with our parameters.
         values = []
         for row in rows[:size]:
             value = str(row["value"])
-            selected = (f"{column}__arraycontains", value) in pairs
-            if selected:
-                toggle_path = path_with_removed_args(self.request, {f"{column}__arraycontains": value})
-            else:
-                toggle_path = path_with_added_args(self.request, {f"{column}__arraycontains": value})
+            selected, toggle_url = self.value_link(column, value)
             values.append(
                 {
                     "value": value,
                     "label": value,
                     "count": row["count"],
-                    "toggle_url": self.ds.absolute_url(self.request, toggle_path),
+                    "toggle_url": toggle_url,
                     "selected": selected,
                 }
             )

@@ -615,3 +615,158 @@ def m009_datasette_speed(db: sqlite_utils.Database) -> None:
         "CREATE INDEX IF NOT EXISTS items_kind_domain_status_rank ON items(kind, domain, status, rank_key DESC, id)"
     )
     db.execute("DROP VIEW IF EXISTS items_search")
+
+
+# ------------------------------------------------------------------ m010: Datasette views of one channel or tag
+# A view of one channel's (or tag's) items: its rows come off item_channels or
+# item_tags, its facets and row count off item_facet_counts and
+# item_facet_pairs, so neither groups the channel's 170,000 items. Kept by
+# triggers on items, in the style of m009.
+
+_PAIR_FACETS = (("tags", "tags"), ("tags", "channels"), ("channels", "tags"), ("channels", "channels"))
+# Pairs are counted per (kind, domain), not per status: an item in k channels has
+# k^2 pairs, and marking a popular item read (the queue's top items are the ones
+# in the most channels) must not rewrite them all. A status filter on a channel's
+# view counts its tags and channels facets over the rows instead.
+_PAIRS_MOVED = "OLD.kind IS NOT NEW.kind OR OLD.domain IS NOT NEW.domain"
+
+
+def _pair_combo(row: str) -> str:
+    return f"kind = {row}.kind AND domain = COALESCE({row}.domain, '')"
+
+
+def _pairs_add(row: str, facet: str, other: str, values: str, other_values: str) -> str:
+    """Count ``row`` once more for every (value, other value) of ``values`` x ``other_values`` (not a value with itself)."""
+    not_itself = "a.v != b.v" if facet == other else "true"
+    return (
+        f"INSERT INTO item_facet_pairs(facet, value, other_facet, other_value, kind, domain, n)"
+        f" SELECT '{facet}', a.v, '{other}', b.v, {row}.kind, COALESCE({row}.domain, ''), 1"
+        f" FROM ({values}) AS a, ({other_values}) AS b WHERE {not_itself}"
+        f" ON CONFLICT(facet, value, other_facet, other_value, kind, domain) DO UPDATE SET n = n + 1;"
+    )
+
+
+def _pairs_remove(row: str, facet: str, other: str, values: str, other_values: str) -> str:
+    """Count ``row`` once less for every pair of ``values`` x ``other_values``; drop the pairs no item has now."""
+    # Two INs on the primary key: a seek per pair, as _facet_remove does per value;
+    # only over the pairs just counted down (an item with 200 channels has 40,000).
+    pairs = (
+        f"facet = '{facet}' AND value IN ({values}) AND other_facet = '{other}' AND other_value IN ({other_values})"
+        f" AND {_pair_combo(row)}"
+    )
+    return f"UPDATE item_facet_pairs SET n = n - 1 WHERE {pairs}; DELETE FROM item_facet_pairs WHERE {pairs} AND n <= 0;"
+
+
+def _pairs_all(row: str, add: bool) -> str:
+    step = _pairs_add if add else _pairs_remove
+    return " ".join(
+        step(row, facet, other, _values(f"{row}.{facet}"), _values(f"{row}.{other}")) for facet, other in _PAIR_FACETS
+    )
+
+
+def _pairs_diff() -> str:
+    """Only the pairs that came or went, for a row that kept its kind and domain.
+
+    OLD x OLD minus NEW x NEW is (OLD - NEW) x OLD plus (OLD and NEW) x (OLD - NEW), and the
+    other way round for what came: each a product of two sets, so two INs again.
+    """
+    statements = []
+    for facet, other in _PAIR_FACETS:
+        old, new = _values(f"OLD.{facet}"), _values(f"NEW.{facet}")
+        old_other, new_other = _values(f"OLD.{other}"), _values(f"NEW.{other}")
+        statements += [
+            _pairs_remove("OLD", facet, other, f"{old} EXCEPT {new}", old_other),
+            _pairs_remove("OLD", facet, other, f"{old} INTERSECT {new}", f"{old_other} EXCEPT {new_other}"),
+            _pairs_add("NEW", facet, other, f"{new} EXCEPT {old}", new_other),
+            _pairs_add("NEW", facet, other, f"{new} INTERSECT {old}", f"{new_other} EXCEPT {old_other}"),
+        ]
+    return " ".join(statements)
+
+
+DATASETTE_TAGS_TRIGGERS = {
+    "items_tags_insert": f"""
+        CREATE TRIGGER IF NOT EXISTS items_tags_insert AFTER INSERT ON items BEGIN
+            INSERT INTO item_tags(tag, item_id) SELECT v, NEW.id FROM ({_values("NEW.tags")});
+            {_pairs_all("NEW", add=True)}
+        END""",
+    "items_tags_update": f"""
+        CREATE TRIGGER IF NOT EXISTS items_tags_update AFTER UPDATE OF tags ON items
+        WHEN OLD.tags IS NOT NEW.tags BEGIN
+            DELETE FROM item_tags WHERE item_id = OLD.id
+                AND tag IN ({_values("OLD.tags")} EXCEPT {_values("NEW.tags")});
+            INSERT INTO item_tags(tag, item_id)
+                SELECT v, NEW.id FROM ({_values("NEW.tags")} EXCEPT {_values("OLD.tags")});
+        END""",
+    # kind or domain changed: all the row's pairs move to another combination.
+    "items_pairs_move": f"""
+        CREATE TRIGGER IF NOT EXISTS items_pairs_move AFTER UPDATE OF kind, domain ON items
+        WHEN {_PAIRS_MOVED} BEGIN
+            {_pairs_all("OLD", add=False)}
+            {_pairs_all("NEW", add=True)}
+        END""",
+    "items_pairs_values": f"""
+        CREATE TRIGGER IF NOT EXISTS items_pairs_values AFTER UPDATE OF tags, channels ON items
+        WHEN NOT ({_PAIRS_MOVED}) AND (OLD.tags IS NOT NEW.tags OR OLD.channels IS NOT NEW.channels) BEGIN
+            {_pairs_diff()}
+        END""",
+    "items_tags_delete": f"""
+        CREATE TRIGGER IF NOT EXISTS items_tags_delete AFTER DELETE ON items BEGIN
+            DELETE FROM item_tags WHERE item_id = OLD.id AND tag IN ({_values("OLD.tags")});
+            {_pairs_all("OLD", add=False)}
+        END""",
+}
+
+
+def rebuild_datasette_tags(db: sqlite_utils.Database) -> None:
+    """Refill ``item_tags`` and recount ``item_facet_pairs`` from items (after a bulk load without triggers)."""
+    db.execute("DELETE FROM item_tags")
+    db.execute(
+        f"""INSERT INTO item_tags(tag, item_id)
+        SELECT DISTINCT CAST(j.value AS TEXT), items.id
+        FROM items, json_each({_JSON_LIST.format(x='items.tags')}) AS j WHERE j.value IS NOT NULL"""
+    )
+    db.execute("DELETE FROM item_facet_pairs")
+    values = " UNION ".join(
+        f"""SELECT items.rowid AS r, items.kind, COALESCE(items.domain, '') AS domain,
+                   '{facet}' AS facet, CAST(j.value AS TEXT) AS value
+            FROM items, json_each({_JSON_LIST.format(x=f'items.{facet}')}) AS j WHERE j.value IS NOT NULL"""
+        for facet in ("tags", "channels")
+    )
+    db.execute(
+        f"""WITH v AS MATERIALIZED ({values})
+        INSERT INTO item_facet_pairs(facet, value, other_facet, other_value, kind, domain, n)
+        SELECT a.facet, a.value, b.facet, b.value, a.kind, a.domain, COUNT(*)
+        FROM v AS a JOIN v AS b ON b.r = a.r AND (a.facet != b.facet OR a.value != b.value)
+        GROUP BY 1, 2, 3, 4, 5, 6"""
+    )
+
+
+@migrations()
+def m010_datasette_tags(db: sqlite_utils.Database) -> None:
+    """Datasette views of one channel or tag at a million items (``?_channel=``, ``?_tag=``; datasette_plugin.py).
+
+    * ``item_tags``: one row per (tag, item), as ``item_channels`` is per
+      channel: a tag's items, and whether an item has a tag, off its key.
+    * ``item_facet_pairs``: for each (kind, domain) combination, how many
+      items have both of two tag or channel values (facet, value, other_facet,
+      other_value; both orders, never a value with itself). The tags and
+      channels facets of one channel's or tag's view (not filtered by status)
+      are summed from these rows, as the other facets are from
+      ``item_facet_counts``. Not per status: see ``_PAIRS_MOVED``.
+
+    Triggers on items keep both exact (see DATASETTE_TAGS_TRIGGERS).
+    """
+    db.execute(
+        "CREATE TABLE IF NOT EXISTS item_tags (tag TEXT NOT NULL, item_id TEXT NOT NULL, PRIMARY KEY (tag, item_id))"
+        " WITHOUT ROWID"
+    )
+    db.execute(
+        """CREATE TABLE IF NOT EXISTS item_facet_pairs (
+            facet TEXT NOT NULL, value TEXT NOT NULL, other_facet TEXT NOT NULL, other_value TEXT NOT NULL,
+            kind TEXT NOT NULL, domain TEXT NOT NULL, n INTEGER NOT NULL,
+            PRIMARY KEY (facet, value, other_facet, other_value, kind, domain)
+        ) WITHOUT ROWID"""
+    )
+    rebuild_datasette_tags(db)
+    for sql in DATASETTE_TAGS_TRIGGERS.values():
+        db.execute(sql)
