@@ -171,6 +171,19 @@ def test_read_this_week(client, list_ids):
     assert [row["id"] for row in got] == [list_ids["read"]]
 
 
+def test_read_this_week_forgets_a_read_undone(client, list_ids, db_path):
+    from readinglist import state
+    from readinglist.db import open_db
+    from readinglist.queue import queue_stats
+
+    db = open_db(db_path)
+    state.mark_read(db, [list_ids["paper"]])
+    state.mark_unread(db, [list_ids["paper"]])
+    got = [row["id"] for row in rows(client, "/readinglist/read_this_week")]
+    assert got == [list_ids["read"]]
+    assert queue_stats(db)["read_this_week"] == len(got)
+
+
 def test_canned_query_pages_render(client):
     for name in ("queue", "by_channel", "papers", "dead_links", "read_this_week"):
         response = client.get(f"/readinglist/{name}")
