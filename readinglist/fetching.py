@@ -84,6 +84,8 @@ class FetchStats:
 
     def summary(self) -> str:
         if not self.total:
+            if _handled(self.metadata):  # the site stage did this run's work (or used up --limit)
+                return "No other pages to fetch."
             return "Nothing to fetch (every item is fetched; --retry-failed or --refresh fetch again)."
         ok = f"{self.ok} ok" + (f" ({self.unchanged} unchanged)" if self.unchanged else "")
         noun = "item" if self.total == 1 else "items"

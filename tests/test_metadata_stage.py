@@ -98,7 +98,7 @@ def test_fetch_flags_send_site_items_to_their_adapter(httpserver, db_path, tmp_p
     assert first.output.splitlines() == ["Nothing to fetch (every item is fetched; --retry-failed or --refresh fetch again)."]
     result = runner.invoke(cli, ["fetch", "--db", str(db_path), "--config", str(config), flag], env=env)
     assert result.exit_code == 0, result.output
-    assert result.output.splitlines()[0] == "Site metadata: 1 ok, 0 failed, 0 dead."
+    assert result.output.splitlines()[:2] == ["Site metadata: 1 ok, 0 failed, 0 dead.", "No other pages to fetch."]
     row = item(open_db(db_path), item_id)
     assert (row["fetch_status"], row["title_source"]) == ("ok", "api")
     assert row["summary"].startswith("We propose Low-Rank Adaptation, or LoRA")
