@@ -312,14 +312,15 @@ def test_a_write_that_fails_leaves_no_half_item_and_keeps_the_others(fresh_db, s
 
     urls = [server.add(f"/w{i}", Reply(200, html_page(f"Page {i}", "Word " * 50), HTML)) for i in range(6)]
     ids = add_items(fresh_db, urls)
-    # The 4th page's text cannot be stored (as on a full disk): its UPDATE went through first.
+    # The last page fetched cannot have its text stored (as on a full disk): its UPDATE went through first.
+    failing = fetching.select_candidates(fresh_db)[-1].id
     fresh_db.execute(
-        f"CREATE TRIGGER fail_one BEFORE INSERT ON texts WHEN NEW.item_id = '{ids[3]}'"
+        f"CREATE TRIGGER fail_one BEFORE INSERT ON texts WHEN NEW.item_id = '{failing}'"
         " BEGIN SELECT RAISE(ABORT, 'no space left (simulated)'); END"
     )
     with pytest.raises(sqlite3.IntegrityError, match="no space left"):
         run(fresh_db, settings=SETTINGS.with_changes(concurrency=1))
-    assert row(fresh_db, ids[3])["fetch_status"] == "pending"
+    assert row(fresh_db, failing)["fetch_status"] == "pending"
     ok = [i for i in ids if row(fresh_db, i)["fetch_status"] == "ok"]
     assert ok and committed_ok(fresh_db) == len(ok)  # what was written before the error is kept
     # No half item: every item with its status written has its text, and no other has one.
