@@ -205,6 +205,26 @@ def rate_limited(status_code: int, headers, error: str) -> SiteMetadata:
     return SiteMetadata(status=DEFERRED, retry_after=retry_after(headers), error=error, http_status=status_code)
 
 
+def classify_status(
+    status_code: int, headers=None, *, dead=(404, 410), deferred=(429, 503), dead_reason: str = "", rate_reason: str = ""
+) -> SiteMetadata | None:
+    """What a site API's answer means (None for 200): ``dead`` codes dead, ``deferred`` codes a rate limit, else failed.
+
+    ``dead_reason`` / ``rate_reason`` follow the status in the error ("HTTP 404: DOI not found").
+    """
+    if status_code == 200:
+        return None
+    if status_code in dead:
+        return SiteMetadata(status=DEAD, error=_http_error(status_code, dead_reason), http_status=status_code)
+    if status_code in deferred:
+        return rate_limited(status_code, headers, _http_error(status_code, rate_reason))
+    return SiteMetadata(status=FAILED, error=f"HTTP {status_code}", http_status=status_code)
+
+
+def _http_error(status_code: int, reason: str) -> str:
+    return f"HTTP {status_code}: {reason}" if reason else f"HTTP {status_code}"
+
+
 def add_readme(metadata: SiteMetadata, readme: str | None) -> SiteMetadata:
     """A README's (or model card's) first paragraph becomes the summary; the arXiv ids and DOIs it cites are kept."""
     if not readme:

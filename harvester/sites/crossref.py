@@ -15,7 +15,7 @@ import json
 import re
 from urllib.parse import quote
 
-from harvester.sites.base import DEAD, FAILED, OK, SiteMetadata, collapse, rate_limited, strip_markup
+from harvester.sites.base import FAILED, OK, SiteMetadata, collapse, classify_status, strip_markup
 
 __all__ = ["crossref_url", "datacite_url", "parse_crossref", "parse_datacite", "classify"]
 
@@ -28,15 +28,9 @@ def datacite_url(settings, doi: str) -> str:
     return f"{settings.datacite_api}/dois/{quote(doi, safe='/')}"
 
 
-def classify(status_code: int, headers=None, now: float | None = None) -> SiteMetadata | None:
+def classify(status_code: int, headers=None) -> SiteMetadata | None:
     """The outcome a non-200 answer means (None for 200): 404/410 dead, 429/503 deferred, else failed."""
-    if status_code == 200:
-        return None
-    if status_code in (404, 410):
-        return SiteMetadata(status=DEAD, error=f"HTTP {status_code}: DOI not found", http_status=status_code)
-    if status_code in (429, 503):
-        return rate_limited(status_code, headers, f"HTTP {status_code}: rate limited")
-    return SiteMetadata(status=FAILED, error=f"HTTP {status_code}", http_status=status_code)
+    return classify_status(status_code, headers, dead_reason="DOI not found", rate_reason="rate limited")
 
 
 def _date(parts_holder) -> str | None:

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 
-from harvester.sites.base import DEAD, FAILED, OK, SiteMetadata, collapse, rate_limited, shorten
+from harvester.sites.base import FAILED, OK, SiteMetadata, collapse, classify_status, shorten
 from harvester.sources._html import decode, node_text, parse_document
 
 __all__ = ["classify", "parse_article", "russian_date"]
@@ -27,13 +27,7 @@ SUMMARY_CHARS = 600
 
 
 def classify(status_code: int, headers=None) -> SiteMetadata | None:
-    if status_code == 200:
-        return None
-    if status_code in (404, 410):
-        return SiteMetadata(status=DEAD, error=f"HTTP {status_code}", http_status=status_code)
-    if status_code in (429, 503):
-        return rate_limited(status_code, headers, f"HTTP {status_code}")
-    return SiteMetadata(status=FAILED, error=f"HTTP {status_code}", http_status=status_code)
+    return classify_status(status_code, headers)
 
 
 _MONTHS = {

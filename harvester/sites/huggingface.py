@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 
-from harvester.sites.base import DEAD, FAILED, OK, SiteMetadata, add_readme, collapse, rate_limited
+from harvester.sites.base import FAILED, OK, SiteMetadata, add_readme, collapse, classify_status
 
 __all__ = ["split_id", "api_url", "card_url", "classify", "parse_api", "add_card"]
 
@@ -45,14 +45,9 @@ def card_url(settings, hf_id: str) -> str:
 
 def classify(status_code: int, headers=None) -> SiteMetadata | None:
     """None for 200. 404 (and the 401 the Hub gives unauthenticated callers for a missing repo) is dead."""
-    if status_code == 200:
-        return None
     error_code = (headers or {}).get("x-error-code", "") if headers is not None else ""
-    if status_code in (404, 410) or (status_code == 401 and error_code in ("RepoNotFound", "")):
-        return SiteMetadata(status=DEAD, error=f"HTTP {status_code}: repository not found", http_status=status_code)
-    if status_code in (429, 503):
-        return rate_limited(status_code, headers, f"HTTP {status_code}: rate limited")
-    return SiteMetadata(status=FAILED, error=f"HTTP {status_code}", http_status=status_code)
+    dead = (404, 410, 401) if error_code in ("RepoNotFound", "") else (404, 410)
+    return classify_status(status_code, headers, dead=dead, dead_reason="repository not found", rate_reason="rate limited")
 
 
 def parse_api(body: bytes | str, hf_id: str) -> SiteMetadata:

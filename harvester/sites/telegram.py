@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 
 from harvester.language import detect_language
-from harvester.sites.base import DEAD, FAILED, OK, SiteMetadata, collapse, rate_limited, shorten
+from harvester.sites.base import DEAD, FAILED, OK, SiteMetadata, collapse, classify_status, shorten
 from harvester.sources._html import decode, node_text, parse_document
 
 __all__ = ["post_path", "embed_url", "classify", "parse_embed"]
@@ -34,13 +34,7 @@ def embed_url(settings, url: str) -> str | None:
 
 
 def classify(status_code: int, headers=None) -> SiteMetadata | None:
-    if status_code == 200:
-        return None
-    if status_code in (404, 410):
-        return SiteMetadata(status=DEAD, error=f"HTTP {status_code}", http_status=status_code)
-    if status_code == 429:
-        return rate_limited(status_code, headers, "HTTP 429: rate limited")
-    return SiteMetadata(status=FAILED, error=f"HTTP {status_code}", http_status=status_code)
+    return classify_status(status_code, headers, deferred=(429,), rate_reason="rate limited")
 
 
 def parse_embed(body: bytes | str, url: str = "") -> SiteMetadata:
