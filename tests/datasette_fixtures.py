@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import re
 from datetime import datetime, timedelta, timezone
 
@@ -180,3 +181,12 @@ def server(db_path, list_ids, tmp_path):
     s = Server(db_path, tmp_path)
     yield s
     s.stop()
+
+
+def as_list(text) -> list:
+    """A JSON list column as a list (anything else, malformed included, is empty), as the facet triggers read it."""
+    try:
+        value = json.loads(text or "[]")
+    except ValueError:
+        return []
+    return value if isinstance(value, list) else []

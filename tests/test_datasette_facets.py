@@ -14,7 +14,7 @@ from collections import Counter
 import pytest
 from click.testing import CliRunner
 from datasette.database import Database
-from datasette_fixtures import Client, client, list_ids  # noqa: F401  (fixtures)
+from datasette_fixtures import Client, as_list, client, list_ids  # noqa: F401  (fixtures)
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from queue_fixtures import Builder
@@ -34,14 +34,6 @@ def items_rows(db_path) -> list[dict]:
     rows = [dict(r) for r in db.query("SELECT id, kind, status, domain, tags, channels FROM items")]
     db.conn.close()
     return rows
-
-
-def as_list(text) -> list:
-    try:
-        value = json.loads(text or "[]")
-    except ValueError:
-        return []
-    return value if isinstance(value, list) else []
 
 
 def ground_truth(db_path, filters: dict) -> dict[str, dict]:

@@ -15,7 +15,7 @@ from urllib.parse import quote, urlencode, urlsplit
 
 import pytest
 from click.testing import CliRunner
-from datasette_fixtures import Client, client, list_ids  # noqa: F401  (fixtures)
+from datasette_fixtures import Client, as_list, client, list_ids  # noqa: F401  (fixtures)
 from queue_fixtures import Builder
 
 from readinglist import datasette_plugin
@@ -28,14 +28,6 @@ FACETS = ("kind", "status", "domain", "tags", "channels")
 COLUMNS = ("kind", "status", "domain")
 ODD_CHANNEL = "O'Reilly & \"Sons\" <script>alert(1)</script>"
 ODD_TAG = "ярлык & <b>bold</b> 'q'"
-
-
-def as_list(text) -> list:
-    try:
-        value = json.loads(text or "[]")
-    except ValueError:
-        return []
-    return value if isinstance(value, list) else []
 
 
 def truth(db_path, query: list[tuple[str, str]]) -> dict:
