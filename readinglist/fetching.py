@@ -146,11 +146,13 @@ def select_candidates(
         sql += " AND kind = ?"
         params.append(kind)
     sql += " ORDER BY rank_key DESC, id"
-    if limit is not None:
+    if limit is not None and not skip_site_items:  # else the limit counts the rows kept, below
         sql += " LIMIT ?"
         params.append(limit)
     rows = []
     for id_, url, kind_, status, attempts, etag, last_modified, arxiv_id, doi, repo, hf_id in db.execute(sql, params):
+        if limit is not None and len(rows) >= limit:
+            break
         if skip_site_items and adapter_for({"url": url, "arxiv_id": arxiv_id, "doi": doi, "repo": repo, "hf_id": hf_id}):
             continue
         # Validators only for a page we hold: anything else must come back whole.
@@ -330,8 +332,10 @@ class Store:
                     ],
                 )
         self._uncommitted += 1
-        if self._uncommitted >= self.commit_every or time.monotonic() - self._opened >= self.commit_interval:
+        if self._uncommitted >= self.commit_every:
             self.flush()
+        else:
+            self.flush_if_due()
         self._count("ok" if status == "not_modified" else status, unchanged=status == "not_modified")
 
     @contextlib.contextmanager

@@ -328,3 +328,14 @@ def test_a_write_that_fails_leaves_no_half_item_and_keeps_the_others(fresh_db, s
     fresh_db.execute("DROP TRIGGER fail_one")
     assert run(fresh_db).ok == 6 - len(ok)
     assert fresh_db["texts"].count == 6
+
+
+def test_limit_counts_the_pages_not_the_site_items_left_out(fresh_db, server):
+    # Site items (here a deferred arXiv paper, best ranked) belong to the site stage: --limit counts pages only.
+    urls = [server.add(f"/l{i}", Reply(200, html_page(f"Page {i}"), HTML)) for i in range(3)]
+    add_items(fresh_db, urls)
+    fresh_db["items"].insert({"id": "arxivdeferrd", "url": "https://arxiv.org/abs/2401.00001", "kind": "paper",
+                              "arxiv_id": "2401.00001", "status": "unread", "added_at": "2026-01-01T00:00:00+00:00",
+                              "priority": "high"})
+    chosen = fetching.select_candidates(fresh_db, limit=2, skip_site_items=True)
+    assert len(chosen) == 2 and all(c.url in urls for c in chosen)
