@@ -28,7 +28,8 @@ from .ranking import parse_julian_day
 
 logger = logging.getLogger(__name__)
 
-BATCH_POSTS = 500
+# Posts per transaction: each commit rewrites the index pages its batch touched.
+BATCH_POSTS = 2_000
 STDIN = "-"
 # An anchor text shorter than this ("тут", "link", "статья") says nothing about the page.
 MIN_ANCHOR_TITLE = 15

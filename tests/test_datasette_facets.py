@@ -356,3 +356,29 @@ def test_kept_tables_equal_a_recount_after_any_changes(tmp_path_factory, ops):
             db.execute("DELETE FROM items WHERE id = ?", [item_id])
     kept_tables_equal_a_recount(db)
     db.conn.close()
+
+
+# The harvest's usual change: an item gains a channel or a hashtag (m011's
+# cheaper triggers), sometimes a value it already had, sometimes in both lists at once.
+GROWTH = st.lists(
+    st.tuples(st.integers(0, 3), st.sampled_from(["tags", "channels", "both"]), st.sampled_from(["a", "b", "c", "d"])),
+    min_size=1, max_size=30,
+)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(steps=GROWTH)
+def test_kept_tables_equal_a_recount_as_lists_grow(tmp_path_factory, steps):
+    db = open_db(tmp_path_factory.mktemp("grow") / "r.db")
+    for n in range(4):
+        db.execute(
+            "INSERT INTO items(id, url, kind, status, added_at, domain, tags, channels)"
+            " VALUES (?, ?, 'paper', 'unread', '2024-01-01', 'a.org', '[]', ?)",
+            [f"item{n}", f"https://x/{n}", None if n == 3 else "[]"],
+        )
+    for n, columns, value in steps:
+        grown = ("tags", "channels") if columns == "both" else (columns,)
+        sets = ", ".join(f"{column} = json_insert(COALESCE({column}, '[]'), '$[#]', :value)" for column in grown)
+        db.execute(f"UPDATE items SET {sets} WHERE id = :id", {"value": value, "id": f"item{n}"})
+    kept_tables_equal_a_recount(db)
+    db.conn.close()
