@@ -272,9 +272,14 @@ def test_a_status_change_leaves_the_pairs_alone(client, db_path, list_ids):
     run("read", list_ids["paper"], list_ids["repo"], "--db", str(db_path))
     assert client.write("mark_unread", {"item_id": list_ids["repo"]}).status_code == 302
     assert pairs() == before
-    # A status with one channel or tag: its tags and channels facets are counted over the rows, exactly.
+    # A status with one channel or tag: its tags and channels facets are counted
+    # over the rows (a channel's unread ones: its pairs less its other rows), exactly.
     assert_views_exact(client, db_path, [
         [("_channel", "ml_channel"), ("status", "read")],
         [("_channel", "ml_channel"), ("status", "unread")],
+        [("_channel", "ml_channel"), ("status", "unread"), ("kind", "repo")],
+        [("_channel", "ml_channel"), ("status", "unread"), ("kind", "paper"), ("domain", "arxiv.org")],
+        [("_channel", "ml_channel"), ("status", "archived")],
+        [("_channel", "Нейроканал"), ("status", "unread")],
         [("_tag", "llm"), ("status", "read"), ("kind", "paper")],
     ])
