@@ -603,10 +603,11 @@ class CountedFacetMixin:
     async def _channel_status_counts(self, filters: dict, channel: str) -> dict[str, list[dict]]:
         others_where = "".join(f" AND items.{name} = :{name}" for name in filters if name != "status")
         status_where = " AND others.status = :status" if filters["status"] != "unread" else ""
+        # Each item's distinct values, then a plain count (cheaper than COUNT(DISTINCT row) per value).
         counted = " UNION ALL ".join(
-            f"SELECT '{a}' AS facet, CAST(j.value AS TEXT) AS value, COUNT(DISTINCT others.row) AS n"
+            f"SELECT '{a}' AS facet, value, COUNT(*) AS n FROM (SELECT DISTINCT others.row, CAST(j.value AS TEXT) AS value"
             f" FROM others, json_each(CASE WHEN json_valid(others.{a}) AND json_type(others.{a}) = 'array'"
-            f" THEN others.{a} ELSE '[]' END) AS j WHERE j.value IS NOT NULL{status_where} GROUP BY 2"
+            f" THEN others.{a} ELSE '[]' END) AS j WHERE j.value IS NOT NULL{status_where}) GROUP BY value"
             for a in COUNTED_ARRAYS
         )
         sql = (

@@ -353,6 +353,7 @@ def m007_datasette(db: sqlite_utils.Database) -> None:
       WHERE {fts_table} MATCH ...)``; this view's ``rowid`` is the item id and its
       own name is the FTS5 table's match column, so with ``fts_table: items_search``
       and ``fts_pk: id`` the MATCH reaches ``search_docs_fts`` (no second index).
+      m009 drops it: the plugin now runs ``?_search=`` itself.
     * ``item_actions``: the writable canned queries insert into this view; its
       INSTEAD OF trigger changes the item and writes the ``events`` row in the
       same statement, exactly as ``readinglist/state.py`` does for the CLI (which
