@@ -510,6 +510,14 @@ def counted_filters(request) -> tuple[dict, str, dict] | None:
     return filters, (request.args.get("_search") or "").strip(), array_filters(request)
 
 
+def counts_by_column(rows, columns) -> dict[str, list[dict]]:
+    """(column, value, count) rows as {column: [{"value", "count"}, ...]}, in their order."""
+    counts = {column: [] for column in columns}
+    for column, value, n in rows:
+        counts[column].append({"value": value, "count": n})
+    return counts
+
+
 class CountedFacetMixin:
     """Facets of the readinglist items table that do not group a million rows.
 
@@ -545,10 +553,14 @@ class CountedFacetMixin:
         One query per request, shared by both classes, over the page's rows
         (a search's window, or the rarest value's items).
         """
+        return await self.once_per_request("readinglist_listed_counts", lambda: self._listed_counts(filters, search))
+
+    async def once_per_request(self, key: str, make_counts) -> dict[str, list[dict]]:
+        """``make_counts()``'s result, computed by whichever facet class asks first in this request."""
         scope = self.request.scope
-        if "readinglist_listed_counts" not in scope:
-            scope["readinglist_listed_counts"] = asyncio.ensure_future(self._listed_counts(filters, search))
-        return await asyncio.shield(scope["readinglist_listed_counts"])
+        if key not in scope:
+            scope[key] = asyncio.ensure_future(make_counts())
+        return await asyncio.shield(scope[key])
 
     async def _listed_counts(self, filters: dict, search: str) -> dict[str, list[dict]]:
         # "+kind": the search's few thousand rows (or a channel's or tag's) drive the query, not the kind index.
@@ -579,10 +591,7 @@ class CountedFacetMixin:
             self.database, sql, {**filters, **params, "search_match": self.params.get("search_match")}, truncate=False,
             custom_time_limit=self.ds.setting("facet_time_limit_ms"),
         )
-        counts = {column: [] for column in COUNTED_COLUMNS + COUNTED_ARRAYS}
-        for column, value, n in rows.rows:
-            counts[column].append({"value": value, "count": n})
-        return counts
+        return counts_by_column(rows.rows, COUNTED_COLUMNS + COUNTED_ARRAYS)
 
     async def channel_status_counts(self, filters: dict, channel: str) -> dict[str, list[dict]]:
         """The tags and channels facets of one channel's items with one status, {column: rows}.
@@ -593,12 +602,9 @@ class CountedFacetMixin:
         are taken from the channel's pairs, which count every status. One
         query per request, for both facets.
         """
-        scope = self.request.scope
-        if "readinglist_channel_status_counts" not in scope:
-            scope["readinglist_channel_status_counts"] = asyncio.ensure_future(
-                self._channel_status_counts(filters, channel)
-            )
-        return await asyncio.shield(scope["readinglist_channel_status_counts"])
+        return await self.once_per_request(
+            "readinglist_channel_status_counts", lambda: self._channel_status_counts(filters, channel)
+        )
 
     async def _channel_status_counts(self, filters: dict, channel: str) -> dict[str, list[dict]]:
         others_where = "".join(f" AND items.{name} = :{name}" for name in filters if name != "status")
@@ -640,10 +646,7 @@ class CountedFacetMixin:
             self.database, sql, {**filters, "picked_value": channel}, truncate=False,
             custom_time_limit=self.ds.setting("sql_time_limit_ms"),
         )
-        counts = {column: [] for column in COUNTED_ARRAYS}
-        for column, value, n in rows.rows:
-            counts[column].append({"value": value, "count": n})
-        return counts
+        return counts_by_column(rows.rows, COUNTED_ARRAYS)
 
     async def facet_results(self):
         answerable = None
@@ -668,7 +671,8 @@ class CountedFacetMixin:
                 timed_out.extend(more_timed_out)
                 continue
             try:
-                # item_facet_pairs has no status (see db._PAIRS_MOVED): with one, count over the rows.
+                # item_facet_pairs has no status (see db._PAIRS_MOVED): with one, count over the rows
+                # (for one channel, over its items that are not unread).
                 over_rows = picked and column in COUNTED_ARRAYS and "status" in filters
                 if over_rows and not search and len(picked) == 1 and picked[0][0] == "channels":
                     rows = (await self.channel_status_counts(filters, picked[0][1]))[column][: size + 1]
