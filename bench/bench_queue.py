@@ -13,7 +13,8 @@ Then measures, in-process with the library functions the CLI calls (median of
 5 runs): ``next`` (top 10), ``read`` / ``unread`` of one item, ``show`` of one
 item (resolve + fields, mentions, history) and ``search`` (a common English
 word, a Russian prefix); and the whole-process wall time of
-``readinglist next`` and ``readinglist show ID`` (median of 3). Prints a
+``readinglist next``, ``read ID`` + ``unread ID``, ``show ID`` and
+``search model`` (median of 3). Prints a
 Markdown table. Goals: 50 ms for next/read/show, 100 ms for search.
 """
 
@@ -249,11 +250,18 @@ def main() -> None:
     db.conn.close()
 
     base = cli_command()
-    for label, argv in (("`readinglist next` (process)", ["next"]), ("`readinglist show ID` (process)", ["show", item_id])):
-        cmd = base + argv + ["--db", str(args.db)]
+    processes = (
+        ("`readinglist next` (process)", [["next"]]),
+        ("`readinglist read ID` + `readinglist unread ID` (two processes)", [["read", item_id], ["unread", item_id]]),
+        ("`readinglist show ID` (process)", [["show", item_id]]),
+        (f"`readinglist search {EN_QUERY}` (process)", [["search", EN_QUERY]]),
+    )
+    for label, argvs in processes:
+        cmds = [base + argv + ["--db", str(args.db)] for argv in argvs]
 
-        def run(cmd=cmd):
-            subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, cwd=ROOT)
+        def run(cmds=cmds):
+            for cmd in cmds:
+                subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, cwd=ROOT)
 
         results.append((label, median_ms(run, 3), None))
 
