@@ -535,6 +535,7 @@ class CountedFacetMixin:
     """
 
     counted: tuple = ()
+    facet_param = ""  # the query-string key that asks for this kind of facet
 
     def counted_query(self, column: str, where: str) -> str:
         raise NotImplementedError
@@ -563,6 +564,9 @@ class CountedFacetMixin:
         return await asyncio.shield(scope[key])
 
     async def _listed_counts(self, filters: dict, search: str) -> dict[str, list[dict]]:
+        # Not at import: Datasette loads this plugin for every database it serves.
+        from .db import json_list
+
         # "+kind": the search's few thousand rows (or a channel's or tag's) drive the query, not the kind index.
         where = [f"+{name} = :{name}" for name in filters]
         if search:
@@ -575,8 +579,7 @@ class CountedFacetMixin:
         parts = [f"SELECT '{c}', {c}, COUNT(*) FROM matched WHERE {c} IS NOT NULL GROUP BY {c}" for c in COUNTED_COLUMNS]
         parts += [
             f"SELECT '{a}', j.value, COUNT(DISTINCT matched.row) FROM matched,"
-            f" json_each(CASE WHEN json_valid(matched.{a}) AND json_type(matched.{a}) = 'array'"
-            f" THEN matched.{a} ELSE '[]' END) AS j WHERE j.value IS NOT NULL GROUP BY j.value"
+            f" json_each({json_list(f'matched.{a}')}) AS j WHERE j.value IS NOT NULL GROUP BY j.value"
             for a in COUNTED_ARRAYS
         ]
         sql = (
@@ -607,13 +610,15 @@ class CountedFacetMixin:
         )
 
     async def _channel_status_counts(self, filters: dict, channel: str) -> dict[str, list[dict]]:
+        from .db import json_list
+
         others_where = "".join(f" AND items.{name} = :{name}" for name in filters if name != "status")
         status_where = " AND others.status = :status" if filters["status"] != "unread" else ""
         # Each item's distinct values, then a plain count (cheaper than COUNT(DISTINCT row) per value).
         counted = " UNION ALL ".join(
             f"SELECT '{a}' AS facet, value, COUNT(*) AS n FROM (SELECT DISTINCT others.row, CAST(j.value AS TEXT) AS value"
-            f" FROM others, json_each(CASE WHEN json_valid(others.{a}) AND json_type(others.{a}) = 'array'"
-            f" THEN others.{a} ELSE '[]' END) AS j WHERE j.value IS NOT NULL{status_where}) GROUP BY value"
+            f" FROM others, json_each({json_list(f'others.{a}')}) AS j WHERE j.value IS NOT NULL{status_where})"
+            f" GROUP BY value"
             for a in COUNTED_ARRAYS
         )
         sql = (
@@ -700,9 +705,34 @@ class CountedFacetMixin:
         """A result of Datasette's own facet class, its links as ours would be."""
         return result
 
+    def value_link(self, column: str, value) -> tuple[bool, str]:
+        raise NotImplementedError
+
+    def shown_value(self, value):
+        return value
+
+    async def format_result(self, column, source, rows, size):
+        # As Datasette's own facet classes format their rows (their facet_results).
+        values = []
+        for row in rows[:size]:
+            value = self.shown_value(row["value"])
+            selected, toggle_url = self.value_link(column, value)
+            values.append(
+                {"value": value, "label": value, "count": row["count"], "toggle_url": toggle_url, "selected": selected}
+            )
+        return {
+            "name": column,
+            "type": self.type,
+            "hideable": source != "metadata",
+            "toggle_url": self.ds.urls.path(path_with_removed_args(self.request, {self.facet_param: column})),
+            "results": values,
+            "truncated": len(rows) > size,
+        }
+
 
 class CountedColumnFacet(CountedFacetMixin, ColumnFacet):
     counted = COUNTED_COLUMNS
+    facet_param = "_facet"
 
     def counted_query(self, column, where):
         # '' is a NULL domain: Datasette's column facets leave NULL out.
@@ -719,37 +749,19 @@ class CountedColumnFacet(CountedFacetMixin, ColumnFacet):
             f" GROUP BY {column} ORDER BY count DESC, value LIMIT :limit"
         )
 
-    async def format_result(self, column, source, rows, size):
-        # As datasette.facets.ColumnFacet.facet_results formats its rows.
-        qs_pairs = self.get_querystring_pairs()
-        values = []
-        for row in rows[:size]:
-            selected = (column, str(row["value"])) in qs_pairs
-            if selected:
-                toggle_path = path_with_removed_args(self.request, {column: str(row["value"])})
-            else:
-                toggle_path = path_with_added_args(self.request, {column: row["value"]})
-            values.append(
-                {
-                    "value": row["value"],
-                    "label": row["value"],
-                    "count": row["count"],
-                    "toggle_url": self.ds.absolute_url(self.request, self.ds.urls.path(toggle_path)),
-                    "selected": selected,
-                }
-            )
-        return {
-            "name": column,
-            "type": self.type,
-            "hideable": source != "metadata",
-            "toggle_url": self.ds.urls.path(path_with_removed_args(self.request, {"_facet": column})),
-            "results": values,
-            "truncated": len(rows) > size,
-        }
+    def value_link(self, column: str, value) -> tuple[bool, str]:
+        """Whether ``value`` is picked, and the URL that toggles it (as Datasette's ColumnFacet links)."""
+        selected = (column, str(value)) in self.get_querystring_pairs()
+        if selected:
+            path = path_with_removed_args(self.request, {column: str(value)})
+        else:
+            path = path_with_added_args(self.request, {column: value})
+        return selected, self.ds.absolute_url(self.request, self.ds.urls.path(path))
 
 
 class CountedArrayFacet(CountedFacetMixin, ArrayFacet):
     counted = COUNTED_ARRAYS
+    facet_param = "_facet_array"
 
     def counted_query(self, column, where):
         return (
@@ -791,29 +803,8 @@ class CountedArrayFacet(CountedFacetMixin, ArrayFacet):
             value["selected"], value["toggle_url"] = self.value_link(result["name"], str(value["value"]))
         return result
 
-    async def format_result(self, column, source, rows, size):
-        # As datasette.facets.ArrayFacet.facet_results formats its rows, with our parameters.
-        values = []
-        for row in rows[:size]:
-            value = str(row["value"])
-            selected, toggle_url = self.value_link(column, value)
-            values.append(
-                {
-                    "value": value,
-                    "label": value,
-                    "count": row["count"],
-                    "toggle_url": toggle_url,
-                    "selected": selected,
-                }
-            )
-        return {
-            "name": column,
-            "type": self.type,
-            "results": values,
-            "hideable": source != "metadata",
-            "toggle_url": self.ds.urls.path(path_with_removed_args(self.request, {"_facet_array": column})),
-            "truncated": len(rows) > size,
-        }
+    def shown_value(self, value):
+        return str(value)
 
 
 COUNTED_FACETS = {ColumnFacet: CountedColumnFacet, ArrayFacet: CountedArrayFacet}

@@ -465,9 +465,14 @@ def m005_sites_relations_view(db: sqlite_utils.Database) -> None:
 _JSON_LIST = "(CASE WHEN json_valid({x}) AND json_type({x}) = 'array' THEN {x} ELSE '[]' END)"
 
 
+def json_list(column: str) -> str:
+    """SQL for ``column`` as a JSON list json_each can read ('[]' for anything else)."""
+    return _JSON_LIST.format(x=column)
+
+
 def _values(column: str) -> str:
     """The distinct values of a JSON list column (e.g. ``NEW.tags``) as text, for IN, EXCEPT and INSERT ... SELECT."""
-    return f"SELECT DISTINCT CAST(value AS TEXT) AS v FROM json_each({_JSON_LIST.format(x=column)}) WHERE value IS NOT NULL"
+    return f"SELECT DISTINCT CAST(value AS TEXT) AS v FROM json_each({json_list(column)}) WHERE value IS NOT NULL"
 
 
 def _combo(row: str) -> str:
@@ -581,14 +586,14 @@ def rebuild_datasette_speed(db: sqlite_utils.Database) -> None:
             SELECT kind, status, domain, '{facet}', value, COUNT(*) FROM (
                 SELECT DISTINCT items.id, items.kind, items.status, COALESCE(items.domain, '') AS domain,
                        CAST(j.value AS TEXT) AS value
-                FROM items, json_each({_JSON_LIST.format(x=f'items.{facet}')}) AS j WHERE j.value IS NOT NULL
+                FROM items, json_each({json_list(f'items.{facet}')}) AS j WHERE j.value IS NOT NULL
             ) GROUP BY 1, 2, 3, 5"""
         )
     db.execute("DELETE FROM item_channels")
     db.execute(
         f"""INSERT INTO item_channels(channel, item_id, unread, rank_key)
         SELECT DISTINCT CAST(j.value AS TEXT), items.id, items.status = 'unread', items.rank_key
-        FROM items, json_each({_JSON_LIST.format(x='items.channels')}) AS j WHERE j.value IS NOT NULL"""
+        FROM items, json_each({json_list('items.channels')}) AS j WHERE j.value IS NOT NULL"""
     )
 
 
@@ -739,13 +744,13 @@ def rebuild_datasette_tags(db: sqlite_utils.Database) -> None:
     db.execute(
         f"""INSERT INTO item_tags(tag, item_id)
         SELECT DISTINCT CAST(j.value AS TEXT), items.id
-        FROM items, json_each({_JSON_LIST.format(x='items.tags')}) AS j WHERE j.value IS NOT NULL"""
+        FROM items, json_each({json_list('items.tags')}) AS j WHERE j.value IS NOT NULL"""
     )
     db.execute("DELETE FROM item_facet_pairs")
     values = " UNION ".join(
         f"""SELECT items.rowid AS r, items.kind, COALESCE(items.domain, '') AS domain,
                    '{facet}' AS facet, CAST(j.value AS TEXT) AS value
-            FROM items, json_each({_JSON_LIST.format(x=f'items.{facet}')}) AS j WHERE j.value IS NOT NULL"""
+            FROM items, json_each({json_list(f'items.{facet}')}) AS j WHERE j.value IS NOT NULL"""
         for facet in ("tags", "channels")
     )
     db.execute(

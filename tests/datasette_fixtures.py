@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import re
 from datetime import datetime, timedelta, timezone
@@ -190,3 +191,24 @@ def as_list(text) -> list:
     except ValueError:
         return []
     return value if isinstance(value, list) else []
+
+
+@contextlib.contextmanager
+def client_with_other_database(db_path, other_path, create_sql: str, rows: list[tuple]):
+    """A client of the reading list's Datasette that also serves ``other``: a database with its own ``items``."""
+    import sqlite3
+
+    from datasette.database import Database
+
+    conn = sqlite3.connect(other_path)
+    conn.execute(create_sql)
+    conn.executemany(f"INSERT INTO items VALUES ({', '.join('?' * len(rows[0]))})", rows)
+    conn.commit()
+    conn.close()
+    ds = build_datasette(db_path)
+    ds.add_database(Database(ds, str(other_path)), name="other")
+    c = Client(ds)
+    try:
+        yield c
+    finally:
+        c.close()

@@ -13,8 +13,7 @@ from collections import Counter
 
 import pytest
 from click.testing import CliRunner
-from datasette.database import Database
-from datasette_fixtures import Client, as_list, client, list_ids  # noqa: F401  (fixtures)
+from datasette_fixtures import as_list, client, client_with_other_database, list_ids  # noqa: F401  (fixtures)
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from queue_fixtures import Builder
@@ -23,7 +22,6 @@ from readinglist import datasette_plugin
 from readinglist.cli import cli
 from readinglist.db import open_db, rebuild_datasette_speed, rebuild_datasette_tags
 from readinglist.metadata import merge_items
-from readinglist.serve import build_datasette
 
 FACETS = ("kind", "status", "domain", "tags", "channels")
 COLUMNS = ("kind", "status", "domain")
@@ -293,23 +291,13 @@ def test_internal_tables_are_hidden(client):
 
 def test_other_databases_keep_datasettes_facets(tmp_path, db_path, list_ids):
     # The counted facets are for the reading list's items only.
-    import sqlite3
-
-    other = tmp_path / "other.db"
-    conn = sqlite3.connect(other)
-    conn.execute("CREATE TABLE items (id TEXT PRIMARY KEY, kind TEXT, tags TEXT)")
-    conn.executemany("INSERT INTO items VALUES (?, ?, ?)", [("a", "x", '["t"]'), ("b", "x", "[]"), ("c", "y", '["t"]')])
-    conn.commit()
-    conn.close()
-    ds = build_datasette(db_path)
-    ds.add_database(Database(ds, str(other)), name="other")
-    c = Client(ds)
-    try:
+    with client_with_other_database(
+        db_path, tmp_path / "other.db", "CREATE TABLE items (id TEXT PRIMARY KEY, kind TEXT, tags TEXT)",
+        [("a", "x", '["t"]'), ("b", "x", "[]"), ("c", "y", '["t"]')],
+    ) as c:
         data = c.json("/other/items.json?_facet=kind&_facet_array=tags")
         facets = {name: {r["value"]: r["count"] for r in f["results"]} for name, f in data["facet_results"].items()}
         assert facets == {"kind": {"x": 2, "y": 1}, "tags": {"t": 2}}
-    finally:
-        c.close()
 
 
 # Any mix of changes, several columns in one UPDATE too (triggers on one

@@ -8,21 +8,19 @@ afresh (json lists in Python, FTS5 for a search).
 
 from __future__ import annotations
 
-import json
 import re
 from collections import Counter
 from urllib.parse import quote, urlencode, urlsplit
 
 import pytest
 from click.testing import CliRunner
-from datasette_fixtures import Client, as_list, client, list_ids  # noqa: F401  (fixtures)
+from datasette_fixtures import as_list, client, client_with_other_database, list_ids  # noqa: F401  (fixtures)
 from queue_fixtures import Builder
 
 from readinglist import datasette_plugin
 from readinglist.cli import cli
 from readinglist.db import open_db
 from readinglist.metadata import merge_items
-from readinglist.serve import build_datasette
 
 FACETS = ("kind", "status", "domain", "tags", "channels")
 COLUMNS = ("kind", "status", "domain")
@@ -237,24 +235,12 @@ def test_odd_names_are_escaped(client, db_path, list_ids):
 
 
 def test_other_databases_are_left_alone(tmp_path, db_path, list_ids):
-    import sqlite3
-
-    from datasette.database import Database
-
-    other = tmp_path / "other.db"
-    conn = sqlite3.connect(other)
-    conn.execute("CREATE TABLE items (id TEXT PRIMARY KEY, channels TEXT)")
-    conn.executemany("INSERT INTO items VALUES (?, ?)", [("a", '["x"]'), ("b", '["y"]')])
-    conn.commit()
-    conn.close()
-    ds = build_datasette(db_path)
-    ds.add_database(Database(ds, str(other)), name="other")
-    c = Client(ds)
-    try:
+    with client_with_other_database(
+        db_path, tmp_path / "other.db", "CREATE TABLE items (id TEXT PRIMARY KEY, channels TEXT)",
+        [("a", '["x"]'), ("b", '["y"]')],
+    ) as c:
         assert c.json("/other/items.json?channels__arraycontains=x")["filtered_table_rows_count"] == 1
         assert c.json("/other/items.json?_channel=x")["filtered_table_rows_count"] == 2  # not a filter there
-    finally:
-        c.close()
 
 
 def test_a_status_change_leaves_the_pairs_alone(client, db_path, list_ids):
