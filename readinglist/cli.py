@@ -792,7 +792,9 @@ def serve(host, port, metadata_path, db_path):
     """
     from pathlib import Path
 
-    from .serve import ServeError, build_datasette, is_loopback, load_metadata, load_password_hash, run, sign_in_lines
+    from .serve import (
+        ServeError, build_datasette, is_loopback, listen, load_metadata, load_password_hash, run, sign_in_lines,
+    )
 
     if not Path(db_path).exists():
         raise click.ClickException(f"{db_path}: no such database (run readinglist harvest first)")
@@ -800,6 +802,7 @@ def serve(host, port, metadata_path, db_path):
     try:
         metadata = load_metadata(metadata_path)
         password_hash = load_password_hash()
+        sock = listen(host, port)
     except ServeError as error:
         raise click.ClickException(str(error)) from None
     ds = build_datasette(db_path, metadata=metadata, password_hash=password_hash)
@@ -810,7 +813,7 @@ def serve(host, port, metadata_path, db_path):
         click.echo(line)
     if not is_loopback(host):
         click.echo(f"Warning: listening on {host}: anyone who can reach it can read the list.", err=True)
-    run(ds, host, port)
+    run(ds, sock)
 
 
 @cli.command(name="set-password")

@@ -153,8 +153,32 @@ def sign_in_lines(ds, base_url: str, has_password: bool) -> list[str]:
     return lines
 
 
-def run(ds, host: str, port: int) -> None:
-    """Serve until interrupted (uvicorn, one worker: Datasette keeps state in the process)."""
+def listen(host: str, port: int):
+    """A socket bound to ``host:port``, taken before anything is printed; ServeError if it cannot be."""
+    import errno
+    import socket
+
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
+        sock = socket.socket(family, kind, proto)
+    except OSError as error:
+        raise ServeError(f"cannot listen on {host}:{port}: {_reason(error)}") from None
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind(address)
+    except OSError as error:
+        sock.close()
+        hint = " (try another --port)" if error.errno == errno.EADDRINUSE else ""
+        raise ServeError(f"cannot listen on {host}:{port}: {_reason(error)}{hint}") from None
+    return sock
+
+
+def _reason(error: OSError) -> str:
+    return (error.strerror or str(error)).lower()
+
+
+def run(ds, sock) -> None:
+    """Serve on ``sock`` (from :func:`listen`) until interrupted (uvicorn, one worker: Datasette keeps state in the process)."""
     import asyncio
 
     import uvicorn
@@ -164,4 +188,4 @@ def run(ds, host: str, port: int) -> None:
     asyncio.set_event_loop(loop)
     loop.run_until_complete(ds.invoke_startup())
     loop.run_until_complete(check_databases(ds))
-    uvicorn.run(ds.app(), host=host, port=port, log_level="warning", lifespan="on", workers=1)
+    uvicorn.Server(uvicorn.Config(ds.app(), log_level="warning", lifespan="on")).run(sockets=[sock])

@@ -190,6 +190,21 @@ def test_serve_refuses_a_missing_database(tmp_path):
     assert not missing.exists()
 
 
+def test_serve_refuses_a_port_in_use(db_path, list_ids, password_file):
+    import socket
+
+    taken = socket.socket()
+    taken.bind(("127.0.0.1", 0))
+    taken.listen()
+    port = taken.getsockname()[1]
+    try:
+        result = CliRunner().invoke(cli, ["serve", "--db", str(db_path), "--port", str(port)])
+    finally:
+        taken.close()
+    assert result.exit_code == 1
+    assert result.output == f"Error: cannot listen on 127.0.0.1:{port}: address already in use (try another --port)\n"
+
+
 def test_password_sign_in_lets_the_owner_write(password_file, db_path, list_ids):
     save_password("correct horse")
     c = Client(build_datasette(db_path, password_hash=load_password_hash()))
