@@ -366,10 +366,21 @@ def table(results: list[tuple[Benchmark, list[Figure], str]]) -> str:
     return "\n".join(lines)
 
 
+def positive_int(text: str) -> int:
+    """An argparse type: 0 runs would otherwise mean the default of 3 (hours at full size)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text}: not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text}: must be 1 or more")
+    return value
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="small sizes: a few minutes instead of hours")
-    parser.add_argument("--repeat", type=int, help="runs of each script; figures are medians (default 3, --quick 1)")
+    parser.add_argument("--repeat", type=positive_int, help="runs of each script; figures are medians (default 3, --quick 1)")
     parser.add_argument("--only", action="append", choices=[b.name for b in BENCHMARKS], metavar="NAME",
                         help=f"run only this benchmark (repeatable): {', '.join(b.name for b in BENCHMARKS)}")
     parser.add_argument("--out", type=Path, help="also write the report to this file")
