@@ -24,7 +24,8 @@ the extraction job (charset, our parse, language, summary), the fetch process
 cores here (a real crawl would not pay for them).
 
 Side by side: a naive loop (GET one page, extract it, next) on a sample, and
-peak RSS of the fetch process (and of its largest worker) at two URL counts.
+peak RSS of the fetch process (and of its largest worker) at three URL counts
+(urls/5, urls and 3 x urls: the last is past the fill of SQLite's page cache).
 Prints Markdown tables.
 """
 
@@ -266,7 +267,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--urls", type=int, default=5000)
     parser.add_argument("--hosts", type=int, default=HOSTS)
-    parser.add_argument("--small", type=int, help="the second URL count for the memory comparison (default urls/5)")
+    parser.add_argument("--small", type=int, help="a smaller URL count for the memory comparison (default urls/5)")
+    parser.add_argument("--large", type=int, help="a larger URL count for the memory comparison (default 3 x urls; 0: none)")
     parser.add_argument("--naive", type=int, default=60, help="pages for the naive loop")
     parser.add_argument("--cpu-sample", type=int, default=400, help="pages for the CPU bound")
     parser.add_argument("--run-one", type=int, help=argparse.SUPPRESS)
@@ -291,8 +293,11 @@ def main() -> None:
               f" {cpu_extract:.1f} (extract only)", file=sys.stderr)
         naive = naive_loop(args.naive, port, args.hosts)
         print(f"naive: {naive:.1f} pages/s", file=sys.stderr)
+        large = 3 * args.urls if args.large is None else args.large
         runs = [measured_run(count, port, args.hosts, server.pid) for count in (small, args.urls)]
-        for run in runs:
+        # Past the SQLite page cache's fill (32 MiB): memory that still grows with the URLs would show here.
+        larger = [measured_run(large, port, args.hosts, server.pid)] if large > args.urls else []
+        for run in runs + larger:
             print(f"run {run}", file=sys.stderr)
     finally:
         server.terminate()
@@ -338,6 +343,11 @@ def main() -> None:
     ):
         print(f"| {label} | {value:.1f} | {100 * value / available:.0f}% |")
     print(f"| machine, per page | {available:.1f} | 100% |")
+    print()
+    print("| URLs | peak RSS, fetch process, MB | peak RSS, largest extraction worker, MB | pages/s |")
+    print("|---:|---:|---:|---:|")
+    for run in runs + larger:
+        print(f"| {run['urls']} | {run['main_rss_mb']:.0f} | {run['worker_rss_mb']:.0f} | {run['rate']:.1f} |")
     load = os.getloadavg()[0]
     print(f"\nload average at the end: {load:.1f} on {os.cpu_count()} cores (other processes share the CPU bound)")
 

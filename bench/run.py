@@ -75,7 +75,8 @@ class Figure:
     unit: str
     peer_label: str = "–"
     peer: float | None = None
-    # faster: ours / peer (a rate); faster_time: peer / ours (a time); of_bound: ours / peer in %; of_goal: the same, lower is better
+    # faster: ours / peer (a rate); faster_time: peer / ours (a time); of_bound: ours / peer in %; of_goal: the same, lower is better;
+    # growth: ours / peer as a factor (how much a figure grew with the input)
     ratio: str | None = None
     digits: int = 1
 
@@ -193,7 +194,21 @@ def parse_fetch(text: str) -> list[Figure]:
         Figure(label, ours, "pages/s", "naive loop (GET, extract, next)", naive, "faster"),
         Figure(f"fetch: peak RSS of the fetch process ({urls})", number(find_row(runs, "peak RSS, fetch process")[urls]), "MB",
                digits=0),
-    ]
+    ] + _fetch_memory(text, urls)
+
+
+def _fetch_memory(text: str, urls: str) -> list[Figure]:
+    """The fetch process's peak RSS at the largest URL count, against its RSS at ``urls``."""
+    tables = markdown_tables(text)
+    memory = next((t for t in tables if t and "URLs" in t[0] and "peak RSS, fetch process, MB" in t[0]), None)
+    if not memory or len(memory) < 2:
+        return []
+    by_count = {int(number(row["URLs"])): number(row["peak RSS, fetch process, MB"]) for row in memory}
+    largest, headline = max(by_count), int(number(urls))
+    if largest <= headline or headline not in by_count:
+        return []
+    return [Figure(f"fetch: peak RSS of the fetch process ({largest} URLs: {largest / headline:g}× the URLs)",
+                   by_count[largest], "MB", f"at {headline} URLs", by_count[headline], "growth", 0)]
 
 
 def parse_queue(text: str) -> list[Figure]:
@@ -344,6 +359,8 @@ def ratio_text(figure: Figure) -> str:
         value = figure.ours / figure.peer
     elif figure.ratio == "faster_time":
         value = figure.peer / figure.ours if figure.ours else float("inf")
+    elif figure.ratio == "growth":
+        return f"{figure.ours / figure.peer:.2f}×"
     else:
         percent = 100 * figure.ours / figure.peer
         return f"{percent:.0f}% of {'bound' if figure.ratio == 'of_bound' else 'goal'}"

@@ -17,6 +17,10 @@ item, inside its own savepoint, so nothing can be stored twice or by half.
 Group commits matter for speed: one commit per page rewrote the same B-tree
 pages and flushed a small full-text index segment every time.
 
+The items are read from the database ``CANDIDATE_CHUNK`` at a time, best-ranked
+first (see :func:`iter_candidates`), so a backlog of any size is fetched in
+flat memory.
+
 Extraction is CPU-bound: the network side (an asyncio loop) hands bodies to a
 ``ProcessPoolExecutor`` through a bounded queue, so all cores extract while
 the network keeps flowing, and at most a fixed number of bodies are in memory.
@@ -27,6 +31,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+import itertools
 import json
 import logging
 import math
@@ -37,7 +42,7 @@ from concurrent.futures import Executor, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from typing import Callable
+from typing import Callable, Iterable, Iterator
 from urllib.parse import urlsplit
 
 import sqlite_utils
@@ -65,6 +70,8 @@ COMMIT_EVERY = 64
 COMMIT_INTERVAL = 0.25
 # Items taken (attempts + 1, committed) at a time, ahead of their requests.
 CLAIM_BATCH = 16
+# Candidates read from the database at a time: a backlog of any size is held one chunk at a time.
+CANDIDATE_CHUNK = 2_000
 
 
 @dataclass
@@ -111,23 +118,10 @@ def _iso(when: datetime) -> str:
     return when.isoformat(timespec="seconds")
 
 
-def select_candidates(
-    db: sqlite_utils.Database,
-    *,
-    limit: int | None = None,
-    kind: str | None = None,
-    retry_failed: bool = False,
-    refresh: bool = False,
-    now: datetime | None = None,
-    skip_site_items: bool = False,
-) -> list[Candidate]:
-    """The items to fetch, best-ranked first, then interleaved by host so neighbours hit different servers.
-
-    ``skip_site_items`` leaves out the items a site adapter describes: when the
-    site stage ran, they are its own (a generic page fetch of an arXiv abstract
-    page would replace the API's abstract with a scraped summary).
-    """
-    now = now or _now()
+def _candidate_query(
+    *, kind: str | None, retry_failed: bool, refresh: bool, now: datetime
+) -> tuple[str, list]:
+    """The selection's SELECT (without ORDER BY) and its parameters."""
     # A pending item with a next_retry_at was deferred by a site adapter (a rate limit): not before then.
     due = "(next_retry_at IS NULL OR next_retry_at <= ?)"
     wanted = [f"(COALESCE(fetch_status, 'pending') = 'pending' AND {due})", f"(fetch_status = 'failed' AND {due})"]
@@ -138,27 +132,100 @@ def select_candidates(
         wanted.append("fetch_status = 'ok'")
     sql = (
         "SELECT id, url, kind, fetch_status, COALESCE(attempts, 0), etag, last_modified,"
-        " arxiv_id, doi, repo, hf_id FROM items"
+        " arxiv_id, doi, repo, hf_id, rank_key FROM items"
         f" WHERE kind NOT IN ({', '.join('?' for _ in NEVER_FETCHED_KINDS)}) AND ({' OR '.join(wanted)})"
     )
     params = list(NEVER_FETCHED_KINDS) + params
     if kind:
         sql += " AND kind = ?"
         params.append(kind)
-    sql += " ORDER BY rank_key DESC, id"
-    if limit is not None and not skip_site_items:  # else the limit counts the rows kept, below
-        sql += " LIMIT ?"
-        params.append(limit)
-    rows = []
-    for id_, url, kind_, status, attempts, etag, last_modified, arxiv_id, doi, repo, hf_id in db.execute(sql, params):
-        if limit is not None and len(rows) >= limit:
-            break
-        if skip_site_items and adapter_for({"url": url, "arxiv_id": arxiv_id, "doi": doi, "repo": repo, "hf_id": hf_id}):
-            continue
-        # Validators only for a page we hold: anything else must come back whole.
-        conditional = refresh and status == "ok"
-        rows.append(Candidate(id_, url, kind_, status, attempts, etag if conditional else None, last_modified if conditional else None))
-    return interleave_by_host(rows)
+    return sql, params
+
+
+def _is_site_item(row) -> bool:
+    _, url, _, _, _, _, _, arxiv_id, doi, repo, hf_id, _ = row
+    return adapter_for({"url": url, "arxiv_id": arxiv_id, "doi": doi, "repo": repo, "hf_id": hf_id}) is not None
+
+
+def iter_candidates(
+    db: sqlite_utils.Database,
+    *,
+    limit: int | None = None,
+    kind: str | None = None,
+    retry_failed: bool = False,
+    refresh: bool = False,
+    now: datetime | None = None,
+    skip_site_items: bool = False,
+    chunk: int | None = None,
+) -> Iterator[Candidate]:
+    """The items to fetch, best-ranked first, read ``chunk`` rows at a time and
+    interleaved by host within each chunk, so neighbours hit different servers.
+
+    Only one chunk is held in memory however long the backlog. Each chunk
+    continues below the last one in (rank_key DESC, id) order, so the items
+    may be fetched and written while this is being read: fetching an item
+    only ever raises its rank key (it stops being "not fetched"), so nothing
+    comes back twice.
+
+    ``skip_site_items`` leaves out the items a site adapter describes: when the
+    site stage ran, they are its own (a generic page fetch of an arXiv abstract
+    page would replace the API's abstract with a scraped summary).
+    """
+    sql, params = _candidate_query(kind=kind, retry_failed=retry_failed, refresh=refresh, now=now or _now())
+    chunk = chunk or CANDIDATE_CHUNK
+    kept = 0
+    after: tuple | None = None  # (rank_key, id) of the last row read
+    while limit is None or kept < limit:
+        if after is None:
+            where, keyset = "", []
+        elif after[0] is None:  # NULL keys sort last
+            where, keyset = " AND rank_key IS NULL AND id > ?", [after[1]]
+        else:  # this form keeps to a range of the items_rank index (an OR with IS NULL would scan it all)
+            where, keyset = " AND rank_key <= ? AND NOT (rank_key = ? AND id <= ?)", [after[0], after[0], after[1]]
+        rows = db.execute(f"{sql}{where} ORDER BY rank_key DESC, id LIMIT ?", [*params, *keyset, chunk]).fetchall()
+        batch = []
+        for row in rows:
+            if skip_site_items and _is_site_item(row):
+                continue
+            id_, url, kind_, status, attempts, etag, last_modified = row[:7]
+            # Validators only for a page we hold: anything else must come back whole.
+            conditional = refresh and status == "ok"
+            batch.append(Candidate(id_, url, kind_, status, attempts, etag if conditional else None,
+                                   last_modified if conditional else None))
+        for candidate in interleave_by_host(batch[: None if limit is None else limit - kept]):
+            kept += 1
+            yield candidate
+        if len(rows) == chunk:
+            after = (rows[-1][11], rows[-1][0])
+        elif after is not None and after[0] is not None:
+            after = (None, "")  # the ranked rows are done; the keyset above never reads unranked ones
+        else:
+            return
+
+
+def count_candidates(
+    db: sqlite_utils.Database,
+    *,
+    limit: int | None = None,
+    kind: str | None = None,
+    retry_failed: bool = False,
+    refresh: bool = False,
+    now: datetime | None = None,
+    skip_site_items: bool = False,
+) -> int:
+    """How many items :func:`iter_candidates` gives, counted without holding them (and no further than ``limit``)."""
+    sql, params = _candidate_query(kind=kind, retry_failed=retry_failed, refresh=refresh, now=now or _now())
+    if not skip_site_items:
+        if limit is not None:
+            sql, params = f"{sql} LIMIT ?", [*params, limit]
+        return db.execute(f"SELECT COUNT(*) FROM ({sql})", params).fetchone()[0]
+    kept = (row for row in db.execute(sql, params) if not _is_site_item(row))
+    return sum(1 for _ in itertools.islice(kept, limit))
+
+
+def select_candidates(db: sqlite_utils.Database, **options) -> list[Candidate]:
+    """:func:`iter_candidates` as a list (for a small selection: the run itself streams)."""
+    return list(iter_candidates(db, **options))
 
 
 def interleave_by_host(candidates: list[Candidate]) -> list[Candidate]:
@@ -438,7 +505,7 @@ class _Pool:
 
 
 async def _fetch_and_store(
-    candidates: list[Candidate],
+    candidates: Iterable[Candidate],
     fetcher: Fetcher,
     store: Store,
     pool: _Pool,
@@ -472,8 +539,8 @@ async def _fetch_and_store(
             store.write(candidate, result, fields, error)
 
     def claimed():
-        for start in range(0, len(candidates), CLAIM_BATCH):
-            batch = candidates[start : start + CLAIM_BATCH]
+        pending = iter(candidates)
+        while batch := list(itertools.islice(pending, CLAIM_BATCH)):
             store.claim(batch)
             yield from batch
 
@@ -549,13 +616,14 @@ def run(
         handled = _handled(stats.metadata)
         if limit is not None:
             limit = max(0, limit - handled)
-    candidates = select_candidates(
-        db, limit=limit, kind=kind, retry_failed=retry_failed, refresh=refresh, skip_site_items=site_metadata
-    )
-    stats.total = len(candidates)
+    selection = {"kind": kind, "retry_failed": retry_failed, "refresh": refresh, "now": _now(),
+                 "skip_site_items": site_metadata}
+    stats.total = count_candidates(db, limit=limit, **selection)
     if on_start is not None:
         on_start(stats.total)
-    if candidates:
+    if stats.total:
+        # No more than counted, so the progress total holds while a harvest adds items.
+        candidates = iter_candidates(db, limit=stats.total, **selection)
         _fetch_pages(db, settings, stats, candidates, transport=transport, resolver=resolver, sleep=sleep,
                      extractor=extractor, executor=executor, workers=workers, on_result=on_result, llm_model=llm_model)
     if site_metadata:

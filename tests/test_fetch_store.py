@@ -184,6 +184,51 @@ def test_selection_interleaves_hosts():
     ]
 
 
+def ranked_backlog(db, count: int) -> list[str]:
+    """``count`` pending items on three hosts, best-ranked first (each added a day after the next)."""
+    urls = [f"http://{'abc'[i % 3]}.example/p{i}" for i in range(count)]
+    ids = add_items(db, urls)
+    for day, item_id in enumerate(ids):
+        db.execute("UPDATE items SET added_at = ? WHERE id = ?", [f"2024-05-{count - day:02d}T00:00:00+00:00", item_id])
+    db.conn.commit()
+    assert [r["id"] for r in db.query("SELECT id FROM items ORDER BY rank_key DESC")] == ids
+    return ids
+
+
+@pytest.mark.parametrize("limit", [None, 7, 9, 30])
+def test_a_long_backlog_is_read_a_chunk_at_a_time_in_rank_order(fresh_db, limit):
+    ids = ranked_backlog(fresh_db, 20)
+    chosen = [c.id for c in fetching.iter_candidates(fresh_db, limit=limit, chunk=3)]
+    wanted = ids[:limit]
+    assert len(chosen) == len(set(chosen)) == len(wanted)
+    # Each chunk of three is interleaved by host, and the chunks come in rank order.
+    assert [set(chosen[i : i + 3]) for i in range(0, len(chosen), 3)] == [set(wanted[i : i + 3]) for i in range(0, len(wanted), 3)]
+    assert fetching.count_candidates(fresh_db, limit=limit) == len(wanted)
+
+
+@pytest.mark.parametrize("outcome", ["ok", "failed", "dead", "skipped"])
+def test_items_written_while_the_backlog_is_read_come_back_once(fresh_db, outcome):
+    # The run writes each result while later chunks are still to be read: the new status moves the rank key.
+    ids = ranked_backlog(fresh_db, 20)
+    fresh_db.execute("UPDATE items SET rank_key = NULL WHERE id IN (?, ?, ?, ?)", ids[-4:])  # no key (an old row)
+    fresh_db.conn.commit()
+    seen = []
+    for candidate in fetching.iter_candidates(fresh_db, retry_failed=True, refresh=True, chunk=3):
+        seen.append(candidate.id)
+        fresh_db.execute("UPDATE items SET fetch_status = ? WHERE id = ?", [outcome, candidate.id])
+    assert sorted(seen) == sorted(ids) and len(seen) == 20
+    assert set(seen[-4:]) == set(ids[-4:])  # keyless items last
+
+
+def test_a_run_over_many_chunks_fetches_each_item_once(fresh_db, server, monkeypatch):
+    monkeypatch.setattr(fetching, "CANDIDATE_CHUNK", 4)
+    urls = [server.add(f"/c{i}", Reply(200 if i % 5 else 404, html_page(f"Page {i}"), HTML)) for i in range(23)]
+    add_items(fresh_db, urls)
+    stats = run(fresh_db, settings=SETTINGS.with_changes(concurrency=3), retry_failed=True)
+    assert (stats.total, stats.ok, stats.dead) == (23, 18, 5)
+    assert [server.hits[f"/c{i}"] for i in range(23)] == [1] * 23
+
+
 class Interrupt(Exception):
     pass
 
