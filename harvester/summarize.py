@@ -95,7 +95,6 @@ BOILERPLATE_MARKERS = (
 )  # fmt: skip
 
 
-
 class SummarizerError(HarvestError):
     """A summary could not be made (the LLM path)."""
 
@@ -155,7 +154,7 @@ def _looks_like_code(sentence: str) -> bool:
 
 
 def _is_boilerplate(sentence: str) -> bool:
-    # A loop of substring tests: 4x faster than one regex of the alternatives.
+    # Substring tests: a regex of the alternatives tries each one at every position (~1.3x slower).
     lowered = " " + sentence.lower()
     for marker in BOILERPLATE_MARKERS:
         if marker in lowered:

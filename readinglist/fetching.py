@@ -118,10 +118,21 @@ def _iso(when: datetime) -> str:
     return when.isoformat(timespec="seconds")
 
 
-def _candidate_query(
-    *, kind: str | None, retry_failed: bool, refresh: bool, now: datetime
-) -> tuple[str, list]:
-    """The selection's SELECT (without ORDER BY) and its parameters."""
+def _selection(
+    *,
+    kind: str | None = None,
+    retry_failed: bool = False,
+    refresh: bool = False,
+    now: datetime | None = None,
+    skip_site_items: bool = False,
+) -> tuple[str, list, Callable[[tuple], bool]]:
+    """The selection's SELECT (without ORDER BY), its parameters, and which of its rows to keep.
+
+    ``skip_site_items`` leaves out the items a site adapter describes: when the
+    site stage ran, they are its own (a generic page fetch of an arXiv abstract
+    page would replace the API's abstract with a scraped summary).
+    """
+    now = now or _now()
     # A pending item with a next_retry_at was deferred by a site adapter (a rate limit): not before then.
     due = "(next_retry_at IS NULL OR next_retry_at <= ?)"
     wanted = [f"(COALESCE(fetch_status, 'pending') = 'pending' AND {due})", f"(fetch_status = 'failed' AND {due})"]
@@ -139,39 +150,30 @@ def _candidate_query(
     if kind:
         sql += " AND kind = ?"
         params.append(kind)
-    return sql, params
+    return sql, params, (_not_a_site_item if skip_site_items else None)
 
 
-def _is_site_item(row) -> bool:
+def _not_a_site_item(row) -> bool:
     _, url, _, _, _, _, _, arxiv_id, doi, repo, hf_id, _ = row
-    return adapter_for({"url": url, "arxiv_id": arxiv_id, "doi": doi, "repo": repo, "hf_id": hf_id}) is not None
+    return adapter_for({"url": url, "arxiv_id": arxiv_id, "doi": doi, "repo": repo, "hf_id": hf_id}) is None
 
 
 def iter_candidates(
-    db: sqlite_utils.Database,
-    *,
-    limit: int | None = None,
-    kind: str | None = None,
-    retry_failed: bool = False,
-    refresh: bool = False,
-    now: datetime | None = None,
-    skip_site_items: bool = False,
-    chunk: int | None = None,
+    db: sqlite_utils.Database, *, limit: int | None = None, chunk: int | None = None, **selection
 ) -> Iterator[Candidate]:
     """The items to fetch, best-ranked first, read ``chunk`` rows at a time and
     interleaved by host within each chunk, so neighbours hit different servers.
+    ``selection``: ``kind``, ``retry_failed``, ``refresh``, ``now`` and
+    ``skip_site_items`` (see :func:`_selection`).
 
     Only one chunk is held in memory however long the backlog. Each chunk
     continues below the last one in (rank_key DESC, id) order, so the items
     may be fetched and written while this is being read: fetching an item
     only ever raises its rank key (it stops being "not fetched"), so nothing
     comes back twice.
-
-    ``skip_site_items`` leaves out the items a site adapter describes: when the
-    site stage ran, they are its own (a generic page fetch of an arXiv abstract
-    page would replace the API's abstract with a scraped summary).
     """
-    sql, params = _candidate_query(kind=kind, retry_failed=retry_failed, refresh=refresh, now=now or _now())
+    sql, params, keeps = _selection(**selection)
+    refresh = selection.get("refresh", False)
     chunk = chunk or CANDIDATE_CHUNK
     kept = 0
     after: tuple | None = None  # (rank_key, id) of the last row read
@@ -184,9 +186,7 @@ def iter_candidates(
             where, keyset = " AND rank_key <= ? AND NOT (rank_key = ? AND id <= ?)", [after[0], after[0], after[1]]
         rows = db.execute(f"{sql}{where} ORDER BY rank_key DESC, id LIMIT ?", [*params, *keyset, chunk]).fetchall()
         batch = []
-        for row in rows:
-            if skip_site_items and _is_site_item(row):
-                continue
+        for row in rows if keeps is None else filter(keeps, rows):
             id_, url, kind_, status, attempts, etag, last_modified = row[:7]
             # Validators only for a page we hold: anything else must come back whole.
             conditional = refresh and status == "ok"
@@ -203,24 +203,14 @@ def iter_candidates(
             return
 
 
-def count_candidates(
-    db: sqlite_utils.Database,
-    *,
-    limit: int | None = None,
-    kind: str | None = None,
-    retry_failed: bool = False,
-    refresh: bool = False,
-    now: datetime | None = None,
-    skip_site_items: bool = False,
-) -> int:
+def count_candidates(db: sqlite_utils.Database, *, limit: int | None = None, **selection) -> int:
     """How many items :func:`iter_candidates` gives, counted without holding them (and no further than ``limit``)."""
-    sql, params = _candidate_query(kind=kind, retry_failed=retry_failed, refresh=refresh, now=now or _now())
-    if not skip_site_items:
+    sql, params, keeps = _selection(**selection)
+    if keeps is None:
         if limit is not None:
             sql, params = f"{sql} LIMIT ?", [*params, limit]
         return db.execute(f"SELECT COUNT(*) FROM ({sql})", params).fetchone()[0]
-    kept = (row for row in db.execute(sql, params) if not _is_site_item(row))
-    return sum(1 for _ in itertools.islice(kept, limit))
+    return sum(1 for _ in itertools.islice(filter(keeps, db.execute(sql, params)), limit))
 
 
 def select_candidates(db: sqlite_utils.Database, **options) -> list[Candidate]:
