@@ -15,6 +15,11 @@ the server offers it) whose connections pass the private-address guard
 * redirects followed by hand, up to ``max_redirects``, so every hop goes
   through the guard and robots.txt; the final URL is kept;
 * robots.txt (:mod:`harvester.robots`);
+* a plain-http fallback for a link we upgraded: the caller may give a
+  ``fallback_url`` (the ``http://`` form of a link that was posted without
+  https), tried when the https URL cannot be connected to at all (refused,
+  a TLS handshake or certificate failure, a connect timeout), as a browser's
+  HTTPS-Upgrades do. A link posted as https is never downgraded;
 * retries with tenacity: transient failures (connection errors, timeouts, 429,
   5xx) back off exponentially with jitter, or as long as ``Retry-After`` says
   (capped by ``max_retry_after``).
@@ -95,13 +100,23 @@ class FetchResult:
 
 
 class AttemptError(Exception):
+    """``connect_error`` says why no connection could be made at all (refused,
+    a TLS failure, a connect timeout); None when a server answered or the
+    failure came later."""
+
     status = "failed"
 
-    def __init__(self, message: str, http_status: int | None = None, retry_after: float | None = None):
+    def __init__(
+        self, message: str, http_status: int | None = None, retry_after: float | None = None, *, connect_error: str | None = None
+    ):
         super().__init__(message)
         self.message = message
         self.http_status = http_status
         self.retry_after = retry_after
+        self.connect_error = connect_error
+
+    def with_message(self, message: str) -> "AttemptError":
+        return type(self)(message, self.http_status, self.retry_after, connect_error=self.connect_error)
 
 
 class Transient(AttemptError):
@@ -361,7 +376,9 @@ class Fetcher:
             except TimeoutError:
                 raise Transient(f"timed out after {self.settings.total_timeout:g} s (total)") from None
             except httpx.TimeoutException as error:
-                raise Transient(f"timed out ({_kind_of_timeout(error)})") from None
+                message = f"timed out ({_kind_of_timeout(error)})"
+                connecting = isinstance(error, httpx.ConnectTimeout)
+                raise Transient(message, connect_error=message if connecting else None) from None
             except NameNotFound as error:
                 raise Permanent(str(error)) from None
             except RefusedURL as error:
@@ -369,7 +386,9 @@ class Fetcher:
             except (httpx.UnsupportedProtocol, httpx.InvalidURL) as error:
                 raise Refused(f"refused: {error}") from None
             except httpx.TransportError as error:
-                raise Transient(_describe_transport_error(error)) from None
+                message = _describe_transport_error(error)
+                connecting = isinstance(error, httpx.ConnectError)
+                raise Transient(message, connect_error=message if connecting else None) from None
 
     async def _attempt(self, url: str, headers: dict, *, max_bytes: int, robots: bool = True) -> FetchResult:
         """One try: follow redirects (each hop checked), classify the final answer. Raises :class:`AttemptError`."""
@@ -387,7 +406,9 @@ class Fetcher:
                 rules = await self._robots_rules(current)
                 if not rules.allowed(current):
                     # An unreachable robots.txt disallows for this run only: failed, so a later run retries.
-                    raise (Failed if rules.unreachable else Refused)(rules.reason)
+                    if rules.unreachable:
+                        raise Failed(rules.reason, connect_error=rules.connect_error)
+                    raise Refused(rules.reason)
                 delay = rules.crawl_delay()
                 gate = self._gate(target)
                 if delay and delay > gate.delay:
@@ -453,7 +474,7 @@ class Fetcher:
                 raise NameNotFound(error.message) from None
             return RobotsAnswer(error.http_status if error.http_status else 404)
         except AttemptError as error:
-            return RobotsAnswer(error.http_status)  # 5xx, or None: unreachable
+            return RobotsAnswer(error.http_status, connect_error=error.connect_error)  # 5xx, or None: unreachable
         return RobotsAnswer(result.http_status, result.body or b"")
 
     # -- the public API
@@ -468,14 +489,22 @@ class Fetcher:
             return min(error.retry_after, self.settings.max_retry_after)
         return self.backoff(retry_state)
 
-    async def fetch(self, url: str, *, etag: str | None = None, last_modified: str | None = None) -> FetchResult:
-        """Fetch one URL with retries. Never raises for what the network does; see :class:`FetchResult`."""
+    async def fetch(
+        self, url: str, *, etag: str | None = None, last_modified: str | None = None, fallback_url: str | None = None
+    ) -> FetchResult:
+        """Fetch one URL with retries. Never raises for what the network does; see :class:`FetchResult`.
+
+        ``fallback_url`` (the ``http://`` form of an upgraded link) is tried,
+        within the same attempt, when no connection to ``url`` can be made;
+        the attempts after that go to it. ``final_url`` says which one answered.
+        """
         headers = {}
         if etag:
             headers["If-None-Match"] = etag
         if last_modified:
             headers["If-Modified-Since"] = last_modified
         attempts = 0
+        target, upgrade_error = url, None
         retrying = AsyncRetrying(
             stop=stop_after_attempt(max(1, self.settings.attempts)),
             wait=self._wait,
@@ -487,8 +516,17 @@ class Fetcher:
             async for attempt in retrying:
                 with attempt:
                     attempts += 1
-                    result = await self._attempt(url, headers, max_bytes=self.settings.max_bytes)
+                    try:
+                        result = await self._attempt(target, headers, max_bytes=self.settings.max_bytes)
+                    except AttemptError as error:
+                        if not (fallback_url and upgrade_error is None and error.connect_error):
+                            raise
+                        log.info("%s: %s; trying %s", url, error.connect_error, fallback_url)
+                        target, upgrade_error = fallback_url, error
+                        result = await self._attempt(target, headers, max_bytes=self.settings.max_bytes)
         except AttemptError as error:
+            if upgrade_error is not None:
+                error = error.with_message(f"{error.message} (over http; https: {upgrade_error.connect_error})")
             log.info("%s: %s (%s)", url, error.status, error.message)
             return FetchResult(
                 url=url,
@@ -502,7 +540,7 @@ class Fetcher:
             log.warning("%s: unexpected error while fetching", url, exc_info=True)
             return FetchResult(url=url, status="failed", error=f"internal error: {type(error).__name__}: {error}",
                                attempts=max(1, attempts))
-        result.attempts = attempts
+        result.url, result.attempts = url, attempts
         return result
 
     async def fetch_all(
@@ -510,9 +548,9 @@ class Fetcher:
     ) -> AsyncIterator[tuple[object, FetchResult]]:
         """Fetch many, yielding ``(request, result)`` as each completes.
 
-        A request is a URL or any object with ``url`` (and optionally ``etag``
-        and ``last_modified``) attributes. At most ``window`` (default: twice
-        the concurrency) are in flight or finished-but-not-consumed, so memory
+        A request is a URL or any object with ``url`` (and optionally ``etag``,
+        ``last_modified`` and ``fallback_url``) attributes. At most ``window``
+        (default: twice the concurrency) are in flight or finished-but-not-consumed, so memory
         stays flat however many there are, and a consumer that stops (a crash)
         loses at most that many; the caller should order requests so that
         neighbours are on different hosts.
@@ -530,7 +568,10 @@ class Fetcher:
                 return False
             url = request if isinstance(request, str) else request.url
             coroutine = self.fetch(
-                url, etag=getattr(request, "etag", None), last_modified=getattr(request, "last_modified", None)
+                url,
+                etag=getattr(request, "etag", None),
+                last_modified=getattr(request, "last_modified", None),
+                fallback_url=getattr(request, "fallback_url", None),
             )
             task = asyncio.ensure_future(coroutine)
             running[task] = request

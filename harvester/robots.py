@@ -32,26 +32,42 @@ MAX_CRAWL_DELAY = 30.0
 
 @dataclass(frozen=True)
 class RobotsAnswer:
-    """The outcome of fetching one robots.txt: an HTTP status and the body (``status`` None: unreachable)."""
+    """The outcome of fetching one robots.txt: an HTTP status and the body (``status`` None: unreachable;
+    ``connect_error``: why not even a connection could be made)."""
 
     status: int | None
     body: bytes = b""
+    connect_error: str | None = None
 
 
 class Rules:
     """What one origin's robots.txt allows."""
 
-    def __init__(self, parser=None, *, allow_all: bool = False, unreachable: bool = False, reason: str = "disallowed by robots.txt"):
+    def __init__(
+        self,
+        parser=None,
+        *,
+        allow_all: bool = False,
+        unreachable: bool = False,
+        connect_error: str | None = None,
+        reason: str = "disallowed by robots.txt",
+    ):
         self.parser = parser
         self.allow_all = allow_all
         self.unreachable = unreachable  # disallowed for now only: a later run asks again
+        self.connect_error = connect_error  # unreachable because no connection could be made
         self.reason = reason
 
     @classmethod
     def from_answer(cls, answer: RobotsAnswer) -> "Rules":
         if answer.status is None or answer.status >= 500:
-            shown = f"HTTP {answer.status}" if answer.status else "no answer"
-            return cls(allow_all=False, unreachable=True, reason=f"disallowed by robots.txt (unreachable: {shown})")
+            shown = f"HTTP {answer.status}" if answer.status else (answer.connect_error or "no answer")
+            return cls(
+                allow_all=False,
+                unreachable=True,
+                connect_error=answer.connect_error,
+                reason=f"disallowed by robots.txt (unreachable: {shown})",
+            )
         if not 200 <= answer.status < 300:  # 4xx, or a redirect chain too long: "unavailable"
             return cls(allow_all=True)
         from protego import Protego

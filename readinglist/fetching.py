@@ -108,6 +108,8 @@ class Candidate:
     attempts: int
     etag: str | None = None
     last_modified: str | None = None
+    # The http:// form of an item posted without https (its https URL is our upgrade), for the fetcher's fallback.
+    fallback_url: str | None = None
 
 
 def _now() -> datetime:
@@ -185,13 +187,16 @@ def iter_candidates(
         else:  # this form keeps to a range of the items_rank index (an OR with IS NULL would scan it all)
             where, keyset = " AND rank_key <= ? AND NOT (rank_key = ? AND id <= ?)", [after[0], after[0], after[1]]
         rows = db.execute(f"{sql}{where} ORDER BY rank_key DESC, id LIMIT ?", [*params, *keyset, chunk]).fetchall()
+        kept_rows = rows if keeps is None else list(filter(keeps, rows))
+        upgraded = posted_without_https(db, [row[0] for row in kept_rows])
         batch = []
-        for row in rows if keeps is None else filter(keeps, rows):
+        for row in kept_rows:
             id_, url, kind_, status, attempts, etag, last_modified = row[:7]
             # Validators only for a page we hold: anything else must come back whole.
             conditional = refresh and status == "ok"
+            fallback = "http://" + url[len("https://"):] if id_ in upgraded and url.startswith("https://") else None
             batch.append(Candidate(id_, url, kind_, status, attempts, etag if conditional else None,
-                                   last_modified if conditional else None))
+                                   last_modified if conditional else None, fallback))
         for candidate in interleave_by_host(batch[: None if limit is None else limit - kept]):
             kept += 1
             yield candidate
@@ -201,6 +206,20 @@ def iter_candidates(
             after = (None, "")  # the ranked rows are done; the keyset above never reads unranked ones
         else:
             return
+
+
+def posted_without_https(db: sqlite_utils.Database, item_ids: list[str]) -> set[str]:
+    """The items among ``item_ids`` that some post wrote as ``http://`` or with
+    no scheme at all: their canonical ``https://`` URL is our upgrade, so the
+    fetcher may fall back to plain http. A link posted as https never is."""
+    if not item_ids:
+        return set()
+    rows = db.execute(
+        "SELECT DISTINCT item_id FROM mentions WHERE item_id IN (SELECT value FROM json_each(?))"
+        " AND (url LIKE 'http://%' OR via = 'bare' OR instr(url, '://') = 0)",
+        [json.dumps(item_ids)],
+    )
+    return {item_id for (item_id,) in rows}
 
 
 def count_candidates(db: sqlite_utils.Database, *, limit: int | None = None, **selection) -> int:

@@ -111,9 +111,10 @@ class _QuietServer(ThreadingHTTPServer):
 
 
 class LocalServer:
-    """A threaded HTTP/1.1 server on ``host`` (any 127.x address works on Linux)."""
+    """A threaded HTTP/1.1 server on ``host`` (any 127.x address works on Linux);
+    over TLS with ``ssl_context`` (a server-side context, e.g. from trustme)."""
 
-    def __init__(self, host: str = "127.0.0.1", port: int = 0):
+    def __init__(self, host: str = "127.0.0.1", port: int = 0, ssl_context=None):
         self.routes: dict = {}
         self.default = Reply(404, b"not found", {"Content-Type": "text/plain"})
         self.hits: Counter = Counter()
@@ -123,6 +124,10 @@ class LocalServer:
         self.lock = threading.Lock()
         self.httpd = _QuietServer((host, port), _Handler)
         self.httpd.owner = self
+        self.scheme = "http"
+        if ssl_context is not None:
+            self.httpd.socket = ssl_context.wrap_socket(self.httpd.socket, server_side=True)
+            self.scheme = "https"
         self.host, self.port = self.httpd.server_address[:2]
         self.thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
 
@@ -135,7 +140,7 @@ class LocalServer:
         self.httpd.server_close()
 
     def url(self, path: str = "/") -> str:
-        return f"http://{self.host}:{self.port}{path}"
+        return f"{self.scheme}://{self.host}:{self.port}{path}"
 
     def add(self, path: str, answer) -> str:
         self.routes[path] = answer
