@@ -51,6 +51,8 @@ from harvester.fetch import FetchResult, Fetcher
 from harvester.settings import Settings
 from harvester.sites import adapter_for
 
+from .ranking import in_queue_order
+
 logger = logging.getLogger(__name__)
 
 
@@ -176,17 +178,8 @@ def iter_candidates(
     """
     sql, params, keeps = _selection(**selection)
     refresh = selection.get("refresh", False)
-    chunk = chunk or CANDIDATE_CHUNK
     kept = 0
-    after: tuple | None = None  # (rank_key, id) of the last row read
-    while limit is None or kept < limit:
-        if after is None:
-            where, keyset = "", []
-        elif after[0] is None:  # NULL keys sort last
-            where, keyset = " AND rank_key IS NULL AND id > ?", [after[1]]
-        else:  # this form keeps to a range of the items_rank index (an OR with IS NULL would scan it all)
-            where, keyset = " AND rank_key <= ? AND NOT (rank_key = ? AND id <= ?)", [after[0], after[0], after[1]]
-        rows = db.execute(f"{sql}{where} ORDER BY rank_key DESC, id LIMIT ?", [*params, *keyset, chunk]).fetchall()
+    for rows in in_queue_order(db, sql, params, chunk=chunk or CANDIDATE_CHUNK):
         kept_rows = rows if keeps is None else list(filter(keeps, rows))
         upgraded = posted_without_https(db, [row[0] for row in kept_rows])
         batch = []
@@ -200,11 +193,7 @@ def iter_candidates(
         for candidate in interleave_by_host(batch[: None if limit is None else limit - kept]):
             kept += 1
             yield candidate
-        if len(rows) == chunk:
-            after = (rows[-1][11], rows[-1][0])
-        elif after is not None and after[0] is not None:
-            after = (None, "")  # the ranked rows are done; the keyset above never reads unranked ones
-        else:
+        if limit is not None and kept >= limit:
             return
 
 

@@ -23,6 +23,10 @@ item stays pending with ``next_retry_at`` set, the rest of that site's items
 in this run are deferred the same way, and the site is not asked again in
 this run. Deferred is not failed: attempts are not counted.
 
+Flat memory: the due items are read ``SELECT_CHUNK`` at a time, best-ranked
+first (:func:`iter_pending`), and each chunk goes through the adapters in
+``ADAPTERS`` order. A site's pace and its deferral hold across chunks.
+
 One work, many URLs: an arXiv item whose published DOI is another item's DOI
 (or a DOI item whose Crossref record names an arXiv preprint that is an item)
 is merged into one item, see :func:`merge_items`. A GitHub repository that was
@@ -44,13 +48,15 @@ import logging
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
-from typing import Callable, Iterable
+from typing import Callable, Iterable, Iterator
 
 import httpx
 import sqlite_utils
 
 from harvester.sites import ADAPTERS, adapter_for
 from harvester.sites.base import DEAD, DEFERRED, FAILED, OK, SiteMetadata
+
+from .ranking import in_queue_order
 
 logger = logging.getLogger(__name__)
 
@@ -62,7 +68,10 @@ DEFAULT_DEFER = timedelta(minutes=15)
 # Titles a person chose are never replaced by an API's.
 KEPT_TITLE_SOURCES = frozenset({"user", "manual"})
 API_TITLE_SOURCE = "api"
+# Due items read from the database at a time: a backlog of any size is held one chunk at a time.
 SELECT_CHUNK = 2000
+# The adapters whose answers can make two items one work (an arXiv paper's DOI, a DOI's arXiv preprint).
+NAMING_ADAPTERS = ("arxiv", "crossref")
 
 
 @dataclass
@@ -120,10 +129,11 @@ def _iso(moment: datetime) -> str:
 
 # Columns the adapters and the writer need.
 ROW_COLUMNS = "id, url, kind, domain, arxiv_id, doi, repo, hf_id, title, title_source, tags, meta, attempts, fetch_status"
+_ROW_NAMES = tuple(name.strip() for name in ROW_COLUMNS.split(","))
 HANDLED_DOMAINS = ("youtube.com", "t.me", "habr.com")
 
 
-def pending_items(
+def iter_pending(
     db: sqlite_utils.Database,
     settings,
     now: datetime,
@@ -135,14 +145,17 @@ def pending_items(
     force: bool = False,
     retry_failed: bool = False,
     refresh: bool = False,
-) -> dict[str, list[dict]]:
-    """Items due for site metadata, grouped by adapter, highest ranked first.
+    chunk: int | None = None,
+) -> Iterator[dict[str, list[dict]]]:
+    """Items due for site metadata, highest ranked first, read ``chunk`` at a
+    time; each chunk's rows grouped by adapter (so one chunk is held however
+    long the backlog).
 
     Due: pending, or failed with attempts left, and not waiting for
     ``next_retry_at``. ``retry_failed`` adds every failed, dead and skipped
     item now, ``refresh`` every ok one (``readinglist fetch`` flags of those
     names). ``ids`` names items to do whatever their state (``force`` too,
-    for every handled item).
+    for every handled item). ``limit`` counts rows across all adapters.
     """
     wanted = set(adapters or ADAPTERS)
     clauses = [
@@ -169,21 +182,32 @@ def pending_items(
     if kind:
         clauses.append("items.kind = ?")
         params.append(kind)
-    sql = f"SELECT {ROW_COLUMNS} FROM items WHERE {' AND '.join(clauses)} ORDER BY items.rank_key DESC, items.id"
-    cursor = db.execute(sql, params)
-    columns = [d[0] for d in cursor.description]
-    grouped: dict[str, list[dict]] = {}
+    sql = f"SELECT {ROW_COLUMNS}, items.rank_key FROM items WHERE {' AND '.join(clauses)}"
     taken = 0
-    for values in cursor:
-        row = dict(zip(columns, values))
-        adapter = adapter_for(row)
-        if adapter is None or adapter not in wanted:
-            continue
-        grouped.setdefault(adapter, []).append(row)
-        taken += 1
+    for rows in in_queue_order(db, sql, params, chunk=chunk or SELECT_CHUNK):
+        grouped: dict[str, list[dict]] = {}
+        for values in rows:
+            row = dict(zip(_ROW_NAMES, values))  # rank_key, the last value, is left out
+            adapter = adapter_for(row)
+            if adapter is None or adapter not in wanted:
+                continue
+            grouped.setdefault(adapter, []).append(row)
+            taken += 1
+            if limit is not None and taken >= limit:
+                break
+        if grouped:
+            yield grouped
         if limit is not None and taken >= limit:
-            break
-    return grouped
+            return
+
+
+def pending_items(db: sqlite_utils.Database, settings, now: datetime, **options) -> dict[str, list[dict]]:
+    """Every chunk of :func:`iter_pending` in one dict of adapter -> rows (for a small selection)."""
+    merged: dict[str, list[dict]] = {}
+    for grouped in iter_pending(db, settings, now, **options):
+        for adapter, rows in grouped.items():
+            merged.setdefault(adapter, []).extend(rows)
+    return merged
 
 
 # ---------------------------------------------------------------- HTTP
@@ -269,6 +293,22 @@ class _Run:
         self.stats = stats
         self.progress = progress
         self.errors = NETWORK_ERRORS + _guard_errors()
+        # Kept across chunks: an API's pace, and the sites that deferred (asked no more in this run).
+        self.spacers: dict[str, Spacer] = {}
+        self.deferred: dict[str, SiteMetadata] = {}
+
+    def spacer(self, adapter: str, interval: float) -> Spacer:
+        spacer = self.spacers.get(adapter)
+        if spacer is None:
+            spacer = self.spacers[adapter] = Spacer(interval, self.sleep, self.clock)
+        return spacer
+
+    def describe(self, adapter: str, rows: list[dict]) -> None:
+        """Ask ``adapter``'s site about ``rows``, unless it deferred earlier in this run."""
+        if adapter in self.deferred:
+            self.defer_rest(adapter, rows, self.deferred[adapter])
+        else:
+            getattr(self, adapter)(rows)
 
     def get(self, url: str, headers: dict | None = None, follow: bool = True, page: bool = False) -> Answer | SiteMetadata:
         try:
@@ -287,6 +327,7 @@ class _Run:
                 self.progress(adapter, row, metadata)
 
     def defer_rest(self, adapter: str, rows: list[dict], metadata: SiteMetadata) -> None:
+        self.deferred[adapter] = metadata
         for row in rows:
             self.done(adapter, row, SiteMetadata(status=DEFERRED, retry_after=metadata.retry_after, error=metadata.error))
 
@@ -300,7 +341,7 @@ class _Run:
             by_id.setdefault(arxiv.normalize_id(row["arxiv_id"]), row)
         # Two items with one arXiv id (cannot happen through identity, but rows are data) are done once.
         queue = list(by_id)
-        spacer = Spacer(max(arxiv.MIN_INTERVAL, 0.0), self.sleep, self.clock)
+        spacer = self.spacer("arxiv", max(arxiv.MIN_INTERVAL, 0.0))
         while queue:
             batch, queue = queue[: arxiv.MAX_IDS_PER_REQUEST], queue[arxiv.MAX_IDS_PER_REQUEST :]
             spacer.wait()
@@ -350,7 +391,7 @@ class _Run:
     def crossref(self, rows: list[dict]) -> None:
         from harvester.sites import crossref
 
-        spacer = Spacer(self.settings.per_host_delay, self.sleep, self.clock)
+        spacer = self.spacer("crossref", self.settings.per_host_delay)
         headers = {"Accept": "application/json"}
         for index, row in enumerate(rows):
             spacer.wait()
@@ -386,7 +427,7 @@ class _Run:
     def github(self, rows: list[dict]) -> None:
         from harvester.sites import github
 
-        spacer = Spacer(self.settings.per_host_delay, self.sleep, self.clock)
+        spacer = self.spacer("github", self.settings.per_host_delay)
         for index, row in enumerate(rows):
             spacer.wait()
             answer = self.get(github.repo_url(self.settings, row["repo"]), github.request_headers(self.settings))
@@ -425,7 +466,7 @@ class _Run:
     def huggingface(self, rows: list[dict]) -> None:
         from harvester.sites import huggingface
 
-        spacer = Spacer(self.settings.per_host_delay, self.sleep, self.clock)
+        spacer = self.spacer("huggingface", self.settings.per_host_delay)
         for index, row in enumerate(rows):
             spacer.wait()
             answer = self.get(huggingface.api_url(self.settings, row["hf_id"]))
@@ -451,7 +492,7 @@ class _Run:
     # -- YouTube, Telegram, Habr: one request each
 
     def _simple(self, adapter: str, rows: list[dict], url_for, classify, parse, page: bool = False, interval: float | None = None) -> None:
-        spacer = Spacer(self.settings.per_host_delay if interval is None else interval, self.sleep, self.clock)
+        spacer = self.spacer(adapter, self.settings.per_host_delay if interval is None else interval)
         for index, row in enumerate(rows):
             url = url_for(row)
             if url is None:
@@ -535,27 +576,31 @@ def run(
     now = now or (lambda: datetime.now(timezone.utc))
     stats = MetadataStats()
     stats.merged += merge_duplicates(db)
-    work = pending_items(
+    work = iter_pending(
         db, settings, now(), adapters=adapters, kind=kind, limit=limit, ids=ids, force=force,
         retry_failed=retry_failed, refresh=refresh,
     )
-    if work:
-        own_client = client is None
-        own_page_client = page_client is None and client is None
-        if client is None:
-            client = _api_client(settings)
-        if page_client is None:
-            page_client = client if not own_page_client else _page_client(settings)
-        try:
-            runner = _Run(db, settings, client, page_client, sleep, clock, now, stats, progress)
+    own_client = client is None
+    own_page_client = page_client is None and client is None
+    runner = None
+    try:
+        for grouped in work:
+            if runner is None:  # clients only when there is work
+                if client is None:
+                    client = _api_client(settings)
+                if page_client is None:
+                    page_client = client if not own_page_client else _page_client(settings)
+                runner = _Run(db, settings, client, page_client, sleep, clock, now, stats, progress)
             for adapter in ADAPTERS:
-                rows = _still_there(db, work.get(adapter) or [])
+                rows = _still_there(db, grouped.get(adapter) or [])
                 if rows:
                     logger.info("%s: %d items", adapter, len(rows))
-                    getattr(runner, adapter)(rows)
-                    # A DOI arXiv just named merges before Crossref is asked about it.
-                    stats.merged += merge_duplicates(db)
-        finally:
+                    runner.describe(adapter, rows)
+                    if adapter in NAMING_ADAPTERS:
+                        # A DOI arXiv just named merges before Crossref is asked about it.
+                        stats.merged += merge_duplicates(db)
+    finally:
+        if runner is not None:
             if own_client:
                 client.close()
             if own_page_client and page_client is not client:

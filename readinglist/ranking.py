@@ -37,6 +37,7 @@ import json
 import math
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from typing import Iterator
 
 PRIORITIES = ("high", "normal", "low")
 PRIORITY = {"high": 1.0, "normal": 0.0, "low": -1.0}
@@ -107,6 +108,35 @@ def rank_key_sql(prefix: str = "") -> str:
 
 
 RANK_KEY_SQL = rank_key_sql()
+
+
+def in_queue_order(db, select: str, params: list, *, chunk: int) -> Iterator[list[tuple]]:
+    """The rows of ``select`` in queue order (``rank_key DESC, id``), ``chunk`` at a time.
+
+    ``select`` is a ``SELECT ... FROM items WHERE ...`` without ORDER BY whose
+    first column is ``id`` and last ``rank_key``. Each chunk continues below
+    the last row read (a keyset, so one chunk is held however many rows), and
+    rows without a key (which sort last) come in a final phase. Rows may be
+    written while this is read: one whose key rises above the cursor (an item
+    that stops being "not fetched") is not met again.
+    """
+    after: tuple | None = None  # (rank_key, id) of the last row read
+    while True:
+        if after is None:
+            where, keyset = "", []
+        elif after[0] is None:  # NULL keys sort last
+            where, keyset = " AND rank_key IS NULL AND id > ?", [after[1]]
+        else:  # this form keeps to a range of the items_rank index (an OR with IS NULL would scan it all)
+            where, keyset = " AND rank_key <= ? AND NOT (rank_key = ? AND id <= ?)", [after[0], after[0], after[1]]
+        rows = db.execute(f"{select}{where} ORDER BY rank_key DESC, id LIMIT ?", [*params, *keyset, chunk]).fetchall()
+        if rows:
+            yield rows
+        if len(rows) == chunk:
+            after = (rows[-1][-1], rows[-1][0])
+        elif after is not None and after[0] is not None:
+            after = (None, "")  # the ranked rows are done; the keyset above never reads unranked ones
+        else:
+            return
 
 
 def now_offset(now: datetime) -> float:

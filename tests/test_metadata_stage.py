@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
 from harvester.sites import adapter_for
 from readinglist import metadata
-from sites_helpers import NOW, add_item, fixture_bytes, item, run_stage, settings_for
+from sites_helpers import NOW, FakeTime, add_item, fixture_bytes, item, run_stage, settings_for
 
 
 @pytest.mark.parametrize(
@@ -213,3 +214,56 @@ def test_fetch_cli_trusts_configured_apis_and_reports_deferrals(httpserver, db_p
     assert result.exit_code == 0, result.output
     assert result.output.splitlines()[0] == line
     assert item(open_db(db_path), item_id)["fetch_status"] == fetch_status
+
+
+# ---------------------------------------------------------------- a long backlog, a chunk at a time
+
+
+def queue_order(db) -> list[str]:
+    return [row[0] for row in db.execute("SELECT id FROM items ORDER BY rank_key DESC, id")]
+
+
+@pytest.mark.parametrize("limit", [None, 3, 5])
+def test_due_items_are_read_a_chunk_at_a_time_in_queue_order(fresh_db, limit):
+    urls = [f"https://github.com/owner/repo{n}" for n in range(4)] + [
+        "https://arxiv.org/abs/2401.00001", "https://youtube.com/watch?v=kCc8FmEb1nY", "https://t.me/channel/12",
+    ]
+    ids = [add_item(fresh_db, url, priority=("high" if n % 3 == 0 else "normal")) for n, url in enumerate(urls)]
+    add_item(fresh_db, "https://example.com/article")  # no adapter: not the site stage's
+    order = [item_id for item_id in queue_order(fresh_db) if item_id in ids]
+    assert order != ids  # the priorities reorder them: queue order is not insertion order
+    chunks = list(metadata.iter_pending(fresh_db, settings_for_offline(), NOW, limit=limit, chunk=2))
+    assert all(sum(map(len, grouped.values())) <= 2 for grouped in chunks)
+    read = [[row["id"] for rows in grouped.values() for row in rows] for grouped in chunks]
+    # Chunks follow each other in queue order; within one, rows are grouped by adapter.
+    taken = order[:limit]
+    assert [sorted(chunk, key=order.index) for chunk in read] == [taken[i : i + 2] for i in range(0, len(taken), 2)]
+    assert "rank_key" not in chunks[0][next(iter(chunks[0]))][0]
+
+
+def github_items(db, count: int) -> list[str]:
+    return [add_item(db, f"https://github.com/owner/repo{n}") for n in range(count)]
+
+
+def test_a_run_over_many_chunks_asks_each_item_once_at_the_apis_pace(httpserver, fresh_db, monkeypatch):
+    monkeypatch.setattr(metadata, "SELECT_CHUNK", 2)
+    ids = github_items(fresh_db, 5)
+    httpserver.expect_request(re.compile("/github/repos/owner/repo.")).respond_with_json({"message": "Not Found"}, status=404)
+    fake = FakeTime()
+    stats = run_stage(fresh_db, settings_for(httpserver, per_host_delay=0.5), fake=fake)
+    assert stats.dead == 5
+    assert sorted(request.path for request, _ in httpserver.log) == [f"/github/repos/owner/repo{n}" for n in range(5)]
+    # One pace across chunks: every request after the first waited, not only those inside a chunk.
+    assert fake.sleeps == [pytest.approx(0.5)] * 4
+    assert all(item(fresh_db, item_id)["fetch_status"] == "dead" for item_id in ids)
+
+
+def test_a_deferral_holds_for_the_rest_of_the_run_across_chunks(httpserver, fresh_db, monkeypatch):
+    monkeypatch.setattr(metadata, "SELECT_CHUNK", 2)
+    ids = github_items(fresh_db, 5)
+    httpserver.expect_request(re.compile("/github/repos/owner/repo.")).respond_with_json(
+        {"message": "API rate limit exceeded"}, status=403, headers={"X-RateLimit-Remaining": "0", "X-RateLimit-Reset": "0"}
+    )
+    stats = run_stage(fresh_db, settings_for(httpserver))
+    assert (stats.deferred, len(httpserver.log)) == (5, 1)  # GitHub is asked once, not once per chunk
+    assert all(item(fresh_db, item_id)["fetch_status"] == "pending" for item_id in ids)
