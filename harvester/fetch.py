@@ -17,7 +17,7 @@ the server offers it) whose connections pass the private-address guard
 * robots.txt (:mod:`harvester.robots`);
 * a plain-http fallback for a link we upgraded: the caller may give a
   ``fallback_url`` (the ``http://`` form of a link that was posted without
-  https), tried when the https URL cannot be connected to at all (refused,
+  https, or a function that looks it up only when needed), tried when the https URL cannot be connected to at all (refused,
   a TLS handshake or certificate failure, a connect timeout), as a browser's
   HTTPS-Upgrades do. A link posted as https is never downgraded;
 * retries with tenacity: transient failures (connection errors, timeouts, 429,
@@ -490,13 +490,20 @@ class Fetcher:
         return self.backoff(retry_state)
 
     async def fetch(
-        self, url: str, *, etag: str | None = None, last_modified: str | None = None, fallback_url: str | None = None
+        self,
+        url: str,
+        *,
+        etag: str | None = None,
+        last_modified: str | None = None,
+        fallback_url: str | Callable[[], str | None] | None = None,
     ) -> FetchResult:
         """Fetch one URL with retries. Never raises for what the network does; see :class:`FetchResult`.
 
         ``fallback_url`` (the ``http://`` form of an upgraded link) is tried,
         within the same attempt, when no connection to ``url`` can be made;
         the attempts after that go to it. ``final_url`` says which one answered.
+        It may be a function returning it (or None): it is called only then,
+        so a caller can look it up for the rare URL that needs it.
         """
         headers = {}
         if etag:
@@ -521,6 +528,10 @@ class Fetcher:
                     except AttemptError as error:
                         if not (fallback_url and upgrade_error is None and error.connect_error):
                             raise
+                        if callable(fallback_url):
+                            fallback_url = fallback_url()
+                            if not fallback_url:
+                                raise
                         log.info("%s: %s; trying %s", url, error.connect_error, fallback_url)
                         target, upgrade_error = fallback_url, error
                         result = await self._attempt(target, headers, max_bytes=self.settings.max_bytes)

@@ -40,7 +40,7 @@ import sqlite3
 import time
 from concurrent.futures import Executor, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Callable, Iterable, Iterator
 from urllib.parse import urlsplit
@@ -110,8 +110,13 @@ class Candidate:
     attempts: int
     etag: str | None = None
     last_modified: str | None = None
-    # The http:// form of an item posted without https (its https URL is our upgrade), for the fetcher's fallback.
-    fallback_url: str | None = None
+    # Looks up the http:// form for the fetcher's fallback (see :func:`http_fallback`); never compared.
+    fallback_lookup: Callable[["Candidate"], str | None] | None = field(default=None, compare=False, repr=False)
+
+    def fallback_url(self) -> str | None:
+        """The ``http://`` form of an item posted without https, for the fetcher's
+        fallback. A method, so the fetcher asks only when https cannot connect."""
+        return self.fallback_lookup(self) if self.fallback_lookup is not None else None
 
 
 def _now() -> datetime:
@@ -178,18 +183,16 @@ def iter_candidates(
     """
     sql, params, keeps = _selection(**selection)
     refresh = selection.get("refresh", False)
+    lookup = functools.partial(http_fallback, db)
     kept = 0
     for rows in in_queue_order(db, sql, params, chunk=chunk or CANDIDATE_CHUNK):
-        kept_rows = rows if keeps is None else list(filter(keeps, rows))
-        upgraded = posted_without_https(db, [row[0] for row in kept_rows])
         batch = []
-        for row in kept_rows:
+        for row in rows if keeps is None else filter(keeps, rows):
             id_, url, kind_, status, attempts, etag, last_modified = row[:7]
             # Validators only for a page we hold: anything else must come back whole.
             conditional = refresh and status == "ok"
-            fallback = "http://" + url[len("https://"):] if id_ in upgraded and url.startswith("https://") else None
             batch.append(Candidate(id_, url, kind_, status, attempts, etag if conditional else None,
-                                   last_modified if conditional else None, fallback))
+                                   last_modified if conditional else None, lookup))
         for candidate in interleave_by_host(batch[: None if limit is None else limit - kept]):
             kept += 1
             yield candidate
@@ -197,18 +200,25 @@ def iter_candidates(
             return
 
 
-def posted_without_https(db: sqlite_utils.Database, item_ids: list[str]) -> set[str]:
-    """The items among ``item_ids`` that some post wrote as ``http://`` or with
-    no scheme at all: their canonical ``https://`` URL is our upgrade, so the
-    fetcher may fall back to plain http. A link posted as https never is."""
-    if not item_ids:
-        return set()
-    rows = db.execute(
-        "SELECT DISTINCT item_id FROM mentions WHERE item_id IN (SELECT value FROM json_each(?))"
-        " AND (url LIKE 'http://%' OR via = 'bare' OR instr(url, '://') = 0)",
-        [json.dumps(item_ids)],
-    )
-    return {item_id for (item_id,) in rows}
+def posted_without_https(db: sqlite_utils.Database, item_id: str) -> bool:
+    """Whether some post wrote the item as ``http://`` or with no scheme at all:
+    then its canonical ``https://`` URL is our upgrade, and the fetcher may
+    fall back to plain http. A link posted as https never is.
+
+    Asked per item, and only when https cannot connect: a popular item has
+    thousands of mentions, so a whole chunk's worth costs seconds."""
+    return bool(db.execute(
+        "SELECT EXISTS (SELECT 1 FROM mentions WHERE item_id = ?"
+        " AND (url LIKE 'http://%' OR via = 'bare' OR instr(url, '://') = 0))",
+        [item_id],
+    ).fetchone()[0])
+
+
+def http_fallback(db: sqlite_utils.Database, candidate: Candidate) -> str | None:
+    """The ``http://`` form of ``candidate``'s URL if it was posted without https, else None."""
+    if candidate.url.startswith("https://") and posted_without_https(db, candidate.id):
+        return "http://" + candidate.url[len("https://"):]
+    return None
 
 
 def count_candidates(db: sqlite_utils.Database, *, limit: int | None = None, **selection) -> int:

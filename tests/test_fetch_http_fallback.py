@@ -186,9 +186,24 @@ def test_posted_without_https(fresh_db, mentions, falls_back):
     [item_id] = add_items(fresh_db, ["https://example.org/page"])
     for written, via in mentions:
         add_mention(fresh_db, item_id, written.format(host="example.org"), via)
-    assert fetching.posted_without_https(fresh_db, [item_id, "no-such-item"]) == ({item_id} if falls_back else set())
+    assert fetching.posted_without_https(fresh_db, item_id) is falls_back
     [candidate] = fetching.select_candidates(fresh_db)
-    assert candidate.fallback_url == ("http://example.org/page" if falls_back else None)
+    assert candidate.fallback_url() == ("http://example.org/page" if falls_back else None)
+
+
+def test_the_fallback_is_looked_up_only_when_https_cannot_connect(plain):
+    asked = []
+
+    def lookup():
+        asked.append(True)
+        return plain.url("/page")
+
+    assert fetch(plain.url("/page"), fallback_url=lookup).status == "ok"  # connects: never asked
+    assert asked == []
+    result = fetch(upgraded(plain), fallback_url=lookup)
+    assert (result.status, result.final_url, asked) == ("ok", plain.url("/page"), [True])
+    result = fetch(upgraded(plain), fallback_url=lambda: None)  # looked up: posted as https
+    assert result.status == "failed" and plain.hits["/page"] == 2
 
 
 def test_the_stage_falls_back_only_for_links_posted_without_https(fresh_db, plain):
