@@ -18,7 +18,7 @@ from harvester.fetch import Fetcher
 from harvester.settings import Settings
 from readinglist import fetching
 from readinglist.cli import cli
-from readinglist.db import mention_id_for, open_db
+from readinglist.db import mention_id_for
 
 SETTINGS = Settings(allow_private=True, per_host_delay=0.0, attempts=1, read_timeout=1.0)
 HTML = {"Content-Type": "text/html; charset=utf-8"}
