@@ -17,9 +17,10 @@ the server offers it) whose connections pass the private-address guard
 * robots.txt (:mod:`harvester.robots`);
 * a plain-http fallback for a link we upgraded: the caller may give a
   ``fallback_url`` (the ``http://`` form of a link that was posted without
-  https, or a function that looks it up only when needed), tried when the https URL cannot be connected to at all (refused,
-  a TLS handshake or certificate failure, a connect timeout), as a browser's
-  HTTPS-Upgrades do. A link posted as https is never downgraded;
+  https, or a function that looks it up only when needed), tried when the
+  https URL cannot be connected to at all (refused, a TLS handshake or
+  certificate failure, a connect timeout), as a browser's HTTPS-Upgrades do.
+  A link posted as https is never downgraded;
 * retries with tenacity: transient failures (connection errors, timeouts, 429,
   5xx) back off exponentially with jitter, or as long as ``Retry-After`` says
   (capped by ``max_retry_after``).

@@ -134,8 +134,8 @@ def _selection(
     refresh: bool = False,
     now: datetime | None = None,
     skip_site_items: bool = False,
-) -> tuple[str, list, Callable[[tuple], bool]]:
-    """The selection's SELECT (without ORDER BY), its parameters, and which of its rows to keep.
+) -> tuple[str, list, Callable[[tuple], bool] | None]:
+    """The selection's SELECT (without ORDER BY), its parameters, and which of its rows to keep (None: all).
 
     ``skip_site_items`` leaves out the items a site adapter describes: when the
     site stage ran, they are its own (a generic page fetch of an arXiv abstract
