@@ -47,7 +47,7 @@ import httpx
 from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt, wait_exponential_jitter
 
 from .netguard import GuardedAsyncTransport, GuardedSyncTransport, NameNotFound, Policy, RefusedURL, check_scheme
-from .robots import MAX_ROBOTS_BYTES, RobotsAnswer, RobotsCache, origin
+from .robots import MAX_ROBOTS_BYTES, RobotsAnswer, RobotsCache
 from .settings import Settings
 
 log = logging.getLogger(__name__)
@@ -345,7 +345,9 @@ class Fetcher:
     # -- limits
 
     def _gate(self, url: httpx.URL) -> HostGate:
-        key = origin(url)
+        # Keyed by host name, not origin: http and https (or two ports) of one
+        # host share its limit, as after a redirect or the plain-http fallback.
+        key = url.host.rstrip(".")
         gate = self._hosts.get(key)
         if gate is None:
             gate = self._hosts[key] = HostGate(max(1, self.settings.per_host), self.settings.per_host_delay)

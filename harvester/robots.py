@@ -93,7 +93,7 @@ def robots_url(url: str | httpx.URL) -> str:
 
 
 def origin(url: str | httpx.URL) -> str:
-    """``scheme://host:port`` of ``url``: the key for per-host limits and robots.txt rules."""
+    """``scheme://host:port`` of ``url``: the key for robots.txt rules (RFC 9309 scopes them by origin)."""
     if not isinstance(url, httpx.URL):
         return _origin_of_text(url)
     return f"{url.scheme}://{url.host}:{url.port or (443 if url.scheme == 'https' else 80)}"

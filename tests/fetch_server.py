@@ -14,6 +14,7 @@ from __future__ import annotations
 import gzip
 import re
 import socket
+import ssl
 import struct
 import threading
 import time
@@ -145,6 +146,20 @@ class LocalServer:
     def add(self, path: str, answer) -> str:
         self.routes[path] = answer
         return self.url(path)
+
+
+def serving_context(ca, host: str = "127.0.0.1") -> ssl.SSLContext:
+    """A server-side TLS context with a certificate for ``host`` from the test CA (a ``trustme.CA``)."""
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert(host).configure_cert(context)
+    return context
+
+
+def trusting(ca) -> ssl.SSLContext:
+    """A client context that trusts the test CA: pass it as the fetcher's ``verify``."""
+    context = ssl.create_default_context()
+    ca.configure_trust(context)
+    return context
 
 
 # ---------------------------------------------------------------- a stand-in extractor

@@ -9,8 +9,9 @@ from email.utils import format_datetime
 from datetime import datetime, timedelta, timezone
 
 import pytest
+import trustme
 
-from fetch_server import LocalServer, Reply, gzip_bomb, html_page, reset_connection
+from fetch_server import LocalServer, Reply, gzip_bomb, html_page, reset_connection, serving_context, trusting
 from harvester.fetch import Fetcher, parse_retry_after
 from harvester.settings import Settings
 
@@ -273,6 +274,26 @@ def test_global_limit_spans_hosts():
         starts = sorted(when for server in (one, two) for _, _, when in server.requests)
         overlapping = max(sum(1 for other in starts if start <= other < start + 0.19) for start in starts)
         assert overlapping == 3
+
+
+@pytest.mark.parametrize("second", ["another port", "https"])
+def test_per_host_limit_spans_ports_and_schemes_of_one_host(second):
+    """One host reached over http and https (a redirect, the plain-http fallback) or on two ports
+    still sees at most ``per_host`` requests at once."""
+    ca = trustme.CA()
+    context = serving_context(ca) if second == "https" else None
+    with LocalServer("127.0.0.1") as one, LocalServer("127.0.0.1", ssl_context=context) as two:
+        urls = [s.add(f"/p{i}", Reply(200, b"ok", delay=0.2)) for i in range(4) for s in (one, two)]
+        settings = BASE.with_changes(per_host=2, concurrency=10)
+
+        async def go():
+            async with Fetcher(settings, verify=trusting(ca)) as fetcher:
+                return [result async for _, result in fetcher.fetch_all(urls)]
+
+        assert [result.status for result in asyncio.run(go())] == ["ok"] * 8
+        starts = sorted(when for server in (one, two) for _, _, when in server.requests)
+        overlapping = max(sum(1 for other in starts if start <= other < start + 0.19) for start in starts)
+        assert overlapping == 2
 
 
 @pytest.mark.parametrize(

@@ -6,14 +6,22 @@ from __future__ import annotations
 import asyncio
 import json
 import socket
-import ssl
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import trustme
 from click.testing import CliRunner
 
-from fetch_server import LocalServer, Reply, add_items, fake_extract, html_page, reset_connection
+from fetch_server import (
+    LocalServer,
+    Reply,
+    add_items,
+    fake_extract,
+    html_page,
+    reset_connection,
+    serving_context,
+    trusting,
+)
 from harvester.fetch import Fetcher
 from harvester.settings import Settings
 from readinglist import fetching
@@ -41,16 +49,8 @@ def ca():
 @pytest.fixture
 def tls(ca):
     """An https server with a certificate from the test CA (trusted only with ``verify=trusting(ca)``)."""
-    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    ca.issue_cert("127.0.0.1").configure_cert(context)
-    with LocalServer(ssl_context=context) as running:
+    with LocalServer(ssl_context=serving_context(ca)) as running:
         yield running
-
-
-def trusting(ca) -> ssl.SSLContext:
-    context = ssl.create_default_context()
-    ca.configure_trust(context)
-    return context
 
 
 def closed_port() -> int:
