@@ -14,7 +14,8 @@ Then measures, in-process with the library functions the CLI calls (median of
 item (resolve + fields, mentions, history) and ``search`` (a common English
 word, a Russian prefix); and the whole-process wall time of
 ``readinglist next``, ``read ID`` + ``unread ID``, ``show ID`` and
-``search model`` (median of 3). Prints a
+``search model`` (median of 3), and the paper <-> code relations pass
+that ends every ``readinglist fetch`` (no goal: it is reported). Prints a
 Markdown table. Goals: 50 ms for next/read/show, 100 ms for search.
 """
 
@@ -34,7 +35,7 @@ BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
 sys.path.insert(0, str(ROOT))
 
-from readinglist import ranking, search, state  # noqa: E402
+from readinglist import metadata, ranking, search, state  # noqa: E402
 from readinglist.db import (  # noqa: E402
     KEPT_TABLES_TRIGGERS,
     item_id_for,
@@ -247,6 +248,10 @@ def main() -> None:
         ).fetchone()[0]
         results.append((f"search `{query}` ({hits:,} matches)",
                         median_ms(lambda: search.search(db, query, limit=20), args.runs), SEARCH_GOAL))
+    # Every `readinglist fetch` ends with this pass over all posts (it was quadratic once).
+    when = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    results.append(("paper <-> code relations (end of every `fetch`)",
+                     median_ms(lambda: metadata.link_relations(db, when), min(args.runs, 3)), None))
     db.conn.close()
 
     base = cli_command()

@@ -910,19 +910,22 @@ WHERE code.kind IN ('repo', 'model', 'dataset') AND code.meta LIKE '%"cites"%'
   AND json_type(code.meta, '$.cites.{key}') = 'array' AND paper.id != code.id AND paper.kind = 'paper'
 """
 
+# One pass over the paper and repo mentions, grouped by post. A self-join of
+# those rows on post_id gets no index from SQLite's planner and is quadratic:
+# it had not finished in 6 minutes on a million-item database; this takes 4 s.
 SAME_POST_SQL = """
-WITH linked AS (
-    SELECT DISTINCT mentions.post_id, items.id, items.kind FROM mentions JOIN items ON items.id = mentions.item_id
+WITH per_post AS (
+    SELECT json_group_array(DISTINCT items.id) FILTER (WHERE items.kind = 'paper') AS papers,
+           json_group_array(DISTINCT items.id) FILTER (WHERE items.kind = 'repo') AS repos
+    FROM mentions JOIN items ON items.id = mentions.item_id
     WHERE items.kind IN ('paper', 'repo')
-), posts_with_both AS (
-    SELECT post_id FROM linked GROUP BY post_id
-    HAVING SUM(kind = 'paper') BETWEEN 1 AND :max_papers AND SUM(kind = 'repo') BETWEEN 1 AND :max_repos
+    GROUP BY mentions.post_id
 )
 INSERT OR IGNORE INTO relations(item_id, related_id, relation, source, added_at)
-SELECT repo.id, paper.id, 'same-post', 'post', :when
-FROM posts_with_both
-JOIN linked AS repo ON repo.post_id = posts_with_both.post_id AND repo.kind = 'repo'
-JOIN linked AS paper ON paper.post_id = posts_with_both.post_id AND paper.kind = 'paper'
+SELECT repo.value, paper.value, 'same-post', 'post', :when
+FROM per_post, json_each(per_post.repos) AS repo, json_each(per_post.papers) AS paper
+WHERE json_array_length(per_post.papers) BETWEEN 1 AND :max_papers
+  AND json_array_length(per_post.repos) BETWEEN 1 AND :max_repos
 """
 
 

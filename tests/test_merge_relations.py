@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from click.testing import CliRunner
 
 from readinglist.cli import cli
@@ -114,6 +115,38 @@ def test_same_post_relations(fresh_db):
     assert fresh_db.execute("SELECT item_kind, relation, related_kind, related_url FROM item_relations").fetchall() == [
         ("repo", "same-post", "paper", "https://arxiv.org/abs/2405.14852")
     ]
+
+
+SAME_POST_URLS = {
+    "P1": "https://arxiv.org/abs/2401.00001", "P2": "https://arxiv.org/abs/2401.00002",
+    "R1": "https://github.com/a/one", "R2": "https://github.com/a/two", "R3": "https://github.com/a/three",
+    "A": "https://example.org/blog/post",
+}
+
+
+@pytest.mark.parametrize(
+    "posts, expected",
+    [
+        ([["P1", "R1"]], {("R1", "P1")}),
+        ([["P1", "R1", "R2"]], {("R1", "P1"), ("R2", "P1")}),
+        ([["P1", "R1", "R2", "R3"]], set()),  # a list of repos: which one is the paper's code?
+        ([["P1", "P2", "R1"]], set()),
+        ([["P1", "P1", "R1"]], {("R1", "P1")}),  # one paper written twice is still one paper
+        ([["P1", "R1", "R1", "R2"]], {("R1", "P1"), ("R2", "P1")}),
+        ([["P1", "A"], ["R1"]], set()),  # not in the same post
+        ([["P1", "R1"], ["P1", "R1", "P2"], ["P2", "R2"]], {("R1", "P1"), ("R2", "P2")}),
+    ],
+)
+def test_same_post_relations_by_case(fresh_db, posts, expected):
+    ids = {label: add_item(fresh_db, url, fetch_status="ok") for label, url in SAME_POST_URLS.items()}
+    for labels in posts:
+        written = [SAME_POST_URLS[label] + ("#again" if labels[:index].count(label) else "") for index, label in enumerate(labels)]
+        add_post(fresh_db, [ids[label] for label in labels], written=written)
+    label_of = {item_id: label for label, item_id in ids.items()}
+    assert link_relations(fresh_db, "2026-03-01T00:00:00+00:00") == len(expected)
+    rows = fresh_db.execute("SELECT item_id, related_id, relation FROM relations").fetchall()
+    assert {(label_of[code], label_of[paper]) for code, paper, _ in rows} == expected
+    assert {relation for _, _, relation in rows} <= {"same-post"}
 
 
 def test_show_and_list_carry_meta_and_related(httpserver, db_path):
