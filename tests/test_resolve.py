@@ -31,7 +31,7 @@ from harvester.sites.scholar_search import (
 from readinglist import references
 from readinglist.cli import cli
 from readinglist.db import item_id_for, open_db
-from readinglist.pipeline import harvest
+from sites_helpers import FakeTime
 
 LABELLED = Path(__file__).resolve().parent / "fixtures" / "references" / "labelled.json"
 PV = "PV-Tuning: Beyond Straight-Through Estimation for Extreme LLM Compression"
@@ -166,21 +166,6 @@ def test_parsers_on_real_answers(realworld):
 
 
 # ------------------------------------------------------------------ the stage on a database
-
-
-class FakeTime:
-    """A clock that only moves when slept on: records the waits."""
-
-    def __init__(self):
-        self.now = 1000.0
-        self.sleeps: list[float] = []
-
-    def clock(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.sleeps.append(round(seconds, 3))
-        self.now += seconds
 
 
 @pytest.fixture
@@ -448,7 +433,7 @@ def test_arxiv_requests_are_three_seconds_apart(fresh_db, catalogues):
     stats = run(fresh_db, settings, fake)
     assert stats.tried == 3 and [name for name, _ in seen].count("arxiv") == 3
     # Nothing else takes time on the fake clock: only arXiv's 3 s are waited for (Crossref's 0.5 s pass meanwhile).
-    assert fake.sleeps == [3.0, 3.0]
+    assert fake.sleeps == pytest.approx([3.0, 3.0])
 
 
 def test_crossref_and_openalex_requests_keep_the_per_host_delay(fresh_db, catalogues):
@@ -457,7 +442,7 @@ def test_crossref_and_openalex_requests_keep_the_per_host_delay(fresh_db, catalo
     fake = FakeTime()
     assert run(fresh_db, settings, fake).tried == 2
     assert [name for name, _ in seen] == ["crossref", "openalex", "crossref", "openalex"]
-    assert fake.sleeps == [0.5]
+    assert fake.sleeps == pytest.approx([0.5])
 
 
 def test_limit_takes_the_most_mentioned_first(fresh_db, catalogues):
