@@ -250,7 +250,7 @@ def main() -> None:
                         median_ms(lambda: search.search(db, query, limit=20), args.runs), SEARCH_GOAL))
     # Every `readinglist fetch` ends with this pass over all posts (it was quadratic once).
     when = datetime.now(timezone.utc).isoformat(timespec="seconds")
-    results.append(("paper <-> code relations (end of every `fetch`)",
+    results.append(("paper ↔ code relations pass (ends every `fetch`)",
                      median_ms(lambda: metadata.link_relations(db, when), min(args.runs, 3)), None))
     db.conn.close()
 
