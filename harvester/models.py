@@ -65,3 +65,28 @@ class Post:
             normalized = " ".join(self.text.split())
             basis = f"text\0{self.channel or ''}\0{self.forwarded_from or ''}\0{normalized}"
         return hashlib.sha1(basis.encode("utf-8")).hexdigest()[:16]
+
+    @property
+    def message_key(self) -> str | None:
+        """The message's identity across the formats of a Telegram Desktop export (None for other posts).
+
+        An export in both formats ("HTML and JSON") holds every message twice,
+        and only the JSON one carries the chat's id, so their ``key``s differ.
+        This key is what both formats give: see :func:`message_key`.
+        """
+        if self.permalink or not self.post_id:
+            return None
+        return message_key(self.channel, self.post_id, self.date)
+
+
+def message_key(channel: str | None, message_id: str, date: str | None) -> str:
+    """The chat's title, the message's number and its minute in the exporting computer's time.
+
+    ``message_id`` is ``<chat id>/<number>`` (JSON) or ``<number>`` (HTML);
+    ``date`` is ISO, local time first (``2024-05-01T10:00:00`` in JSON,
+    ``2024-05-01T10:00:00+03:00`` in HTML), so its first 16 characters agree.
+    The minute tells apart two chats of one title whose numbers meet.
+    """
+    number = message_id.rsplit("/", 1)[-1]
+    basis = f"message\0{channel or ''}\0{number}\0{(date or '')[:16]}"
+    return hashlib.sha1(basis.encode("utf-8")).hexdigest()[:16]

@@ -853,3 +853,50 @@ def m011_pairs_for_growing_lists(db: sqlite_utils.Database) -> None:
     db.execute("DROP TRIGGER IF EXISTS items_pairs_values")
     for sql in PAIRS_GROWN_TRIGGERS.values():
         db.execute(sql)
+
+
+@migrations()
+def m012_post_message_keys(db: sqlite_utils.Database) -> None:
+    """``posts.message_key``: one message of a Telegram Desktop export is one post, whatever the format.
+
+    An export in both formats holds each message twice (``result.json`` and
+    ``messages.html``), stored until now as two posts under two keys, so every
+    item it mentions counted it twice. ``harvester.models.message_key`` is what
+    both formats give; the harvest looks it up before storing a post. Posts
+    already stored twice are folded into the one harvested first: mentions move
+    (their ids re-derived, as ``metadata.merge_items`` does), the duplicates go,
+    and the items they mention are recounted.
+    """
+    from harvester.models import message_key
+
+    db["posts"].add_column("message_key", str)
+    rows = db.execute(
+        "SELECT id, channel, message_id, date FROM posts WHERE permalink IS NULL AND message_id IS NOT NULL"
+    ).fetchall()
+    db.conn.executemany(
+        "UPDATE posts SET message_key = ? WHERE id = ?",
+        [(message_key(channel, message_id, date), post_id) for post_id, channel, message_id, date in rows],
+    )
+    db.execute("CREATE INDEX IF NOT EXISTS posts_message_key ON posts(message_key)")
+    duplicates = db.execute(
+        """SELECT posts.id, (SELECT first.id FROM posts AS first WHERE first.message_key = posts.message_key
+                             ORDER BY first.harvested_at, first.id LIMIT 1)
+        FROM posts WHERE message_key IN (SELECT message_key FROM posts WHERE message_key IS NOT NULL
+                                         GROUP BY message_key HAVING count(*) > 1)"""
+    ).fetchall()
+    recount: set[str] = set()
+    for drop_id, keep_id in duplicates:
+        if drop_id == keep_id:
+            continue
+        for mention_id, item_id, url in db.execute(
+            "SELECT id, item_id, url FROM mentions WHERE post_id = ?", [drop_id]
+        ).fetchall():
+            recount.add(item_id)
+            new_id = mention_id_for(item_id, keep_id, url)
+            if db.execute("SELECT 1 FROM mentions WHERE id = ?", [new_id]).fetchone():
+                db.execute("DELETE FROM mentions WHERE id = ?", [mention_id])
+            else:
+                db.execute("UPDATE mentions SET id = ?, post_id = ? WHERE id = ?", [new_id, keep_id, mention_id])
+        db.execute("DELETE FROM reference_scans WHERE post_id = ?", [drop_id])
+        db.execute("DELETE FROM posts WHERE id = ?", [drop_id])
+    mentions_written(db, recount)

@@ -305,14 +305,19 @@ class _Writer:
         post_rows: dict[str, dict] = {}
         items: dict[str, dict] = {}
         mentions: dict[str, dict] = {}
+        stored_as = _stored_post_ids(self.db, self.posts)
+        first_seen: list[Post] = []
         for post in self.posts:
-            post_rows[post.key] = _post_row(post, now)
+            post_id = stored_as.get(post.key, post.key)
+            if post_id == post.key and post_id not in post_rows:
+                post_rows[post_id] = _post_row(post, now)
+                first_seen.append(post)
             for link in links_in_post(post):
                 if link.truncated:
-                    self.truncated.append(_PendingTruncated(post.key, link))
+                    self.truncated.append(_PendingTruncated(post_id, link))
                     continue
-                self._collect(post.key, link, now, items, mentions)
-        posts, self.posts = self.posts, []
+                self._collect(post_id, link, now, items, mentions)
+        self.posts = []
         self._pairs.clear()
         self._write(post_rows, items, mentions)
         if self.find_references:
@@ -320,7 +325,7 @@ class _Writer:
             from .references import record_candidates
 
             with self.db.atomic():
-                record_candidates(self.db, posts)
+                record_candidates(self.db, first_seen)
 
     def _collect(self, post_id: str, link: FoundLink, now: str, items: dict, mentions: dict) -> None:
         identity = identify(link.url)
@@ -535,6 +540,30 @@ def _tag_with_hashtags(db: sqlite_utils.Database, new_mentions: list[dict], post
                 db.execute("UPDATE items SET tags = ? WHERE id = ?", [json.dumps(tags, ensure_ascii=False), item_id])
 
 
+def _stored_post_ids(db: sqlite_utils.Database, posts: list[Post]) -> dict[str, str]:
+    """``Post.key`` -> the id the post is stored under, for posts already stored under another key.
+
+    A Telegram Desktop export in both formats holds each message twice, once
+    per format, under two keys; both give one ``message_key``. The first seen
+    (stored earlier, or earlier in ``posts``) is the post; the other adds its
+    links to it.
+    """
+    by_message: dict[str, str] = {}
+    for post in posts:
+        message = post.message_key
+        if message is not None:
+            by_message.setdefault(message, post.key)
+    keys = list(by_message)
+    for start in range(0, len(keys), 500):
+        chunk = keys[start : start + 500]
+        placeholders = ", ".join("?" * len(chunk))
+        for post_id, message in db.execute(
+            f"SELECT id, message_key FROM posts WHERE message_key IN ({placeholders})", chunk
+        ):
+            by_message[message] = post_id
+    return {post.key: by_message[post.message_key] for post in posts if post.message_key is not None}
+
+
 def _existing_ids(db: sqlite_utils.Database, table: str, rows: dict, columns: str = "id") -> dict:
     """Which of ``rows``' keys are already in ``table`` (mapping id -> second column if asked)."""
     found: dict = {}
@@ -560,6 +589,7 @@ def _post_row(post: Post, now: str) -> dict:
         "text": post.text,
         "hashtags": json.dumps(hashtags, ensure_ascii=False),
         "harvested_at": now,
+        "message_key": post.message_key,
         # Not a column: copied onto the post's mentions (mentions.post_julianday).
         "julianday": parse_julian_day(post.date),
     }

@@ -312,3 +312,90 @@ def test_harvest_records_papers_cited_by_title(db_path):
     # Cited titles are listed, never queued.
     queued = json.loads(run("next", "--db", db_path, "-n", "100", "--json").output)
     assert not any(item["kind"] == "unresolved" for item in queued)
+
+
+# --------------------------------------------------------------- one export in both formats
+
+BOTH_JSON = {
+    "name": "ML & Stuff",
+    "type": "public_channel",
+    "id": 777,
+    "messages": [
+        {"id": 100, "type": "message", "date": "2024-05-01T10:00:00", "from": "ML & Stuff",
+         "text": [{"type": "link", "text": "https://github.com/deepseek-ai/DeepSeek-V2"}]},
+        {"id": 101, "type": "message", "date": "2024-05-01T11:30:00", "from": "ML & Stuff",
+         "text": ["Статья ", {"type": "text_link", "text": "тут", "href": "https://arxiv.org/abs/2405.04434"}, " #llm"]},
+    ],
+}  # fmt: skip
+BOTH_HTML = """<!DOCTYPE html><html><head><meta charset="utf-8"/><title>Exported Data</title></head><body>
+<div class="page_wrap"><div class="page_header"><div class="content"><div class="text bold">ML &amp; Stuff</div></div></div>
+<div class="page_body chat_page"><div class="history">
+<div class="message default clearfix" id="message100"><div class="body">
+<div class="pull_right date details" title="01.05.2024 10:00:00 UTC+03:00">10:00</div><div class="from_name">ML &amp; Stuff</div>
+<div class="text"><a href="https://github.com/deepseek-ai/DeepSeek-V2">https://github.com/deepseek-ai/DeepSeek-V2</a></div></div></div>
+<div class="message default clearfix joined" id="message101"><div class="body">
+<div class="pull_right date details" title="01.05.2024 11:30:00 UTC+03:00">11:30</div>
+<div class="text">Статья <a href="https://arxiv.org/abs/2405.04434">тут</a> <a href="" onclick="return ShowHashtag(&quot;llm&quot;)">#llm</a></div></div></div>
+</div></div></div></body></html>"""
+
+
+def write_both_formats(folder):
+    folder.mkdir(exist_ok=True)
+    (folder / "result.json").write_text(json.dumps(BOTH_JSON, ensure_ascii=False), encoding="utf-8")
+    (folder / "messages.html").write_text(BOTH_HTML, encoding="utf-8")
+    return folder
+
+
+def counted(db_path):
+    db = open_db(db_path)
+    return table_counts(db_path), sorted(db.execute("SELECT url, mention_posts, mention_channels FROM items"))
+
+
+@pytest.mark.parametrize(
+    "runs",
+    [["."], ["result.json", "messages.html"], ["messages.html", "result.json"], [".", "."]],
+    ids=["one run", "json, then html", "html, then json", "twice"],
+)
+def test_an_export_in_both_formats_is_each_message_once(db_path, tmp_path, runs):
+    folder = write_both_formats(tmp_path / "export")
+    for name in runs:
+        assert run("harvest", str(folder / name), "--db", db_path, "-q").exit_code == 0
+    tables, items = counted(db_path)
+    assert tables == {"posts": 2, "items": 2, "mentions": 2}
+    assert items == [("https://arxiv.org/abs/2405.04434", 1, 1), ("https://github.com/deepseek-ai/deepseek-v2", 1, 1)]
+
+
+def test_same_title_and_number_at_another_time_is_another_message(db_path, tmp_path):
+    """Two chats named alike (only JSON knows their ids) meet on a number, not on its minute."""
+    other = dict(BOTH_JSON, id=888, messages=[dict(BOTH_JSON["messages"][0], date="2023-01-01T09:00:00")])
+    (tmp_path / "a.json").write_text(json.dumps(BOTH_JSON), encoding="utf-8")
+    (tmp_path / "b.json").write_text(json.dumps(other), encoding="utf-8")
+    assert run("harvest", str(tmp_path / "a.json"), str(tmp_path / "b.json"), "--db", db_path, "-q").exit_code == 0
+    assert table_counts(db_path)["posts"] == 3
+
+
+def test_migration_folds_posts_stored_twice_before_it(db_path, tmp_path, monkeypatch):
+    """A database harvested before m012 holds both formats' copies; migrating leaves what a harvest now stores."""
+    from harvester.models import Post
+
+    folder = write_both_formats(tmp_path / "export")
+    expected_path = str(tmp_path / "expected.db")
+    assert run("harvest", str(folder), "--db", expected_path, "-q").exit_code == 0
+    with monkeypatch.context() as patch:
+        patch.setattr(Post, "message_key", property(lambda post: None))
+        assert run("harvest", str(folder), "--db", db_path, "-q").exit_code == 0
+    db = open_db(db_path)
+    assert table_counts(db_path)["posts"] == 4
+    db.execute("DROP INDEX posts_message_key")
+    db.execute("ALTER TABLE posts DROP COLUMN message_key")
+    db.execute("DELETE FROM _sqlite_migrations WHERE name = 'm012_post_message_keys'")
+    db.conn.commit()
+    db.conn.close()
+
+    columns = "url, mention_posts, mention_channels, channels, tags, last_mentioned, rank_key"
+    migrated, expected = open_db(db_path), open_db(expected_path)
+    assert counted(db_path)[0] == {"posts": 2, "items": 2, "mentions": 2}
+    for query in (f"SELECT {columns} FROM items ORDER BY url", "SELECT message_key, channel, date FROM posts ORDER BY 1"):
+        assert migrated.execute(query).fetchall() == expected.execute(query).fetchall()
+    assert run("harvest", str(folder), "--db", db_path, "-q").exit_code == 0
+    assert counted(db_path)[0] == {"posts": 2, "items": 2, "mentions": 2}
