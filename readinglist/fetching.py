@@ -481,11 +481,28 @@ class Store:
 # ---------------------------------------------------------------- the run
 
 
-def _ignore_sigint() -> None:
+#: How often an extraction worker checks that the fetch that started it is alive.
+ORPHAN_CHECK_SECONDS = 0.5
+
+
+def _init_worker(parent_pid: int) -> None:
     # Ctrl-C reaches the whole process group: the parent handles it, workers just finish or die quietly.
     import signal
+    import threading
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    threading.Thread(target=_exit_when_orphaned, args=(parent_pid,), name="orphan-check", daemon=True).start()
+
+
+def _exit_when_orphaned(parent_pid: int) -> None:
+    """End this worker once its parent is gone (``kill -9`` of the fetch alone, not its group).
+
+    A forked worker holds both ends of the pool's pipes, so it never reads
+    end-of-file and would wait on them for ever.
+    """
+    while os.getppid() == parent_pid:
+        time.sleep(ORPHAN_CHECK_SECONDS)
+    os._exit(1)
 
 
 class _Pool:
@@ -497,7 +514,7 @@ class _Pool:
         self.executor = executor or self._new()
 
     def _new(self) -> Executor:
-        executor = ProcessPoolExecutor(max_workers=self.workers, initializer=_ignore_sigint)
+        executor = ProcessPoolExecutor(max_workers=self.workers, initializer=_init_worker, initargs=(os.getpid(),))
         # Start the workers now, before the event loop makes threads: forking a threaded process can deadlock.
         executor.submit(int).result()
         return executor

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import sqlite3
@@ -10,6 +11,7 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
 from fetch_server import LocalServer, Reply, add_items, html_page
 from readinglist.db import open_db
 
@@ -67,3 +69,50 @@ def test_kill_9_mid_run_then_resume(db_path, tmp_path):
     assert all(server.hits[path_of[item_id]] == 1 for item_id in stored_before)
     in_flight = 2 * 8 + 3 * (os.cpu_count() or 1)
     assert sum(server.hits[path] for path in path_of.values()) <= ITEMS + in_flight
+
+
+def children_of(pid: int) -> set[int]:
+    found: set[int] = set()
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        found |= {int(child) for child in (task / "children").read_text().split()}
+    return found
+
+
+def running(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"  # a zombie has exited; only its parent's wait is missing
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="reads process children from Linux /proc")
+def test_killing_the_fetch_alone_ends_its_extraction_workers(db_path, tmp_path):
+    """`kill -9 PID` (not the process group, as a supervisor may do) leaves no worker behind."""
+    config = tmp_path / "config.toml"
+    config.write_text("per_host_delay = 0.0\nconcurrency = 4\nper_host = 4\nattempts = 1\n", encoding="utf-8")
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "READINGLIST_ALLOW_PRIVATE": ""}
+    with LocalServer() as server:
+        urls = [
+            server.add(f"/slow{i}", Reply(200, html_page(f"Slow {i}", "Text. " * 50), {"Content-Type": "text/html"}, delay=0.5))
+            for i in range(40)
+        ]
+        add_items(open_db(db_path), urls)
+        process = subprocess.Popen(fetch_command(db_path, config), cwd=ROOT, env=env, start_new_session=True,
+                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            deadline = time.monotonic() + 60
+            while not ok_ids(db_path):
+                assert process.poll() is None and time.monotonic() < deadline
+                time.sleep(0.05)
+            workers = children_of(process.pid)
+            assert workers
+            os.kill(process.pid, signal.SIGKILL)
+            process.wait()
+            deadline = time.monotonic() + 10
+            while any(running(pid) for pid in workers) and time.monotonic() < deadline:
+                time.sleep(0.1)
+            assert not [pid for pid in workers if running(pid)]
+        finally:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)
