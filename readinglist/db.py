@@ -900,3 +900,18 @@ def m012_post_message_keys(db: sqlite_utils.Database) -> None:
         db.execute("DELETE FROM reference_scans WHERE post_id = ?", [drop_id])
         db.execute("DELETE FROM posts WHERE id = ?", [drop_id])
     mentions_written(db, recount)
+
+
+@migrations()
+def m013_channel_memory(db: sqlite_utils.Database) -> None:
+    """What a live harvest left unread below the posts it read (readinglist/pipeline.py ``ChannelMemory``).
+
+    Until now a channel kept only its newest post, so a run that ended early
+    (an error, ``--limit``) left the older posts unread for good: the next run
+    stopped at that newest post. Rows from before this migration keep that
+    behaviour (their ``bottom`` is unknown).
+    """
+    channels = db["channels"]
+    for name, type_ in (("oldest_message_id", int), ("bottom", str), ("since", str)):
+        if name not in channels.columns_dict:
+            channels.add_column(name, type_)

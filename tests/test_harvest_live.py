@@ -47,12 +47,15 @@ class FakeTelegram:
 
     def __init__(self, httpserver, channel: str = "ml_chan", newest: int = 25):
         self.channel, self.newest, self.requests, self.failures = channel, newest, [], 0
+        self.broken: set[str] = set()  # ?before= values answered with 503 every time
         httpserver.expect_request(f"/s/{channel}").respond_with_handler(self.handle)
         httpserver.expect_request("/s/no_such_chan").respond_with_data(MISSING.format("no_such_chan"), content_type="text/html")
         self.base = httpserver.url_for("").rstrip("/")
 
     def handle(self, request):
         self.requests.append(request.query_string.decode())
+        if request.args.get("before") in self.broken:
+            return Response("busy", status=503)
         if self.failures:
             self.failures -= 1
             return Response("busy", status=503)
@@ -110,6 +113,54 @@ def test_since_and_limit(telegram, config, db_path, args, posts, newest):
     assert db["channels"].get("ml_chan")["newest_message_id"] == newest
 
 
+def stored_numbers(db_path) -> list[int]:
+    return sorted(int(row[0].rsplit("/", 1)[1]) for row in open_db(db_path).execute("SELECT permalink FROM posts"))
+
+
+# Each step: (posts on the server, pages failing, harvest options) -> exit code, posts stored after it.
+UNREAD_LEFT_FOR_LATER = {
+    "an error, then a run that reads what it left": [
+        ((25, {"16"}, ()), 1, range(16, 26)),
+        ((25, set(), ()), 0, range(1, 26)),
+    ],
+    "--limit, then a run without": [
+        ((25, set(), ("--limit", "5")), 0, range(21, 26)),
+        ((25, set(), ()), 0, range(1, 26)),
+    ],
+    "--limit each run: new posts first, then older ones": [
+        ((25, set(), ("--limit", "5")), 0, range(21, 26)),
+        ((27, set(), ("--limit", "4")), 0, [*range(19, 21), *range(21, 28)]),
+        ((27, set(), ("--limit", "4")), 0, range(15, 28)),
+    ],
+    "an earlier --since reads further back; none keeps the floor": [
+        ((25, set(), ("--since", "2026-01-20")), 0, range(20, 26)),
+        ((25, set(), ("--since", "2026-01-10")), 0, range(10, 26)),
+        ((25, set(), ()), 0, range(10, 26)),
+    ],
+    "stopped short of the last run: the gap is read next time": [
+        ((25, set(), ()), 0, range(1, 26)),
+        ((40, set(), ("--limit", "5")), 0, [*range(1, 26), *range(36, 41)]),
+        ((40, set(), ()), 0, range(1, 41)),
+    ],
+    "an error while reading older posts, then the rest": [
+        ((25, set(), ("--limit", "10")), 0, range(16, 26)),
+        ((25, {"6"}, ()), 1, range(6, 26)),
+        ((25, set(), ()), 0, range(1, 26)),
+    ],
+}
+
+
+@pytest.mark.parametrize("steps", UNREAD_LEFT_FOR_LATER.values(), ids=UNREAD_LEFT_FOR_LATER.keys())
+def test_what_a_run_leaves_unread_is_read_by_the_next(telegram, tmp_path, db_path, steps):
+    path = tmp_path / "config.toml"
+    path.write_text(f'per_host_delay = 0\nattempts = 1\n[urls]\ntelegram_base = "{telegram.base}"\n')
+    for (newest, broken, args), exit_code, numbers in steps:
+        telegram.newest, telegram.broken = newest, broken
+        result = run("harvest", "@ml_chan", "--config", str(path), "--db", str(db_path), "-q", *args)
+        assert result.exit_code == exit_code, result.output
+        assert stored_numbers(db_path) == list(numbers)
+
+
 def test_missing_channel_is_a_clear_error_and_others_go_on(telegram, config, db_path, tmp_path):
     listing = tmp_path / "channels.txt"
     listing.write_text("# demo\n@no_such_chan\nhttps://t.me/ml_chan  # the good one\n")
@@ -139,13 +190,22 @@ def test_channel_list_errors_name_the_line(tmp_path):
     assert str(error.value) == "list.txt: line 2: not a channel: 'not a channel!'"
 
 
-def test_private_address_refused_without_allow_private(telegram, tmp_path, db_path):
+def test_configured_base_needs_no_allow_private_but_its_redirects_are_guarded(telegram, httpserver, tmp_path, db_path):
+    """The base URL is the user's own setting (a mirror); where it sends the crawl is not."""
     path = tmp_path / "strict.toml"
     path.write_text(f'per_host_delay = 0\n[urls]\ntelegram_base = "{telegram.base}"\n')
     result = run("harvest", "@ml_chan", "--config", str(path), "--db", str(db_path), "-q")
+    assert (result.exit_code, result.output) == (0, "")
+    assert open_db(db_path).execute("SELECT COUNT(*) FROM posts").fetchone()[0] == 25
+
+    httpserver.expect_request("/s/moved_chan").respond_with_data(
+        "", status=302, headers={"Location": "http://127.0.0.2:9/s/moved_chan"}
+    )
+    result = run("harvest", "@moved_chan", "--config", str(path), "--db", str(db_path), "-q")
     assert result.exit_code == 1
-    assert result.output.startswith(f"Error: @ml_chan: {telegram.base}/s/ml_chan: refused")
-    assert telegram.requests == []
+    assert result.output == (
+        f"Error: @moved_chan: {telegram.base}/s/moved_chan: refused: 127.0.0.2 resolves to a private address (127.0.0.2)\n"
+    )
 
 
 def test_transient_errors_are_retried(telegram):

@@ -90,9 +90,11 @@ class CrawlResult:
     channel: str
     title: str | None = None
     newest_message_id: int | None = None
+    #: The oldest post yielded: every post from it up to the newest was read.
+    oldest_message_id: int | None = None
     pages: int = 0
     posts: int = 0
-    stopped_by: str = "start of channel"  # or "last run", "since", "limit"
+    stopped_by: str = "start of channel"  # or "last run", "since", "limit", "pages" (MAX_PAGES)
     seen_ids: set[int] = field(default_factory=set)
 
 
@@ -121,10 +123,11 @@ def crawl_channel(
     since: date | None = None,
     limit: int | None = None,
     stop_at: int | None = None,
+    before: int | None = None,
     sleep: Callable[[float], None] = time.sleep,
     result: CrawlResult | None = None,
 ) -> Iterator[Post]:
-    """The posts of public channel ``name``, newest first.
+    """The posts of public channel ``name``, newest first, or those below message ``before``.
 
     Stops at message ``stop_at`` (the newest one seen before, not yielded
     again), at posts older than ``since``, after ``limit`` posts, or at the
@@ -133,7 +136,6 @@ def crawl_channel(
     """
     result = result if result is not None else CrawlResult(channel=name)
     base = settings.telegram_base.rstrip("/")
-    before: int | None = None
     source = f"@{name}"
     for _ in range(MAX_PAGES):
         url = f"{base}/s/{name}" + (f"?before={before}" if before else "")
@@ -161,12 +163,14 @@ def crawl_channel(
                 result.stopped_by = "limit"
                 return
             result.posts += 1
+            result.oldest_message_id = number
             yield post
         next_before = info["before"]
         if next_before is None or next_before <= 1 or (before is not None and next_before >= before):
             return
         before = next_before
         sleep(settings.per_host_delay)
+    result.stopped_by = "pages"
     logger.warning("%s: stopped after %d pages", source, MAX_PAGES)
 
 
