@@ -135,6 +135,34 @@ def test_offsets_and_written():
         assert text[link.start : link.end] == link.written
 
 
+@pytest.mark.parametrize(
+    "text, url, written",
+    [
+        ("_https://arxiv.org/abs/2401.01234_", "https://arxiv.org/abs/2401.01234", "https://arxiv.org/abs/2401.01234"),
+        ("~~https://github.com/a/b~~", "https://github.com/a/b", "https://github.com/a/b"),
+        ("__https://github.com/a/b__", "https://github.com/a/b", "https://github.com/a/b"),
+        ("*_https://example.com/a_b_*", "https://example.com/a_b", "https://example.com/a_b"),
+        ("см. _https://en.wikipedia.org/wiki/Foo_(bar)_.", "https://en.wikipedia.org/wiki/Foo_(bar)", "https://en.wikipedia.org/wiki/Foo_(bar)"),
+        ("_github.com/a/b_", "https://github.com/a/b", "github.com/a/b"),
+        ("код: __github.com/a/b__", "https://github.com/a/b", "github.com/a/b"),
+        ("_www.example.com/a_", "https://www.example.com/a", "www.example.com/a"),
+        # Without an opening marker, underscores are the URL's.
+        ("https://example.com/snake_case_", "https://example.com/snake_case_", "https://example.com/snake_case_"),
+        ("https://en.wikipedia.org/wiki/Foo_(bar)_", "https://en.wikipedia.org/wiki/Foo_(bar)_", "https://en.wikipedia.org/wiki/Foo_(bar)_"),
+        ("Блог_https://example.com/a_", "https://example.com/a_", "https://example.com/a_"),
+    ],
+)
+def test_markdown_emphasis_around_a_url_is_not_part_of_it(text, url, written):
+    link = only(text)
+    assert (link.url, link.written) == (url, written)
+    assert text[link.start : link.end] == written
+
+
+@pytest.mark.parametrize("text", ["foo_github.com/a/b", "x/_github.com/a/b_"])
+def test_underscore_glued_to_a_word_is_not_emphasis(text):
+    assert urls(text) == []
+
+
 # --------------------------------------------------------------------------- truncated
 
 
