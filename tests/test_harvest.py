@@ -152,6 +152,15 @@ def test_truncated_url_without_a_complete_one_is_dropped(db_path, tmp_path):
     assert listed(db_path) == []
 
 
+def test_a_preview_card_titles_the_item_its_url_is(db_path):
+    dump = "Релиз 🔥https://github.com/openai/whisper🔥\nGitHub\nGitHub - openai/whisper: Robust Speech Recognition\nRobust Speech Recognition\n"
+    result = run("harvest", "-", "--db", db_path, input=dump)
+    assert result.output == "Harvested: 1 post read from 1 file, 1 link found, 1 new item, 0 files skipped.\n"
+    assert [(item["url"], item["kind"], item["title"]) for item in listed(db_path)] == [
+        ("https://github.com/openai/whisper", "repo", "GitHub - openai/whisper: Robust Speech Recognition")
+    ]
+
+
 def test_stdin(db_path):
     result = run("harvest", "-", "--db", db_path, "--channel", "piped", input="See https://github.com/a/b\n")
     assert result.exit_code == 0

@@ -93,6 +93,26 @@ def test_card_after_hashtags_with_unknown_site_gets_matching_url():
     assert post.previews == [Preview("Cohere AI", "Top-k & Top-p", "Use the API", "https://docs.cohere.ai/docs/top-p")]
 
 
+@pytest.mark.parametrize(
+    "line, site, url",
+    [
+        ("Релиз 🔥https://github.com/openai/whisper🔥", "GitHub", "https://github.com/openai/whisper"),
+        ("Код https://github.com/karpathy/nanoGPTСмотрите", "GitHub", "https://github.com/karpathy/nanoGPT"),
+        ("Библиотека **https://github.com/huggingface/trl**", "GitHub", "https://github.com/huggingface/trl"),
+        (
+            "См. https://en.wikipedia.org/wiki/Transformer_(machine_learning)",
+            "Wikipedia",
+            "https://en.wikipedia.org/wiki/Transformer_(machine_learning)",
+        ),
+        ("(см. https://github.com/a/b).", "GitHub", "https://github.com/a/b"),
+        ("Код: github.com/a/b", "GitHub", "https://github.com/a/b"),
+    ],
+)
+def test_card_url_is_the_link_as_the_link_finder_trims_it(line, site, url):
+    (post,) = parse_text(f"{line}\n{site}\nCard title\nCard description")
+    assert [preview.url for preview in post.previews] == [url]
+
+
 def test_card_ignores_truncated_urls():
     text = "See https://huggingface.co/blog/welcome-open...\nHugging Face\nWelcome\nDescription"
     (post,) = parse_text(text)

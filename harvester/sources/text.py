@@ -22,7 +22,8 @@ post ids, so post boundaries are inferred. The heuristic, in order:
    line is read as a site name when it is a well-known one (``GitHub``,
    ``Хабр``, ``YouTube``, ...), or when it is short, has no sentence punctuation
    and directly follows a line that is only a URL, hashtags or a placeholder.
-   A card's URL is the last URL in the post on the card's site, if any.
+   A card's URL is the last link in the post on the card's site, if any, as
+   ``harvester.links`` finds and trims it (not cut short).
 
 Posts that run together with none of these signs stay merged: that only
 affects how many posts count as mentioning a link, never which links are found.
@@ -35,6 +36,7 @@ from pathlib import Path
 from typing import BinaryIO, Iterable, Iterator
 from urllib.parse import urlsplit
 
+from ..links import find_links
 from ..models import Anchor, Post, Preview
 
 NAME = "text"
@@ -276,8 +278,11 @@ def _build(builder: _PostBuilder, source: str, channel: str | None) -> Post | No
     text = "\n".join(builder.lines).strip()
     if not text and not builder.previews:
         return None
-    urls = URL_RE.findall(text)
-    previews = [_with_url(preview, urls) for preview in builder.previews]
+    previews = builder.previews
+    if previews:
+        # The links as the link finder trims them, so a card joins the item its URL is; cut ones are not the card's.
+        urls = [link.url for link in find_links(text) if not link.truncated]
+        previews = [_with_url(preview, urls) for preview in previews]
     anchors = [Anchor(match.group("href"), match.group("text")) for match in MARKDOWN_LINK_RE.finditer(text)]
     return Post(
         source=source,
@@ -290,16 +295,14 @@ def _build(builder: _PostBuilder, source: str, channel: str | None) -> Post | No
 
 
 def _with_url(preview: Preview, urls: list[str]) -> Preview:
-    """Give a card the URL it describes: the last URL in the post on the card's site."""
+    """Give a card the URL it describes: the last of the post's complete ``urls`` on the card's site."""
     site = preview.site_name or ""
     host_hint = KNOWN_SITES.get(site)
     site_word = re.sub(r"[^a-zа-я0-9]", "", site.split()[0].lower()) if site.split() else ""
     for url in reversed(urls):
-        if url.endswith(("...", "…")):
-            continue  # cut by Telegram: not the card's full URL
-        host = (urlsplit(url.rstrip(".,;:!?)…")).hostname or "").removeprefix("www.")
-        if host_hint and (host == host_hint or host.endswith("." + host_hint)):
-            return Preview(preview.site_name, preview.title, preview.description, url.rstrip(".,;:!?)…"))
-        if not host_hint and len(site_word) >= 3 and site_word in host:
-            return Preview(preview.site_name, preview.title, preview.description, url.rstrip(".,;:!?)…"))
+        host = (urlsplit(url).hostname or "").removeprefix("www.")
+        if (host_hint and (host == host_hint or host.endswith("." + host_hint))) or (
+            not host_hint and len(site_word) >= 3 and site_word in host
+        ):
+            return Preview(preview.site_name, preview.title, preview.description, url)
     return preview
