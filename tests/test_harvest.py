@@ -161,6 +161,15 @@ def test_a_preview_card_titles_the_item_its_url_is(db_path):
     ]
 
 
+def test_a_markdown_link_with_parentheses_is_one_item(db_path):
+    dump = "[Transformer](https://en.wikipedia.org/wiki/Transformer_(deep_learning_architecture))\n"
+    result = run("harvest", "-", "--db", db_path, input=dump)
+    assert result.output == "Harvested: 1 post read from 1 file, 1 link found, 1 new item, 0 files skipped.\n"
+    assert [item["url"] for item in listed(db_path)] == [
+        "https://en.wikipedia.org/wiki/Transformer_(deep_learning_architecture)"
+    ]
+
+
 def test_stdin(db_path):
     result = run("harvest", "-", "--db", db_path, "--channel", "piped", input="See https://github.com/a/b\n")
     assert result.exit_code == 0

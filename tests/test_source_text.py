@@ -119,11 +119,25 @@ def test_card_ignores_truncated_urls():
     assert post.previews[0].url is None
 
 
-def test_markdown_links_are_anchors():
-    (post,) = parse_text("Read [the annotated transformer](https://nlp.seas.harvard.edu/annotated-transformer/) now")
-    assert [(anchor.href, anchor.text) for anchor in post.anchors] == [
-        ("https://nlp.seas.harvard.edu/annotated-transformer/", "the annotated transformer")
-    ]
+@pytest.mark.parametrize(
+    "text, href, anchor_text",
+    [
+        (
+            "Read [the annotated transformer](https://nlp.seas.harvard.edu/annotated-transformer/) now",
+            "https://nlp.seas.harvard.edu/annotated-transformer/",
+            "the annotated transformer",
+        ),
+        (
+            "[Transformer](https://en.wikipedia.org/wiki/Transformer_(deep_learning_architecture))",
+            "https://en.wikipedia.org/wiki/Transformer_(deep_learning_architecture)",
+            "Transformer",
+        ),
+        ("([a](https://example.com/a_(b)_c)).", "https://example.com/a_(b)_c", "a"),
+    ],
+)
+def test_markdown_links_are_anchors(text, href, anchor_text):
+    (post,) = parse_text(text)
+    assert [(anchor.href, anchor.text) for anchor in post.anchors] == [(href, anchor_text)]
 
 
 @pytest.mark.parametrize(
