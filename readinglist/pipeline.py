@@ -10,10 +10,12 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import sys
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import BinaryIO, Callable, Iterable
+from urllib.parse import urlsplit
 
 import sqlite_utils
 
@@ -397,24 +399,18 @@ class _Writer:
             self.stats.new_mentions += len(new_mentions)
 
     def complete_truncated(self) -> None:
-        """Replace each URL Telegram cut short with the one complete URL that has its prefix, or drop it."""
+        """Replace each URL Telegram cut short with the complete URL it stands for (see ``_completion``), or drop it."""
         if not self.truncated:
             return
         now = _now()
         items: dict[str, dict] = {}
         mentions: dict[str, dict] = {}
         for pending in self.truncated:
-            prefix = pending.link.url
-            rows = self.db.execute(
-                "SELECT DISTINCT url FROM mentions WHERE url > ? AND url < ? LIMIT 3",
-                [prefix, prefix + "\U0010ffff"],
-            ).fetchall()
-            candidates = {url for (url,) in rows if url != prefix}
-            if len(candidates) != 1:
+            complete = self._completion(pending.link.url)
+            if complete is None:
                 self.stats.truncated_dropped += 1
-                logger.info("dropped truncated URL %s (%d candidates)", pending.link.written, len(candidates))
+                logger.info("dropped truncated URL %s (no one complete URL has its prefix)", pending.link.written)
                 continue
-            (complete,) = candidates
             self.stats.truncated_completed += 1
             link = FoundLink(
                 url=complete,
@@ -429,6 +425,50 @@ class _Writer:
             self._collect(pending.post_id, link, now, items, mentions)
         self.truncated = []
         self._write({}, items, mentions)
+
+    def _completion(self, prefix: str) -> str | None:
+        """The complete URL that ``prefix``, written with an ellipsis, stands for; None if unknown.
+
+        That is the prefix itself when it ends exactly where a repository or
+        paper does, or when it was written complete elsewhere; else the one
+        complete URL that starts with it.
+        """
+        if _names_a_whole_work(prefix):
+            return prefix
+        rows = self.db.execute(
+            "SELECT DISTINCT url FROM mentions WHERE url >= ? AND url < ? LIMIT 3",
+            [prefix, prefix + "\U0010ffff"],
+        ).fetchall()
+        candidates = {url for (url,) in rows}
+        if prefix in candidates:
+            return prefix
+        return candidates.pop() if len(candidates) == 1 else None
+
+
+def _names_a_whole_work(url: str) -> bool:
+    """Whether ``url`` ends exactly where a GitHub repository or an arXiv id ends.
+
+    Telegram cuts a long URL at whatever character the limit falls on; a URL
+    that stops exactly at the end of a repository or a full arXiv id and then
+    has "..." is a complete URL followed by an ellipsis, not a cut one:
+    ``github.com/facebookresearch/llama...`` is the llama repository, never a
+    cut ``llama-recipes``.
+    """
+    identity = identify(url)
+    if identity is None:
+        return False
+    parts = urlsplit(url)
+    if parts.query or parts.fragment:
+        return False
+    path = parts.path.rstrip("/")
+    if identity.repo:
+        return path.lower() == "/" + identity.repo
+    if identity.arxiv_id:
+        number = identity.arxiv_id.rsplit("/", 1)[-1]
+        if "." in number and len(number) != (9 if number < "1501" else 10):
+            return False  # "2401.0123" is the start of a five-digit id
+        return re.fullmatch(r".*/" + re.escape(number) + r"(?:v\d+)?(?:\.pdf)?", path, re.IGNORECASE) is not None
+    return False
 
 
 TITLE_RANK = {None: 0, "anchor": 1, "preview": 2}

@@ -170,6 +170,40 @@ def test_a_markdown_link_with_parentheses_is_one_item(db_path):
     ]
 
 
+@pytest.mark.parametrize(
+    "posts, expected",
+    [
+        # Cut mid-way: completed by the one complete URL with that prefix.
+        (
+            ["https://huggingface.co/blog/welcome-open...", "https://huggingface.co/blog/welcome-openai-gpt-oss"],
+            {"https://huggingface.co/blog/welcome-openai-gpt-oss": 2},
+        ),
+        (["https://arxiv.org/abs/2401.0123…", "https://arxiv.org/abs/2401.01234"], {"https://arxiv.org/abs/2401.01234": 2}),
+        # A whole repository or paper followed by an ellipsis is that one, never a longer name.
+        (
+            ["код https://github.com/facebookresearch/llama...", "https://github.com/facebookresearch/llama-recipes"],
+            {"https://github.com/facebookresearch/llama": 1, "https://github.com/facebookresearch/llama-recipes": 1},
+        ),
+        (["https://github.com/foo/bar...", "https://github.com/foo/bar"], {"https://github.com/foo/bar": 2}),
+        (["https://github.com/foo/bar..."], {"https://github.com/foo/bar": 1}),
+        (["https://arxiv.org/pdf/2401.01234v2..."], {"https://arxiv.org/abs/2401.01234": 1}),
+        # A prefix written complete elsewhere is that URL.
+        (
+            ["https://example.com/post...", "https://example.com/post", "https://example.com/post-2"],
+            {"https://example.com/post": 2, "https://example.com/post-2": 1},
+        ),
+        # Two ways to complete it, or none: dropped.
+        (["https://example.com/po...", "https://example.com/post-1", "https://example.com/post-2"],
+         {"https://example.com/post-1": 1, "https://example.com/post-2": 1}),
+        (["https://github.com/foo/bar/tree/ma..."], {}),
+    ],
+)
+def test_urls_written_with_an_ellipsis(db_path, posts, expected):
+    dump = "".join(f"Пост {number}: {text}\n👍{number}\n\n" for number, text in enumerate(posts, 1))
+    assert run("harvest", "-", "--db", db_path, "-q", input=dump).exit_code == 0
+    assert {item["url"]: item["mentions"] for item in listed(db_path)} == expected
+
+
 def test_stdin(db_path):
     result = run("harvest", "-", "--db", db_path, "--channel", "piped", input="See https://github.com/a/b\n")
     assert result.exit_code == 0
