@@ -293,6 +293,8 @@ class _Writer:
         self.posts: list[Post] = []
         self.truncated: list[_PendingTruncated] = []
         self._pairs: set[tuple[str, str]] = set()
+        # The (post, item) pairs already counted for posts with a cut URL: its completion may repeat one.
+        self._pairs_of_cut_posts: set[tuple[str, str]] = set()
 
     def add(self, post: Post) -> None:
         self.posts.append(post)
@@ -307,6 +309,7 @@ class _Writer:
         post_rows: dict[str, dict] = {}
         items: dict[str, dict] = {}
         mentions: dict[str, dict] = {}
+        cut_before = len(self.truncated)
         for post in self.posts:
             post_rows[post.key] = _post_row(post, now)
             for link in links_in_post(post):
@@ -315,6 +318,9 @@ class _Writer:
                     continue
                 self._collect(post.key, link, now, items, mentions)
         posts, self.posts = self.posts, []
+        if len(self.truncated) > cut_before:
+            cut_posts = {pending.post_id for pending in self.truncated[cut_before:]}
+            self._pairs_of_cut_posts.update(pair for pair in self._pairs if pair[0] in cut_posts)
         self._pairs.clear()
         self._write(post_rows, items, mentions)
         if self.find_references:
@@ -405,6 +411,7 @@ class _Writer:
         now = _now()
         items: dict[str, dict] = {}
         mentions: dict[str, dict] = {}
+        self._pairs, self._pairs_of_cut_posts = self._pairs_of_cut_posts, set()
         for pending in self.truncated:
             complete = self._completion(pending.link.url)
             if complete is None:
@@ -424,6 +431,7 @@ class _Writer:
             )
             self._collect(pending.post_id, link, now, items, mentions)
         self.truncated = []
+        self._pairs.clear()
         self._write({}, items, mentions)
 
     def _completion(self, prefix: str) -> str | None:

@@ -204,6 +204,35 @@ def test_urls_written_with_an_ellipsis(db_path, posts, expected):
     assert {item["url"]: item["mentions"] for item in listed(db_path)} == expected
 
 
+@pytest.mark.parametrize(
+    "dump, links, summary",
+    [
+        # The cut URL and a Markdown link of the same post are one (post, item) pair.
+        (
+            "Блог [welcome](https://huggingface.co/blog/welcome-openai-gpt-oss): https://huggingface.co/blog/welcome-open...\n",
+            1,
+            "Harvested: 1 post read from 1 file, 1 link found, 1 new item, 0 files skipped.\n",
+        ),
+        (
+            "Блог https://huggingface.co/blog/welcome-open... и https://huggingface.co/blog/welcome-openai-gpt-oss\n",
+            1,
+            "Harvested: 1 post read from 1 file, 1 link found, 1 new item, 0 files skipped.\n",
+        ),
+        # In another post it is a pair of its own.
+        (
+            "Блог https://huggingface.co/blog/welcome-open...\n👍1\nПолностью: https://huggingface.co/blog/welcome-openai-gpt-oss\n",
+            2,
+            "Harvested: 2 posts read from 1 file, 2 links found, 1 new item, 0 files skipped.\n",
+        ),
+    ],
+)
+def test_a_completed_cut_url_counts_once_per_post(db_path, dump, links, summary):
+    result = run("harvest", "-", "--db", db_path, input=dump)
+    assert (result.exit_code, result.output) == (0, summary)
+    db = open_db(db_path)
+    assert db.execute("SELECT COUNT(DISTINCT post_id || item_id) FROM mentions").fetchone()[0] == links
+
+
 def test_stdin(db_path):
     result = run("harvest", "-", "--db", db_path, "--channel", "piped", input="See https://github.com/a/b\n")
     assert result.exit_code == 0
