@@ -115,7 +115,8 @@ def test_old_export_without_text_entities(chunk_size):
             channel="Старый канал",
             post_id="1292077344/11",
             date="2020-11-12T14:48:48",
-            anchors=[Anchor("http://example.com/", "text link")],
+            # The bare "example.com" is a `link` entity on a host the link finder does not know: an anchor.
+            anchors=[Anchor("http://example.com/", "text link"), Anchor("https://example.com", "example.com")],
             hashtags=["ml"],
         ),
         # A text link with an empty label still carries its target.
@@ -150,6 +151,21 @@ def test_old_export_without_text_entities(chunk_size):
             [],
             [],
             id="entities-win-over-text",
+        ),
+        pytest.param(
+            {"text_entities": [{"type": "plain", "text": "see "}, {"type": "link", "text": "example.com/path"},
+                               {"type": "plain", "text": ", "}, {"type": "link", "text": "http://blog.example.org/a"}]},
+            "see example.com/path, http://blog.example.org/a",
+            [Anchor("https://example.com/path", "example.com/path")],
+            [],
+            id="link-entity-not-found-in-text-is-an-anchor",
+        ),
+        pytest.param(
+            {"text": ["код: ", {"type": "link", "text": "github.com/a/b"}, " и ", {"type": "link", "text": "www.example.com/x"}]},
+            "код: github.com/a/b и www.example.com/x",
+            [],
+            [],
+            id="link-entity-found-in-text-is-not-repeated",
         ),
         pytest.param(
             {"text": "only text", "text_entities": []},

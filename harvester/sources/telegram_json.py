@@ -12,7 +12,9 @@ media without a caption are skipped. The text is the concatenation of the
 ``text_entities`` (modern exports) or of the ``text`` parts (older exports,
 where ``text`` is a string or a list of strings and ``{"type", "text"}`` parts).
 ``text_link`` entities become anchors, ``hashtag`` entities hashtags. Visible
-``link`` entities are left in the text, where ``harvester.links`` finds them.
+``link`` entities stay in the text; the ones ``harvester.links`` would not find
+there (``example.com/path``: a host it does not know without a scheme) become
+anchors too.
 
 How the stream is read
 ----------------------
@@ -49,6 +51,7 @@ from typing import Any, BinaryIO, Iterator
 import ijson
 
 from ..errors import SourceError
+from ..links import find_links
 from ..models import Anchor, Post
 
 NAME = "telegram-json"
@@ -315,9 +318,12 @@ def _post(message: dict, channel: str | None, chat_id: Any, source: str) -> Post
     texts: list[str] = []
     anchors: list[Anchor] = []
     hashtags: list[str] = []
+    links: list[tuple[int, str]] = []  # ``link`` entities: where they start in the post's text, and their text
+    offset = 0
     for part in entities:
         if isinstance(part, str):
             texts.append(part)
+            offset += len(part)
             continue
         if not isinstance(part, dict):
             continue
@@ -330,11 +336,16 @@ def _post(message: dict, channel: str | None, chat_id: Any, source: str) -> Post
             href = part.get("href")
             if isinstance(href, str) and href:
                 anchors.append(Anchor(href, text.strip()))
+        elif kind == "link" and text.strip():
+            links.append((offset, text))
         elif kind == "hashtag":
             tag = text.strip().lstrip("#").lower()
             if tag and tag not in hashtags:
                 hashtags.append(tag)
+        offset += len(text)
     text = "".join(texts)
+    if links:
+        anchors.extend(_link_anchors(text, links))
     if not text.strip() and not anchors:
         return None
     msg_id = message.get("id")
@@ -355,6 +366,25 @@ def _post(message: dict, channel: str | None, chat_id: Any, source: str) -> Post
         anchors=anchors,
         hashtags=hashtags,
     )
+
+
+def _link_anchors(text: str, links: list[tuple[int, str]]) -> list[Anchor]:
+    """Anchors for the ``link`` entities that the link finder does not find in ``text`` by itself.
+
+    Telegram marks exactly the link, so it is one whatever its host
+    (``example.com/path``, where the finder only knows some hosts without a
+    scheme); ``https://`` is added when it has no scheme. A link the finder
+    finds in the text anyway is not given twice.
+    """
+    found = find_links(text)
+    anchors = []
+    for start, link_text in links:
+        end = start + len(link_text)
+        if any(link.start < end and start < link.end for link in found):
+            continue
+        href = link_text.strip()
+        anchors.append(Anchor(href if "://" in href else "https://" + href, href))
+    return anchors
 
 
 def _date(message: dict) -> str | None:
