@@ -480,13 +480,15 @@ def _names_a_whole_work(url: str) -> bool:
 
 
 TITLE_RANK = {None: 0, "anchor": 1, "preview": 2}
+# Link text that is itself a URL without a scheme, maybe cut short: "github.com/x/y", "www.x.org", "example.com/a…".
+_URL_TEXT = re.compile(r"(?:www\.)?[^\s/@]+\.[^\W\d_]{2,}(?:[/?#:…]\S*|\.{3})?", re.IGNORECASE)
 
 
 def _title_from(link: FoundLink) -> tuple[str | None, str | None]:
     if link.title:
         return link.title.strip(), "preview"
     text = (link.anchor_text or "").strip()
-    if len(text) >= MIN_ANCHOR_TITLE and "://" not in text and not text.startswith(("www.", "@")):
+    if len(text) >= MIN_ANCHOR_TITLE and "://" not in text and not text.startswith("@") and not _URL_TEXT.fullmatch(text):
         return text, "anchor"
     return None, None
 

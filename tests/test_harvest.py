@@ -233,6 +233,35 @@ def test_a_completed_cut_url_counts_once_per_post(db_path, dump, links, summary)
     assert db.execute("SELECT COUNT(DISTINCT post_id || item_id) FROM mentions").fetchone()[0] == links
 
 
+@pytest.mark.parametrize(
+    "link_text, title",
+    [
+        ("Scaling laws for neural language models", "Scaling laws for neural language models"),
+        ("github.com/openai/whisper-large", None),
+        ("www.example.org/some/long/page", None),
+        ("example.org/a/very/long/pa…", None),
+        ("blog.example.org/2024/post...", None),
+        ("https://example.org/page/one", None),
+    ],
+)
+def test_link_text_that_is_a_url_is_not_a_title(db_path, link_text, title):
+    result = run("harvest", "-", "--db", db_path, "-q", input=f"Читайте [{link_text}](https://example.org/page)\n")
+    assert result.exit_code == 0
+    # (The link text, when it is a URL, is an item of its own too.)
+    assert {item["url"]: item["title"] for item in listed(db_path)}["https://example.org/page"] == title
+
+
+def test_a_link_entity_on_any_host_is_an_untitled_item(db_path, tmp_path):
+    export = tmp_path / "result.json"
+    export.write_text(json.dumps({"name": "C", "type": "public_channel", "id": 7, "messages": [
+        {"id": 1, "type": "message", "date": "2024-01-01T00:00:00",
+         "text_entities": [{"type": "plain", "text": "see "}, {"type": "link", "text": "example.com/some/path"}]},
+    ]}))
+    result = run("harvest", str(export), "--db", db_path)
+    assert result.output == "Harvested: 1 post read from 1 file, 1 link found, 1 new item, 0 files skipped.\n"
+    assert [(item["url"], item["title"]) for item in listed(db_path)] == [("https://example.com/some/path", None)]
+
+
 def test_stdin(db_path):
     result = run("harvest", "-", "--db", db_path, "--channel", "piped", input="See https://github.com/a/b\n")
     assert result.exit_code == 0
