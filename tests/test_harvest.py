@@ -323,6 +323,20 @@ def test_directory_walk_skips_unknown_files(db_path, dump, tmp_path):
     assert result.output == "Harvested: 5 posts read from 1 file, 8 links found, 7 new items, 1 file skipped.\n"
 
 
+@pytest.mark.parametrize(
+    "first_line",
+    ["[1] Vaswani et al. Attention Is All You Need", "[12.05.2024 10:00] Борис: статья", "{Пост} статья"],
+)
+def test_text_that_starts_like_json_is_harvested(db_path, tmp_path, first_line):
+    folder = tmp_path / "notes"
+    folder.mkdir()
+    (folder / "refs.md").write_text(f"{first_line} https://arxiv.org/abs/1706.03762\n", encoding="utf-8")
+    result = run("harvest", str(folder), "--db", db_path)
+    assert (result.exit_code, result.output) == (
+        0, "Harvested: 1 post read from 1 file, 1 link found, 1 new item, 0 files skipped.\n"
+    )
+
+
 def test_quiet_prints_nothing(db_path, dump):
     result = run("harvest", dump, "--db", db_path, "--quiet")
     assert result.exit_code == 0

@@ -150,6 +150,18 @@ def test_markdown_links_are_anchors(text, href, anchor_text):
         (b"[1, 2]", False),
         (b'[{"a": 1}]', False),
         (b"[notes](https://github.com/a/b) on transformers", True),
+        # Text that starts like JSON but stops being JSON before the head ends.
+        ("[1] Attention Is All You Need https://arxiv.org/abs/1706.03762".encode(), True),
+        ("[12.05.2024 10:00] Борис: https://github.com/a/b".encode(), True),
+        ("{Пост} https://github.com/a/b".encode(), True),
+        (b"[ ] read https://github.com/a/b", True),
+        (b"[1, 2] and https://github.com/a/b", True),
+        # JSON, whole or cut anywhere.
+        (b'{"messages": [{"id": 1, "text": "cut in a stri', False),
+        (b'{"messages": [{"id": 1, "ok": tr', False),
+        (b'[1, 2, -0.', False),
+        (b"[" * 20_000, False),
+        (b"[" + b"1" * 5000 + b"]", False),
         (b"<!DOCTYPE html><html>", False),
         (b"\x89PNG\r\n\x1a\n\x00\x00", False),
         (bytes(range(128, 256)) * 4, False),

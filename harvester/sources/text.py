@@ -31,6 +31,7 @@ affects how many posts count as mentioning a link, never which links are found.
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 from typing import BinaryIO, Iterable, Iterator
@@ -50,8 +51,8 @@ PLACEHOLDERS = frozenset({"Please open Telegram to view this post", "VIEW IN TEL
 REACTIONS_RE = re.compile(r"^(?:[^\w\s]{1,3}\ufe0f?\s*\d+(?:[.,]\d+)?[KkMm]?\s*)+$")
 HASHTAG_LINE_RE = re.compile(r"^(?:#\w[^\s#]*\s*)+$")
 MARKDOWN_HEADER_RE = re.compile(r"^#{1,6}\s+\S")
-# "{..." or "[1, ..." is JSON; "[a link](https://...)" is Markdown.
-JSON_START_RE = re.compile(rb'^(?:\{|\[\s*(?:[\[{"\]\d-]|true|false|null))')
+# What may follow where a JSON document's head was cut: part of a number or of true/false/null.
+JSON_TOKEN_START_RE = re.compile(r"[\s\d.eE+-]*|t(?:r(?:ue?)?)?|f(?:a(?:l(?:se?)?)?)?|n(?:u(?:ll?)?)?")
 URL_ONLY_RE = re.compile(r"^\S+://\S+$")
 URL_RE = re.compile(r"https?://[^\s<>\"'«»]+")
 # The URL may hold balanced parentheses: [Transformer](https://en.wikipedia.org/wiki/Transformer_(model)).
@@ -92,7 +93,7 @@ def sniff(head: bytes) -> bool:
     if b"\x00" in head:
         return False
     stripped = head.lstrip(b"\xef\xbb\xbf \t\r\n")
-    if not stripped or JSON_START_RE.match(stripped):
+    if not stripped or _looks_like_json(stripped):
         return False
     lowered = stripped[:200].lower()
     if lowered.startswith((b"<!doctype", b"<html", b"<?xml")):
@@ -101,6 +102,26 @@ def sniff(head: bytes) -> bool:
     sample = head[:-4] if len(head) > 4 else head
     decoded = sample.decode("utf-8", errors="replace")
     return decoded.count("\ufffd") <= max(2, len(decoded) // 200)
+
+
+def _looks_like_json(head: bytes) -> bool:
+    """Whether ``head``, the start of a file cut anywhere, is JSON: it parses, or stops parsing only where it was cut.
+
+    ``[1] Attention… https://...``, ``[12.05.2024 10:00] Борис: ...`` and
+    ``{Пост}`` start like JSON but are text: the JSON stops making sense
+    before the head ends.
+    """
+    if head[:1] not in (b"{", b"["):
+        return False
+    text = head.decode("utf-8", errors="replace")
+    try:
+        _, end = json.JSONDecoder().raw_decode(text)
+    except json.JSONDecodeError as error:
+        # Cut inside a string, or at (or inside) the next token.
+        return error.msg.startswith("Unterminated string") or bool(JSON_TOKEN_START_RE.fullmatch(text, error.pos))
+    except (RecursionError, ValueError):
+        return True  # nested deeper than Python's stack, or a number too long for int(): JSON, not prose
+    return not text[end:].strip()
 
 
 def parse(stream: BinaryIO, source: str) -> Iterator[Post]:
