@@ -337,6 +337,30 @@ def test_text_that_starts_like_json_is_harvested(db_path, tmp_path, first_line):
     )
 
 
+def test_directory_walk_skips_the_assets_of_an_html_export(db_path, fixtures, tmp_path):
+    folder = tmp_path / "ChatExport"
+    for name in ("css", "js", "images"):
+        (folder / name).mkdir(parents=True)
+    shutil.copy(fixtures / "telegram_html" / "messages.html", folder / "messages.html")
+    (folder / "css" / "style.css").write_text(
+        "body {\n    margin: 0;\n    font: 12px/18px 'Open Sans',\"Lucida Sans Unicode\",Arial;\n}\n"
+        ".section.calls {\n    background-image: url(../images/section_calls.png);\n}\n"
+    )
+    (folder / "js" / "script.js").write_text(
+        '"use strict";\n\nwindow.AllowBackFromHistory = false;\nfunction CheckLocation() {\n'
+        '    var start = "#go_to_message";\n    if (location.hash == start) {\n        GoToMessage(1);\n    }\n}\n'
+    )
+    (folder / "images" / "back.png").write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR")
+    alone = str(tmp_path / "alone.db")
+    expected = run("harvest", str(folder / "messages.html"), "--db", alone).output
+    result = run("harvest", str(folder), "--db", db_path)
+    assert (result.exit_code, result.output) == (0, expected.replace("0 files skipped", "3 files skipped"))
+    db = open_db(db_path)
+    assert db.execute("SELECT DISTINCT channel FROM posts").fetchall() == open_db(alone).execute(
+        "SELECT DISTINCT channel FROM posts"
+    ).fetchall()
+
+
 def test_quiet_prints_nothing(db_path, dump):
     result = run("harvest", dump, "--db", db_path, "--quiet")
     assert result.exit_code == 0

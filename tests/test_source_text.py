@@ -163,6 +163,19 @@ def test_markdown_links_are_anchors(text, href, anchor_text):
         (b"[" * 20_000, False),
         (b"[" + b"1" * 5000 + b"]", False),
         (b"<!DOCTYPE html><html>", False),
+        # Stylesheets and scripts, like the css/ and js/ files of an HTML export.
+        (b"body {\n    margin: 0;\n    font: 12px/18px 'Open Sans',\"Lucida Sans Unicode\",Arial;\n}\n.section.calls {\n"
+         b"    background-image: url(../images/section_calls.png);\n}\n", False),
+        (b"body{color:red}\n/* https://fonts.googleapis.com/css */\n", False),
+        (b"h1,\nh2 {\n  color: red;\n}\n", False),
+        (b"@import url(x.css);\nbody { margin: 0 }\n", False),
+        (b'"use strict";\n\nwindow.AllowBackFromHistory = false;\nfunction CheckLocation() {\n    var start = "#go";\n'
+         b'    if (location.hash == start) {\n        GoToMessage(1);\n    }\n}\n', False),
+        (b"/* license\n * text\n */\n(function () {\n  var a = 1;\n})();\n", False),
+        # ... while prose that starts like code is text.
+        (b"function calling in GPT: https://github.com/a/b", True),
+        ("Результаты {accuracy: 0.9}\nПост https://x.org/a\nещё текст".encode(), True),
+        (b"* item https://x.org/a\n* another item\n", True),
         (b"\x89PNG\r\n\x1a\n\x00\x00", False),
         (bytes(range(128, 256)) * 4, False),
         (b"", False),

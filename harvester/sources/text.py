@@ -53,6 +53,21 @@ HASHTAG_LINE_RE = re.compile(r"^(?:#\w[^\s#]*\s*)+$")
 MARKDOWN_HEADER_RE = re.compile(r"^#{1,6}\s+\S")
 # What may follow where a JSON document's head was cut: part of a number or of true/false/null.
 JSON_TOKEN_START_RE = re.compile(r"[\s\d.eE+-]*|t(?:r(?:ue?)?)?|f(?:a(?:l(?:se?)?)?)?|n(?:u(?:ll?)?)?")
+# A stylesheet or a script (an HTML export's css/style.css and js/script.js) is not a dump: it starts, after
+# comments, with a CSS rule or a JavaScript statement, and most of its lines end like code.
+CODE_COMMENTS_RE = re.compile(rb"(?:\s+|/\*.*?\*/|//[^\n]*)*", re.DOTALL)
+STYLESHEET_START_RE = re.compile(
+    rb"@(?:charset|import|media|font-face|keyframes|supports|namespace|layer)\b"
+    rb"|[-\w.#:,>+~*\[\]=\"'\s()]{1,200}\{\s*(?:[-a-z]+\s*:|\})",
+    re.IGNORECASE,
+)
+SCRIPT_START_RE = re.compile(
+    rb"[\"']use strict[\"']|function\s*[\w$]*\s*\(|\(function\b|(?:var|let|const)\s+[\w$]+\s*="
+    rb"|(?:window|document)\.[\w$]|import\s[^\n]*\bfrom\s|export\s+(?:default|function|const|class)\b"
+)
+CODE_LINE_ENDS = (b"{", b"}", b";", b",", b"*/", b"(", b")")
+CODE_LINE_STARTS = (b"//", b"/*", b"*", b"}")
+CODE_SCAN_LINES = 200
 URL_ONLY_RE = re.compile(r"^\S+://\S+$")
 URL_RE = re.compile(r"https?://[^\s<>\"'«»]+")
 # The URL may hold balanced parentheses: [Transformer](https://en.wikipedia.org/wiki/Transformer_(model)).
@@ -89,14 +104,14 @@ CLOSING_HASHTAG_AFTER = 3
 
 
 def sniff(head: bytes) -> bool:
-    """Text is the fallback: anything that decodes as UTF-8 and is not JSON or HTML."""
+    """Text is the fallback: anything that decodes as UTF-8 and is not JSON, HTML, a stylesheet or a script."""
     if b"\x00" in head:
         return False
     stripped = head.lstrip(b"\xef\xbb\xbf \t\r\n")
     if not stripped or _looks_like_json(stripped):
         return False
     lowered = stripped[:200].lower()
-    if lowered.startswith((b"<!doctype", b"<html", b"<?xml")):
+    if lowered.startswith((b"<!doctype", b"<html", b"<?xml")) or _looks_like_code(stripped):
         return False
     # The head may end mid-character: ignore the last few bytes.
     sample = head[:-4] if len(head) > 4 else head
@@ -122,6 +137,17 @@ def _looks_like_json(head: bytes) -> bool:
     except (RecursionError, ValueError):
         return True  # nested deeper than Python's stack, or a number too long for int(): JSON, not prose
     return not text[end:].strip()
+
+
+def _looks_like_code(head: bytes) -> bool:
+    """Whether ``head`` is a stylesheet or a script rather than a dump (see ``CODE_COMMENTS_RE``)."""
+    start = CODE_COMMENTS_RE.match(head).end()
+    if not (STYLESHEET_START_RE.match(head, start) or SCRIPT_START_RE.match(head, start)):
+        return False
+    lines = [line.strip() for line in head.splitlines()[:CODE_SCAN_LINES]]
+    lines = [line for line in lines if line]
+    code = sum(1 for line in lines if line.endswith(CODE_LINE_ENDS) or line.startswith(CODE_LINE_STARTS))
+    return code * 3 >= len(lines) * 2
 
 
 def parse(stream: BinaryIO, source: str) -> Iterator[Post]:
