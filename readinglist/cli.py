@@ -238,6 +238,8 @@ def _harvest_with_progress(db, paths, format_name, channel, total):
 
 
 def _report(stats, quiet: bool) -> None:
+    for path in stats.channel_lists:
+        click.echo(f"Skipped {path}: a channel list, not posts (read its channels with --channels {path})", err=True)
     for error in stats.errors:
         click.echo(f"Error: {error}", err=True)
     if not quiet:

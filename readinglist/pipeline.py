@@ -47,6 +47,8 @@ class HarvestStats:
     new_items: int = 0
     new_mentions: int = 0
     skipped: list[str] = field(default_factory=list)
+    # Channel lists named as inputs (also in ``skipped``): they are read with --channels.
+    channel_lists: list[str] = field(default_factory=list)
     errors: list[SourceError] = field(default_factory=list)
     truncated_completed: int = 0
     truncated_dropped: int = 0
@@ -135,6 +137,8 @@ def harvest(
     stdin: BinaryIO | None = None,
 ) -> HarvestStats:
     """Harvest every input into ``db``. Errors in one input never stop the others."""
+    from harvester.sources.live import looks_like_channel_list
+
     stats = HarvestStats()
     writer = _Writer(db, stats)
     for input_file in expand_inputs(paths):
@@ -147,13 +151,22 @@ def harvest(
             reader: BinaryIO = _CountingReader(stream, on_progress) if on_progress else stream
             try:
                 file_format = format
-                if file_format is None and input_file.walked:
-                    # Files of other kinds inside a directory (images, CSS of an HTML export) are skipped, not errors.
-                    file_format = _detect_or_none(input_file.path)
-                    if file_format is None:
+                if file_format is None and (input_file.walked or os.path.isfile(input_file.path)):
+                    head = _head(input_file.path)  # a second open: not for pipes (<(cmd)), which it would drain
+                    if looks_like_channel_list(head):
+                        # It names channels and holds no posts, in a directory or named.
                         stats.skipped.append(input_file.path)
-                        logger.info("skipped %s: unknown format or a channel list", input_file.path)
+                        if not input_file.walked:
+                            stats.channel_lists.append(input_file.path)
+                        logger.info("skipped %s: a channel list", input_file.path)
                         continue
+                    if input_file.walked:
+                        # Files of other kinds inside a directory (images, CSS of an HTML export) are skipped, not errors.
+                        file_format = _format_or_none(head, input_file.path)
+                        if file_format is None:
+                            stats.skipped.append(input_file.path)
+                            logger.info("skipped %s: unknown format", input_file.path)
+                            continue
                 posts = read_posts(reader, _source_name(input_file), file_format)
                 stats.files += 1
                 for post in posts:
@@ -255,14 +268,14 @@ def _os_reason(error: BaseException) -> str:
     return getattr(error, "strerror", None) or str(error)
 
 
-def _detect_or_none(path: str) -> str | None:
-    """The format of a file met while walking a directory; None for unknown formats and channel lists."""
-    from harvester.sources.live import looks_like_channel_list
-
+def _head(path: str) -> bytes:
+    """The first bytes of a file, which its format is told from."""
     with open(path, "rb") as head_stream:
-        head = head_stream.read(SNIFF_BYTES)
-    if looks_like_channel_list(head):
-        return None
+        return head_stream.read(SNIFF_BYTES)
+
+
+def _format_or_none(head: bytes, path: str) -> str | None:
+    """The format of a file met while walking a directory; None for unknown formats."""
     try:
         return detect_format(head, path)
     except SourceError:

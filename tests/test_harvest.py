@@ -361,6 +361,29 @@ def test_directory_walk_skips_the_assets_of_an_html_export(db_path, fixtures, tm
     ).fetchall()
 
 
+@pytest.mark.parametrize(
+    "listing",
+    ["@boris_again\nhttps://t.me/s/asisakov_channel  # demo\n", "# channels\ndata_digest\n"],
+)
+def test_a_channel_list_named_as_input_is_skipped_with_a_hint(db_path, dump, tmp_path, listing):
+    path = tmp_path / "channels.txt"
+    path.write_text(listing, encoding="utf-8")
+    result = CliRunner().invoke(cli, ["harvest", str(path), dump, "--db", db_path])
+    assert (result.exit_code, result.stdout, result.stderr) == (
+        0,
+        "Harvested: 5 posts read from 1 file, 8 links found, 7 new items, 1 file skipped.\n",
+        f"Skipped {path}: a channel list, not posts (read its channels with --channels {path})\n",
+    )
+    assert not any(item["kind"] == "channel" for item in listed(db_path))
+
+
+def test_naming_every_seed_file_is_like_harvesting_the_folder(db_path, tmp_path):
+    folder = run("harvest", str(SEEDS), "--db", str(tmp_path / "folder.db"))
+    result = CliRunner().invoke(cli, ["harvest", *sorted(str(path) for path in SEEDS.iterdir()), "--db", db_path])
+    assert (result.exit_code, result.stdout) == (0, folder.output)
+    assert result.stderr == f"Skipped {SEEDS / 'channels.txt'}: a channel list, not posts (read its channels with --channels {SEEDS / 'channels.txt'})\n"
+
+
 def test_quiet_prints_nothing(db_path, dump):
     result = run("harvest", dump, "--db", db_path, "--quiet")
     assert result.exit_code == 0
