@@ -269,7 +269,7 @@ def test_malformed_export_reports_byte_offset():
     assert [post.text for post in posts] == ["ok one", "ok two"]
     # The key `"text"` after the missing comma spans bytes 350-355; yajl points inside it.
     assert error.message == (
-        "malformed JSON at byte 352: parse error: after key and value, inside map, I expect ',' or '}'"
+        "malformed JSON at byte 351: parse error: after key and value, inside map, I expect ',' or '}'"
     )
 
 
@@ -286,21 +286,55 @@ def test_malformed_offset_with_any_chunking(chunk_size):
 def test_malformed_offset_counts_the_bom():
     data = b"\xef\xbb\xbf" + (FIXTURES / "malformed.json").read_bytes()
     _, error = collect_until_error(data)
-    assert error.message.startswith("malformed JSON at byte 355: ")
+    assert error.message.startswith("malformed JSON at byte 354: ")
 
 
 @pytest.mark.parametrize(
     ("data", "message"),
     [
-        pytest.param(b'{"messages": [1,]}', "malformed JSON at byte 17: parse error: unallowed token at this point in JSON text", id="trailing-comma"),
-        pytest.param(b'{"messages": []} {}', "malformed JSON at byte 18: parse error: trailing garbage", id="two-documents"),
-        pytest.param(b'{"messages": ["\xff"]}', "malformed JSON at byte 16: lexical error: invalid bytes in UTF8 string", id="bad-utf8"),
-        pytest.param(b'{"messages": [nul]}', "malformed JSON at byte 17: lexical error: invalid string in json text", id="bad-literal"),
+        pytest.param(b'{"messages": [1,]}', "malformed JSON at byte 16: parse error: unallowed token at this point in JSON text", id="trailing-comma"),
+        pytest.param(b'{"messages": []} {}', "malformed JSON at byte 17: parse error: trailing garbage", id="two-documents"),
+        pytest.param(b'{"messages": ["\xff"]}', "malformed JSON at byte 15: lexical error: invalid bytes in UTF8 string", id="bad-utf8"),
+        pytest.param(b'{"messages": [nul]}', "malformed JSON at byte 16: lexical error: invalid string in json text", id="bad-literal"),
     ],
 )
 def test_malformed_details(data, message):
     _, error = collect_until_error(data)
     assert error.message == message
+
+
+CHAT_HEAD = b'{"name": "x", "type": "public_channel", "id": 5, "messages": ['
+MESSAGE_1 = b'{"id": 1, "type": "message", "text": "a"}'
+MESSAGE_2 = b'{"id": 2, "type": "message", "text_entities": [{"type": "plain", "text": "b}"}]}'
+
+
+@pytest.mark.parametrize(
+    ("data", "ids", "message"),
+    [
+        # Broken after a message: the message is complete, so it is a post; the offset is the bad byte.
+        pytest.param(CHAT_HEAD + MESSAGE_1 + b", x]}", ["5/1"], "malformed JSON at byte {x}: lexical error: invalid char in json text", id="after-message"),
+        pytest.param(CHAT_HEAD + MESSAGE_1 + b" x]}", ["5/1"], "malformed JSON at byte {x}: lexical error: invalid char in json text", id="no-comma"),
+        pytest.param(CHAT_HEAD + MESSAGE_1 + b", " + MESSAGE_2 + b"\n x ]}", ["5/1", "5/2"], "malformed JSON at byte {x}: lexical error: invalid char in json text", id="brace-in-string"),
+        # Broken inside a message: that one is not a post.
+        pytest.param(CHAT_HEAD + MESSAGE_1 + b', {"id": 2, "type": "message", "text": "b" x}]}', ["5/1"], "malformed JSON at byte {x}: lexical error: invalid char in json text", id="inside-message"),
+        pytest.param(CHAT_HEAD + MESSAGE_1 + b', {"id": 2, "type": "message", "text_entities": [{"type": "plain"} x]}]}', ["5/1"], "malformed JSON at byte {x}: lexical error: invalid char in json text", id="inside-nested"),
+        # Cut after a message, or inside one.
+        pytest.param(CHAT_HEAD + MESSAGE_1 + b", " + MESSAGE_2 + b",\n", ["5/1", "5/2"], "truncated JSON at byte {end}", id="cut-after-message"),
+        pytest.param(CHAT_HEAD + MESSAGE_1 + b", " + MESSAGE_2[:-3], ["5/1"], "truncated JSON at byte {end}", id="cut-inside-message"),
+    ],
+)
+def test_the_last_complete_message_before_an_error_is_a_post(data, ids, message):
+    posts, error = collect_until_error(data)
+    assert [post.post_id for post in posts] == ids
+    assert error.message == message.format(x=data.index(b" x") + 1 if b" x" in data else None, end=len(data))
+
+
+def test_a_long_export_broken_between_messages_keeps_every_message():
+    messages = [b'{"id": %d, "type": "message", "text": "post %d https://github.com/org/repo%d"}' % (n, n, n) for n in range(1, 3000)]
+    data = CHAT_HEAD + b",\n".join(messages) + b",\n GARBAGE " + messages[0] + b"]}"
+    posts, error = collect_until_error(data)
+    assert len(posts) == 2999
+    assert error.message == f"malformed JSON at byte {data.index(b'GARBAGE')}: lexical error: invalid char in json text"
 
 
 @pytest.mark.parametrize(
