@@ -21,8 +21,10 @@ an earlier one, so e.g. a DOI inside a written URL is not returned twice):
    t.me invite link a text dump left site-relative: ``/channel/+AbC...`` or
    ``/joinchat/AbC...`` standing as a word -> ``https://t.me/+AbC...``.
 3. **arXiv ids** (``via="id"``): ``arXiv:2401.12345``, ``arxiv 2401.12345v2``,
-   ``arXiv:hep-th/9901001``, ``arXiv:math.GT/0309136``; a new-style id without
-   the prefix only when its line also says arxiv / paper / стать(я|и|ю|е).
+   ``arXiv:hep-th/9901001``, ``arXiv:math.GT/0309136``; an old-style id without
+   the prefix when its archive is one of arXiv's (``hep-th/9901001``,
+   ``cs/0112017``; not ``foo/9901001``) and ``YYMM`` is 9108..0703; a new-style
+   id without the prefix only when its line also says arxiv / paper / стать(я|и|ю|е).
    New-style ids are ``YYMM.NNNN`` (0704..1412) or ``YYMM.NNNNN`` (1501..),
    month 01-12, year 07..50; anything else (``3.14159``, ``2023.12345``) is a
    number. The version is kept in the URL.
@@ -132,6 +134,16 @@ _ARXIV_PREFIXED = re.compile(
     r"(?:(?P<new>(?P<yymm>\d{4})\.(?P<num>\d{4,5}))|(?P<old>[a-z]+(?:-[a-z]+)*(?:\.[A-Za-z]{2})?/\d{7}))"
     r"(?P<ver>v\d+)?(?![A-Za-z0-9_/]|\.\d)"
 )
+# The "/YYMMNNN" of an old-style id; the archive before it is checked in Python.
+_ARXIV_OLD_NUMBER = re.compile(r"/(?P<num>\d{7})(?P<ver>v\d+)?(?![A-Za-z0-9_/]|\.\d)")
+_ARXIV_OLD_NAME = re.compile(r"(?P<archive>[a-z]+(?:-[a-z]+)?)(?:\.[A-Z]{2})?")
+# The archives of old-style ids (1991 to March 2007), so that "cs/0112017" is a paper and "v2/1234567" is not.
+ARXIV_ARCHIVES = frozenset(
+    "acc-phys adap-org alg-geom ao-sci astro-ph atom-ph bayes-an chao-dyn chem-ph cmp-lg comp-gas cond-mat cs "
+    "dg-ga funct-an gr-qc hep-ex hep-lat hep-ph hep-th math math-ph mtrl-th nlin nucl-ex nucl-th patt-sol "
+    "physics plasm-ph q-alg q-bio quant-ph solv-int supr-con".split()
+)
+_ARCHIVE_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ.-")
 # The ".NNNNN" of a new-style id; the "YYMM" before it is checked in Python.
 _ARXIV_BARE = re.compile(r"\.(?P<num>\d{4,5})(?P<ver>v\d+)?(?![A-Za-z0-9_/]|\.\d)")
 _ARXIV_CONTEXT = re.compile(r"arxiv|paper|стать", re.IGNORECASE)
@@ -341,6 +353,15 @@ def _head(text: str, limit: int = CONTEXT_LIMIT) -> str:
     return cut.rstrip()
 
 
+def _valid_old_id(number: str) -> bool:
+    """Whether ``YYMMNNN`` dates an old-style id: August 1991 to March 2007."""
+    yymm = number[:4]
+    yy, mm = int(yymm[:2]), int(yymm[2:])
+    if not 1 <= mm <= 12:
+        return False
+    return yymm >= "9108" if yy >= 91 else yymm <= "0703"
+
+
 def _valid_new_id(yymm: str, num: str) -> bool:
     yy = int(yymm[:2])
     mm = int(yymm[2:])
@@ -449,6 +470,20 @@ def find_links(text: str) -> list[FoundLink]:
                 start = m.start("new") if m.group("new") else m.start("old")  # "arXiv 2401.12345"
             if spans.free(start, m.end()):
                 accept(start, m.end(), "https://arxiv.org/abs/" + ident, "id", False)
+
+    # ... and old-style ids without the prefix: a known archive, "/YYMMNNN".
+    if "/" in text:
+        for m in _ARXIV_OLD_NUMBER.finditer(text):
+            slash = start = m.start()
+            while start and slash - start < 12 and text[start - 1] in _ARCHIVE_CHARS:
+                start -= 1
+            name = _ARXIV_OLD_NAME.fullmatch(text, start, slash)
+            if name is None or name.group("archive") not in ARXIV_ARCHIVES or not _valid_old_id(m.group("num")):
+                continue
+            if start and (text[start - 1].isalnum() or text[start - 1] in "./-_@%+\\"):
+                continue
+            if spans.free(start, m.end()):
+                accept(start, m.end(), "https://arxiv.org/abs/" + text[start : m.end()], "id", False)
 
     # 4. DOIs.
     if "10." in text:
