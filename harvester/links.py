@@ -139,9 +139,12 @@ _ARXIV_OLD_NUMBER = re.compile(r"/(?P<num>\d{7})(?P<ver>v\d+)?(?![A-Za-z0-9_/]|\
 _ARXIV_OLD_NAME = re.compile(r"(?P<archive>[a-z]+(?:-[a-z]+)?)(?:\.[A-Z]{2})?")
 # The archives of old-style ids (1991 to March 2007), so that "cs/0112017" is a paper and "v2/1234567" is not.
 ARXIV_ARCHIVES = frozenset(
-    "acc-phys adap-org alg-geom ao-sci astro-ph atom-ph bayes-an chao-dyn chem-ph cmp-lg comp-gas cond-mat cs "
-    "dg-ga funct-an gr-qc hep-ex hep-lat hep-ph hep-th math math-ph mtrl-th nlin nucl-ex nucl-th patt-sol "
-    "physics plasm-ph q-alg q-bio quant-ph solv-int supr-con".split()
+    {
+        "acc-phys", "adap-org", "alg-geom", "ao-sci", "astro-ph", "atom-ph", "bayes-an", "chao-dyn", "chem-ph",
+        "cmp-lg", "comp-gas", "cond-mat", "cs", "dg-ga", "funct-an", "gr-qc", "hep-ex", "hep-lat", "hep-ph",
+        "hep-th", "math", "math-ph", "mtrl-th", "nlin", "nucl-ex", "nucl-th", "patt-sol", "physics", "plasm-ph",
+        "q-alg", "q-bio", "quant-ph", "solv-int", "supr-con",
+    }
 )
 _ARCHIVE_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ.-")
 # The ".NNNNN" of a new-style id; the "YYMM" before it is checked in Python.

@@ -151,7 +151,7 @@ def test_markdown_links_are_anchors(text, href, anchor_text):
         (b'[{"a": 1}]', False),
         (b"[notes](https://github.com/a/b) on transformers", True),
         # Text that starts like JSON but stops being JSON before the head ends.
-        ("[1] Attention Is All You Need https://arxiv.org/abs/1706.03762".encode(), True),
+        (b"[1] Attention Is All You Need https://arxiv.org/abs/1706.03762", True),
         ("[12.05.2024 10:00] Борис: https://github.com/a/b".encode(), True),
         ("{Пост} https://github.com/a/b".encode(), True),
         (b"[ ] read https://github.com/a/b", True),
@@ -164,13 +164,23 @@ def test_markdown_links_are_anchors(text, href, anchor_text):
         (b"[" + b"1" * 5000 + b"]", False),
         (b"<!DOCTYPE html><html>", False),
         # Stylesheets and scripts, like the css/ and js/ files of an HTML export.
-        (b"body {\n    margin: 0;\n    font: 12px/18px 'Open Sans',\"Lucida Sans Unicode\",Arial;\n}\n.section.calls {\n"
-         b"    background-image: url(../images/section_calls.png);\n}\n", False),
+        (
+            (
+                b"body {\n    margin: 0;\n    font: 12px/18px 'Open Sans',\"Lucida Sans Unicode\",Arial;\n}\n.section.calls {\n"
+                b"    background-image: url(../images/section_calls.png);\n}\n"
+            ),
+            False,
+        ),
         (b"body{color:red}\n/* https://fonts.googleapis.com/css */\n", False),
         (b"h1,\nh2 {\n  color: red;\n}\n", False),
         (b"@import url(x.css);\nbody { margin: 0 }\n", False),
-        (b'"use strict";\n\nwindow.AllowBackFromHistory = false;\nfunction CheckLocation() {\n    var start = "#go";\n'
-         b'    if (location.hash == start) {\n        GoToMessage(1);\n    }\n}\n', False),
+        (
+            (
+                b'"use strict";\n\nwindow.AllowBackFromHistory = false;\nfunction CheckLocation() {\n    var start = "#go";\n'
+                b"    if (location.hash == start) {\n        GoToMessage(1);\n    }\n}\n"
+            ),
+            False,
+        ),
         (b"/* license\n * text\n */\n(function () {\n  var a = 1;\n})();\n", False),
         # ... while prose that starts like code is text.
         (b"function calling in GPT: https://github.com/a/b", True),
