@@ -23,7 +23,7 @@ Canonical form (generic rules, then per-site rules below):
 
 Site rules (the item, not the page, is the identity):
 
-* arXiv abs/pdf/html/versioned links, alphaxiv.org, huggingface.co/papers/<id>
+* arXiv abs/pdf/html/ftp/versioned links, alphaxiv.org, huggingface.co/papers/<id>
   and ``doi.org/10.48550/arXiv.<id>`` -> ``https://arxiv.org/abs/<id>``, no version;
   an old-style id loses its subject class (``math.GT/0309136`` -> ``math/0309136``).
 * doi.org, dx.doi.org, publisher ``/doi/[abs|pdf|full|...]/10...`` paths, Springer
@@ -357,6 +357,12 @@ _ARXIV_PATH_RE = re.compile(
     r"/(?:abs|pdf|html|ps|format|src|e-print|papers|overview)/%s(?:\.pdf)?(?:/.*)?" % _ARXIV_ID, re.I
 )
 _ARXIV_ONLY_RE = re.compile(_ARXIV_ID + r"(?:\.pdf)?", re.I)
+# The FTP tree: /ftp/arxiv/papers/2401/2401.01234.pdf, old style /ftp/hep-th/papers/9901/9901001.pdf.
+_ARXIV_FTP_RE = re.compile(
+    r"/ftp/(?:arxiv|(?P<archive>[A-Za-z]+(?:-[A-Za-z]+)?))/papers/(?P<yymm>\d{4})/(?P<number>%s|\d{7})(?:v\d+)?(?:\.pdf)?"
+    % _NEW_ARXIV,
+    re.I,
+)
 
 
 def _arxiv_identity(raw_id: str) -> Identity:
@@ -384,7 +390,15 @@ def _doi_identity(raw: str) -> Identity | None:
 
 def _arxiv(u: _Url) -> Identity | None:
     match = _ARXIV_PATH_RE.fullmatch(u.path)
-    return _arxiv_identity(match.group("id")) if match else None
+    if match:
+        return _arxiv_identity(match.group("id"))
+    ftp = _ARXIV_FTP_RE.fullmatch(u.path)
+    if ftp is None or not ftp.group("number").startswith(ftp.group("yymm")):
+        return None
+    archive, number = ftp.group("archive"), ftp.group("number")
+    if ("." in number) != (archive is None):
+        return None  # new-style ids are under /ftp/arxiv/, old-style ones under their archive
+    return _arxiv_identity(number if archive is None else f"{archive}/{number}")
 
 
 def _doi_org(u: _Url) -> Identity | None:

@@ -15,13 +15,16 @@ an earlier one, so e.g. a DOI inside a written URL is not returned twice):
    such as ``gist.github.com`` or ``karpathy.github.io`` included). A path is
    required: a bare ``kaggle.com`` names a site, not something to read. Never
    inside an e-mail address, a longer URL or a longer name (the character
-   before the host must not be a letter, digit, ``_ @ / % + \\``; leading dots
+   before the host must not be a letter, digit, ``_ @ / % + \\``, except a
+   ``_`` that opens Markdown emphasis, as in ``_github.com/x/y_``; leading dots
    and dashes as in ``...github.com/x`` are not part of the host). Also a
    t.me invite link a text dump left site-relative: ``/channel/+AbC...`` or
    ``/joinchat/AbC...`` standing as a word -> ``https://t.me/+AbC...``.
 3. **arXiv ids** (``via="id"``): ``arXiv:2401.12345``, ``arxiv 2401.12345v2``,
-   ``arXiv:hep-th/9901001``, ``arXiv:math.GT/0309136``; a new-style id without
-   the prefix only when its line also says arxiv / paper / стать(я|и|ю|е).
+   ``arXiv:hep-th/9901001``, ``arXiv:math.GT/0309136``; an old-style id without
+   the prefix when its archive is one of arXiv's (``hep-th/9901001``,
+   ``cs/0112017``; not ``foo/9901001``) and ``YYMM`` is 9108..0703; a new-style
+   id without the prefix only when its line also says arxiv / paper / стать(я|и|ю|е).
    New-style ids are ``YYMM.NNNN`` (0704..1412) or ``YYMM.NNNNN`` (1501..),
    month 01-12, year 07..50; anything else (``3.14159``, ``2023.12345``) is a
    number. The version is kept in the URL.
@@ -38,6 +41,10 @@ Where a written URL ends:
 * at whitespace, ``<>"«»{}|\\^`[]``, emoji and other non-word symbols;
 * trailing ``.,;:!?'*`` are dropped, and a closing ``)`` only when unbalanced
   (``.../Foo_(bar)`` keeps it, ``(see https://x.com/a)`` drops it);
+* Markdown emphasis around a URL is not part of it: trailing ``_`` / ``~`` are
+  dropped when the same markers open right before the URL (``_url_``,
+  ``__url__``, ``~~url~~``, also ``_github.com/x/y_``); otherwise they are the
+  URL's (``.../snake_case_``);
 * **Cyrillic glued to the URL**: a Cyrillic letter directly after an ASCII
   letter, digit or punctuation other than ``/ _ - = + ~ # & (`` ends the URL
   (``https://github.com/x/yСмотрите`` -> ``.../x/y``), while one after a
@@ -127,6 +134,19 @@ _ARXIV_PREFIXED = re.compile(
     r"(?:(?P<new>(?P<yymm>\d{4})\.(?P<num>\d{4,5}))|(?P<old>[a-z]+(?:-[a-z]+)*(?:\.[A-Za-z]{2})?/\d{7}))"
     r"(?P<ver>v\d+)?(?![A-Za-z0-9_/]|\.\d)"
 )
+# The "/YYMMNNN" of an old-style id; the archive before it is checked in Python.
+_ARXIV_OLD_NUMBER = re.compile(r"/(?P<num>\d{7})(?P<ver>v\d+)?(?![A-Za-z0-9_/]|\.\d)")
+_ARXIV_OLD_NAME = re.compile(r"(?P<archive>[a-z]+(?:-[a-z]+)?)(?:\.[A-Z]{2})?")
+# The archives of old-style ids (1991 to March 2007), so that "cs/0112017" is a paper and "v2/1234567" is not.
+ARXIV_ARCHIVES = frozenset(
+    {
+        "acc-phys", "adap-org", "alg-geom", "ao-sci", "astro-ph", "atom-ph", "bayes-an", "chao-dyn", "chem-ph",
+        "cmp-lg", "comp-gas", "cond-mat", "cs", "dg-ga", "funct-an", "gr-qc", "hep-ex", "hep-lat", "hep-ph",
+        "hep-th", "math", "math-ph", "mtrl-th", "nlin", "nucl-ex", "nucl-th", "patt-sol", "physics", "plasm-ph",
+        "q-alg", "q-bio", "quant-ph", "solv-int", "supr-con",
+    }
+)
+_ARCHIVE_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ.-")
 # The ".NNNNN" of a new-style id; the "YYMM" before it is checked in Python.
 _ARXIV_BARE = re.compile(r"\.(?P<num>\d{4,5})(?P<ver>v\d+)?(?![A-Za-z0-9_/]|\.\d)")
 _ARXIV_CONTEXT = re.compile(r"arxiv|paper|стать", re.IGNORECASE)
@@ -137,6 +157,8 @@ _IDN_LABEL = re.compile(f"(?:^|(?<=[./@]))[{_CYR}]")
 # A Cyrillic letter glued after something that cannot precede a Cyrillic path segment.
 _GLUED_CYR = re.compile(f"[^/_\\-=+~#&({_CYR}][{_CYR}]")
 _TRAIL = frozenset(".,;:!?'*")
+# Markdown emphasis that may wrap a URL (``_url_``, ``__url__``, ``~~url~~``); "*" is always trailing punctuation.
+_EMPHASIS = "_~"
 _HOST_OK = re.compile(r"(?:[\w\-]+\.)+(?:[^\W\d_]{2,}|xn--[\w\-]+)\.?", re.IGNORECASE)
 _INNER_SCHEME = re.compile(r"[Hh][Tt][Tt][Pp][Ss]?://")
 _BEFORE_ID_BAD = frozenset("./-")
@@ -168,13 +190,32 @@ def _host_end(s: str, host_from: int) -> int:
     return end
 
 
-def _trim(s: str, lo: int) -> tuple[int, int, bool]:
+def _emphasis_before(text: str, start: int) -> str:
+    """The Markdown emphasis markers (``_``, ``__``, ``~~``) that open right before ``text[start]``.
+
+    A run of them counts only where a word could start (at the start of the
+    text, after whitespace or punctuation other than ``@ / % + \\``): in
+    ``snake_https://...`` the ``_`` is part of a word, not emphasis. Empty
+    when there is none.
+    """
+    first = start
+    while first and text[first - 1] in _EMPHASIS and start - first < 3:
+        first -= 1
+    if first == start or (first and (text[first - 1].isalnum() or text[first - 1] in "_~@/%+\\")):
+        return ""
+    return text[first:start]
+
+
+def _trim(s: str, lo: int, emphasis: str = "") -> tuple[int, int, bool]:
     """Where the URL in ``s`` ends: ``(url_end, written_end, truncated)``.
 
-    Trailing punctuation is dropped (a ``)`` only when unbalanced). An ellipsis
-    means Telegram cut the URL: "…" anywhere, or "..." at the end (before any
-    trailing punctuation); the written form keeps the dots, the URL does not.
-    ``lo`` is the shortest length allowed (the scheme or host prefix).
+    Trailing punctuation is dropped (a ``)`` only when unbalanced), and as many
+    trailing ``_`` / ``~`` as the Markdown ``emphasis`` that opened before the
+    URL (``_https://x.org/a_b_`` is ``https://x.org/a_b``; without an opening
+    marker a trailing ``_`` is the URL's). An ellipsis means Telegram cut the
+    URL: "…" anywhere, or "..." at the end (before any trailing punctuation);
+    the written form keeps the dots, the URL does not. ``lo`` is the shortest
+    length allowed (the scheme or host prefix).
     """
     ell = s.find("…", lo)
     if ell != -1:
@@ -184,6 +225,7 @@ def _trim(s: str, lo: int) -> tuple[int, int, bool]:
         return end, ell + 1, True
     end = len(s)
     opened = closed = -1  # counted when first needed
+    closers = len(emphasis)
     while end > lo:
         c = s[end - 1]
         if c == "." and s.endswith("...", lo, end):
@@ -194,6 +236,9 @@ def _trim(s: str, lo: int) -> tuple[int, int, bool]:
             return end, written, True
         if c in _TRAIL:
             end -= 1
+        elif closers and c in emphasis:
+            end -= 1
+            closers -= 1
         elif c == ")":
             if closed < 0:
                 opened, closed = s.count("(", 0, end), s.count(")", 0, end)
@@ -311,6 +356,15 @@ def _head(text: str, limit: int = CONTEXT_LIMIT) -> str:
     return cut.rstrip()
 
 
+def _valid_old_id(number: str) -> bool:
+    """Whether ``YYMMNNN`` dates an old-style id: August 1991 to March 2007."""
+    yymm = number[:4]
+    yy, mm = int(yymm[:2]), int(yymm[2:])
+    if not 1 <= mm <= 12:
+        return False
+    return yymm >= "9108" if yy >= 91 else yymm <= "0703"
+
+
 def _valid_new_id(yymm: str, num: str) -> bool:
     yy = int(yymm[:2])
     mm = int(yymm[2:])
@@ -346,7 +400,7 @@ def find_links(text: str) -> list[FoundLink]:
                 host_from = s.index("://") + 3
                 if not s.isascii():
                     s = _cut_glued_cyrillic(s, host_from)
-                end, wend, truncated = _trim(s, host_from)
+                end, wend, truncated = _trim(s, host_from, _emphasis_before(text, start))
                 if end > host_from and _host_valid(s, host_from, end):
                     accept(start, start + wend, s[:end], "text", truncated)
 
@@ -355,14 +409,15 @@ def find_links(text: str) -> list[FoundLink]:
         for rx in (_WWW, _WWW_ANY_CASE) if "WW." in text or "Ww" in text else (_WWW,):
             for m in rx.finditer(text):
                 start = m.start()
-                if start and (text[start - 1].isalnum() or text[start - 1] in "._@/-"):
+                emphasis = _emphasis_before(text, start)
+                if start and not emphasis and (text[start - 1].isalnum() or text[start - 1] in "._@/-"):
                     continue
                 s = m.group()
                 if not spans.free(start, start + len(s)):
                     continue
                 if not s.isascii():
                     s = _cut_glued_cyrillic(s, 0)
-                end, wend, truncated = _trim(s, 4)
+                end, wend, truncated = _trim(s, 4, emphasis)
                 if end > 4 and _host_valid(s, 0, end) and spans.free(start, start + wend):
                     accept(start, start + wend, "https://" + s[:end], "bare", truncated)
 
@@ -378,7 +433,8 @@ def find_links(text: str) -> list[FoundLink]:
                 break
         if dot - first > 253:
             continue  # no host is that long
-        if first and (text[first - 1].isalnum() or text[first - 1] in "_@/%+\\"):
+        emphasis = _emphasis_before(text, first)
+        if first and not emphasis and (text[first - 1].isalnum() or text[first - 1] in "_@/%+\\"):
             continue  # glued to a word, an e-mail address or a longer URL
         start = first
         while text[start] in ".-":
@@ -391,7 +447,7 @@ def find_links(text: str) -> list[FoundLink]:
         if not s.isascii():
             s = _cut_glued_cyrillic(s, 0)
         lo = slash - start + 1
-        end, wend, truncated = _trim(s, lo)
+        end, wend, truncated = _trim(s, lo, emphasis)
         if end > lo and spans.free(start, start + wend):
             accept(start, start + wend, "https://" + s[:end], "bare", truncated)
 
@@ -417,6 +473,20 @@ def find_links(text: str) -> list[FoundLink]:
                 start = m.start("new") if m.group("new") else m.start("old")  # "arXiv 2401.12345"
             if spans.free(start, m.end()):
                 accept(start, m.end(), "https://arxiv.org/abs/" + ident, "id", False)
+
+    # ... and old-style ids without the prefix: a known archive, "/YYMMNNN".
+    if "/" in text:
+        for m in _ARXIV_OLD_NUMBER.finditer(text):
+            slash = start = m.start()
+            while start and slash - start < 12 and text[start - 1] in _ARCHIVE_CHARS:
+                start -= 1
+            name = _ARXIV_OLD_NAME.fullmatch(text, start, slash)
+            if name is None or name.group("archive") not in ARXIV_ARCHIVES or not _valid_old_id(m.group("num")):
+                continue
+            if start and (text[start - 1].isalnum() or text[start - 1] in "./-_@%+\\"):
+                continue
+            if spans.free(start, m.end()):
+                accept(start, m.end(), "https://arxiv.org/abs/" + text[start : m.end()], "id", False)
 
     # 4. DOIs.
     if "10." in text:

@@ -150,7 +150,8 @@ def harvest(db, paths, format_name, channel, channel_list, since, limit, allow_p
 
     A PATH of the form @name or https://t.me/s/name reads that public channel
     live from t.me, page by page, down to the newest post the last run saw
-    (or --since, or --limit posts). --channels FILE reads every channel
+    (or --since, or --limit posts), unless a file or directory of that name
+    exists. --channels FILE reads every channel
     listed in FILE (one per line, # comments).
 
     Harvesting the same input again changes nothing.
@@ -163,14 +164,20 @@ def harvest(db, paths, format_name, channel, channel_list, since, limit, allow_p
         readinglist harvest @boris_again --since 2026-01-01
         readinglist harvest --channels seeds/channels.txt
     """
+    import os
+
     from harvester.sources.live import channel_name
 
+    def live(path: str) -> bool:
+        # An existing file or directory is read as one, even named like a channel (wget -x saves t.me/s/name).
+        return (path.startswith("@") or "t.me/" in path) and not os.path.exists(path)
+
     channels = []
-    for ref in (path for path in paths if path.startswith("@") or "t.me/" in path):
+    for ref in filter(live, paths):
         if channel_name(ref) is None:
             raise click.ClickException(f"{ref}: not a public channel name or t.me/s/ link")
         channels.append(channel_name(ref))
-    paths = tuple(path for path in paths if not (path.startswith("@") or "t.me/" in path))
+    paths = tuple(path for path in paths if not live(path))
     if channel_list:
         channels += _read_channel_list(channel_list)
     if not paths and not channels:
@@ -231,6 +238,8 @@ def _harvest_with_progress(db, paths, format_name, channel, total):
 
 
 def _report(stats, quiet: bool) -> None:
+    for path in stats.channel_lists:
+        click.echo(f"Skipped {path}: a channel list, not posts (read its channels with --channels {path})", err=True)
     for error in stats.errors:
         click.echo(f"Error: {error}", err=True)
     if not quiet:

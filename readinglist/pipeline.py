@@ -11,10 +11,12 @@ import functools
 import json
 import logging
 import os
+import re
 import sys
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 from typing import BinaryIO, Callable, Iterable
+from urllib.parse import urlsplit
 
 import sqlite_utils
 
@@ -46,6 +48,8 @@ class HarvestStats:
     new_items: int = 0
     new_mentions: int = 0
     skipped: list[str] = field(default_factory=list)
+    # Channel lists named as inputs (also in ``skipped``): they are read with --channels.
+    channel_lists: list[str] = field(default_factory=list)
     errors: list[SourceError] = field(default_factory=list)
     truncated_completed: int = 0
     truncated_dropped: int = 0
@@ -134,6 +138,8 @@ def harvest(
     stdin: BinaryIO | None = None,
 ) -> HarvestStats:
     """Harvest every input into ``db``. Errors in one input never stop the others."""
+    from harvester.sources.live import looks_like_channel_list
+
     stats = HarvestStats()
     writer = _Writer(db, stats)
     for input_file in expand_inputs(paths):
@@ -146,13 +152,22 @@ def harvest(
             reader: BinaryIO = _CountingReader(stream, on_progress) if on_progress else stream
             try:
                 file_format = format
-                if file_format is None and input_file.walked:
-                    # Files of other kinds inside a directory (images, CSS of an HTML export) are skipped, not errors.
-                    file_format = _detect_or_none(input_file.path)
-                    if file_format is None:
+                if file_format is None and (input_file.walked or os.path.isfile(input_file.path)):
+                    head = _head(input_file.path)  # a second open: not for pipes (<(cmd)), which it would drain
+                    if looks_like_channel_list(head):
+                        # It names channels and holds no posts, in a directory or named.
                         stats.skipped.append(input_file.path)
-                        logger.info("skipped %s: unknown format or a channel list", input_file.path)
+                        if not input_file.walked:
+                            stats.channel_lists.append(input_file.path)
+                        logger.info("skipped %s: a channel list", input_file.path)
                         continue
+                    if input_file.walked:
+                        # Files of other kinds inside a directory (images, CSS of an HTML export) are skipped, not errors.
+                        file_format = _format_or_none(head, input_file.path)
+                        if file_format is None:
+                            stats.skipped.append(input_file.path)
+                            logger.info("skipped %s: unknown format", input_file.path)
+                            continue
                 posts = read_posts(reader, _source_name(input_file), file_format)
                 stats.files += 1
                 for post in posts:
@@ -345,14 +360,14 @@ def _os_reason(error: BaseException) -> str:
     return getattr(error, "strerror", None) or str(error)
 
 
-def _detect_or_none(path: str) -> str | None:
-    """The format of a file met while walking a directory; None for unknown formats and channel lists."""
-    from harvester.sources.live import looks_like_channel_list
-
+def _head(path: str) -> bytes:
+    """The first bytes of a file, which its format is told from."""
     with open(path, "rb") as head_stream:
-        head = head_stream.read(SNIFF_BYTES)
-    if looks_like_channel_list(head):
-        return None
+        return head_stream.read(SNIFF_BYTES)
+
+
+def _format_or_none(head: bytes, path: str) -> str | None:
+    """The format of a file met while walking a directory; None for unknown formats."""
     try:
         return detect_format(head, path)
     except SourceError:
@@ -383,6 +398,8 @@ class _Writer:
         self.posts: list[Post] = []
         self.truncated: list[_PendingTruncated] = []
         self._pairs: set[tuple[str, str]] = set()
+        # The (post, item) pairs already counted for posts with a cut URL: its completion may repeat one.
+        self._pairs_of_cut_posts: set[tuple[str, str]] = set()
 
     def add(self, post: Post) -> None:
         self.posts.append(post)
@@ -399,6 +416,7 @@ class _Writer:
         mentions: dict[str, dict] = {}
         stored_as = _stored_post_ids(self.db, self.posts)
         first_seen: list[Post] = []
+        cut_before = len(self.truncated)
         for post in self.posts:
             post_id = stored_as.get(post.key, post.key)
             if post_id == post.key and post_id not in post_rows:
@@ -410,6 +428,9 @@ class _Writer:
                     continue
                 self._collect(post_id, link, now, items, mentions)
         self.posts = []
+        if len(self.truncated) > cut_before:
+            cut_posts = {pending.post_id for pending in self.truncated[cut_before:]}
+            self._pairs_of_cut_posts.update(pair for pair in self._pairs if pair[0] in cut_posts)
         self._pairs.clear()
         self._write(post_rows, items, mentions)
         if self.find_references:
@@ -494,24 +515,19 @@ class _Writer:
             self.stats.new_mentions += len(new_mentions)
 
     def complete_truncated(self) -> None:
-        """Replace each URL Telegram cut short with the one complete URL that has its prefix, or drop it."""
+        """Replace each URL Telegram cut short with the complete URL it stands for (see ``_completion``), or drop it."""
         if not self.truncated:
             return
         now = _now()
         items: dict[str, dict] = {}
         mentions: dict[str, dict] = {}
+        self._pairs, self._pairs_of_cut_posts = self._pairs_of_cut_posts, set()
         for pending in self.truncated:
-            prefix = pending.link.url
-            rows = self.db.execute(
-                "SELECT DISTINCT url FROM mentions WHERE url > ? AND url < ? LIMIT 3",
-                [prefix, prefix + "\U0010ffff"],
-            ).fetchall()
-            candidates = {url for (url,) in rows if url != prefix}
-            if len(candidates) != 1:
+            complete = self._completion(pending.link.url)
+            if complete is None:
                 self.stats.truncated_dropped += 1
-                logger.info("dropped truncated URL %s (%d candidates)", pending.link.written, len(candidates))
+                logger.info("dropped truncated URL %s (no one complete URL has its prefix)", pending.link.written)
                 continue
-            (complete,) = candidates
             self.stats.truncated_completed += 1
             link = FoundLink(
                 url=complete,
@@ -525,17 +541,64 @@ class _Writer:
             )
             self._collect(pending.post_id, link, now, items, mentions)
         self.truncated = []
+        self._pairs.clear()
         self._write({}, items, mentions)
+
+    def _completion(self, prefix: str) -> str | None:
+        """The complete URL that ``prefix``, written with an ellipsis, stands for; None if unknown.
+
+        That is the prefix itself when it ends exactly where a repository or
+        paper does, or when it was written complete elsewhere; else the one
+        complete URL that starts with it.
+        """
+        if _names_a_whole_work(prefix):
+            return prefix
+        rows = self.db.execute(
+            "SELECT DISTINCT url FROM mentions WHERE url >= ? AND url < ? LIMIT 3",
+            [prefix, prefix + "\U0010ffff"],
+        ).fetchall()
+        candidates = {url for (url,) in rows}
+        if prefix in candidates:
+            return prefix
+        return candidates.pop() if len(candidates) == 1 else None
+
+
+def _names_a_whole_work(url: str) -> bool:
+    """Whether ``url`` ends exactly where a GitHub repository or an arXiv id ends.
+
+    Telegram cuts a long URL at whatever character the limit falls on; a URL
+    that stops exactly at the end of a repository or a full arXiv id and then
+    has "..." is a complete URL followed by an ellipsis, not a cut one:
+    ``github.com/facebookresearch/llama...`` is the llama repository, never a
+    cut ``llama-recipes``.
+    """
+    identity = identify(url)
+    if identity is None:
+        return False
+    parts = urlsplit(url)
+    if parts.query or parts.fragment:
+        return False
+    path = parts.path.rstrip("/")
+    if identity.repo:
+        return path.lower() == "/" + identity.repo
+    if identity.arxiv_id:
+        number = identity.arxiv_id.rsplit("/", 1)[-1]
+        if "." in number and len(number) != (9 if number < "1501" else 10):
+            return False  # "2401.0123" is the start of a five-digit id
+        return re.fullmatch(r".*/" + re.escape(number) + r"(?:v\d+)?(?:\.pdf)?", path, re.IGNORECASE) is not None
+    return False
 
 
 TITLE_RANK = {None: 0, "anchor": 1, "preview": 2}
+# Link text that is itself a URL without a scheme, maybe cut short: "github.com/x/y", "www.x.org", "example.com/a…".
+_URL_TEXT = re.compile(r"(?:www\.)?[^\s/@]+\.[^\W\d_]{2,}(?:[/?#:…]\S*|\.{3})?", re.IGNORECASE)
 
 
 def _title_from(link: FoundLink) -> tuple[str | None, str | None]:
     if link.title:
         return link.title.strip(), "preview"
     text = (link.anchor_text or "").strip()
-    if len(text) >= MIN_ANCHOR_TITLE and "://" not in text and not text.startswith(("www.", "@")):
+    if len(text) >= MIN_ANCHOR_TITLE and "://" not in text and not text.startswith("@") and not _URL_TEXT.fullmatch(text):
         return text, "anchor"
     return None, None
 

@@ -152,6 +152,116 @@ def test_truncated_url_without_a_complete_one_is_dropped(db_path, tmp_path):
     assert listed(db_path) == []
 
 
+def test_a_preview_card_titles_the_item_its_url_is(db_path):
+    dump = "Релиз 🔥https://github.com/openai/whisper🔥\nGitHub\nGitHub - openai/whisper: Robust Speech Recognition\nRobust Speech Recognition\n"
+    result = run("harvest", "-", "--db", db_path, input=dump)
+    assert result.output == "Harvested: 1 post read from 1 file, 1 link found, 1 new item, 0 files skipped.\n"
+    assert [(item["url"], item["kind"], item["title"]) for item in listed(db_path)] == [
+        ("https://github.com/openai/whisper", "repo", "GitHub - openai/whisper: Robust Speech Recognition")
+    ]
+
+
+def test_a_markdown_link_with_parentheses_is_one_item(db_path):
+    dump = "[Transformer](https://en.wikipedia.org/wiki/Transformer_(deep_learning_architecture))\n"
+    result = run("harvest", "-", "--db", db_path, input=dump)
+    assert result.output == "Harvested: 1 post read from 1 file, 1 link found, 1 new item, 0 files skipped.\n"
+    assert [item["url"] for item in listed(db_path)] == [
+        "https://en.wikipedia.org/wiki/Transformer_(deep_learning_architecture)"
+    ]
+
+
+@pytest.mark.parametrize(
+    "posts, expected",
+    [
+        # Cut mid-way: completed by the one complete URL with that prefix.
+        (
+            ["https://huggingface.co/blog/welcome-open...", "https://huggingface.co/blog/welcome-openai-gpt-oss"],
+            {"https://huggingface.co/blog/welcome-openai-gpt-oss": 2},
+        ),
+        (["https://arxiv.org/abs/2401.0123…", "https://arxiv.org/abs/2401.01234"], {"https://arxiv.org/abs/2401.01234": 2}),
+        # A whole repository or paper followed by an ellipsis is that one, never a longer name.
+        (
+            ["код https://github.com/facebookresearch/llama...", "https://github.com/facebookresearch/llama-recipes"],
+            {"https://github.com/facebookresearch/llama": 1, "https://github.com/facebookresearch/llama-recipes": 1},
+        ),
+        (["https://github.com/foo/bar...", "https://github.com/foo/bar"], {"https://github.com/foo/bar": 2}),
+        (["https://github.com/foo/bar..."], {"https://github.com/foo/bar": 1}),
+        (["https://arxiv.org/pdf/2401.01234v2..."], {"https://arxiv.org/abs/2401.01234": 1}),
+        # A prefix written complete elsewhere is that URL.
+        (
+            ["https://example.com/post...", "https://example.com/post", "https://example.com/post-2"],
+            {"https://example.com/post": 2, "https://example.com/post-2": 1},
+        ),
+        # Two ways to complete it, or none: dropped.
+        (["https://example.com/po...", "https://example.com/post-1", "https://example.com/post-2"],
+         {"https://example.com/post-1": 1, "https://example.com/post-2": 1}),
+        (["https://github.com/foo/bar/tree/ma..."], {}),
+    ],
+)
+def test_urls_written_with_an_ellipsis(db_path, posts, expected):
+    dump = "".join(f"Пост {number}: {text}\n👍{number}\n\n" for number, text in enumerate(posts, 1))
+    assert run("harvest", "-", "--db", db_path, "-q", input=dump).exit_code == 0
+    assert {item["url"]: item["mentions"] for item in listed(db_path)} == expected
+
+
+@pytest.mark.parametrize(
+    "dump, links, summary",
+    [
+        # The cut URL and a Markdown link of the same post are one (post, item) pair.
+        (
+            "Блог [welcome](https://huggingface.co/blog/welcome-openai-gpt-oss): https://huggingface.co/blog/welcome-open...\n",
+            1,
+            "Harvested: 1 post read from 1 file, 1 link found, 1 new item, 0 files skipped.\n",
+        ),
+        (
+            "Блог https://huggingface.co/blog/welcome-open... и https://huggingface.co/blog/welcome-openai-gpt-oss\n",
+            1,
+            "Harvested: 1 post read from 1 file, 1 link found, 1 new item, 0 files skipped.\n",
+        ),
+        # In another post it is a pair of its own.
+        (
+            "Блог https://huggingface.co/blog/welcome-open...\n👍1\nПолностью: https://huggingface.co/blog/welcome-openai-gpt-oss\n",
+            2,
+            "Harvested: 2 posts read from 1 file, 2 links found, 1 new item, 0 files skipped.\n",
+        ),
+    ],
+)
+def test_a_completed_cut_url_counts_once_per_post(db_path, dump, links, summary):
+    result = run("harvest", "-", "--db", db_path, input=dump)
+    assert (result.exit_code, result.output) == (0, summary)
+    db = open_db(db_path)
+    assert db.execute("SELECT COUNT(DISTINCT post_id || item_id) FROM mentions").fetchone()[0] == links
+
+
+@pytest.mark.parametrize(
+    "link_text, title",
+    [
+        ("Scaling laws for neural language models", "Scaling laws for neural language models"),
+        ("github.com/openai/whisper-large", None),
+        ("www.example.org/some/long/page", None),
+        ("example.org/a/very/long/pa…", None),
+        ("blog.example.org/2024/post...", None),
+        ("https://example.org/page/one", None),
+    ],
+)
+def test_link_text_that_is_a_url_is_not_a_title(db_path, link_text, title):
+    result = run("harvest", "-", "--db", db_path, "-q", input=f"Читайте [{link_text}](https://example.org/page)\n")
+    assert result.exit_code == 0
+    # (The link text, when it is a URL, is an item of its own too.)
+    assert {item["url"]: item["title"] for item in listed(db_path)}["https://example.org/page"] == title
+
+
+def test_a_link_entity_on_any_host_is_an_untitled_item(db_path, tmp_path):
+    export = tmp_path / "result.json"
+    export.write_text(json.dumps({"name": "C", "type": "public_channel", "id": 7, "messages": [
+        {"id": 1, "type": "message", "date": "2024-01-01T00:00:00",
+         "text_entities": [{"type": "plain", "text": "see "}, {"type": "link", "text": "example.com/some/path"}]},
+    ]}))
+    result = run("harvest", str(export), "--db", db_path)
+    assert result.output == "Harvested: 1 post read from 1 file, 1 link found, 1 new item, 0 files skipped.\n"
+    assert [(item["url"], item["title"]) for item in listed(db_path)] == [("https://example.com/some/path", None)]
+
+
 def test_stdin(db_path):
     result = run("harvest", "-", "--db", db_path, "--channel", "piped", input="See https://github.com/a/b\n")
     assert result.exit_code == 0
@@ -211,6 +321,67 @@ def test_directory_walk_skips_unknown_files(db_path, dump, tmp_path):
     result = run("harvest", str(folder), "--db", db_path)
     assert result.exit_code == 0
     assert result.output == "Harvested: 5 posts read from 1 file, 8 links found, 7 new items, 1 file skipped.\n"
+
+
+@pytest.mark.parametrize(
+    "first_line",
+    ["[1] Vaswani et al. Attention Is All You Need", "[12.05.2024 10:00] Борис: статья", "{Пост} статья"],
+)
+def test_text_that_starts_like_json_is_harvested(db_path, tmp_path, first_line):
+    folder = tmp_path / "notes"
+    folder.mkdir()
+    (folder / "refs.md").write_text(f"{first_line} https://arxiv.org/abs/1706.03762\n", encoding="utf-8")
+    result = run("harvest", str(folder), "--db", db_path)
+    assert (result.exit_code, result.output) == (
+        0, "Harvested: 1 post read from 1 file, 1 link found, 1 new item, 0 files skipped.\n"
+    )
+
+
+def test_directory_walk_skips_the_assets_of_an_html_export(db_path, fixtures, tmp_path):
+    folder = tmp_path / "ChatExport"
+    for name in ("css", "js", "images"):
+        (folder / name).mkdir(parents=True)
+    shutil.copy(fixtures / "telegram_html" / "messages.html", folder / "messages.html")
+    (folder / "css" / "style.css").write_text(
+        "body {\n    margin: 0;\n    font: 12px/18px 'Open Sans',\"Lucida Sans Unicode\",Arial;\n}\n"
+        ".section.calls {\n    background-image: url(../images/section_calls.png);\n}\n"
+    )
+    (folder / "js" / "script.js").write_text(
+        '"use strict";\n\nwindow.AllowBackFromHistory = false;\nfunction CheckLocation() {\n'
+        '    var start = "#go_to_message";\n    if (location.hash == start) {\n        GoToMessage(1);\n    }\n}\n'
+    )
+    (folder / "images" / "back.png").write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR")
+    alone = str(tmp_path / "alone.db")
+    expected = run("harvest", str(folder / "messages.html"), "--db", alone).output
+    result = run("harvest", str(folder), "--db", db_path)
+    assert (result.exit_code, result.output) == (0, expected.replace("0 files skipped", "3 files skipped"))
+    db = open_db(db_path)
+    assert db.execute("SELECT DISTINCT channel FROM posts").fetchall() == open_db(alone).execute(
+        "SELECT DISTINCT channel FROM posts"
+    ).fetchall()
+
+
+@pytest.mark.parametrize(
+    "listing",
+    ["@boris_again\nhttps://t.me/s/asisakov_channel  # demo\n", "# channels\ndata_digest\n"],
+)
+def test_a_channel_list_named_as_input_is_skipped_with_a_hint(db_path, dump, tmp_path, listing):
+    path = tmp_path / "channels.txt"
+    path.write_text(listing, encoding="utf-8")
+    result = CliRunner().invoke(cli, ["harvest", str(path), dump, "--db", db_path])
+    assert (result.exit_code, result.stdout, result.stderr) == (
+        0,
+        "Harvested: 5 posts read from 1 file, 8 links found, 7 new items, 1 file skipped.\n",
+        f"Skipped {path}: a channel list, not posts (read its channels with --channels {path})\n",
+    )
+    assert not any(item["kind"] == "channel" for item in listed(db_path))
+
+
+def test_naming_every_seed_file_is_like_harvesting_the_folder(db_path, tmp_path):
+    folder = run("harvest", str(SEEDS), "--db", str(tmp_path / "folder.db"))
+    result = CliRunner().invoke(cli, ["harvest", *sorted(str(path) for path in SEEDS.iterdir()), "--db", db_path])
+    assert (result.exit_code, result.stdout) == (0, folder.output)
+    assert result.stderr == f"Skipped {SEEDS / 'channels.txt'}: a channel list, not posts (read its channels with --channels {SEEDS / 'channels.txt'})\n"
 
 
 def test_quiet_prints_nothing(db_path, dump):

@@ -184,6 +184,26 @@ def test_bad_input(db_path, args, message, tmp_path, monkeypatch):
     assert (result.exit_code, result.output) == (1, message)
 
 
+@pytest.mark.parametrize(
+    "path, saved",
+    [
+        ("t.me/s/ml_chan", "t.me/s/ml_chan"),  # as wget -x saves the page
+        ("./t.me/s/x.html", "t.me/s/x.html"),
+        ("@notes.html", "@notes.html"),
+        ("t.me", "t.me/s/ml_chan"),
+    ],
+)
+def test_an_existing_path_is_a_file_even_named_like_a_channel(telegram, config, db_path, tmp_path, monkeypatch, path, saved):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / saved).parent.mkdir(parents=True, exist_ok=True)
+    (tmp_path / saved).write_text(channel_page("ml_chan", [1, 2, 3]), encoding="utf-8")
+    result = run("harvest", path, "--config", config, "--db", str(db_path))
+    assert (result.exit_code, result.output) == (
+        0, "Harvested: 3 posts read from 1 file, 3 links found, 3 new items, 0 files skipped.\n"
+    )
+    assert telegram.requests == []
+
+
 def test_channel_list_errors_name_the_line(tmp_path):
     with pytest.raises(ChannelError.__mro__[1]) as error:
         read_channel_list("@good_name\nnot a channel!\n", "list.txt")

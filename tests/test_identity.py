@@ -170,6 +170,9 @@ ARXIV = [
     ("https://arxiv.org/pdf/hep-th/9901001", "hep-th/9901001"),
     ("https://arxiv.org/abs/math.GT/0309136", "math/0309136"),
     ("https://arxiv.org/abs/math/0309136", "math/0309136"),
+    ("https://arxiv.org/ftp/arxiv/papers/2401/2401.01234.pdf", "2401.01234"),
+    ("https://export.arxiv.org/ftp/arxiv/papers/1706/1706.03762v5.pdf", "1706.03762"),
+    ("https://arxiv.org/ftp/hep-th/papers/9901/9901001.pdf", "hep-th/9901001"),
     ("https://ar5iv.labs.arxiv.org/html/1910.06709", "1910.06709"),
     ("https://ar5iv.org/abs/1910.06709", "1910.06709"),
     ("https://alphaxiv.org/abs/2401.12345", "2401.12345"),
@@ -194,6 +197,9 @@ def test_arxiv(url, arxiv_id):
     [
         ("https://arxiv.org/list/cs.LG/recent", "https://arxiv.org/list/cs.LG/recent"),
         ("https://arxiv.org/abs/2413.12345", "https://arxiv.org/abs/2413.12345"),  # no month 13
+        # An FTP path whose folder is not the id's month, or an old-style id under /ftp/arxiv/.
+        ("https://arxiv.org/ftp/arxiv/papers/2401/2402.01234.pdf", "https://arxiv.org/ftp/arxiv/papers/2401/2402.01234.pdf"),
+        ("https://arxiv.org/ftp/arxiv/papers/0701/0701001.pdf", "https://arxiv.org/ftp/arxiv/papers/0701/0701001.pdf"),
         ("https://huggingface.co/papers/date/2024-01-01", "https://huggingface.co/papers/date/2024-01-01"),
     ],
 )

@@ -135,6 +135,34 @@ def test_offsets_and_written():
         assert text[link.start : link.end] == link.written
 
 
+@pytest.mark.parametrize(
+    "text, url, written",
+    [
+        ("_https://arxiv.org/abs/2401.01234_", "https://arxiv.org/abs/2401.01234", "https://arxiv.org/abs/2401.01234"),
+        ("~~https://github.com/a/b~~", "https://github.com/a/b", "https://github.com/a/b"),
+        ("__https://github.com/a/b__", "https://github.com/a/b", "https://github.com/a/b"),
+        ("*_https://example.com/a_b_*", "https://example.com/a_b", "https://example.com/a_b"),
+        ("см. _https://en.wikipedia.org/wiki/Foo_(bar)_.", "https://en.wikipedia.org/wiki/Foo_(bar)", "https://en.wikipedia.org/wiki/Foo_(bar)"),
+        ("_github.com/a/b_", "https://github.com/a/b", "github.com/a/b"),
+        ("код: __github.com/a/b__", "https://github.com/a/b", "github.com/a/b"),
+        ("_www.example.com/a_", "https://www.example.com/a", "www.example.com/a"),
+        # Without an opening marker, underscores are the URL's.
+        ("https://example.com/snake_case_", "https://example.com/snake_case_", "https://example.com/snake_case_"),
+        ("https://en.wikipedia.org/wiki/Foo_(bar)_", "https://en.wikipedia.org/wiki/Foo_(bar)_", "https://en.wikipedia.org/wiki/Foo_(bar)_"),
+        ("Блог_https://example.com/a_", "https://example.com/a_", "https://example.com/a_"),
+    ],
+)
+def test_markdown_emphasis_around_a_url_is_not_part_of_it(text, url, written):
+    link = only(text)
+    assert (link.url, link.written) == (url, written)
+    assert text[link.start : link.end] == written
+
+
+@pytest.mark.parametrize("text", ["foo_github.com/a/b", "x/_github.com/a/b_"])
+def test_underscore_glued_to_a_word_is_not_emphasis(text):
+    assert urls(text) == []
+
+
 # --------------------------------------------------------------------------- truncated
 
 
@@ -293,6 +321,12 @@ def test_no_links(text):
         ("The paper: 1905.11946v5", "https://arxiv.org/abs/1905.11946v5", "1905.11946v5"),
         ("Papers: 2312.00752.", "https://arxiv.org/abs/2312.00752", "2312.00752"),
         ("see the arXiv preprint, id 2106.09685", "https://arxiv.org/abs/2106.09685", "2106.09685"),
+        # Old-style ids need no prefix: the archive names them.
+        ("see hep-th/9901001", "https://arxiv.org/abs/hep-th/9901001", "hep-th/9901001"),
+        ("(math.GT/0309136v2)", "https://arxiv.org/abs/math.GT/0309136v2", "math.GT/0309136v2"),
+        ("Классика: cs/0112017.", "https://arxiv.org/abs/cs/0112017", "cs/0112017"),
+        ("astro-ph/9108001", "https://arxiv.org/abs/astro-ph/9108001", "astro-ph/9108001"),
+        ("cond-mat/0703123", "https://arxiv.org/abs/cond-mat/0703123", "cond-mat/0703123"),
     ],
 )
 def test_arxiv_ids(text, url, written):
@@ -332,6 +366,17 @@ def test_several_arxiv_ids_on_one_line():
         "arXiv:2413.12345",
         "arXiv:2401.1234",
         "arxiv.2401.12345",
+        # Old style: an unknown archive, a date outside 1991-08..2007-03, glued on.
+        "foo/9901001",
+        "v2/1234567",
+        "hep-th/0801001",
+        "hep-th/9107001",
+        "hep-th/9913001",
+        "hep-th/9901001x",
+        "hep-th/99010012",
+        "xhep-th/9901001",
+        "see/hep-th/9901001",
+        "HEP-TH/9901001",
     ],
 )
 def test_not_arxiv_ids(text):

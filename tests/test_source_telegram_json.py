@@ -115,7 +115,8 @@ def test_old_export_without_text_entities(chunk_size):
             channel="Старый канал",
             post_id="1292077344/11",
             date="2020-11-12T14:48:48",
-            anchors=[Anchor("http://example.com/", "text link")],
+            # The bare "example.com" is a `link` entity on a host the link finder does not know: an anchor.
+            anchors=[Anchor("http://example.com/", "text link"), Anchor("https://example.com", "example.com")],
             hashtags=["ml"],
         ),
         # A text link with an empty label still carries its target.
@@ -150,6 +151,21 @@ def test_old_export_without_text_entities(chunk_size):
             [],
             [],
             id="entities-win-over-text",
+        ),
+        pytest.param(
+            {"text_entities": [{"type": "plain", "text": "see "}, {"type": "link", "text": "example.com/path"},
+                               {"type": "plain", "text": ", "}, {"type": "link", "text": "http://blog.example.org/a"}]},
+            "see example.com/path, http://blog.example.org/a",
+            [Anchor("https://example.com/path", "example.com/path")],
+            [],
+            id="link-entity-not-found-in-text-is-an-anchor",
+        ),
+        pytest.param(
+            {"text": ["код: ", {"type": "link", "text": "github.com/a/b"}, " и ", {"type": "link", "text": "www.example.com/x"}]},
+            "код: github.com/a/b и www.example.com/x",
+            [],
+            [],
+            id="link-entity-found-in-text-is-not-repeated",
         ),
         pytest.param(
             {"text": "only text", "text_entities": []},
@@ -253,7 +269,7 @@ def test_malformed_export_reports_byte_offset():
     assert [post.text for post in posts] == ["ok one", "ok two"]
     # The key `"text"` after the missing comma spans bytes 350-355; yajl points inside it.
     assert error.message == (
-        "malformed JSON at byte 352: parse error: after key and value, inside map, I expect ',' or '}'"
+        "malformed JSON at byte 351: parse error: after key and value, inside map, I expect ',' or '}'"
     )
 
 
@@ -270,21 +286,55 @@ def test_malformed_offset_with_any_chunking(chunk_size):
 def test_malformed_offset_counts_the_bom():
     data = b"\xef\xbb\xbf" + (FIXTURES / "malformed.json").read_bytes()
     _, error = collect_until_error(data)
-    assert error.message.startswith("malformed JSON at byte 355: ")
+    assert error.message.startswith("malformed JSON at byte 354: ")
 
 
 @pytest.mark.parametrize(
     ("data", "message"),
     [
-        pytest.param(b'{"messages": [1,]}', "malformed JSON at byte 17: parse error: unallowed token at this point in JSON text", id="trailing-comma"),
-        pytest.param(b'{"messages": []} {}', "malformed JSON at byte 18: parse error: trailing garbage", id="two-documents"),
-        pytest.param(b'{"messages": ["\xff"]}', "malformed JSON at byte 16: lexical error: invalid bytes in UTF8 string", id="bad-utf8"),
-        pytest.param(b'{"messages": [nul]}', "malformed JSON at byte 17: lexical error: invalid string in json text", id="bad-literal"),
+        pytest.param(b'{"messages": [1,]}', "malformed JSON at byte 16: parse error: unallowed token at this point in JSON text", id="trailing-comma"),
+        pytest.param(b'{"messages": []} {}', "malformed JSON at byte 17: parse error: trailing garbage", id="two-documents"),
+        pytest.param(b'{"messages": ["\xff"]}', "malformed JSON at byte 15: lexical error: invalid bytes in UTF8 string", id="bad-utf8"),
+        pytest.param(b'{"messages": [nul]}', "malformed JSON at byte 16: lexical error: invalid string in json text", id="bad-literal"),
     ],
 )
 def test_malformed_details(data, message):
     _, error = collect_until_error(data)
     assert error.message == message
+
+
+CHAT_HEAD = b'{"name": "x", "type": "public_channel", "id": 5, "messages": ['
+MESSAGE_1 = b'{"id": 1, "type": "message", "text": "a"}'
+MESSAGE_2 = b'{"id": 2, "type": "message", "text_entities": [{"type": "plain", "text": "b}"}]}'
+
+
+@pytest.mark.parametrize(
+    ("data", "ids", "message"),
+    [
+        # Broken after a message: the message is complete, so it is a post; the offset is the bad byte.
+        pytest.param(CHAT_HEAD + MESSAGE_1 + b", x]}", ["5/1"], "malformed JSON at byte {x}: lexical error: invalid char in json text", id="after-message"),
+        pytest.param(CHAT_HEAD + MESSAGE_1 + b" x]}", ["5/1"], "malformed JSON at byte {x}: lexical error: invalid char in json text", id="no-comma"),
+        pytest.param(CHAT_HEAD + MESSAGE_1 + b", " + MESSAGE_2 + b"\n x ]}", ["5/1", "5/2"], "malformed JSON at byte {x}: lexical error: invalid char in json text", id="brace-in-string"),
+        # Broken inside a message: that one is not a post.
+        pytest.param(CHAT_HEAD + MESSAGE_1 + b', {"id": 2, "type": "message", "text": "b" x}]}', ["5/1"], "malformed JSON at byte {x}: lexical error: invalid char in json text", id="inside-message"),
+        pytest.param(CHAT_HEAD + MESSAGE_1 + b', {"id": 2, "type": "message", "text_entities": [{"type": "plain"} x]}]}', ["5/1"], "malformed JSON at byte {x}: lexical error: invalid char in json text", id="inside-nested"),
+        # Cut after a message, or inside one.
+        pytest.param(CHAT_HEAD + MESSAGE_1 + b", " + MESSAGE_2 + b",\n", ["5/1", "5/2"], "truncated JSON at byte {end}", id="cut-after-message"),
+        pytest.param(CHAT_HEAD + MESSAGE_1 + b", " + MESSAGE_2[:-3], ["5/1"], "truncated JSON at byte {end}", id="cut-inside-message"),
+    ],
+)
+def test_the_last_complete_message_before_an_error_is_a_post(data, ids, message):
+    posts, error = collect_until_error(data)
+    assert [post.post_id for post in posts] == ids
+    assert error.message == message.format(x=data.index(b" x") + 1 if b" x" in data else None, end=len(data))
+
+
+def test_a_long_export_broken_between_messages_keeps_every_message():
+    messages = [b'{"id": %d, "type": "message", "text": "post %d https://github.com/org/repo%d"}' % (n, n, n) for n in range(1, 3000)]
+    data = CHAT_HEAD + b",\n".join(messages) + b",\n GARBAGE " + messages[0] + b"]}"
+    posts, error = collect_until_error(data)
+    assert len(posts) == 2999
+    assert error.message == f"malformed JSON at byte {data.index(b'GARBAGE')}: lexical error: invalid char in json text"
 
 
 @pytest.mark.parametrize(
@@ -444,7 +494,7 @@ def test_sniff(head, expected):
 REAL = {
     # file: (posts, first post id, channel, anchors, forwarded posts)
     "chat-analytics_DM_2A_7M_result.json": (4, "700000000/3644", "Bob", 0, 0),
-    "tg2md_test_private_channel_2020_result.json": (13, "1292077344/2", "test", 1, 0),
+    "tg2md_test_private_channel_2020_result.json": (13, "1292077344/2", "test", 2, 0),
     "tkonverter_group_result.json": (19, "20001/7", "Team Chat", 0, 1),
     "tkonverter_personal_chat_result.json": (11, "10001/1", "Alice Example", 1, 1),
 }
@@ -471,7 +521,8 @@ def test_real_text_link_and_dates(realworld):
     [linked] = [post for post in posts if post.anchors]
     assert linked.post_id == "1292077344/14"
     assert linked.text == "text link\n\nexample.com\n\nexample@example.com"
-    assert linked.anchors == [Anchor("http://example.com/", "text link")]
+    # "example.com" is a `link` entity on a host the link finder does not know without a scheme.
+    assert linked.anchors == [Anchor("http://example.com/", "text link"), Anchor("https://example.com", "example.com")]
     dated = posts_from_bytes((realworld / "telegram-json" / "chat-analytics_DM_2A_7M_result.json").read_bytes())
     assert [post.date for post in dated] == [
         "2019-07-12T16:55:32", "2022-03-08T13:07:42", "2022-05-09T22:23:53+00:00", "2022-05-09T23:26:09+00:00"

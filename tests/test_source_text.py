@@ -93,17 +93,51 @@ def test_card_after_hashtags_with_unknown_site_gets_matching_url():
     assert post.previews == [Preview("Cohere AI", "Top-k & Top-p", "Use the API", "https://docs.cohere.ai/docs/top-p")]
 
 
+@pytest.mark.parametrize(
+    "line, site, url",
+    [
+        ("Релиз 🔥https://github.com/openai/whisper🔥", "GitHub", "https://github.com/openai/whisper"),
+        ("Код https://github.com/karpathy/nanoGPTСмотрите", "GitHub", "https://github.com/karpathy/nanoGPT"),
+        ("Библиотека **https://github.com/huggingface/trl**", "GitHub", "https://github.com/huggingface/trl"),
+        (
+            "См. https://en.wikipedia.org/wiki/Transformer_(machine_learning)",
+            "Wikipedia",
+            "https://en.wikipedia.org/wiki/Transformer_(machine_learning)",
+        ),
+        ("(см. https://github.com/a/b).", "GitHub", "https://github.com/a/b"),
+        ("Код: github.com/a/b", "GitHub", "https://github.com/a/b"),
+    ],
+)
+def test_card_url_is_the_link_as_the_link_finder_trims_it(line, site, url):
+    (post,) = parse_text(f"{line}\n{site}\nCard title\nCard description")
+    assert [preview.url for preview in post.previews] == [url]
+
+
 def test_card_ignores_truncated_urls():
     text = "See https://huggingface.co/blog/welcome-open...\nHugging Face\nWelcome\nDescription"
     (post,) = parse_text(text)
     assert post.previews[0].url is None
 
 
-def test_markdown_links_are_anchors():
-    (post,) = parse_text("Read [the annotated transformer](https://nlp.seas.harvard.edu/annotated-transformer/) now")
-    assert [(anchor.href, anchor.text) for anchor in post.anchors] == [
-        ("https://nlp.seas.harvard.edu/annotated-transformer/", "the annotated transformer")
-    ]
+@pytest.mark.parametrize(
+    "text, href, anchor_text",
+    [
+        (
+            "Read [the annotated transformer](https://nlp.seas.harvard.edu/annotated-transformer/) now",
+            "https://nlp.seas.harvard.edu/annotated-transformer/",
+            "the annotated transformer",
+        ),
+        (
+            "[Transformer](https://en.wikipedia.org/wiki/Transformer_(deep_learning_architecture))",
+            "https://en.wikipedia.org/wiki/Transformer_(deep_learning_architecture)",
+            "Transformer",
+        ),
+        ("([a](https://example.com/a_(b)_c)).", "https://example.com/a_(b)_c", "a"),
+    ],
+)
+def test_markdown_links_are_anchors(text, href, anchor_text):
+    (post,) = parse_text(text)
+    assert [(anchor.href, anchor.text) for anchor in post.anchors] == [(href, anchor_text)]
 
 
 @pytest.mark.parametrize(
@@ -116,7 +150,42 @@ def test_markdown_links_are_anchors():
         (b"[1, 2]", False),
         (b'[{"a": 1}]', False),
         (b"[notes](https://github.com/a/b) on transformers", True),
+        # Text that starts like JSON but stops being JSON before the head ends.
+        (b"[1] Attention Is All You Need https://arxiv.org/abs/1706.03762", True),
+        ("[12.05.2024 10:00] Борис: https://github.com/a/b".encode(), True),
+        ("{Пост} https://github.com/a/b".encode(), True),
+        (b"[ ] read https://github.com/a/b", True),
+        (b"[1, 2] and https://github.com/a/b", True),
+        # JSON, whole or cut anywhere.
+        (b'{"messages": [{"id": 1, "text": "cut in a stri', False),
+        (b'{"messages": [{"id": 1, "ok": tr', False),
+        (b'[1, 2, -0.', False),
+        (b"[" * 20_000, False),
+        (b"[" + b"1" * 5000 + b"]", False),
         (b"<!DOCTYPE html><html>", False),
+        # Stylesheets and scripts, like the css/ and js/ files of an HTML export.
+        (
+            (
+                b"body {\n    margin: 0;\n    font: 12px/18px 'Open Sans',\"Lucida Sans Unicode\",Arial;\n}\n.section.calls {\n"
+                b"    background-image: url(../images/section_calls.png);\n}\n"
+            ),
+            False,
+        ),
+        (b"body{color:red}\n/* https://fonts.googleapis.com/css */\n", False),
+        (b"h1,\nh2 {\n  color: red;\n}\n", False),
+        (b"@import url(x.css);\nbody { margin: 0 }\n", False),
+        (
+            (
+                b'"use strict";\n\nwindow.AllowBackFromHistory = false;\nfunction CheckLocation() {\n    var start = "#go";\n'
+                b"    if (location.hash == start) {\n        GoToMessage(1);\n    }\n}\n"
+            ),
+            False,
+        ),
+        (b"/* license\n * text\n */\n(function () {\n  var a = 1;\n})();\n", False),
+        # ... while prose that starts like code is text.
+        (b"function calling in GPT: https://github.com/a/b", True),
+        ("Результаты {accuracy: 0.9}\nПост https://x.org/a\nещё текст".encode(), True),
+        (b"* item https://x.org/a\n* another item\n", True),
         (b"\x89PNG\r\n\x1a\n\x00\x00", False),
         (bytes(range(128, 256)) * 4, False),
         (b"", False),

@@ -12,7 +12,9 @@ media without a caption are skipped. The text is the concatenation of the
 ``text_entities`` (modern exports) or of the ``text`` parts (older exports,
 where ``text`` is a string or a list of strings and ``{"type", "text"}`` parts).
 ``text_link`` entities become anchors, ``hashtag`` entities hashtags. Visible
-``link`` entities are left in the text, where ``harvester.links`` finds them.
+``link`` entities stay in the text; the ones ``harvester.links`` would not find
+there (``example.com/path``: a host it does not know without a scheme) become
+anchors too.
 
 How the stream is read
 ----------------------
@@ -33,10 +35,12 @@ them, then resumes the parser. The parser proper stays in C.
 
 Errors carry the byte offset of the problem (0-based, counting a BOM): the
 reader knows where each chunk started, and yajl's message shows the text around
-the byte it stopped at, which is looked up in the last chunk. A stream that ends
-early is *truncated* (at its length); anything else is *malformed*. Posts before
-the error have been yielded; the message the parser was in when it stopped is
-not, as it may be incomplete.
+the byte it stopped at (the bad byte, or the last of a token it could not
+accept), which is looked up in the last chunk. A stream that ends early is
+*truncated* (at its length); anything else is *malformed*. Posts before the
+error have been yielded. The message the parser was in when it stopped is one
+too if its bytes show it closed before the error (``, x]`` after it); if it may
+be incomplete, or began more than a chunk before the error, it is not.
 """
 
 from __future__ import annotations
@@ -49,6 +53,7 @@ from typing import Any, BinaryIO, Iterator
 import ijson
 
 from ..errors import SourceError
+from ..links import find_links
 from ..models import Anchor, Post
 
 NAME = "telegram-json"
@@ -126,9 +131,11 @@ def parse(stream: BinaryIO, source: str) -> Iterator[Post]:
     except StopIteration:  # the whole document has been read
         pass
     except ijson.JSONError as error:
-        reader.drain(final=False)  # the messages finished before the error
+        failure = reader.error(error)
+        # The messages finished before the error, the last one too if it was closed before the error.
+        reader.drain(final=reader.last_message_closed())
         yield from reader.take()
-        raise reader.error(error) from None
+        raise failure from None
     reader.drain(final=True)
     yield from reader.take()
     reader.check_export(final=True)
@@ -158,6 +165,10 @@ class _Reader:
         self._consumed = 0  # file offset after the last chunk
         self._chunk = b""
         self._chunk_start = 0
+        # The chunk before ``_chunk`` (at the end of the stream: the last one read), so the bytes
+        # of a message that started there are at hand when parsing stops.
+        self._previous_chunk = b""
+        self._error_position: int | None = None
         self._bom = 0
 
     # -- ijson side ------------------------------------------------------
@@ -179,7 +190,7 @@ class _Reader:
             data = self._first_chunk(data)
         self._chunk_start = self._consumed
         self._consumed += len(data)
-        self._chunk = data
+        self._previous_chunk, self._chunk = self._chunk or self._previous_chunk, data
         if not data:
             self._eof = True
         self.drain(final=False)
@@ -262,11 +273,11 @@ class _Reader:
 
     # -- errors ----------------------------------------------------------
 
-    def _current_message_start(self) -> int:
-        """Where, in the last chunk, the message being built when parsing stopped begins (0: unknown)."""
+    def _current_message_start(self, data: bytes) -> int | None:
+        """Where, in ``data``, the ``"id"`` of the message being built when parsing stopped is (None: unknown)."""
         root = self.root
         if root is None:
-            return 0
+            return None
         chat: Any = root
         for key in CHAT_GROUPS:
             group = root.get(key)
@@ -274,24 +285,66 @@ class _Reader:
                 chat = group["list"][-1]
         messages = chat.get("messages") if isinstance(chat, dict) else None
         if not isinstance(messages, list) or not messages or not isinstance(messages[-1], dict):
-            return 0
+            return None
         msg_id = messages[-1].get("id")
         if not isinstance(msg_id, int):
-            return 0
-        starts = [m.start() for m in re.finditer(rb'"id"\s*:\s*%d(?![\d.eE])' % msg_id, self._chunk)]
-        return starts[-1] if starts else 0
+            return None
+        starts = [m.start() for m in re.finditer(rb'"id"\s*:\s*%d(?![\d.eE])' % msg_id, data)]
+        return starts[-1] if starts else None
+
+    def last_message_closed(self) -> bool:
+        """Whether the message being built when parsing stopped was closed before the error.
+
+        Read off the bytes from the message's ``{`` (just before its ``"id"``,
+        the first key in Telegram's exports) to the error. False when they are
+        not at hand (the message began more than a chunk before the error) or
+        the error's position is unknown: a message that may be incomplete is never a post.
+        """
+        if self._error_position is None:
+            return False
+        data = self._previous_chunk + self._chunk
+        stop = self._error_position - (self._chunk_start - len(self._previous_chunk))
+        if not 0 <= stop <= len(data):
+            return False
+        id_at = self._current_message_start(data[:stop])
+        if id_at is None:
+            return False
+        brace = data.rfind(b"{", 0, id_at)
+        if brace < 0 or data[brace + 1 : id_at].strip():
+            return False
+        return _closes(data[brace:stop])
 
     def error(self, error: Exception) -> SourceError:
         if self._eof:
+            self._error_position = self._consumed
             return SourceError(self._source, f"truncated JSON at byte {self._consumed}")
         message = str(error)
         pure = _PYTHON_BACKEND_POSITION.search(message)
         if pure:  # ijson's pure-Python backend counts from the start of what it read
             reason, position = message[: pure.start()], self._bom + int(pure.group(1))
         else:
-            reason, offset = _yajl_error(message, self._chunk, self._current_message_start())
+            reason, offset = _yajl_error(message, self._chunk, self._current_message_start(self._chunk) or 0)
             position = self._chunk_start + (offset or 0)
+            self._error_position = None if offset is None else position
         return SourceError(self._source, f"malformed JSON at byte {position}: {reason}")
+
+
+# A JSON string (maybe cut off by the end of the bytes) or a bracket: enough to follow nesting.
+_STRING_OR_BRACKET = re.compile(rb'"(?:[^"\\]|\\.)*(?:"|\Z)|[{}\[\]]', re.DOTALL)
+
+
+def _closes(data: bytes) -> bool:
+    """Whether the object that ``data`` starts with is closed within ``data``."""
+    depth = 0
+    for match in _STRING_OR_BRACKET.finditer(data):
+        token = match.group()
+        if token in (b"{", b"["):
+            depth += 1
+        elif token in (b"}", b"]"):
+            depth -= 1
+            if depth == 0:
+                return True
+    return False
 
 
 def _posts(messages: list, chat: dict, source: str) -> Iterator[Post]:
@@ -315,9 +368,12 @@ def _post(message: dict, channel: str | None, chat_id: Any, source: str) -> Post
     texts: list[str] = []
     anchors: list[Anchor] = []
     hashtags: list[str] = []
+    links: list[tuple[int, str]] = []  # ``link`` entities: where they start in the post's text, and their text
+    offset = 0
     for part in entities:
         if isinstance(part, str):
             texts.append(part)
+            offset += len(part)
             continue
         if not isinstance(part, dict):
             continue
@@ -330,11 +386,16 @@ def _post(message: dict, channel: str | None, chat_id: Any, source: str) -> Post
             href = part.get("href")
             if isinstance(href, str) and href:
                 anchors.append(Anchor(href, text.strip()))
+        elif kind == "link" and text.strip():
+            links.append((offset, text))
         elif kind == "hashtag":
             tag = text.strip().lstrip("#").lower()
             if tag and tag not in hashtags:
                 hashtags.append(tag)
+        offset += len(text)
     text = "".join(texts)
+    if links:
+        anchors.extend(_link_anchors(text, links))
     if not text.strip() and not anchors:
         return None
     msg_id = message.get("id")
@@ -355,6 +416,25 @@ def _post(message: dict, channel: str | None, chat_id: Any, source: str) -> Post
         anchors=anchors,
         hashtags=hashtags,
     )
+
+
+def _link_anchors(text: str, links: list[tuple[int, str]]) -> list[Anchor]:
+    """Anchors for the ``link`` entities that the link finder does not find in ``text`` by itself.
+
+    Telegram marks exactly the link, so it is one whatever its host
+    (``example.com/path``, where the finder only knows some hosts without a
+    scheme); ``https://`` is added when it has no scheme. A link the finder
+    finds in the text anyway is not given twice.
+    """
+    found = find_links(text)
+    anchors = []
+    for start, link_text in links:
+        end = start + len(link_text)
+        if any(link.start < end and start < link.end for link in found):
+            continue
+        href = link_text.strip()
+        anchors.append(Anchor(href if "://" in href else "https://" + href, href))
+    return anchors
 
 
 def _date(message: dict) -> str | None:
@@ -408,4 +488,5 @@ def _yajl_error(message: str, chunk: bytes, start: int = 0) -> tuple[str, int | 
     found = haystack.find(before + after, max(0, start - len(before)))
     if found < 0 and start:
         found = haystack.find(before + after)
-    return reason, found + len(before) if found >= 0 else None
+    # The caret is just past the last byte yajl read: the bad byte, or the end of the token it could not accept.
+    return reason, max(0, found + len(before) - 1) if found >= 0 else None

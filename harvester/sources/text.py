@@ -22,7 +22,8 @@ post ids, so post boundaries are inferred. The heuristic, in order:
    line is read as a site name when it is a well-known one (``GitHub``,
    ``Хабр``, ``YouTube``, ...), or when it is short, has no sentence punctuation
    and directly follows a line that is only a URL, hashtags or a placeholder.
-   A card's URL is the last URL in the post on the card's site, if any.
+   A card's URL is the last link in the post on the card's site, if any, as
+   ``harvester.links`` finds and trims it (not cut short).
 
 Posts that run together with none of these signs stay merged: that only
 affects how many posts count as mentioning a link, never which links are found.
@@ -30,11 +31,13 @@ affects how many posts count as mentioning a link, never which links are found.
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 from typing import BinaryIO, Iterable, Iterator
 from urllib.parse import urlsplit
 
+from ..links import find_links
 from ..models import Anchor, Post, Preview
 
 NAME = "text"
@@ -48,11 +51,27 @@ PLACEHOLDERS = frozenset({"Please open Telegram to view this post", "VIEW IN TEL
 REACTIONS_RE = re.compile(r"^(?:[^\w\s]{1,3}\ufe0f?\s*\d+(?:[.,]\d+)?[KkMm]?\s*)+$")
 HASHTAG_LINE_RE = re.compile(r"^(?:#\w[^\s#]*\s*)+$")
 MARKDOWN_HEADER_RE = re.compile(r"^#{1,6}\s+\S")
-# "{..." or "[1, ..." is JSON; "[a link](https://...)" is Markdown.
-JSON_START_RE = re.compile(rb'^(?:\{|\[\s*(?:[\[{"\]\d-]|true|false|null))')
+# What may follow where a JSON document's head was cut: part of a number or of true/false/null.
+JSON_TOKEN_START_RE = re.compile(r"[\s\d.eE+-]*|t(?:r(?:ue?)?)?|f(?:a(?:l(?:se?)?)?)?|n(?:u(?:ll?)?)?")
+# A stylesheet or a script (an HTML export's css/style.css and js/script.js) is not a dump: it starts, after
+# comments, with a CSS rule or a JavaScript statement, and most of its lines end like code.
+CODE_COMMENTS_RE = re.compile(rb"(?:\s+|/\*.*?\*/|//[^\n]*)*", re.DOTALL)
+STYLESHEET_START_RE = re.compile(
+    rb"@(?:charset|import|media|font-face|keyframes|supports|namespace|layer)\b"
+    rb"|[-\w.#:,>+~*\[\]=\"'\s()]{1,200}\{\s*(?:[-a-z]+\s*:|\})",
+    re.IGNORECASE,
+)
+SCRIPT_START_RE = re.compile(
+    rb"[\"']use strict[\"']|function\s*[\w$]*\s*\(|\(function\b|(?:var|let|const)\s+[\w$]+\s*="
+    rb"|(?:window|document)\.[\w$]|import\s[^\n]*\bfrom\s|export\s+(?:default|function|const|class)\b"
+)
+CODE_LINE_ENDS = (b"{", b"}", b";", b",", b"*/", b"(", b")")
+CODE_LINE_STARTS = (b"//", b"/*", b"*", b"}")
+CODE_SCAN_LINES = 200
 URL_ONLY_RE = re.compile(r"^\S+://\S+$")
 URL_RE = re.compile(r"https?://[^\s<>\"'«»]+")
-MARKDOWN_LINK_RE = re.compile(r"\[(?P<text>[^\]\n]{1,500})\]\((?P<href>https?://[^\s)]+)\)")
+# The URL may hold balanced parentheses: [Transformer](https://en.wikipedia.org/wiki/Transformer_(model)).
+MARKDOWN_LINK_RE = re.compile(r"\[(?P<text>[^\]\n]{1,500})\]\((?P<href>https?://(?:[^\s()]|\([^\s()]*\))+)\)")
 ABOUT_PAIR_RE = re.compile(r"(?:^|\s)[\w.-]{1,20}:\s+(?:https?://t\.me/\S+|@\w{3,})")
 TME_USERNAME_RE = re.compile(r"https?://t\.me/(?:s/)?(?P<name>[A-Za-z][\w]{3,})")
 COUNTER_RE = re.compile(r"^[\d.,]+[KkMm]?\s+(?:subscribers?|members?|photos?|videos?|files?|links?)$")
@@ -85,19 +104,50 @@ CLOSING_HASHTAG_AFTER = 3
 
 
 def sniff(head: bytes) -> bool:
-    """Text is the fallback: anything that decodes as UTF-8 and is not JSON or HTML."""
+    """Text is the fallback: anything that decodes as UTF-8 and is not JSON, HTML, a stylesheet or a script."""
     if b"\x00" in head:
         return False
     stripped = head.lstrip(b"\xef\xbb\xbf \t\r\n")
-    if not stripped or JSON_START_RE.match(stripped):
+    if not stripped or _looks_like_json(stripped):
         return False
     lowered = stripped[:200].lower()
-    if lowered.startswith((b"<!doctype", b"<html", b"<?xml")):
+    if lowered.startswith((b"<!doctype", b"<html", b"<?xml")) or _looks_like_code(stripped):
         return False
     # The head may end mid-character: ignore the last few bytes.
     sample = head[:-4] if len(head) > 4 else head
     decoded = sample.decode("utf-8", errors="replace")
     return decoded.count("\ufffd") <= max(2, len(decoded) // 200)
+
+
+def _looks_like_json(head: bytes) -> bool:
+    """Whether ``head``, the start of a file cut anywhere, is JSON: it parses, or stops parsing only where it was cut.
+
+    ``[1] Attention… https://...``, ``[12.05.2024 10:00] Борис: ...`` and
+    ``{Пост}`` start like JSON but are text: the JSON stops making sense
+    before the head ends.
+    """
+    if head[:1] not in (b"{", b"["):
+        return False
+    text = head.decode("utf-8", errors="replace")
+    try:
+        _, end = json.JSONDecoder().raw_decode(text)
+    except json.JSONDecodeError as error:
+        # Cut inside a string, or at (or inside) the next token.
+        return error.msg.startswith("Unterminated string") or bool(JSON_TOKEN_START_RE.fullmatch(text, error.pos))
+    except (RecursionError, ValueError):
+        return True  # nested deeper than Python's stack, or a number too long for int(): JSON, not prose
+    return not text[end:].strip()
+
+
+def _looks_like_code(head: bytes) -> bool:
+    """Whether ``head`` is a stylesheet or a script rather than a dump (see ``CODE_COMMENTS_RE``)."""
+    start = CODE_COMMENTS_RE.match(head).end()
+    if not (STYLESHEET_START_RE.match(head, start) or SCRIPT_START_RE.match(head, start)):
+        return False
+    lines = [line.strip() for line in head.splitlines()[:CODE_SCAN_LINES]]
+    lines = [line for line in lines if line]
+    code = sum(1 for line in lines if line.endswith(CODE_LINE_ENDS) or line.startswith(CODE_LINE_STARTS))
+    return code * 3 >= len(lines) * 2
 
 
 def parse(stream: BinaryIO, source: str) -> Iterator[Post]:
@@ -276,8 +326,11 @@ def _build(builder: _PostBuilder, source: str, channel: str | None) -> Post | No
     text = "\n".join(builder.lines).strip()
     if not text and not builder.previews:
         return None
-    urls = URL_RE.findall(text)
-    previews = [_with_url(preview, urls) for preview in builder.previews]
+    previews = builder.previews
+    if previews:
+        # The links as the link finder trims them, so a card joins the item its URL is; cut ones are not the card's.
+        urls = [link.url for link in find_links(text) if not link.truncated]
+        previews = [_with_url(preview, urls) for preview in previews]
     anchors = [Anchor(match.group("href"), match.group("text")) for match in MARKDOWN_LINK_RE.finditer(text)]
     return Post(
         source=source,
@@ -290,16 +343,14 @@ def _build(builder: _PostBuilder, source: str, channel: str | None) -> Post | No
 
 
 def _with_url(preview: Preview, urls: list[str]) -> Preview:
-    """Give a card the URL it describes: the last URL in the post on the card's site."""
+    """Give a card the URL it describes: the last of the post's complete ``urls`` on the card's site."""
     site = preview.site_name or ""
     host_hint = KNOWN_SITES.get(site)
     site_word = re.sub(r"[^a-zа-я0-9]", "", site.split()[0].lower()) if site.split() else ""
     for url in reversed(urls):
-        if url.endswith(("...", "…")):
-            continue  # cut by Telegram: not the card's full URL
-        host = (urlsplit(url.rstrip(".,;:!?)…")).hostname or "").removeprefix("www.")
-        if host_hint and (host == host_hint or host.endswith("." + host_hint)):
-            return Preview(preview.site_name, preview.title, preview.description, url.rstrip(".,;:!?)…"))
-        if not host_hint and len(site_word) >= 3 and site_word in host:
-            return Preview(preview.site_name, preview.title, preview.description, url.rstrip(".,;:!?)…"))
+        host = (urlsplit(url).hostname or "").removeprefix("www.")
+        if (host_hint and (host == host_hint or host.endswith("." + host_hint))) or (
+            not host_hint and len(site_word) >= 3 and site_word in host
+        ):
+            return Preview(preview.site_name, preview.title, preview.description, url)
     return preview
