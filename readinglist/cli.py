@@ -188,7 +188,8 @@ def harvest(db, paths, format_name, channel, channel_list, since, limit, allow_p
         from datetime import date
 
         since_day = date.fromisoformat(since)
-    from .pipeline import HarvestStats, expand_inputs, harvest as run_harvest, harvest_channels
+    from .live import harvest_channels
+    from .pipeline import HarvestStats, expand_inputs, harvest as run_harvest
 
     stats = HarvestStats()
     try:

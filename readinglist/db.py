@@ -904,7 +904,7 @@ def m012_post_message_keys(db: sqlite_utils.Database) -> None:
 
 @migrations()
 def m013_channel_memory(db: sqlite_utils.Database) -> None:
-    """What a live harvest left unread below the posts it read (readinglist/pipeline.py ``ChannelMemory``).
+    """What a live harvest left unread below the posts it read (readinglist/live.py ``ChannelMemory``).
 
     Until now a channel kept only its newest post, so a run that ended early
     (an error, ``--limit``) left the older posts unread for good: the next run
