@@ -98,6 +98,84 @@ def test_bad_config_is_one_error_line(db_path, config):
     assert (result.exit_code, result.output) == (1, f"Error: {config}: unknown setting 'colour'\n")
 
 
+# A config line and the error it gets: a wrong type is never read by its truthiness or split into characters.
+BAD_CONFIG_VALUES = [
+    ('allow_private = "false"', "allow_private: expected true or false, got 'false'"),
+    ('respect_robots = "false"', "respect_robots: expected true or false, got 'false'"),
+    ("allow_private = 1", "allow_private: expected true or false, got 1"),
+    ('concurrency = "16"', "concurrency: expected an integer >= 1, got '16'"),
+    ("concurrency = true", "concurrency: expected an integer >= 1, got true"),
+    ("per_host = 1.5", "per_host: expected an integer >= 1, got 1.5"),
+    ("user_agent = 5", "user_agent: expected a string, got 5"),
+    ('max_bytes = "big"', "max_bytes: expected an integer >= 1, got 'big'"),
+    ("max_bytes = 0", "max_bytes: expected an integer >= 1, got 0"),
+    ('connect_timeout = "x"', "connect_timeout: expected a number > 0, got 'x'"),
+    ("total_timeout = 0", "total_timeout: expected a number > 0, got 0"),
+    ("[fetch]\nread_timeout = -1.0", "read_timeout: expected a number > 0, got -1.0"),
+    ("per_host_delay = -0.5", "per_host_delay: expected a number >= 0, got -0.5"),
+    ("max_redirects = -1", "max_redirects: expected an integer >= 0, got -1"),
+    ("attempts = 0", "attempts: expected an integer >= 1, got 0"),
+    ("max_retry_after = 0", "max_retry_after: expected a number > 0, got 0"),
+    ('allow_hosts = "127.0.0.1"', "allow_hosts: expected a list of strings, got '127.0.0.1'"),
+    ('allow_hosts = ["a.example", 10]', "allow_hosts: expected a list of strings, got ['a.example', 10]"),
+    ('[urls]\ngithub_api = "localhost:8000"', "github_api: expected an http or https URL, got 'localhost:8000'"),
+    ("github_token = 12", "github_token: expected a string, got 12"),
+]
+
+
+@pytest.mark.parametrize("line, message", BAD_CONFIG_VALUES)
+def test_a_bad_config_value_is_one_error_line_before_any_work(db_path, config, server, line, message):
+    url = server.add("/a", Reply(200, html_page("A"), HTML))
+    add_items(open_db(db_path), [url])
+    config.write_text(line + "\n", encoding="utf-8")
+    result = invoke(db_path, config)
+    assert (result.exit_code, result.output) == (1, f"Error: {config}: {message}\n")
+    assert server.hits["/a"] == 0 and listed(db_path)[url]["fetch_status"] == "pending"
+
+
+@pytest.mark.parametrize("line, message", BAD_CONFIG_VALUES)
+def test_load_settings_checks_config_values(config, line, message):
+    from readinglist.config import ConfigError, load_settings
+
+    config.write_text(line + "\n", encoding="utf-8")
+    with pytest.raises(ConfigError) as raised:
+        load_settings(config, environ={})
+    assert str(raised.value) == f"{config}: {message}"
+
+
+def test_good_config_values_are_taken_as_settings(config):
+    from readinglist.config import load_settings
+
+    config.write_text('per_host_delay = 0\nallow_hosts = ["10.1.0.0/16"]\n[fetch]\nrespect_robots = false\n', encoding="utf-8")
+    settings = load_settings(config, environ={})
+    assert (settings.per_host_delay, settings.allow_hosts, settings.respect_robots) == (0.0, ("10.1.0.0/16",), False)
+    assert isinstance(settings.per_host_delay, float)
+
+
+@pytest.mark.parametrize(
+    "environ, flags, message",
+    [
+        ({"READINGLIST_GITHUB_API": "api.github.local"}, {},
+         "READINGLIST_GITHUB_API: expected an http or https URL, got 'api.github.local'"),
+        ({}, {"concurrency": 0}, "concurrency: expected an integer >= 1, got 0"),
+        ({}, {"colour": "blue"}, "unknown setting 'colour'"),
+    ],
+)
+def test_environment_and_flags_go_through_the_same_checks(config, environ, flags, message):
+    from readinglist.config import ConfigError, load_settings
+
+    with pytest.raises(ConfigError) as raised:
+        load_settings(config, flags, environ=environ)
+    assert str(raised.value) == message
+
+
+def test_a_bad_environment_value_is_one_error_line(db_path, config):
+    result = invoke(db_path, config, env={"READINGLIST_GITHUB_API": "api.github.local"})
+    assert (result.exit_code, result.output) == (
+        1, "Error: READINGLIST_GITHUB_API: expected an http or https URL, got 'api.github.local'\n"
+    )
+
+
 @pytest.mark.parametrize("option", ["--concurrency", "--per-host", "--limit"])
 def test_non_positive_numbers_are_usage_errors(db_path, config, option):
     result = invoke(db_path, config, option, "0")
