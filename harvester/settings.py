@@ -34,7 +34,8 @@ BASE_URL_ENV = {
 }
 ALLOW_PRIVATE_ENV = "READINGLIST_ALLOW_PRIVATE"
 USER_AGENT = "readinglist/0.1 (+https://github.com/readinglist/readinglist)"
-TRUE_WORDS = {"1", "true", "yes", "on"}
+# How an environment variable says yes or no.
+BOOLEAN_WORDS = {"1": True, "true": True, "yes": True, "on": True, "0": False, "false": False, "no": False, "off": False}
 
 
 def _url(default: str):
@@ -187,7 +188,10 @@ def _shown(value) -> str:
 def env_overrides(environ: Mapping[str, str] | None = None) -> dict:
     """The settings the environment sets: base URLs, ``READINGLIST_ALLOW_PRIVATE``, ``GITHUB_TOKEN``.
 
-    A base URL that is not an http(s) URL is a :class:`SettingError` naming the variable.
+    An empty variable is unset. ``READINGLIST_ALLOW_PRIVATE`` takes 1/0,
+    true/false, yes/no or on/off, so it can also close the guard a config file
+    opened. A base URL that is not an http(s) URL, or another word for
+    ``READINGLIST_ALLOW_PRIVATE``, is a :class:`SettingError` naming the variable.
     """
     environ = os.environ if environ is None else environ
     found: dict = {}
@@ -195,8 +199,11 @@ def env_overrides(environ: Mapping[str, str] | None = None) -> dict:
         value = environ.get(variable, "").strip()
         if value:
             found[name] = check_setting(name, value.rstrip("/") if name != "arxiv_api" else value, variable)
-    if environ.get(ALLOW_PRIVATE_ENV, "").strip().lower() in TRUE_WORDS:
-        found["allow_private"] = True
+    allow_private = environ.get(ALLOW_PRIVATE_ENV, "").strip()
+    if allow_private:
+        if allow_private.lower() not in BOOLEAN_WORDS:
+            raise SettingError(f"{ALLOW_PRIVATE_ENV}: expected 1/0, true/false, yes/no or on/off, got {allow_private!r}")
+        found["allow_private"] = BOOLEAN_WORDS[allow_private.lower()]
     if environ.get("GITHUB_TOKEN", "").strip():
         found["github_token"] = environ["GITHUB_TOKEN"].strip()
     return found

@@ -137,7 +137,8 @@ def cli(verbose: bool):
 @click.option("--channels", "channel_list", type=click.Path(dir_okay=False), help="Read the public channels listed in this file live.")
 @click.option("--since", metavar="DATE", help="Live channels: stop at posts older than DATE (YYYY-MM-DD).")
 @click.option("--limit", "-n", type=click.IntRange(min=1), help="Live channels: at most N new posts per channel.")
-@click.option("--allow-private", is_flag=True, default=None, help="Let requests reach private addresses (tests, mirrors).")
+@click.option("--allow-private/--no-allow-private", default=None,
+              help="Let requests reach private addresses (tests, mirrors), or not, whatever the environment and config say.")
 @config_option
 @quiet_option
 @db_option
@@ -607,7 +608,8 @@ def stats(db, as_json):
 @click.option("--concurrency", type=click.IntRange(min=at_least("concurrency")), help="Requests in flight at once (default 32).")
 @click.option("--per-host", type=click.IntRange(min=at_least("per_host")), help="Requests in flight per host (default 2).")
 @click.option("--ignore-robots", is_flag=True, default=None, help="Do not read robots.txt.")
-@click.option("--allow-private", is_flag=True, default=None, help="Let links reach private and loopback addresses.")
+@click.option("--allow-private/--no-allow-private", default=None,
+              help="Let links reach private and loopback addresses, or not, whatever the environment and config say.")
 @click.option("--summarizer", type=click.Choice(["extractive", "llm"]), default="extractive", show_default=True,
               help="Who writes summaries: offline sentence extraction, or a model through the optional llm library.")
 @click.option("--model", "llm_model", metavar="NAME", help="The llm model for --summarizer llm (see `llm models`).")

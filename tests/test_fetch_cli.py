@@ -70,6 +70,44 @@ def test_config_allow_hosts_lets_a_network_through(db_path, config, server):
     assert invoke(db_path, config).output == "Fetched 1 item: 1 ok, 0 failed, 0 dead, 0 skipped.\n"
 
 
+@pytest.mark.parametrize(
+    "in_file, in_env, flags, status",
+    [
+        ("true", "", (), "ok"),
+        ("true", "0", (), "skipped"),  # the environment closes the guard the file opened
+        ("true", "no", (), "skipped"),
+        ("false", "1", (), "ok"),
+        ("false", "On", (), "ok"),
+        ("true", "1", ("--no-allow-private",), "skipped"),  # and a flag beats both
+        ("false", "off", ("--allow-private",), "ok"),
+    ],
+)
+def test_allow_private_precedence_is_flags_then_env_then_file(db_path, config, server, in_file, in_env, flags, status):
+    config.write_text(CONFIG + f"allow_private = {in_file}\n", encoding="utf-8")
+    url = server.add("/a", Reply(200, html_page("A"), HTML))
+    add_items(open_db(db_path), [url])
+    result = invoke(db_path, config, *flags, env={"READINGLIST_ALLOW_PRIVATE": in_env})
+    assert (result.exit_code, listed(db_path)[url]["fetch_status"]) == (0, status)
+
+
+@pytest.mark.parametrize(
+    "value, allow_private",
+    [("1", True), ("TRUE", True), ("yes", True), ("on", True), ("0", False), ("false", False), ("No", False),
+     (" off ", False), ("", None), ("  ", None)],
+)
+def test_allow_private_environment_spellings(value, allow_private):
+    from harvester.settings import env_overrides
+
+    assert env_overrides({"READINGLIST_ALLOW_PRIVATE": value}).get("allow_private") == allow_private
+
+
+def test_allow_private_environment_other_words_are_an_error(db_path, config):
+    result = invoke(db_path, config, env={"READINGLIST_ALLOW_PRIVATE": "maybe"})
+    assert (result.exit_code, result.output) == (
+        1, "Error: READINGLIST_ALLOW_PRIVATE: expected 1/0, true/false, yes/no or on/off, got 'maybe'\n"
+    )
+
+
 def test_ignore_robots(db_path, config, server):
     server.add("/robots.txt", Reply(200, b"User-agent: *\nDisallow: /\n", {"Content-Type": "text/plain"}))
     url = server.add("/a", Reply(200, html_page("A"), HTML))
