@@ -130,6 +130,42 @@ def test_limit_kind_and_quiet(db_path, config, server):
     assert result.output == "Nothing to fetch (every item is fetched; --retry-failed or --refresh fetch again).\n"
 
 
+LATER, LATEST, LAST = "2999-01-01T00:00:00+00:00", "2999-01-02T00:00:00+00:00", "2999-01-03T00:00:00+00:00"
+NOTHING_LEFT = "Nothing to fetch (every item is fetched; --retry-failed or --refresh fetch again).\n"
+
+
+@pytest.mark.parametrize(
+    "rows, args, output",
+    [
+        ([("failed", LATER, "article")], (), "Nothing due: 1 item waits for its retry time, at 2999-01-01 00:00 UTC;"
+         " --retry-failed retries it now.\n"),
+        ([("failed", LATEST, "article"), ("failed", LATER, "paper"), ("pending", LAST, "article")], (),
+         "Nothing due: 3 items wait for their retry time, the first at 2999-01-01 00:00 UTC;"
+         " --retry-failed retries the failed ones now.\n"),
+        # Deferred by a site's rate limit: --retry-failed does not take it.
+        ([("pending", LAST, "article")], (), "Nothing due: 1 item waits for its retry time, at 2999-01-03 00:00 UTC.\n"),
+        # A site item (the site stage's) waits too, however often it failed.
+        ([("failed", LATER, "repo")], (), "Nothing due: 1 item waits for its retry time, at 2999-01-01 00:00 UTC;"
+         " --retry-failed retries it now.\n"),
+        ([("failed", LATER, "article"), ("failed", LAST, "paper")], ("--kind", "paper"),
+         "Nothing due: 1 item waits for its retry time, at 2999-01-03 00:00 UTC; --retry-failed retries it now.\n"),
+        ([("failed", LATER, "article")], ("--kind", "paper"), NOTHING_LEFT),
+        ([("ok", None, "article"), ("dead", None, "article")], (), NOTHING_LEFT),
+        ([("pending", None, "channel")], ("--kind", "channel"), "Nothing to fetch: channel items are never fetched.\n"),
+    ],
+)
+def test_nothing_to_fetch_says_why(db_path, config, rows, args, output):
+    db = open_db(db_path)
+    for number, (status, retry_at, kind) in enumerate(rows):
+        url = f"https://github.com/owner/repo{number}" if kind == "repo" else f"http://127.0.0.1:9/{number}"
+        [item_id] = add_items(db, [url], kind=kind)
+        db["items"].update(item_id, {"fetch_status": status, "next_retry_at": retry_at, "attempts": 40,
+                                     "repo": f"owner/repo{number}" if kind == "repo" else None})
+    db.conn.commit()
+    result = invoke(db_path, config, *args)
+    assert (result.exit_code, result.output) == (0, output)
+
+
 def test_bad_config_is_one_error_line(db_path, config):
     config.write_text("colour = 'blue'\n", encoding="utf-8")
     result = invoke(db_path, config)
