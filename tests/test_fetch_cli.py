@@ -132,21 +132,20 @@ def test_limit_kind_and_quiet(db_path, config, server):
 
 LATER, LATEST, LAST = "2999-01-01T00:00:00+00:00", "2999-01-02T00:00:00+00:00", "2999-01-03T00:00:00+00:00"
 NOTHING_LEFT = "Nothing to fetch (every item is fetched; --retry-failed or --refresh fetch again).\n"
+ONE_FAILED_WAITS = "Nothing due: 1 item waits for its retry time, at 2999-01-01 00:00 UTC; --retry-failed retries it now.\n"
 
 
 @pytest.mark.parametrize(
     "rows, args, output",
     [
-        ([("failed", LATER, "article")], (), "Nothing due: 1 item waits for its retry time, at 2999-01-01 00:00 UTC;"
-         " --retry-failed retries it now.\n"),
+        ([("failed", LATER, "article")], (), ONE_FAILED_WAITS),
         ([("failed", LATEST, "article"), ("failed", LATER, "paper"), ("pending", LAST, "article")], (),
-         "Nothing due: 3 items wait for their retry time, the first at 2999-01-01 00:00 UTC;"
-         " --retry-failed retries the failed ones now.\n"),
+         ("Nothing due: 3 items wait for their retry time, the first at 2999-01-01 00:00 UTC;"
+          " --retry-failed retries the failed ones now.\n")),
         # Deferred by a site's rate limit: --retry-failed does not take it.
         ([("pending", LAST, "article")], (), "Nothing due: 1 item waits for its retry time, at 2999-01-03 00:00 UTC.\n"),
         # A site item (the site stage's) waits too, however often it failed.
-        ([("failed", LATER, "repo")], (), "Nothing due: 1 item waits for its retry time, at 2999-01-01 00:00 UTC;"
-         " --retry-failed retries it now.\n"),
+        ([("failed", LATER, "repo")], (), ONE_FAILED_WAITS),
         ([("failed", LATER, "article"), ("failed", LAST, "paper")], ("--kind", "paper"),
          "Nothing due: 1 item waits for its retry time, at 2999-01-03 00:00 UTC; --retry-failed retries it now.\n"),
         ([("failed", LATER, "article")], ("--kind", "paper"), NOTHING_LEFT),
