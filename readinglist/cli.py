@@ -10,6 +10,7 @@ import sys
 
 import click
 
+from harvester.settings import at_least
 from harvester.sources import FORMAT_NAMES
 
 from . import db as database
@@ -136,7 +137,8 @@ def cli(verbose: bool):
 @click.option("--channels", "channel_list", type=click.Path(dir_okay=False), help="Read the public channels listed in this file live.")
 @click.option("--since", metavar="DATE", help="Live channels: stop at posts older than DATE (YYYY-MM-DD).")
 @click.option("--limit", "-n", type=click.IntRange(min=1), help="Live channels: at most N new posts per channel.")
-@click.option("--allow-private", is_flag=True, default=None, help="Let requests reach private addresses (tests, mirrors).")
+@click.option("--allow-private/--no-allow-private", default=None,
+              help="Let requests reach private addresses (tests, mirrors), or not, whatever the environment and config say.")
 @config_option
 @quiet_option
 @db_option
@@ -191,6 +193,8 @@ def harvest(db, paths, format_name, channel, channel_list, since, limit, allow_p
     from .live import harvest_channels
     from .pipeline import HarvestStats, expand_inputs, harvest as run_harvest
 
+    # Settings are read (and checked) before any work, so a bad config stops nothing half-way.
+    settings = load_settings(config_path, allow_private=allow_private) if channels else None
     stats = HarvestStats()
     try:
         if paths:
@@ -202,7 +206,6 @@ def harvest(db, paths, format_name, channel, channel_list, since, limit, allow_p
             else:
                 stats = run_harvest(db, paths, format=format_name, channel=channel)
         if channels:
-            settings = load_settings(config_path, allow_private=allow_private)
             stats = harvest_channels(db, channels, settings, since=since_day, limit=limit, stats=stats)
     except KeyboardInterrupt:
         click.echo("Interrupted: every finished batch is saved; run the same command again to continue.", err=True)
@@ -611,10 +614,12 @@ def stats(db, as_json):
 @click.option("--kind", "-k", type=click.Choice(KINDS), help="Only items of this kind.")
 @click.option("--retry-failed", is_flag=True, help="Also retry failed, dead and skipped items now.")
 @click.option("--refresh", is_flag=True, help="Fetch ok items again (conditional GET: unchanged pages cost a 304).")
-@click.option("--concurrency", type=click.IntRange(min=1), help="Requests in flight at once (default 32).")
-@click.option("--per-host", type=click.IntRange(min=1), help="Requests in flight per host (default 2).")
+# The flags' ranges are the settings' own (harvester/settings.py), as for the config file.
+@click.option("--concurrency", type=click.IntRange(min=at_least("concurrency")), help="Requests in flight at once (default 32).")
+@click.option("--per-host", type=click.IntRange(min=at_least("per_host")), help="Requests in flight per host (default 2).")
 @click.option("--ignore-robots", is_flag=True, default=None, help="Do not read robots.txt.")
-@click.option("--allow-private", is_flag=True, default=None, help="Let links reach private and loopback addresses.")
+@click.option("--allow-private/--no-allow-private", default=None,
+              help="Let links reach private and loopback addresses, or not, whatever the environment and config say.")
 @click.option("--summarizer", type=click.Choice(["extractive", "llm"]), default="extractive", show_default=True,
               help="Who writes summaries: offline sentence extraction, or a model through the optional llm library.")
 @click.option("--model", "llm_model", metavar="NAME", help="The llm model for --summarizer llm (see `llm models`).")

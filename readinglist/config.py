@@ -3,7 +3,8 @@
 The file is ``--config PATH``, else ``$READINGLIST_CONFIG``, else
 ``config.toml`` in the user's config directory (``~/.config/readinglist`` on
 Linux). Its keys are the :class:`harvester.settings.Settings` field names, at
-the top level or under ``[fetch]`` / ``[urls]``::
+the top level or under ``[fetch]`` / ``[urls]``, and every value from every
+source is checked by :func:`harvester.settings.check_setting` before any work::
 
     concurrency = 16
     allow_hosts = ["intranet.example", "10.1.0.0/16"]
@@ -19,14 +20,16 @@ import tomllib
 from pathlib import Path
 from typing import Mapping
 
-from harvester.settings import SETTING_NAMES, Settings, env_overrides
+from harvester.settings import SETTING_NAMES, Settings, SettingError, check_settings, env_overrides
 
 CONFIG_ENV = "READINGLIST_CONFIG"
 SECTIONS = ("fetch", "urls", "network")
 
 
 class ConfigError(ValueError):
-    """A config file that cannot be read or names an unknown setting."""
+    """Settings that cannot be used: a config file that cannot be read, an
+    unknown setting, or a value of the wrong type or out of range (in the file,
+    the environment or the flags)."""
 
 
 def default_config_path() -> Path:
@@ -59,9 +62,10 @@ def read_config_file(path: str | os.PathLike | None, *, required: bool) -> dict:
     unknown = sorted(set(flat) - SETTING_NAMES)
     if unknown:
         raise ConfigError(f"{path}: unknown setting {unknown[0]!r}")
-    if "allow_hosts" in flat:
-        flat["allow_hosts"] = tuple(flat["allow_hosts"])
-    return flat
+    try:
+        return check_settings(flat, label=lambda key: f"{path}: {key}")
+    except SettingError as error:
+        raise ConfigError(str(error)) from None
 
 
 def load_settings(
@@ -74,9 +78,9 @@ def load_settings(
     required = config_path is not None or bool(environ.get(CONFIG_ENV))
     path = config_path or environ.get(CONFIG_ENV) or default_config_path()
     values = read_config_file(path, required=required)
-    values.update(env_overrides(environ))
-    values.update({key: value for key, value in (flags or {}).items() if value is not None})
     try:
-        return Settings(**values)
-    except TypeError as error:
-        raise ConfigError(f"{path}: {error}") from None
+        values.update(env_overrides(environ))
+        values.update(check_settings({key: value for key, value in (flags or {}).items() if value is not None}))
+    except SettingError as error:
+        raise ConfigError(str(error)) from None
+    return Settings(**values)

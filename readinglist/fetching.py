@@ -86,6 +86,8 @@ class FetchStats:
     skipped: int = 0
     metadata: object = None  # the site metadata stage's stats, when it ran
     references: object = None  # the cited-titles stage's stats (readinglist.references.ResolveStats)
+    kind: str | None = None  # the one kind asked for
+    waiting: Waiting | None = None  # when nothing was due: what waits for its time
 
     @property
     def done(self) -> int:
@@ -95,10 +97,36 @@ class FetchStats:
         if not self.total:
             if _handled(self.metadata):  # the site stage did this run's work (or used up --limit)
                 return "No other pages to fetch."
+            if self.kind in NEVER_FETCHED_KINDS:
+                return f"Nothing to fetch: {self.kind} items are never fetched."
+            if self.waiting is not None:
+                return self.waiting.summary()
             return "Nothing to fetch (every item is fetched; --retry-failed or --refresh fetch again)."
         ok = f"{self.ok} ok" + (f" ({self.unchanged} unchanged)" if self.unchanged else "")
         noun = "item" if self.total == 1 else "items"
         return f"Fetched {self.total} {noun}: {ok}, {self.failed} failed, {self.dead} dead, {self.skipped} skipped."
+
+
+@dataclass(frozen=True)
+class Waiting:
+    """Items left out of a run only because their time has not come: a failed
+    item's retry time, or a site's rate limit on a pending one."""
+
+    items: int
+    failed: int  # of those, failed ones: --retry-failed takes them now
+    first: str  # the soonest next_retry_at (ISO)
+
+    def summary(self) -> str:
+        first = self.first
+        with contextlib.suppress(ValueError):
+            first = datetime.fromisoformat(first).astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+        if self.items == 1:
+            line = f"Nothing due: 1 item waits for its retry time, at {first}"
+        else:
+            line = f"Nothing due: {self.items} items wait for their retry time, the first at {first}"
+        if self.failed:
+            line += "; --retry-failed retries " + ("it" if self.items == 1 else "the failed ones") + " now"
+        return line + "."
 
 
 @dataclass(frozen=True)
@@ -229,6 +257,28 @@ def count_candidates(db: sqlite_utils.Database, *, limit: int | None = None, **s
             sql, params = f"{sql} LIMIT ?", [*params, limit]
         return db.execute(f"SELECT COUNT(*) FROM ({sql})", params).fetchone()[0]
     return sum(1 for _ in itertools.islice(filter(keeps, db.execute(sql, params)), limit))
+
+
+def count_waiting(
+    db: sqlite_utils.Database, *, kind: str | None = None, retry_failed: bool = False, now: datetime | None = None
+) -> Waiting | None:
+    """The items that only their ``next_retry_at`` keeps out of a run (site items too), or None.
+
+    Pending ones wait for a site's rate limit, failed ones for their retry
+    time (unless ``retry_failed``, which takes every failed one).
+    """
+    statuses = ("pending",) if retry_failed else ("pending", "failed")
+    sql = (
+        "SELECT COUNT(*), COALESCE(SUM(fetch_status = 'failed'), 0), MIN(next_retry_at) FROM items"
+        f" WHERE kind NOT IN ({', '.join('?' for _ in NEVER_FETCHED_KINDS)})"
+        f" AND COALESCE(fetch_status, 'pending') IN ({', '.join('?' for _ in statuses)}) AND next_retry_at > ?"
+    )
+    params = [*NEVER_FETCHED_KINDS, *statuses, _iso(now or _now())]
+    if kind:
+        sql += " AND kind = ?"
+        params.append(kind)
+    items, failed, first = db.execute(sql, params).fetchone()
+    return Waiting(items, failed, first) if items else None
 
 
 def select_candidates(db: sqlite_utils.Database, **options) -> list[Candidate]:
@@ -635,7 +685,7 @@ def run(
     (default :func:`extract_page`); ``executor`` replaces the process pool.
     """
     settings = settings or Settings()
-    stats = FetchStats()
+    stats = FetchStats(kind=kind)
     if site_metadata:
         stats.metadata = _site_metadata(db, settings, limit=limit, kind=kind, retry_failed=retry_failed, refresh=refresh)
         handled = _handled(stats.metadata)
@@ -644,6 +694,8 @@ def run(
     selection = {"kind": kind, "retry_failed": retry_failed, "refresh": refresh, "now": _now(),
                  "skip_site_items": site_metadata}
     stats.total = count_candidates(db, limit=limit, **selection)
+    if not stats.total:  # say why: waiting for a retry time is not "everything is fetched"
+        stats.waiting = count_waiting(db, kind=kind, retry_failed=retry_failed, now=selection["now"])
     if on_start is not None:
         on_start(stats.total)
     if stats.total:

@@ -61,7 +61,7 @@ from .ranking import in_queue_order
 logger = logging.getLogger(__name__)
 
 SKIPPED = "skipped"
-# Waits before retrying a failed item, by attempts so far (the last one repeats).
+# Waits before retrying a failed item, by attempts so far (the last one repeats: a failed item is never given up).
 RETRY_BACKOFF = (timedelta(hours=1), timedelta(hours=6), timedelta(days=1), timedelta(days=3))
 # A deferral without a site's own estimate.
 DEFAULT_DEFER = timedelta(minutes=15)
@@ -135,7 +135,6 @@ HANDLED_DOMAINS = ("youtube.com", "t.me", "habr.com")
 
 def iter_pending(
     db: sqlite_utils.Database,
-    settings,
     now: datetime,
     *,
     adapters: Iterable[str] | None = None,
@@ -151,10 +150,11 @@ def iter_pending(
     time; each chunk's rows grouped by adapter (so one chunk is held however
     long the backlog).
 
-    Due: pending, or failed with attempts left, and not waiting for
-    ``next_retry_at``. ``retry_failed`` adds every failed, dead and skipped
-    item now, ``refresh`` every ok one (``readinglist fetch`` flags of those
-    names). ``ids`` names items to do whatever their state (``force`` too,
+    Due: pending or failed, and not waiting for ``next_retry_at``. As for
+    page items, failed is never final however often it happened (the waits
+    grow, see ``RETRY_BACKOFF``); dead is. ``retry_failed`` adds every
+    failed, dead and skipped item now, ``refresh`` every ok one (``readinglist
+    fetch`` flags of those names). ``ids`` names items to do whatever their state (``force`` too,
     for every handled item). ``limit`` counts rows across all adapters.
     """
     wanted = set(adapters or ADAPTERS)
@@ -170,11 +170,10 @@ def iter_pending(
         params.append(json.dumps(id_list))
     elif not force:
         due = (
-            "((items.fetch_status = 'pending' OR items.fetch_status IS NULL"
-            " OR (items.fetch_status = 'failed' AND COALESCE(items.attempts, 0) < ?))"
+            "((items.fetch_status IN ('pending', 'failed') OR items.fetch_status IS NULL)"
             " AND (items.next_retry_at IS NULL OR items.next_retry_at <= ?))"
         )
-        params += [settings.attempts, _iso(now)]
+        params.append(_iso(now))
         again = (["'failed'", "'dead'", "'skipped'"] if retry_failed else []) + (["'ok'"] if refresh else [])
         if again:
             due = f"({due} OR items.fetch_status IN ({', '.join(again)}))"
@@ -201,10 +200,10 @@ def iter_pending(
             return
 
 
-def pending_items(db: sqlite_utils.Database, settings, now: datetime, **options) -> dict[str, list[dict]]:
+def pending_items(db: sqlite_utils.Database, now: datetime, **options) -> dict[str, list[dict]]:
     """Every chunk of :func:`iter_pending` in one dict of adapter -> rows (for a small selection)."""
     merged: dict[str, list[dict]] = {}
-    for grouped in iter_pending(db, settings, now, **options):
+    for grouped in iter_pending(db, now, **options):
         for adapter, rows in grouped.items():
             merged.setdefault(adapter, []).extend(rows)
     return merged
@@ -577,7 +576,7 @@ def run(
     stats = MetadataStats()
     stats.merged += merge_duplicates(db)
     work = iter_pending(
-        db, settings, now(), adapters=adapters, kind=kind, limit=limit, ids=ids, force=force,
+        db, now(), adapters=adapters, kind=kind, limit=limit, ids=ids, force=force,
         retry_failed=retry_failed, refresh=refresh,
     )
     own_client = client is None

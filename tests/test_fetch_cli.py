@@ -70,6 +70,44 @@ def test_config_allow_hosts_lets_a_network_through(db_path, config, server):
     assert invoke(db_path, config).output == "Fetched 1 item: 1 ok, 0 failed, 0 dead, 0 skipped.\n"
 
 
+@pytest.mark.parametrize(
+    "in_file, in_env, flags, status",
+    [
+        ("true", "", (), "ok"),
+        ("true", "0", (), "skipped"),  # the environment closes the guard the file opened
+        ("true", "no", (), "skipped"),
+        ("false", "1", (), "ok"),
+        ("false", "On", (), "ok"),
+        ("true", "1", ("--no-allow-private",), "skipped"),  # and a flag beats both
+        ("false", "off", ("--allow-private",), "ok"),
+    ],
+)
+def test_allow_private_precedence_is_flags_then_env_then_file(db_path, config, server, in_file, in_env, flags, status):
+    config.write_text(CONFIG + f"allow_private = {in_file}\n", encoding="utf-8")
+    url = server.add("/a", Reply(200, html_page("A"), HTML))
+    add_items(open_db(db_path), [url])
+    result = invoke(db_path, config, *flags, env={"READINGLIST_ALLOW_PRIVATE": in_env})
+    assert (result.exit_code, listed(db_path)[url]["fetch_status"]) == (0, status)
+
+
+@pytest.mark.parametrize(
+    "value, allow_private",
+    [("1", True), ("TRUE", True), ("yes", True), ("on", True), ("0", False), ("false", False), ("No", False),
+     (" off ", False), ("", None), ("  ", None)],
+)
+def test_allow_private_environment_spellings(value, allow_private):
+    from harvester.settings import env_overrides
+
+    assert env_overrides({"READINGLIST_ALLOW_PRIVATE": value}).get("allow_private") == allow_private
+
+
+def test_allow_private_environment_other_words_are_an_error(db_path, config):
+    result = invoke(db_path, config, env={"READINGLIST_ALLOW_PRIVATE": "maybe"})
+    assert (result.exit_code, result.output) == (
+        1, "Error: READINGLIST_ALLOW_PRIVATE: expected 1/0, true/false, yes/no or on/off, got 'maybe'\n"
+    )
+
+
 def test_ignore_robots(db_path, config, server):
     server.add("/robots.txt", Reply(200, b"User-agent: *\nDisallow: /\n", {"Content-Type": "text/plain"}))
     url = server.add("/a", Reply(200, html_page("A"), HTML))
@@ -92,10 +130,123 @@ def test_limit_kind_and_quiet(db_path, config, server):
     assert result.output == "Nothing to fetch (every item is fetched; --retry-failed or --refresh fetch again).\n"
 
 
+LATER, LATEST, LAST = "2999-01-01T00:00:00+00:00", "2999-01-02T00:00:00+00:00", "2999-01-03T00:00:00+00:00"
+NOTHING_LEFT = "Nothing to fetch (every item is fetched; --retry-failed or --refresh fetch again).\n"
+ONE_FAILED_WAITS = "Nothing due: 1 item waits for its retry time, at 2999-01-01 00:00 UTC; --retry-failed retries it now.\n"
+
+
+@pytest.mark.parametrize(
+    "rows, args, output",
+    [
+        ([("failed", LATER, "article")], (), ONE_FAILED_WAITS),
+        ([("failed", LATEST, "article"), ("failed", LATER, "paper"), ("pending", LAST, "article")], (),
+         ("Nothing due: 3 items wait for their retry time, the first at 2999-01-01 00:00 UTC;"
+          " --retry-failed retries the failed ones now.\n")),
+        # Deferred by a site's rate limit: --retry-failed does not take it.
+        ([("pending", LAST, "article")], (), "Nothing due: 1 item waits for its retry time, at 2999-01-03 00:00 UTC.\n"),
+        # A site item (the site stage's) waits too, however often it failed.
+        ([("failed", LATER, "repo")], (), ONE_FAILED_WAITS),
+        ([("failed", LATER, "article"), ("failed", LAST, "paper")], ("--kind", "paper"),
+         "Nothing due: 1 item waits for its retry time, at 2999-01-03 00:00 UTC; --retry-failed retries it now.\n"),
+        ([("failed", LATER, "article")], ("--kind", "paper"), NOTHING_LEFT),
+        ([("ok", None, "article"), ("dead", None, "article")], (), NOTHING_LEFT),
+        ([("pending", None, "channel")], ("--kind", "channel"), "Nothing to fetch: channel items are never fetched.\n"),
+    ],
+)
+def test_nothing_to_fetch_says_why(db_path, config, rows, args, output):
+    db = open_db(db_path)
+    for number, (status, retry_at, kind) in enumerate(rows):
+        url = f"https://github.com/owner/repo{number}" if kind == "repo" else f"http://127.0.0.1:9/{number}"
+        [item_id] = add_items(db, [url], kind=kind)
+        db["items"].update(item_id, {"fetch_status": status, "next_retry_at": retry_at, "attempts": 40,
+                                     "repo": f"owner/repo{number}" if kind == "repo" else None})
+    db.conn.commit()
+    result = invoke(db_path, config, *args)
+    assert (result.exit_code, result.output) == (0, output)
+
+
 def test_bad_config_is_one_error_line(db_path, config):
     config.write_text("colour = 'blue'\n", encoding="utf-8")
     result = invoke(db_path, config)
     assert (result.exit_code, result.output) == (1, f"Error: {config}: unknown setting 'colour'\n")
+
+
+# A config line and the error it gets: a wrong type is never read by its truthiness or split into characters.
+BAD_CONFIG_VALUES = [
+    ('allow_private = "false"', "allow_private: expected true or false, got 'false'"),
+    ('respect_robots = "false"', "respect_robots: expected true or false, got 'false'"),
+    ("allow_private = 1", "allow_private: expected true or false, got 1"),
+    ('concurrency = "16"', "concurrency: expected an integer >= 1, got '16'"),
+    ("concurrency = true", "concurrency: expected an integer >= 1, got true"),
+    ("per_host = 1.5", "per_host: expected an integer >= 1, got 1.5"),
+    ("user_agent = 5", "user_agent: expected a string, got 5"),
+    ('max_bytes = "big"', "max_bytes: expected an integer >= 1, got 'big'"),
+    ("max_bytes = 0", "max_bytes: expected an integer >= 1, got 0"),
+    ('connect_timeout = "x"', "connect_timeout: expected a number > 0, got 'x'"),
+    ("total_timeout = 0", "total_timeout: expected a number > 0, got 0"),
+    ("[fetch]\nread_timeout = -1.0", "read_timeout: expected a number > 0, got -1.0"),
+    ("per_host_delay = -0.5", "per_host_delay: expected a number >= 0, got -0.5"),
+    ("max_redirects = -1", "max_redirects: expected an integer >= 0, got -1"),
+    ("attempts = 0", "attempts: expected an integer >= 1, got 0"),
+    ("max_retry_after = 0", "max_retry_after: expected a number > 0, got 0"),
+    ('allow_hosts = "127.0.0.1"', "allow_hosts: expected a list of strings, got '127.0.0.1'"),
+    ('allow_hosts = ["a.example", 10]', "allow_hosts: expected a list of strings, got ['a.example', 10]"),
+    ('[urls]\ngithub_api = "localhost:8000"', "github_api: expected an http or https URL, got 'localhost:8000'"),
+    ("github_token = 12", "github_token: expected a string, got 12"),
+]
+
+
+@pytest.mark.parametrize("line, message", BAD_CONFIG_VALUES)
+def test_a_bad_config_value_is_one_error_line_before_any_work(db_path, config, server, line, message):
+    url = server.add("/a", Reply(200, html_page("A"), HTML))
+    add_items(open_db(db_path), [url])
+    config.write_text(line + "\n", encoding="utf-8")
+    result = invoke(db_path, config)
+    assert (result.exit_code, result.output) == (1, f"Error: {config}: {message}\n")
+    assert server.hits["/a"] == 0 and listed(db_path)[url]["fetch_status"] == "pending"
+
+
+@pytest.mark.parametrize("line, message", BAD_CONFIG_VALUES)
+def test_load_settings_checks_config_values(config, line, message):
+    from readinglist.config import ConfigError, load_settings
+
+    config.write_text(line + "\n", encoding="utf-8")
+    with pytest.raises(ConfigError) as raised:
+        load_settings(config, environ={})
+    assert str(raised.value) == f"{config}: {message}"
+
+
+def test_good_config_values_are_taken_as_settings(config):
+    from readinglist.config import load_settings
+
+    config.write_text('per_host_delay = 0\nallow_hosts = ["10.1.0.0/16"]\n[fetch]\nrespect_robots = false\n', encoding="utf-8")
+    settings = load_settings(config, environ={})
+    assert (settings.per_host_delay, settings.allow_hosts, settings.respect_robots) == (0.0, ("10.1.0.0/16",), False)
+    assert isinstance(settings.per_host_delay, float)
+
+
+@pytest.mark.parametrize(
+    "environ, flags, message",
+    [
+        ({"READINGLIST_GITHUB_API": "api.github.local"}, {},
+         "READINGLIST_GITHUB_API: expected an http or https URL, got 'api.github.local'"),
+        ({}, {"concurrency": 0}, "concurrency: expected an integer >= 1, got 0"),
+        ({}, {"colour": "blue"}, "unknown setting 'colour'"),
+    ],
+)
+def test_environment_and_flags_go_through_the_same_checks(config, environ, flags, message):
+    from readinglist.config import ConfigError, load_settings
+
+    with pytest.raises(ConfigError) as raised:
+        load_settings(config, flags, environ=environ)
+    assert str(raised.value) == message
+
+
+def test_a_bad_environment_value_is_one_error_line(db_path, config):
+    result = invoke(db_path, config, env={"READINGLIST_GITHUB_API": "api.github.local"})
+    assert (result.exit_code, result.output) == (
+        1, "Error: READINGLIST_GITHUB_API: expected an http or https URL, got 'api.github.local'\n"
+    )
 
 
 @pytest.mark.parametrize("option", ["--concurrency", "--per-host", "--limit"])

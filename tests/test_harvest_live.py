@@ -228,6 +228,18 @@ def test_configured_base_needs_no_allow_private_but_its_redirects_are_guarded(te
     )
 
 
+def test_a_bad_config_stops_the_harvest_before_any_work(telegram, tmp_path, db_path):
+    """Files are harvested before channels: the settings the channels need are checked first."""
+    notes = tmp_path / "notes.md"
+    notes.write_text("Read https://example.org/a\n", encoding="utf-8")
+    path = tmp_path / "bad.toml"
+    path.write_text(f'allow_private = "yes"\n[urls]\ntelegram_base = "{telegram.base}"\n')
+    result = run("harvest", str(notes), "@ml_chan", "--config", str(path), "--db", str(db_path))
+    assert (result.exit_code, result.output) == (1, f"Error: {path}: allow_private: expected true or false, got 'yes'\n")
+    assert open_db(db_path).execute("SELECT COUNT(*) FROM posts").fetchone()[0] == 0
+    assert telegram.requests == []
+
+
 def test_transient_errors_are_retried(telegram):
     import httpx
 

@@ -34,22 +34,24 @@ def test_adapter_for(row, expected):
 
 
 def test_which_items_are_due(fresh_db):
-    settings = settings_for_offline()
     due = add_item(fresh_db, "https://arxiv.org/abs/2401.00001")
     retry_due = add_item(fresh_db, "https://arxiv.org/abs/2401.00002", fetch_status="failed", attempts=1, next_retry_at="2026-03-01T11:00:00+00:00")
     add_item(fresh_db, "https://arxiv.org/abs/2401.00003", fetch_status="failed", attempts=1, next_retry_at="2026-03-01T13:00:00+00:00")
-    add_item(fresh_db, "https://arxiv.org/abs/2401.00004", fetch_status="failed", attempts=settings.attempts)
+    # However often it failed, like a page item: settings.attempts is per request, not a lifetime cap.
+    often_failed = add_item(fresh_db, "https://arxiv.org/abs/2401.00004", fetch_status="failed", attempts=40,
+                            next_retry_at="2026-02-20T12:00:00+00:00")
     add_item(fresh_db, "https://arxiv.org/abs/2401.00005", fetch_status="ok")
     add_item(fresh_db, "https://arxiv.org/abs/2401.00006", fetch_status="dead")
     deferred = add_item(fresh_db, "https://arxiv.org/abs/2401.00007", next_retry_at="2026-03-01T12:30:00+00:00")
     add_item(fresh_db, "https://example.com/article")
     repo = add_item(fresh_db, "https://github.com/a/b")
-    work = metadata.pending_items(fresh_db, settings, NOW)
-    assert {k: sorted(r["id"] for r in v) for k, v in work.items()} == {"arxiv": sorted([due, retry_due]), "github": [repo]}
-    assert list(metadata.pending_items(fresh_db, settings, NOW, kind="repo")) == ["github"]
-    assert sum(map(len, metadata.pending_items(fresh_db, settings, NOW, limit=1).values())) == 1
-    assert list(metadata.pending_items(fresh_db, settings, NOW, adapters=["github"])) == ["github"]
-    forced = metadata.pending_items(fresh_db, settings, NOW, ids=[deferred])
+    work = metadata.pending_items(fresh_db, NOW)
+    expected = {"arxiv": sorted([due, retry_due, often_failed]), "github": [repo]}
+    assert {k: sorted(r["id"] for r in v) for k, v in work.items()} == expected
+    assert list(metadata.pending_items(fresh_db, NOW, kind="repo")) == ["github"]
+    assert sum(map(len, metadata.pending_items(fresh_db, NOW, limit=1).values())) == 1
+    assert list(metadata.pending_items(fresh_db, NOW, adapters=["github"])) == ["github"]
+    forced = metadata.pending_items(fresh_db, NOW, ids=[deferred])
     assert [r["id"] for r in forced["arxiv"]] == [deferred]
 
 
@@ -57,15 +59,15 @@ def test_which_items_are_due(fresh_db):
     "flags, expected",
     [
         ({}, []),
-        ({"retry_failed": True}, ["failed-out", "dead", "skipped", "failed-later"]),
+        ({"retry_failed": True}, ["failed-often", "dead", "skipped", "failed-later"]),
         ({"refresh": True}, ["ok"]),
-        ({"retry_failed": True, "refresh": True}, ["failed-out", "dead", "skipped", "failed-later", "ok"]),
+        ({"retry_failed": True, "refresh": True}, ["failed-often", "dead", "skipped", "failed-later", "ok"]),
     ],
 )
 def test_retry_failed_and_refresh_take_items_back(fresh_db, flags, expected):
-    settings = settings_for_offline()
     ids = {
-        "failed-out": add_item(fresh_db, "https://arxiv.org/abs/2401.00004", fetch_status="failed", attempts=settings.attempts),
+        "failed-often": add_item(fresh_db, "https://arxiv.org/abs/2401.00004", fetch_status="failed", attempts=40,
+                                 next_retry_at="2026-03-04T12:00:00+00:00"),
         "dead": add_item(fresh_db, "https://arxiv.org/abs/2401.00006", fetch_status="dead"),
         "skipped": add_item(fresh_db, "https://habr.com/ru/articles/840000/", fetch_status="skipped"),
         "failed-later": add_item(fresh_db, "https://github.com/a/b", fetch_status="failed", attempts=1,
@@ -73,12 +75,19 @@ def test_retry_failed_and_refresh_take_items_back(fresh_db, flags, expected):
         "ok": add_item(fresh_db, "https://huggingface.co/a/b", fetch_status="ok"),
     }
     add_item(fresh_db, "https://example.com/article", fetch_status="dead")  # no adapter: never the site stage's
-    work = metadata.pending_items(fresh_db, settings, NOW, **flags)
+    work = metadata.pending_items(fresh_db, NOW, **flags)
     assert sorted(row["id"] for rows in work.values() for row in rows) == sorted(ids[name] for name in expected)
 
 
-@pytest.mark.parametrize("status, flag", [("failed", "--retry-failed"), ("dead", "--retry-failed"), ("ok", "--refresh")])
-def test_fetch_flags_send_site_items_to_their_adapter(httpserver, db_path, tmp_path, status, flag):
+WAITS = "Nothing due: 1 item waits for its retry time, at 2999-01-01 00:00 UTC; --retry-failed retries it now."
+ALL_DONE = "Nothing to fetch (every item is fetched; --retry-failed or --refresh fetch again)."
+
+
+@pytest.mark.parametrize(
+    "status, flag, first_line",
+    [("failed", "--retry-failed", WAITS), ("dead", "--retry-failed", ALL_DONE), ("ok", "--refresh", ALL_DONE)],
+)
+def test_fetch_flags_send_site_items_to_their_adapter(httpserver, db_path, tmp_path, status, flag, first_line):
     """`fetch --retry-failed` / `--refresh` ask the API again; the generic page fetcher never takes a site's item."""
     from click.testing import CliRunner
 
@@ -96,7 +105,7 @@ def test_fetch_flags_send_site_items_to_their_adapter(httpserver, db_path, tmp_p
     runner = CliRunner()
     first = runner.invoke(cli, ["fetch", "--db", str(db_path), "--config", str(config)], env=env)
     assert first.exit_code == 0, first.output
-    assert first.output.splitlines() == ["Nothing to fetch (every item is fetched; --retry-failed or --refresh fetch again)."]
+    assert first.output.splitlines() == [first_line]
     result = runner.invoke(cli, ["fetch", "--db", str(db_path), "--config", str(config), flag], env=env)
     assert result.exit_code == 0, result.output
     assert result.output.splitlines()[:2] == ["Site metadata: 1 ok, 0 failed, 0 dead.", "No other pages to fetch."]
@@ -105,12 +114,6 @@ def test_fetch_flags_send_site_items_to_their_adapter(httpserver, db_path, tmp_p
     assert row["summary"].startswith("We propose Low-Rank Adaptation, or LoRA")
     # Only the API was asked: doi.org itself was never fetched as a page.
     assert [request.path for request, _ in httpserver.log] == ["/crossref/works/10.1000/example.lora.2022"]
-
-
-def settings_for_offline():
-    from harvester.settings import Settings
-
-    return Settings(per_host_delay=0.0)
 
 
 @pytest.mark.parametrize("source, replaced", [("anchor", True), ("preview", True), ("page", True), (None, True), ("user", False)])
@@ -134,20 +137,22 @@ def test_meta_merges_with_what_is_there(httpserver, fresh_db):
     assert meta["og_type"] == "article" and meta["type"] == "proceedings-article" and meta["adapter"] == "crossref"
 
 
-def test_failures_back_off_then_stop(httpserver, fresh_db):
+@pytest.mark.parametrize("attempts_setting", [1, 4])
+def test_failures_back_off_and_are_never_given_up(httpserver, fresh_db, attempts_setting):
+    """Like a page item, a failed site item waits longer each time (1 h, 6 h, 1 day, then 3 days
+    over and over) and is asked again once its time has come; ``attempts`` is tries per request."""
     item_id = add_item(fresh_db, "https://doi.org/10.1000/flaky")
     httpserver.expect_request("/crossref/works/10.1000/flaky").respond_with_data("boom", status=500)
-    settings = settings_for(httpserver, attempts=3)
-    expected = ["2026-03-01T13:00:00+00:00", "2026-03-01T18:00:00+00:00", "2026-03-02T12:00:00+00:00"]
-    for attempt, retry_at in enumerate(expected, 1):
-        row = item(fresh_db, item_id)
-        fresh_db.execute("UPDATE items SET next_retry_at = NULL WHERE id = ?", [item_id])  # due again
+    settings = settings_for(httpserver, attempts=attempts_setting)
+    waits = ["2026-03-01T13:00:00+00:00", "2026-03-01T18:00:00+00:00", "2026-03-02T12:00:00+00:00",
+             "2026-03-04T12:00:00+00:00", "2026-03-04T12:00:00+00:00", "2026-03-04T12:00:00+00:00"]
+    for attempt, retry_at in enumerate(waits, 1):
         stats = run_stage(fresh_db, settings)
         row = item(fresh_db, item_id)
-        assert stats.failed == 1 and row["attempts"] == attempt and row["next_retry_at"] == retry_at
-    fresh_db.execute("UPDATE items SET next_retry_at = NULL WHERE id = ?", [item_id])
-    assert run_stage(fresh_db, settings).total == 0  # out of attempts
-    assert len(httpserver.log) == 3
+        assert (stats.failed, row["fetch_status"], row["attempts"], row["next_retry_at"]) == (1, "failed", attempt, retry_at)
+        assert run_stage(fresh_db, settings).total == 0  # not before its time
+        fresh_db.execute("UPDATE items SET next_retry_at = ? WHERE id = ?", ["2026-03-01T11:00:00+00:00", item_id])
+    assert len(httpserver.log) == len(waits)
 
 
 def test_unreachable_api_fails_the_items(fresh_db):
@@ -232,7 +237,7 @@ def test_due_items_are_read_a_chunk_at_a_time_in_queue_order(fresh_db, limit):
     add_item(fresh_db, "https://example.com/article")  # no adapter: not the site stage's
     order = [item_id for item_id in queue_order(fresh_db) if item_id in ids]
     assert order != ids  # the priorities reorder them: queue order is not insertion order
-    chunks = list(metadata.iter_pending(fresh_db, settings_for_offline(), NOW, limit=limit, chunk=2))
+    chunks = list(metadata.iter_pending(fresh_db, NOW, limit=limit, chunk=2))
     assert all(sum(map(len, grouped.values())) <= 2 for grouped in chunks)
     read = [[row["id"] for rows in grouped.values() for row in rows] for grouped in chunks]
     # Chunks follow each other in queue order; within one, rows are grouped by adapter.
