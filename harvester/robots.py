@@ -61,13 +61,13 @@ class Rules:
     @classmethod
     def from_answer(cls, answer: RobotsAnswer) -> "Rules":
         if answer.status is None or answer.status >= 500:
-            shown = f"HTTP {answer.status}" if answer.status else (answer.connect_error or "no answer")
-            return cls(
-                allow_all=False,
-                unreachable=True,
-                connect_error=answer.connect_error,
-                reason=f"disallowed by robots.txt (unreachable: {shown})",
-            )
+            shown = f"HTTP {answer.status}" if answer.status else "no answer"
+            # No connection at all: the page would fail the same way, so that is the error, not robots.txt.
+            reason = (
+                f"{answer.connect_error} (reading robots.txt)" if answer.connect_error
+                else f"disallowed by robots.txt (unreachable: {shown})"
+            )  # fmt: skip
+            return cls(allow_all=False, unreachable=True, connect_error=answer.connect_error, reason=reason)
         if not 200 <= answer.status < 300:  # 4xx, or a redirect chain too long: "unavailable"
             return cls(allow_all=True)
         from protego import Protego

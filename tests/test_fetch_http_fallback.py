@@ -104,12 +104,14 @@ def test_an_untrusted_certificate_falls_back(tls, plain):
     "robots, error",
     [
         (False, "connection failed: "),
-        (True, "disallowed by robots.txt (unreachable: connection failed: "),
+        (True, "connection failed: "),
     ],
 )
 def test_without_a_fallback_an_https_failure_is_the_result(plain, robots, error):
+    """With robots.txt on, the connection robots.txt could not make is the error (not "disallowed")."""
     result = fetch(upgraded(plain), settings=SETTINGS.with_changes(respect_robots=robots))
     assert result.status == "failed" and result.error.startswith(error)
+    assert result.error.endswith(" (reading robots.txt)") == robots
     assert plain.hits["/page"] == 0
 
 
@@ -220,7 +222,8 @@ def test_the_stage_falls_back_only_for_links_posted_without_https(fresh_db, plai
     assert (fetched["fetch_status"], fetched["final_url"], fetched["title"]) == ("ok", plain.url("/b"), "B")
     assert fetched["url"] == upgraded(plain, "/b")  # the item keeps its identity
     assert refused["fetch_status"] == "failed"
-    assert refused["last_error"].startswith("disallowed by robots.txt (unreachable: connection failed: ")
+    assert refused["last_error"].startswith("connection failed: ")
+    assert refused["last_error"].endswith(" (reading robots.txt)")
     assert (plain.hits["/b"], plain.hits["/c"]) == (1, 0)
 
 
