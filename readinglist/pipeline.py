@@ -401,11 +401,11 @@ class _Writer:
     def _completion(self, prefix: str) -> str | None:
         """The complete URL that ``prefix``, written with an ellipsis, stands for; None if unknown.
 
-        That is the prefix itself when it ends exactly where a repository or
-        paper does, or when it was written complete elsewhere; else the one
-        complete URL that starts with it.
+        That is the prefix itself when it ends exactly where an arXiv id does,
+        or when it was written complete elsewhere; else the one complete URL
+        that starts with it.
         """
-        if _names_a_whole_work(prefix):
+        if _names_a_whole_paper(prefix):
             return prefix
         rows = self.db.execute(
             "SELECT DISTINCT url FROM mentions WHERE url >= ? AND url < ? LIMIT 3",
@@ -417,30 +417,26 @@ class _Writer:
         return candidates.pop() if len(candidates) == 1 else None
 
 
-def _names_a_whole_work(url: str) -> bool:
-    """Whether ``url`` ends exactly where a GitHub repository or an arXiv id ends.
+def _names_a_whole_paper(url: str) -> bool:
+    """Whether ``url`` ends exactly where an arXiv id ends (``.../2401.01234...``).
 
-    Telegram cuts a long URL at whatever character the limit falls on; a URL
-    that stops exactly at the end of a repository or a full arXiv id and then
-    has "..." is a complete URL followed by an ellipsis, not a cut one:
-    ``github.com/facebookresearch/llama...`` is the llama repository, never a
-    cut ``llama-recipes``.
+    Whatever followed such a URL where Telegram cut it (a version, ``.pdf``),
+    it is that paper. A cut that ends where a GitHub repository name could
+    end is not told apart so: ``github.com/openai/whis...`` is a cut
+    ``whisper`` as often as ``github.com/x/llama...`` is the ``llama`` repo
+    followed by an ellipsis, so those follow the other rules.
     """
     identity = identify(url)
-    if identity is None:
+    if identity is None or not identity.arxiv_id:
         return False
     parts = urlsplit(url)
     if parts.query or parts.fragment:
         return False
     path = parts.path.rstrip("/")
-    if identity.repo:
-        return path.lower() == "/" + identity.repo
-    if identity.arxiv_id:
-        number = identity.arxiv_id.rsplit("/", 1)[-1]
-        if "." in number and len(number) != (9 if number < "1501" else 10):
-            return False  # "2401.0123" is the start of a five-digit id
-        return re.fullmatch(r".*/" + re.escape(number) + r"(?:v\d+)?(?:\.pdf)?", path, re.IGNORECASE) is not None
-    return False
+    number = identity.arxiv_id.rsplit("/", 1)[-1]
+    if "." in number and len(number) != (9 if number < "1501" else 10):
+        return False  # "2401.0123" is the start of a five-digit id
+    return re.fullmatch(r".*/" + re.escape(number) + r"(?:v\d+)?(?:\.pdf)?", path, re.IGNORECASE) is not None
 
 
 TITLE_RANK = {None: 0, "anchor": 1, "preview": 2}

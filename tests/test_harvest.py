@@ -179,14 +179,15 @@ def test_a_markdown_link_with_parentheses_is_one_item(db_path):
             {"https://huggingface.co/blog/welcome-openai-gpt-oss": 2},
         ),
         (["https://arxiv.org/abs/2401.0123…", "https://arxiv.org/abs/2401.01234"], {"https://arxiv.org/abs/2401.01234": 2}),
-        # A whole repository or paper followed by an ellipsis is that one, never a longer name.
+        # A whole arXiv id followed by an ellipsis is that paper, whatever followed it.
+        (["https://arxiv.org/pdf/2401.01234v2..."], {"https://arxiv.org/abs/2401.01234": 1}),
+        # A repository name may be cut where another name goes on: the rules above, never a guess.
         (
-            ["код https://github.com/facebookresearch/llama...", "https://github.com/facebookresearch/llama-recipes"],
-            {"https://github.com/facebookresearch/llama": 1, "https://github.com/facebookresearch/llama-recipes": 1},
+            ["https://github.com/openai/whis...", "https://github.com/openai/whisper"],
+            {"https://github.com/openai/whisper": 2},
         ),
         (["https://github.com/foo/bar...", "https://github.com/foo/bar"], {"https://github.com/foo/bar": 2}),
-        (["https://github.com/foo/bar..."], {"https://github.com/foo/bar": 1}),
-        (["https://arxiv.org/pdf/2401.01234v2..."], {"https://arxiv.org/abs/2401.01234": 1}),
+        (["https://github.com/foo/bar..."], {}),
         # A prefix written complete elsewhere is that URL.
         (
             ["https://example.com/post...", "https://example.com/post", "https://example.com/post-2"],
