@@ -536,8 +536,9 @@ def show(db, ref, mentions, as_json):
 def search(db, query, status, kind, limit, as_json):
     """Full-text search in titles, summaries and the posts that mention items.
 
-    Words are ANDed; "two words" is a phrase; word* matches a prefix. Russian
-    and English, case-insensitive; best matches first (bm25).
+    Words are ANDed; "two words" is a phrase (only double quotes group:
+    Stanford's is one word); word* matches a prefix. Russian and English,
+    case-insensitive; best matches first (bm25).
 
     \b
     Examples:

@@ -41,7 +41,6 @@ from datasette import hookimpl
 from datasette.database import QueryInterrupted, Results
 from datasette.facets import ArrayFacet, ColumnFacet
 from datasette.filters import FilterArguments
-from datasette.utils import escape_fts as datasette_escape_fts
 from datasette.utils import path_with_added_args, path_with_removed_args, sqlite3
 from datasette.utils.asgi import Response
 from markupsafe import Markup, escape
@@ -185,13 +184,10 @@ def prepare_jinja2_environment(env, datasette):
 
 
 def readinglist_escape_fts(query: str) -> str:
-    """``?_search=`` text as an FTS5 query, the way ``readinglist search`` reads it."""
-    from .search import BadQuery, fts_query
+    """``?_search=`` text as an FTS5 query, the way ``readinglist search`` reads it (never an FTS5 syntax error)."""
+    from .search import fts_query
 
-    try:
-        return fts_query(query)
-    except BadQuery:
-        return datasette_escape_fts(query)
+    return fts_query(query, forgiving=True)
 
 
 @hookimpl(trylast=True)
@@ -268,15 +264,14 @@ def search_match(conn, query: str) -> str:
 
     ``word*`` becomes an OR of the index's terms with that prefix: FTS5 would
     otherwise merge the prefix's whole doclist before the newest matches come.
+    Whatever was typed gives a valid query (a stray quote is closed, no words
+    match nothing), so a search page is never an SQL error.
     """
     import sqlite_utils
 
-    from .search import BadQuery, _prefix_expander, fts_query
+    from .search import _prefix_expander, fts_query
 
-    try:
-        return fts_query(query, expand=_prefix_expander(sqlite_utils.Database(conn)) if "*" in query else None)
-    except BadQuery:
-        return datasette_escape_fts(query)
+    return fts_query(query, expand=_prefix_expander(sqlite_utils.Database(conn)) if "*" in query else None, forgiving=True)
 
 
 @hookimpl(trylast=True)

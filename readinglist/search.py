@@ -84,22 +84,42 @@ _TERM = re.compile(r"^(.*?)(\*?)$", re.S)
 _ONE_TOKEN = re.compile(r"^\w+$")
 # A prefix that expands to more terms than this is left to FTS5's own prefix query.
 MAX_PREFIX_TERMS = 50
+# An FTS5 query that matches nothing (an empty phrase): what a query with no words asks for.
+MATCH_NOTHING = '""'
 
 
-def fts_query(query: str, expand=None) -> str:
+def split_terms(query: str, *, close_quotes: bool = False) -> list[str]:
+    """The terms of a user query: split at spaces, ``"two words"`` kept together.
+
+    Only double quotes group: an apostrophe (``Stanford's``) is part of its
+    word, and a backslash escapes nothing. An unbalanced quote raises
+    :class:`BadQuery`, or with ``close_quotes`` is closed at the end of the query.
+    """
+    lexer = shlex.shlex(query, posix=True)
+    lexer.whitespace_split = True
+    lexer.quotes = '"'
+    lexer.escape = ""
+    lexer.commenters = ""
+    try:
+        return list(lexer)
+    except ValueError:
+        if close_quotes:
+            return split_terms(query + '"')
+        raise BadQuery("unbalanced quote in search query") from None
+
+
+def fts_query(query: str, expand=None, *, forgiving: bool = False) -> str:
     """A user query as a safe FTS5 query: every term quoted, ``term*`` kept as a prefix query.
 
     Terms are ANDed; ``"two words"`` is a phrase. ``expand(prefix)`` may return
     the indexed terms that start with a one-word prefix, to query them as an OR
     instead (FTS5 materializes a prefix's whole doclist; an OR of terms streams).
-    Raises :class:`BadQuery`.
+    Raises :class:`BadQuery`; ``forgiving`` (a search box: whatever is typed
+    gives results or none, never an error) closes an unbalanced quote and makes
+    a query with no words :data:`MATCH_NOTHING`.
     """
-    try:
-        terms = shlex.split(query, posix=True)
-    except ValueError:
-        raise BadQuery("unbalanced quote in search query") from None
     parts = []
-    for term in terms:
+    for term in split_terms(query, close_quotes=forgiving):
         body, star = _TERM.match(term).groups()
         body = body.strip()
         if not body or not re.search(r"\w", body):
@@ -110,8 +130,11 @@ def fts_query(query: str, expand=None) -> str:
         else:
             parts.append('"' + body.replace('"', '""') + '"' + star)
     if not parts:
+        if forgiving:
+            return MATCH_NOTHING
         raise BadQuery("empty search query")
-    return " ".join(parts)
+    # An explicit AND: FTS5 allows the implicit one between phrases only, not next to an (... OR ...) group.
+    return " AND ".join(parts)
 
 
 def _prefix_expander(db: sqlite_utils.Database):

@@ -8,15 +8,17 @@ items (or, for channels, over mentions and posts) computed afresh.
 
 from __future__ import annotations
 
+import itertools
 import json
 from collections import Counter
+from urllib.parse import urlencode
 
 import pytest
 from click.testing import CliRunner
 from datasette_fixtures import as_list, client, client_with_other_database, list_ids  # noqa: F401  (fixtures)
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from queue_fixtures import Builder
+from queue_fixtures import SEARCH_SHAPES, Builder, every_shape_item
 
 from readinglist import datasette_plugin
 from readinglist.cli import cli
@@ -254,6 +256,41 @@ def test_search_looks_at_the_most_recent_matches(client, db_path, monkeypatch):
     page = client.get("/readinglist/items?_search=").text
     assert 'name="_search"' in page
     assert client.json("/readinglist/items.json?_search=")["filtered_table_rows_count"] == 15
+
+
+@pytest.mark.parametrize("first, second", list(itertools.permutations(SEARCH_SHAPES, 2)))
+def test_search_box_combines_every_query_shape(client, db_path, first, second):
+    b = Builder(str(db_path))
+    wanted = every_shape_item(b)
+    b.db.conn.close()
+    query = {"_search": f"{SEARCH_SHAPES[first]} {SEARCH_SHAPES[second]}"}
+    rows = client.json("/readinglist/items.json?" + urlencode({**query, "_shape": "array"}))
+    assert [row["id"] for row in rows] == [wanted]
+    assert client.get("/readinglist/items?" + urlencode(query)).status_code == 200
+
+
+@pytest.mark.parametrize(
+    "text, roles",
+    [
+        ('"', set()),
+        ('""', set()),
+        ('" "', set()),
+        ("***", set()),
+        ('"the transformer', {"paper"}),
+        ('transformer"', {"paper"}),
+        ("NEAR(", set()),
+        ("title:x OR", set()),
+        ("'", set()),
+        ("\\", set()),
+        ("- + ^", set()),
+    ],
+)
+def test_whatever_is_typed_in_the_search_box_is_a_page(client, list_ids, text, roles):
+    # Never an FTS5 syntax error (HTTP 400): a stray quote is closed, no words match nothing.
+    query = urlencode({"_search": text})
+    rows = client.json(f"/readinglist/items.json?{query}&_shape=array")
+    assert {row["id"] for row in rows} == {list_ids[role] for role in roles}
+    assert client.get(f"/readinglist/items?{query}").status_code == 200
 
 
 def search_truth(db_path, query: str, filters: dict) -> dict[str, dict]:
