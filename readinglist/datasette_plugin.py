@@ -34,6 +34,7 @@ Everything that came from the web is escaped (Jinja autoescape, or
 from __future__ import annotations
 
 import asyncio
+import re
 from pathlib import Path
 from urllib.parse import unquote_plus, urlsplit
 
@@ -252,11 +253,14 @@ SEARCH_WINDOW = 5_000
 # By rowid: a lookup SQLite prefers to a kind or status index, so a filtered
 # search is counted from its matches, not by probing every paper.
 # :search_match is the FTS5 query (see search_match below).
+SEARCH_MARK = "search_docs_fts MATCH :search_match"
 SEARCH_WHERE = (
     "rowid IN (SELECT items.rowid FROM search_docs JOIN items ON items.id = search_docs.item_id"
-    " WHERE search_docs.id IN (SELECT rowid FROM search_docs_fts WHERE search_docs_fts MATCH :search_match"
+    f" WHERE search_docs.id IN (SELECT rowid FROM search_docs_fts WHERE {SEARCH_MARK}"
     " ORDER BY rowid DESC LIMIT {window}))"
 )
+# Datasette's first page of a sorted table: one sort column, no tie-breaker (see wrap_execute).
+FIRST_PAGE_ORDER = re.compile(r" order by (?P<order>[^,()]+) limit (?P<limit>\d+)$")
 
 
 def search_match(conn, query: str) -> str:
@@ -290,6 +294,7 @@ def filters_from_request(request, database, table, datasette):
         where, params, descriptions = await array_filter_arguments(request, db)
         if not search:
             return FilterArguments(where, params, descriptions, extra_context=context)
+        wrap_execute(db)
         description = f'search matches "{search}"'
         match = await db.execute_fn(lambda conn: search_match(conn, search))
         try:
@@ -335,7 +340,7 @@ DRIVE_LIMIT = 3_000
 # spare it, so the value's rows drive up to this many.
 DRIVE_LIMIT_COUNTED_BY_SQL = 20_000
 # A params key that no SQL names: a row count the plugin already knows from
-# item_facet_counts (see count_shortcut).
+# item_facet_counts (see wrap_execute).
 KNOWN_COUNT = "readinglist_known_count"
 
 
@@ -390,7 +395,7 @@ async def array_filter_arguments(request, db) -> tuple[list[str], dict, list[str
     chosen = array_filters(request)
     if not chosen:
         return [], {}, []
-    count_shortcut(db)
+    wrap_execute(db)
     answerable = counted_filters(request)
     filters = answerable[0] if answerable else {}
     picked = [
@@ -414,27 +419,39 @@ async def array_filter_arguments(request, db) -> tuple[list[str], dict, list[str
     return where, params, descriptions
 
 
-def count_shortcut(db) -> None:
-    """Let Datasette's row count of a one-channel or one-tag view come from item_facet_counts.
+def wrap_execute(db) -> None:
+    """Two corrections to the SQL Datasette 0.65 runs on items, which it has no hook for.
 
-    Datasette 0.65 counts a filtered table page with ``select count(*) from
-    items where ...`` and has no hook for it; counting a channel's 170,000
-    items that way takes 200 ms. When the filters are ones item_facet_counts
-    answers (kind, status, domain and one channel or tag), the filter hook puts
-    the count in the params under :data:`KNOWN_COUNT`, which no SQL names, and
-    this wrapper of the database's ``execute`` answers that count query with it.
+    * A known row count. Datasette counts a filtered table page with
+      ``select count(*) from items where ...``; counting a channel's 170,000
+      items that way takes 200 ms. When the filters are ones
+      item_facet_counts answers (kind, status, domain and one channel or
+      tag), the filter hook puts the count in the params under
+      :data:`KNOWN_COUNT`, which no SQL names, and the count query is
+      answered with it.
+    * The tie-breaker of a search's first page. Datasette sorts the first
+      page by the sort column alone (``order by rank_key desc limit 101``)
+      and the pages after it by the column and the primary key, starting
+      after the last row's (rank_key, id). Plain pages walk a (…, rank_key,
+      id) index, so equal keys come in id order anyway; a search page sorts
+      its matches, and equal keys (common in rank_key) came in any order:
+      rows were skipped and repeated from page to page. The first page of
+      a search is ordered by ``id`` after the sort column too (a sort of the
+      search window's rows, as before).
     """
-    if getattr(db, "_readinglist_count_shortcut", False):
+    if getattr(db, "_readinglist_execute_wrapped", False):
         return
     execute = db.execute
 
-    async def execute_with_known_counts(sql, params=None, *args, **kwargs):
+    async def execute_items_sql(sql, params=None, *args, **kwargs):
         if isinstance(params, dict) and KNOWN_COUNT in params and sql.startswith("select count(*) from items where "):
             return Results([(params[KNOWN_COUNT],)], False, [("count(*)", None, None, None, None, None, None)])
+        if isinstance(params, dict) and "search_match" in params and sql.startswith("select ") and SEARCH_MARK in sql:
+            sql = FIRST_PAGE_ORDER.sub(r" order by \g<order>, id limit \g<limit>", sql)
         return await execute(sql, params, *args, **kwargs)
 
-    db.execute = execute_with_known_counts
-    db._readinglist_count_shortcut = True
+    db.execute = execute_items_sql
+    db._readinglist_execute_wrapped = True
 
 
 def rename_arraycontains(query: bytes) -> bytes:
