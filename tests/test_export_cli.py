@@ -7,8 +7,9 @@ import json
 import pytest
 from click.testing import CliRunner
 
-from export_fixtures import build_library, library  # noqa: F401
+from export_fixtures import build_library, library, write_answer  # noqa: F401
 from readinglist.cli import cli
+from readinglist.db import item_id_for, open_db
 
 
 def run(db_path, *args):
@@ -92,3 +93,49 @@ def test_empty_selection_is_an_empty_valid_file(library, db_path):
     result = run(db_path, "-f", "csljson", "--tag", "no-such-tag")
     assert result.exit_code == 0
     assert json.loads(result.output) == []
+
+
+def _unbraced(value: str) -> str:
+    return value.replace("{", "").replace("}", "")
+
+
+# The container's field in bibtex, biblatex and a Zotero item.
+JOURNAL = ("journal", "journaltitle", "publicationTitle")
+PROCEEDINGS = ("booktitle", "booktitle", "proceedingsTitle")
+
+
+@pytest.mark.parametrize(
+    "url, identifiers, answer, fields, container",
+    [
+        ("https://doi.org/10.1111/cdev.13000", {"doi": "10.1111/cdev.13000"},
+         ("crossref", "crossref_child_development.json"), JOURNAL, "Child Development"),
+        ("https://doi.org/10.1109/cvpr.2016.90", {"doi": "10.1109/cvpr.2016.90"}, ("crossref", "crossref_cvpr.json"),
+         PROCEEDINGS, "2016 IEEE Conference on Computer Vision and Pattern Recognition (CVPR)"),
+        ("https://doi.org/10.5281/zenodo.7654321", {"doi": "10.5281/zenodo.7654321"},
+         ("datacite", "datacite_article.json"), JOURNAL, "Journal of Open Reading"),
+        ("https://arxiv.org/abs/1810.04805", {"arxiv_id": "1810.04805"}, ("arxiv", "arxiv_bert.atom.xml"), JOURNAL,
+         "NAACL-HLT 2019"),
+    ],
+)
+def test_the_journal_or_proceedings_a_site_names_is_in_every_format(db_path, url, identifiers, answer, fields, container):
+    # Records read meta keys no adapter writes (container_title, journal); Crossref and DataCite store "container".
+    from pybtex.database import parse_string
+
+    from readinglist.export import select_items
+    from readinglist.zotero import zotero_item
+
+    db = open_db(db_path)
+    item_id = item_id_for(url)
+    db["items"].insert({"id": item_id, "url": url, "kind": "paper", "domain": url.split("/")[2], "status": "unread",
+                        "added_at": "2024-06-10T12:00:00+00:00", **identifiers})
+    write_answer(db, item_id, *answer)
+    db.conn.commit()
+    bibtex_field, biblatex_field, zotero_field = fields
+    bibtex = parse_string(run(db_path, "-f", "bibtex").output, "bibtex").entries.values()
+    assert [_unbraced(entry.fields[bibtex_field]) for entry in bibtex] == [container]
+    biblatex = parse_string(run(db_path, "-f", "biblatex").output, "bibtex").entries.values()
+    assert [_unbraced(entry.fields[biblatex_field]) for entry in biblatex] == [container]
+    assert f"\nT2  - {container}\n" in run(db_path, "-f", "ris").output
+    assert [item["container-title"] for item in json.loads(run(db_path, "-f", "csljson").output)] == [container]
+    assert [item["container"] for item in json.loads(run(db_path, "-f", "json").output)] == [container]
+    assert zotero_item(select_items(db)[0])[zotero_field] == container
