@@ -275,7 +275,9 @@ def list_(db, status, kind, channel, tag, domain, since, sort, as_json, as_csv):
     elif sys.stdout.isatty():
         _print_table(items)
     else:
-        for item in items:
+        from .render import printable
+
+        for item in printable(items):
             click.echo(_plain_line(item))
 
 
@@ -298,8 +300,10 @@ def _print_table(items: list[dict]) -> None:
     from rich.table import Table
     from rich.text import Text
 
+    from .render import printable
+
     table = Table("id", "kind", "mentions", "title / url", box=None, header_style="bold")
-    for item in items:
+    for item in printable(items):
         # Titles come from the web: Text() renders them literally, never as markup.
         shown = Text(item["title"] or item["url"])
         if item["title"]:
@@ -332,9 +336,16 @@ def _echo_json(data) -> None:
     click.echo(json.dumps(data, ensure_ascii=False, indent=2))
 
 
+def _echo_label(line: str) -> None:
+    """A line naming an item: its title came from the web (see render.printable)."""
+    from .render import printable
+
+    click.echo(printable(line))
+
+
 def _confirm(verb: str, items) -> None:
     for item in items:
-        click.echo(f"{verb}: {item.label}")
+        _echo_label(f"{verb}: {item.label}")
 
 
 @cli.command()
@@ -437,7 +448,7 @@ def tag(db, ref, changes):
     from .state import tag as tag_item
 
     item, tags = tag_item(db, ref, changes)
-    click.echo(f"Tags [{', '.join(tags)}]: {item.label}")
+    _echo_label(f"Tags [{', '.join(tags)}]: {item.label}")
 
 
 @cli.command()
@@ -570,7 +581,7 @@ def add(db, url, note_text):
     from .state import add_url
 
     item, created = add_url(db, url, note_text)
-    click.echo(f"{'Added' if created else 'Already listed'}: {item.label}")
+    _echo_label(f"{'Added' if created else 'Already listed'}: {item.label}")
 
 
 @cli.command()
@@ -754,7 +765,7 @@ def resolve(db, limit, config_path, quiet):
         raise click.ClickException(f"database error: {error}") from None
     if not quiet:
         for found in stats.resolved_items:
-            click.echo(f"Resolved: {found['title']} -> {found['url']}")
+            _echo_label(f"Resolved: {found['title']} -> {found['url']}")
         click.echo(stats.summary())
 
 

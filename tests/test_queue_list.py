@@ -57,3 +57,49 @@ def test_sorts(items, db_path):
 def test_csv(items, db_path):
     rows = list(csv.DictReader(io.StringIO(run("list", "--db", db_path, "--csv").output)))
     assert [(row["title"], row["channels"]) for row in rows] == [("Alpha", "chan1|chan2"), ("beta", "chan2")]
+
+
+# Text from the web that a terminal would act on: retitle the window, recolour, clear the screen, overwrite the line.
+HOSTILE = "\x1b]0;PWNED\x07\x1b[31mRed\x1b[0m"
+
+
+@pytest.fixture
+def hostile(builder):
+    item_id = builder.item("https://example.com/x", "article", HOSTILE + " title", summary="Red\x9b2J summary\rover",
+                           tags='["t\\u001b[1m"]')
+    builder.mention(item_id, "chan\x1b[5m", 1, "Red context\x08\x08")
+    builder.db.conn.commit()
+    return item_id
+
+
+def _no_controls(output: str, shown: str) -> None:
+    from readinglist.render import TERMINAL_CONTROLS
+
+    assert TERMINAL_CONTROLS.findall(output) == [] and shown in output
+
+
+@pytest.mark.parametrize(
+    "args",
+    [["list"], ["next"], ["show", "{id}"], ["search", "red"], ["stats"], ["read", "{id}"], ["tag", "{id}", "+x"],
+     ["add", "https://example.com/x"]],
+)
+def test_plain_output_sends_no_control_characters(hostile, db_path, args):
+    result = run(*[arg.format(id=hostile) for arg in args], "--db", db_path)
+    assert result.exit_code == 0, result.output
+    _no_controls(result.output, "chan[5m" if args == ["stats"] else "Red")
+
+
+@pytest.mark.parametrize("command", ["list", "next", "show", "search", "stats"])
+def test_terminal_output_sends_no_control_characters(hostile, builder, capsys, command):
+    from readinglist import cli, queue, render, search
+
+    db = builder.db
+    printers = {
+        "list": lambda: cli._print_table(queue.list_items(db, queue.ListFilter(status="all"))),
+        "next": lambda: render.print_next(queue.next_items(db), True),
+        "show": lambda: render.print_show(queue.show_item(db, hostile), True),
+        "search": lambda: render.print_search(search.search(db, "red"), True),
+        "stats": lambda: render.print_stats(queue.queue_stats(db), True),
+    }
+    printers[command]()
+    _no_controls(capsys.readouterr().out, "chan[5m" if command == "stats" else "Red")
