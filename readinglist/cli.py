@@ -960,7 +960,8 @@ def zotero_push(db, library_id, library_type, collection, dry_run, status, kind,
     if not library_id.strip().isdigit():
         raise click.ClickException(f"--library-id: {library_id!r} is not a Zotero library ID (digits)")
     library = Library(library_type, library_id.strip())
-    records = _select_records(db, status, kind, tag, since, with_mentions=not dry_run)
+    # The note lists the posts that mentioned the item: the dry run compares it with the pushed one too.
+    records = _select_records(db, status, kind, tag, since, with_mentions=True)
     if dry_run:
         actions = plan(db, library, records)
         for action in actions:
