@@ -901,23 +901,15 @@ def export(db, format_name, status, kind, tag, since, output, quiet):
         readinglist export -f ris --tag llm -o llm.ris
         readinglist export -f netscape -o bookmarks.html
     """
-    from .export import FORMATS
+    from .export import FORMATS, write_file
 
     records = _select_records(db, status, kind, tag, since)
     text = FORMATS[format_name].write(records)
     if not output or output == "-":
         click.echo(text, nl=False)
         return
-    import os
-    import tempfile
-    from pathlib import Path
-
-    target = Path(output)
     try:
-        # Write beside the target and rename, so a failed export never leaves half a file.
-        with tempfile.NamedTemporaryFile("w", encoding="utf-8", dir=target.parent or ".", delete=False, suffix=".tmp") as out:
-            out.write(text)
-        os.replace(out.name, target)
+        write_file(output, text)
     except OSError as error:
         raise click.ClickException(f"{output}: cannot write ({error.strerror or error})") from None
     if not quiet:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import stat
 
 import pytest
 from click.testing import CliRunner
@@ -60,6 +62,42 @@ def test_output_file(library, db_path, tmp_path):
     assert target.read_text(encoding="utf-8").count("\n@") == 15
     quiet = CliRunner().invoke(cli, ["export", "--db", str(db_path), "-o", str(target), "-f", "ris", "--quiet"])
     assert quiet.output == "" and target.read_text(encoding="utf-8").startswith("TY  - ")
+
+
+@pytest.fixture
+def umask():
+    """Set the process umask for a test (and put the old one back)."""
+    old = os.umask(0o022)
+    yield os.umask
+    os.umask(old)
+
+
+@pytest.mark.parametrize(
+    "mask, existing_mode, expected_mode",
+    [(0o022, None, 0o644), (0o077, None, 0o600), (0o002, None, 0o664), (0o022, 0o644, 0o644), (0o077, 0o644, 0o644),
+     (0o022, 0o640, 0o640), (0o022, 0o600, 0o600)],
+)
+@pytest.mark.parametrize("through_symlink", [False, True])
+def test_output_file_keeps_mode_and_symlink(library, db_path, tmp_path, umask, mask, existing_mode, expected_mode,
+                                            through_symlink):
+    # The temporary file was made 0600 and renamed over the target, replacing a symlink with a file.
+    umask(mask)
+    folder = tmp_path / "out"
+    folder.mkdir()
+    target = folder / "reading.bib"
+    if existing_mode is not None:
+        target.write_text("old")
+        target.chmod(existing_mode)
+    named = target
+    if through_symlink:
+        named = folder / "link.bib"
+        named.symlink_to(target.name)
+    result = run(db_path, "-o", str(named), "--quiet")
+    assert (result.exit_code, result.output) == (0, "")
+    assert named.is_symlink() is through_symlink
+    assert target.read_text(encoding="utf-8").startswith("@")
+    assert stat.S_IMODE(target.stat().st_mode) == expected_mode
+    assert sorted(p.name for p in folder.iterdir()) == sorted({"reading.bib", named.name})  # no temporary file left
 
 
 def test_same_keys_on_every_export(library, db_path):
