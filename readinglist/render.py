@@ -232,11 +232,13 @@ CSV_FIELDS = ("id", "url", "kind", "title", "status", "priority", "tags", "menti
 
 
 def items_csv(items: list[dict]) -> str:
+    from .export.tabular import csv_cell  # the export's formula guard
+
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(CSV_FIELDS)
     for item in items:
-        writer.writerow(["|".join(item[f]) if isinstance(item[f], list) else ("" if item[f] is None else item[f]) for f in CSV_FIELDS])
+        writer.writerow([csv_cell(item[f]) for f in CSV_FIELDS])
     return out.getvalue()
 
 

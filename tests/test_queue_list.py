@@ -59,6 +59,17 @@ def test_csv(items, db_path):
     assert [(row["title"], row["channels"]) for row in rows] == [("Alpha", "chan1|chan2"), ("beta", "chan2")]
 
 
+@pytest.mark.parametrize("title", ['=HYPERLINK("http://evil", "x")', "-2+3", "+1", "@SUM(A1)"])
+def test_csv_cells_never_start_a_formula(items, builder, db_path, title):
+    # list --csv had no guard at all; it shares the export's, which leaves numbers (a negative score) alone.
+    builder.db.execute("UPDATE items SET title = ? WHERE id = ?", [title, items["b"]])
+    builder.db.conn.commit()
+    rows = {row["id"]: row for row in csv.DictReader(io.StringIO(run("list", "--db", db_path, "--csv").output))}
+    assert rows[items["b"]]["title"] == "'" + title
+    scores = [row["score"] for row in rows.values()]
+    assert any(score.startswith("-") for score in scores) and all(float(score) < 100 for score in scores)
+
+
 # Text from the web that a terminal would act on: retitle the window, recolour, clear the screen, overwrite the line.
 HOSTILE = "\x1b]0;PWNED\x07\x1b[31mRed\x1b[0m"
 
