@@ -244,7 +244,7 @@ def _report(stats, quiet: bool) -> None:
 @click.option("--kind", "-k", type=click.Choice(KINDS), help="Only items of this kind.")
 @click.option("--channel", "-c", help="Only items mentioned in (or forwarded from) this channel.")
 @click.option("--tag", "-t", help="Only items with this tag.")
-@click.option("--domain", "-d", help="Only items on this domain, e.g. github.com.")
+@click.option("--domain", "-d", help="Only items on this site, e.g. github.com (docs.cohere.ai means cohere.ai).")
 @click.option("--since", metavar="DATE", help="Only items first seen on or after DATE (YYYY-MM-DD).")
 @click.option("--sort", type=click.Choice(SORTS), default="mentions", show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON array (stable field names, for scripts).")

@@ -71,6 +71,20 @@ def _add_shared_filters(clauses: list[str], params: list, filters) -> None:
         params += [filters.channel, filters.channel]
 
 
+def stored_domain(value: str) -> str:
+    """The ``domain`` items on the site ``value`` are stored under, as identify() computes it for their URLs.
+
+    The registered domain, in ASCII: ``docs.cohere.ai`` -> ``cohere.ai``,
+    ``www.GitHub.com`` -> ``github.com``, ``пример.рф`` -> ``xn--e1afmkfd.xn--p1ai``;
+    a URL gives its host's. A value that is no host name is kept, lowercased.
+    """
+    from harvester.identity import identify
+
+    text = value.strip()
+    identity = identify(text if "://" in text else f"https://{text}/")
+    return identity.domain if identity is not None else text.lower()
+
+
 def list_items(db: sqlite_utils.Database, filters: ListFilter = ListFilter()) -> list[dict]:
     """Items matching ``filters``, most mentioned first.
 
@@ -83,7 +97,7 @@ def list_items(db: sqlite_utils.Database, filters: ListFilter = ListFilter()) ->
     _add_shared_filters(clauses, params, filters)
     if filters.domain:
         clauses.append("items.domain = ?")
-        params.append(filters.domain.lower())
+        params.append(stored_domain(filters.domain))
     having = ""
     if filters.since:
         having = "HAVING COALESCE(first_post_date, items.added_at) >= ?"

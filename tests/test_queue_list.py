@@ -47,6 +47,34 @@ def test_filters(items, db_path):
     )
 
 
+SITES = ["https://docs.cohere.ai/docs/intro", "https://пример.рф/статья", "https://github.com/a/b",
+         "https://www.bbc.co.uk/news/1", "https://example.org/c"]
+
+
+@pytest.mark.parametrize(
+    "domain, listed_url",
+    [
+        ("docs.cohere.ai", "https://docs.cohere.ai/docs/intro"),
+        ("cohere.ai", "https://docs.cohere.ai/docs/intro"),
+        ("Docs.Cohere.AI", "https://docs.cohere.ai/docs/intro"),
+        ("пример.рф", "https://xn--e1afmkfd.xn--p1ai/%D1%81%D1%82%D0%B0%D1%82%D1%8C%D1%8F"),
+        ("www.ПРИМЕР.рф", "https://xn--e1afmkfd.xn--p1ai/%D1%81%D1%82%D0%B0%D1%82%D1%8C%D1%8F"),
+        ("xn--e1afmkfd.xn--p1ai", "https://xn--e1afmkfd.xn--p1ai/%D1%81%D1%82%D0%B0%D1%82%D1%8C%D1%8F"),
+        ("www.github.com", "https://github.com/a/b"),
+        ("https://github.com/x/y", "https://github.com/a/b"),
+        ("news.bbc.co.uk", "https://bbc.co.uk/news/1"),
+        ("co.uk", None),
+        ("localhost", None),
+    ],
+)
+def test_domain_is_matched_as_items_store_it(db_path, domain, listed_url):
+    # Items store the registered domain in ASCII (identify()); the filter compared the value as typed.
+    for url in SITES:
+        assert run("add", "--db", db_path, url).exit_code == 0
+    result = run("list", "--db", db_path, "--json", "--domain", domain)
+    assert [item["url"] for item in json.loads(result.output)] == ([listed_url] if listed_url else [])
+
+
 def test_sorts(items, db_path):
     assert listed(db_path, "--sort", "mentions") == ["Alpha", "beta"]
     assert listed(db_path, "--sort", "added") == ["beta", "Alpha"]
