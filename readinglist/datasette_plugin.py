@@ -36,7 +36,7 @@ from __future__ import annotations
 import asyncio
 import re
 from pathlib import Path
-from urllib.parse import unquote_plus, urlsplit
+from urllib.parse import quote_plus, unquote_plus, urlsplit
 
 from datasette import hookimpl
 from datasette.database import QueryInterrupted, Results
@@ -464,23 +464,53 @@ def rename_arraycontains(query: bytes) -> bytes:
     return b"&".join(parts)
 
 
+async def stored_array_values(datasette, query: bytes) -> bytes:
+    """A query string with each ``_tag=`` and ``_channel=`` value replaced by the stored value it names.
+
+    ``?_tag=LLM`` or ``#llm`` is the tag ``llm``, ``?_channel=@TestChan`` the
+    channel ``testchan``: see :func:`readinglist.queue.stored_value`, which
+    ``list`` and ``next`` use too. Other arguments stay byte for byte.
+    """
+    import sqlite_utils
+
+    from .queue import stored_value
+
+    db = datasette.get_database(DATABASE)
+    parts = []
+    for part in query.split(b"&"):
+        key, sep, value = part.partition(b"=")
+        column = ARRAY_PARAMS.get(unquote_plus(key.decode("latin-1")))
+        typed = unquote_plus(value.decode("latin-1"))
+        if column and typed:
+            stored = await db.execute_fn(lambda conn: stored_value(sqlite_utils.Database(conn), column, typed))
+            if stored != typed:
+                part = key + b"=" + quote_plus(stored).encode("ascii")
+        parts.append(part)
+    return b"&".join(parts)
+
+
 @hookimpl
 def asgi_wrapper(datasette):
     # ?channels__arraycontains=X and ?tags__arraycontains=X on items (Datasette's
     # own filter, which reads every row's JSON) become ?_channel=X and ?_tag=X
     # before Datasette sees them: old bookmarks and Datasette's filter form keep
     # working, at the speed of ours. The URL stays; the page's links use ours.
+    # Then ?_tag= and ?_channel= name the stored value, as in readinglist list:
+    # what the page, its count and its facets read is that value.
     def wrap(app):
-        async def rewrite_arraycontains(scope, receive, send):
+        async def rewrite_items_query(scope, receive, send):
             query = scope.get("query_string") or b""
-            if scope.get("type") == "http" and b"__arraycontains=" in query:
+            if scope.get("type") == "http" and any(key in query for key in (b"__arraycontains=", b"_tag=", b"_channel=")):
                 table = datasette.urls.table(DATABASE, "items")
                 path = scope.get("path", "")
-                if path == table or (path.startswith(table + ".") and "/" not in path[len(table):]):
-                    scope = dict(scope, query_string=rename_arraycontains(query))
+                if DATABASE in datasette.databases and (
+                    path == table or (path.startswith(table + ".") and "/" not in path[len(table):])
+                ):
+                    query = await stored_array_values(datasette, rename_arraycontains(query))
+                    scope = dict(scope, query_string=query)
             await app(scope, receive, send)
 
-        return rewrite_arraycontains
+        return rewrite_items_query
 
     return wrap
 

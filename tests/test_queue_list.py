@@ -142,3 +142,25 @@ def test_terminal_output_sends_no_control_characters(hostile, builder, capsys, c
     }
     printers[command]()
     _no_controls(capsys.readouterr().out, "chan[5m" if command == "stats" else "Red")
+
+
+@pytest.mark.parametrize(
+    "column, typed, stored",
+    [
+        ("tags", "LLM", "LLM"),  # stored as typed: taken as it is
+        ("tags", "Llm", "llm"),  # else equal ignoring case: the spelling on most items
+        ("tags", "#машинное ОБУЧЕНИЕ", "Машинное обучение"),
+        ("tags", "#missing", "missing"),
+        ("channels", "@TestChan", "testchan"),
+        ("channels", "t.me/testchan", "testchan"),
+        ("channels", "ml заметки", "ML заметки"),
+        ("channels", "@nobody", "nobody"),
+    ],
+)
+def test_stored_value(builder, column, typed, stored):
+    from readinglist.queue import stored_value
+
+    for n, tags in enumerate(['["LLM"]', '["llm", "Машинное обучение"]', '["llm"]']):
+        item_id = builder.item(f"https://example.com/{n}", tags=tags)
+        builder.mention(item_id, ["testchan", "ML заметки", "testchan"][n], 1)
+    assert stored_value(builder.db, column, typed) == stored

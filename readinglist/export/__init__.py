@@ -152,6 +152,10 @@ def select_items(
     """
     from .citekeys import assign, base_key
 
+    if tag:
+        from ..queue import stored_value
+
+        tag = stored_value(db, "tags", tag)
     where, params = _where(status, kind, tag)
     if ids is not None:
         where += " AND items.id IN (SELECT value FROM json_each(?))"
