@@ -549,7 +549,7 @@ def search(db, query, status, kind, limit, as_json):
 
     Words are ANDed; "two words" is a phrase (only double quotes group:
     Stanford's is one word); word* matches a prefix. Russian and English,
-    case-insensitive; best matches first (bm25).
+    case-insensitive, ё and е alike; best matches first (bm25).
 
     \b
     Examples:

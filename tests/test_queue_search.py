@@ -123,7 +123,7 @@ def test_prefix_expansion_uses_an_or_of_indexed_terms(many, builder):
     expand = search._prefix_expander(builder.db)
     assert expand("модел") == ["модели", "модель", "модельный"]
     assert search.fts_query("модел* number", expand=expand) == '("модели" OR "модель" OR "модельный") AND "number"'
-    assert expand("zzz") is None
+    assert expand("zzz") == []
 
 
 def test_ranking_window_widens_until_enough_results(many, builder):
@@ -138,3 +138,40 @@ def test_ranking_window_widens_until_enough_results(many, builder):
     # Without filters, a small window ranks the newest matches only.
     newest = [row["id"] for row in search.search(db, "number", limit=2, window=2)]
     assert sorted(newest) == sorted(many[-2:])
+
+
+@pytest.fixture
+def yo(builder):
+    """Russian words written with ё and with е."""
+    return {
+        "ещё": builder.item("https://example.com/yo", "article", "Ещё раз про трансформеры"),
+        "еще": builder.item("https://example.com/ye", "article", "Еще раз про внимание"),
+        "ёлка": builder.item("https://example.com/tree", "article", "Новогодняя ёлка"),
+    }
+
+
+@pytest.mark.parametrize(
+    "query, expected",
+    [
+        ("еще", {"ещё", "еще"}),
+        ("ещё", {"ещё", "еще"}),
+        ("ЕЩЁ", {"ещё", "еще"}),
+        ('"еще раз"', {"ещё", "еще"}),
+        ("ещё трансформеры", {"ещё"}),
+        ("ещё*", {"ещё", "еще"}),
+        ("елка", {"ёлка"}),
+        ("елк*", {"ёлка"}),
+        ("новогодняя ёлка", {"ёлка"}),
+    ],
+)
+def test_yo_and_ye_are_one_letter(yo, db_path, query, expected):
+    # The index keeps words as written: "еще" did not find "ещё". Each term is any of its ё/е spellings.
+    assert sorted(found(db_path, query)) == sorted(yo[name] for name in expected)
+
+
+def test_yo_spellings_grow_with_the_number_of_ye():
+    from readinglist.search import yo_spellings
+
+    assert yo_spellings("ещё") == ["ещё", "еще", "ёще"]
+    assert yo_spellings("model") == ["model"]
+    assert len(yo_spellings("перечень переменных")) == 2 + 5
