@@ -257,7 +257,7 @@ def _report(stats, quiet: bool) -> None:
 @click.option("--kind", "-k", type=click.Choice(KINDS), help="Only items of this kind.")
 @click.option("--channel", "-c", help="Only items mentioned in (or forwarded from) this channel.")
 @click.option("--tag", "-t", help="Only items with this tag.")
-@click.option("--domain", "-d", help="Only items on this domain, e.g. github.com.")
+@click.option("--domain", "-d", help="Only items on this site, e.g. github.com (docs.cohere.ai means cohere.ai).")
 @click.option("--since", metavar="DATE", help="Only items first seen on or after DATE (YYYY-MM-DD).")
 @click.option("--sort", type=click.Choice(SORTS), default="mentions", show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON array (stable field names, for scripts).")
@@ -288,7 +288,9 @@ def list_(db, status, kind, channel, tag, domain, since, sort, as_json, as_csv):
     elif sys.stdout.isatty():
         _print_table(items)
     else:
-        for item in items:
+        from .render import printable
+
+        for item in printable(items):
             click.echo(_plain_line(item))
 
 
@@ -311,8 +313,10 @@ def _print_table(items: list[dict]) -> None:
     from rich.table import Table
     from rich.text import Text
 
+    from .render import printable
+
     table = Table("id", "kind", "mentions", "title / url", box=None, header_style="bold")
-    for item in items:
+    for item in printable(items):
         # Titles come from the web: Text() renders them literally, never as markup.
         shown = Text(item["title"] or item["url"])
         if item["title"]:
@@ -345,9 +349,16 @@ def _echo_json(data) -> None:
     click.echo(json.dumps(data, ensure_ascii=False, indent=2))
 
 
+def _echo_label(line: str) -> None:
+    """A line naming an item: its title came from the web (see render.printable)."""
+    from .render import printable
+
+    click.echo(printable(line))
+
+
 def _confirm(verb: str, items) -> None:
     for item in items:
-        click.echo(f"{verb}: {item.label}")
+        _echo_label(f"{verb}: {item.label}")
 
 
 @cli.command()
@@ -450,7 +461,7 @@ def tag(db, ref, changes):
     from .state import tag as tag_item
 
     item, tags = tag_item(db, ref, changes)
-    click.echo(f"Tags [{', '.join(tags)}]: {item.label}")
+    _echo_label(f"Tags [{', '.join(tags)}]: {item.label}")
 
 
 @cli.command()
@@ -549,8 +560,9 @@ def show(db, ref, mentions, as_json):
 def search(db, query, status, kind, limit, as_json):
     """Full-text search in titles, summaries and the posts that mention items.
 
-    Words are ANDed; "two words" is a phrase; word* matches a prefix. Russian
-    and English, case-insensitive; best matches first (bm25).
+    Words are ANDed; "two words" is a phrase (only double quotes group:
+    Stanford's is one word); word* matches a prefix. Russian and English,
+    case-insensitive, ё and е alike; best matches first (bm25).
 
     \b
     Examples:
@@ -582,7 +594,7 @@ def add(db, url, note_text):
     from .state import add_url
 
     item, created = add_url(db, url, note_text)
-    click.echo(f"{'Added' if created else 'Already listed'}: {item.label}")
+    _echo_label(f"{'Added' if created else 'Already listed'}: {item.label}")
 
 
 @cli.command()
@@ -768,7 +780,7 @@ def resolve(db, limit, config_path, quiet):
         raise click.ClickException(f"database error: {error}") from None
     if not quiet:
         for found in stats.resolved_items:
-            click.echo(f"Resolved: {found['title']} -> {found['url']}")
+            _echo_label(f"Resolved: {found['title']} -> {found['url']}")
         click.echo(stats.summary())
 
 
@@ -904,23 +916,15 @@ def export(db, format_name, status, kind, tag, since, output, quiet):
         readinglist export -f ris --tag llm -o llm.ris
         readinglist export -f netscape -o bookmarks.html
     """
-    from .export import FORMATS
+    from .export import FORMATS, write_file
 
     records = _select_records(db, status, kind, tag, since)
     text = FORMATS[format_name].write(records)
     if not output or output == "-":
         click.echo(text, nl=False)
         return
-    import os
-    import tempfile
-    from pathlib import Path
-
-    target = Path(output)
     try:
-        # Write beside the target and rename, so a failed export never leaves half a file.
-        with tempfile.NamedTemporaryFile("w", encoding="utf-8", dir=target.parent or ".", delete=False, suffix=".tmp") as out:
-            out.write(text)
-        os.replace(out.name, target)
+        write_file(output, text)
     except OSError as error:
         raise click.ClickException(f"{output}: cannot write ({error.strerror or error})") from None
     if not quiet:
@@ -963,7 +967,8 @@ def zotero_push(db, library_id, library_type, collection, dry_run, status, kind,
     if not library_id.strip().isdigit():
         raise click.ClickException(f"--library-id: {library_id!r} is not a Zotero library ID (digits)")
     library = Library(library_type, library_id.strip())
-    records = _select_records(db, status, kind, tag, since, with_mentions=not dry_run)
+    # The note lists the posts that mentioned the item: the dry run compares it with the pushed one too.
+    records = _select_records(db, status, kind, tag, since, with_mentions=True)
     if dry_run:
         actions = plan(db, library, records)
         for action in actions:

@@ -34,14 +34,14 @@ Everything that came from the web is escaped (Jinja autoescape, or
 from __future__ import annotations
 
 import asyncio
+import re
 from pathlib import Path
-from urllib.parse import unquote_plus, urlsplit
+from urllib.parse import quote_plus, unquote_plus, urlsplit
 
 from datasette import hookimpl
 from datasette.database import QueryInterrupted, Results
 from datasette.facets import ArrayFacet, ColumnFacet
 from datasette.filters import FilterArguments
-from datasette.utils import escape_fts as datasette_escape_fts
 from datasette.utils import path_with_added_args, path_with_removed_args, sqlite3
 from datasette.utils.asgi import Response
 from markupsafe import Markup, escape
@@ -185,13 +185,10 @@ def prepare_jinja2_environment(env, datasette):
 
 
 def readinglist_escape_fts(query: str) -> str:
-    """``?_search=`` text as an FTS5 query, the way ``readinglist search`` reads it."""
-    from .search import BadQuery, fts_query
+    """``?_search=`` text as an FTS5 query, the way ``readinglist search`` reads it (never an FTS5 syntax error)."""
+    from .search import fts_query
 
-    try:
-        return fts_query(query)
-    except BadQuery:
-        return datasette_escape_fts(query)
+    return fts_query(query, forgiving=True)
 
 
 @hookimpl(trylast=True)
@@ -256,11 +253,14 @@ SEARCH_WINDOW = 5_000
 # By rowid: a lookup SQLite prefers to a kind or status index, so a filtered
 # search is counted from its matches, not by probing every paper.
 # :search_match is the FTS5 query (see search_match below).
+SEARCH_MARK = "search_docs_fts MATCH :search_match"
 SEARCH_WHERE = (
     "rowid IN (SELECT items.rowid FROM search_docs JOIN items ON items.id = search_docs.item_id"
-    " WHERE search_docs.id IN (SELECT rowid FROM search_docs_fts WHERE search_docs_fts MATCH :search_match"
+    f" WHERE search_docs.id IN (SELECT rowid FROM search_docs_fts WHERE {SEARCH_MARK}"
     " ORDER BY rowid DESC LIMIT {window}))"
 )
+# Datasette's first page of a sorted table: one sort column, no tie-breaker (see wrap_execute).
+FIRST_PAGE_ORDER = re.compile(r" order by (?P<order>[^,()]+) limit (?P<limit>\d+)$")
 
 
 def search_match(conn, query: str) -> str:
@@ -268,15 +268,14 @@ def search_match(conn, query: str) -> str:
 
     ``word*`` becomes an OR of the index's terms with that prefix: FTS5 would
     otherwise merge the prefix's whole doclist before the newest matches come.
+    Whatever was typed gives a valid query (a stray quote is closed, no words
+    match nothing), so a search page is never an SQL error.
     """
     import sqlite_utils
 
-    from .search import BadQuery, _prefix_expander, fts_query
+    from .search import _prefix_expander, fts_query
 
-    try:
-        return fts_query(query, expand=_prefix_expander(sqlite_utils.Database(conn)) if "*" in query else None)
-    except BadQuery:
-        return datasette_escape_fts(query)
+    return fts_query(query, expand=_prefix_expander(sqlite_utils.Database(conn)) if "*" in query else None, forgiving=True)
 
 
 @hookimpl(trylast=True)
@@ -295,6 +294,7 @@ def filters_from_request(request, database, table, datasette):
         where, params, descriptions = await array_filter_arguments(request, db)
         if not search:
             return FilterArguments(where, params, descriptions, extra_context=context)
+        wrap_execute(db)
         description = f'search matches "{search}"'
         match = await db.execute_fn(lambda conn: search_match(conn, search))
         try:
@@ -340,7 +340,7 @@ DRIVE_LIMIT = 3_000
 # spare it, so the value's rows drive up to this many.
 DRIVE_LIMIT_COUNTED_BY_SQL = 20_000
 # A params key that no SQL names: a row count the plugin already knows from
-# item_facet_counts (see count_shortcut).
+# item_facet_counts (see wrap_execute).
 KNOWN_COUNT = "readinglist_known_count"
 
 
@@ -395,7 +395,7 @@ async def array_filter_arguments(request, db) -> tuple[list[str], dict, list[str
     chosen = array_filters(request)
     if not chosen:
         return [], {}, []
-    count_shortcut(db)
+    wrap_execute(db)
     answerable = counted_filters(request)
     filters = answerable[0] if answerable else {}
     picked = [
@@ -419,27 +419,39 @@ async def array_filter_arguments(request, db) -> tuple[list[str], dict, list[str
     return where, params, descriptions
 
 
-def count_shortcut(db) -> None:
-    """Let Datasette's row count of a one-channel or one-tag view come from item_facet_counts.
+def wrap_execute(db) -> None:
+    """Two corrections to the SQL Datasette 0.65 runs on items, which it has no hook for.
 
-    Datasette 0.65 counts a filtered table page with ``select count(*) from
-    items where ...`` and has no hook for it; counting a channel's 170,000
-    items that way takes 200 ms. When the filters are ones item_facet_counts
-    answers (kind, status, domain and one channel or tag), the filter hook puts
-    the count in the params under :data:`KNOWN_COUNT`, which no SQL names, and
-    this wrapper of the database's ``execute`` answers that count query with it.
+    * A known row count. Datasette counts a filtered table page with
+      ``select count(*) from items where ...``; counting a channel's 170,000
+      items that way takes 200 ms. When the filters are ones
+      item_facet_counts answers (kind, status, domain and one channel or
+      tag), the filter hook puts the count in the params under
+      :data:`KNOWN_COUNT`, which no SQL names, and the count query is
+      answered with it.
+    * The tie-breaker of a search's first page. Datasette sorts the first
+      page by the sort column alone (``order by rank_key desc limit 101``)
+      and the pages after it by the column and the primary key, starting
+      after the last row's (rank_key, id). Plain pages walk a (…, rank_key,
+      id) index, so equal keys come in id order anyway; a search page sorts
+      its matches, and equal keys (common in rank_key) came in any order:
+      rows were skipped and repeated from page to page. The first page of
+      a search is ordered by ``id`` after the sort column too (a sort of the
+      search window's rows, as before).
     """
-    if getattr(db, "_readinglist_count_shortcut", False):
+    if getattr(db, "_readinglist_execute_wrapped", False):
         return
     execute = db.execute
 
-    async def execute_with_known_counts(sql, params=None, *args, **kwargs):
+    async def execute_items_sql(sql, params=None, *args, **kwargs):
         if isinstance(params, dict) and KNOWN_COUNT in params and sql.startswith("select count(*) from items where "):
             return Results([(params[KNOWN_COUNT],)], False, [("count(*)", None, None, None, None, None, None)])
+        if isinstance(params, dict) and "search_match" in params and sql.startswith("select ") and SEARCH_MARK in sql:
+            sql = FIRST_PAGE_ORDER.sub(r" order by \g<order>, id limit \g<limit>", sql)
         return await execute(sql, params, *args, **kwargs)
 
-    db.execute = execute_with_known_counts
-    db._readinglist_count_shortcut = True
+    db.execute = execute_items_sql
+    db._readinglist_execute_wrapped = True
 
 
 def rename_arraycontains(query: bytes) -> bytes:
@@ -452,23 +464,53 @@ def rename_arraycontains(query: bytes) -> bytes:
     return b"&".join(parts)
 
 
+async def stored_array_values(datasette, query: bytes) -> bytes:
+    """A query string with each ``_tag=`` and ``_channel=`` value replaced by the stored value it names.
+
+    ``?_tag=LLM`` or ``#llm`` is the tag ``llm``, ``?_channel=@TestChan`` the
+    channel ``testchan``: see :func:`readinglist.queue.stored_value`, which
+    ``list`` and ``next`` use too. Other arguments stay byte for byte.
+    """
+    import sqlite_utils
+
+    from .queue import stored_value
+
+    db = datasette.get_database(DATABASE)
+    parts = []
+    for part in query.split(b"&"):
+        key, sep, value = part.partition(b"=")
+        column = ARRAY_PARAMS.get(unquote_plus(key.decode("latin-1")))
+        typed = unquote_plus(value.decode("latin-1"))
+        if column and typed:
+            stored = await db.execute_fn(lambda conn: stored_value(sqlite_utils.Database(conn), column, typed))
+            if stored != typed:
+                part = key + b"=" + quote_plus(stored).encode("ascii")
+        parts.append(part)
+    return b"&".join(parts)
+
+
 @hookimpl
 def asgi_wrapper(datasette):
     # ?channels__arraycontains=X and ?tags__arraycontains=X on items (Datasette's
     # own filter, which reads every row's JSON) become ?_channel=X and ?_tag=X
     # before Datasette sees them: old bookmarks and Datasette's filter form keep
     # working, at the speed of ours. The URL stays; the page's links use ours.
+    # Then ?_tag= and ?_channel= name the stored value, as in readinglist list:
+    # what the page, its count and its facets read is that value.
     def wrap(app):
-        async def rewrite_arraycontains(scope, receive, send):
+        async def rewrite_items_query(scope, receive, send):
             query = scope.get("query_string") or b""
-            if scope.get("type") == "http" and b"__arraycontains=" in query:
+            if scope.get("type") == "http" and any(key in query for key in (b"__arraycontains=", b"_tag=", b"_channel=")):
                 table = datasette.urls.table(DATABASE, "items")
                 path = scope.get("path", "")
-                if path == table or (path.startswith(table + ".") and "/" not in path[len(table):]):
-                    scope = dict(scope, query_string=rename_arraycontains(query))
+                if DATABASE in datasette.databases and (
+                    path == table or (path.startswith(table + ".") and "/" not in path[len(table):])
+                ):
+                    query = await stored_array_values(datasette, rename_arraycontains(query))
+                    scope = dict(scope, query_string=query)
             await app(scope, receive, send)
 
-        return rewrite_arraycontains
+        return rewrite_items_query
 
     return wrap
 

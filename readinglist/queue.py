@@ -54,21 +54,75 @@ class ListFilter:
     sort: str = "mentions"
 
 
-def _add_shared_filters(clauses: list[str], params: list, filters) -> None:
+# The tables with one row per (tag or channel, item), kept by triggers on items (migrations m009, m010).
+VALUE_TABLES = {"tags": ("item_tags", "tag"), "channels": ("item_channels", "channel")}
+
+
+def stored_value(db: sqlite_utils.Database, column: str, value: str) -> str:
+    """The tag or channel (``column``: tags or channels) as stored that what a user typed names.
+
+    Hashtags are stored case-folded and without '#', channels as the posts
+    name them (``testchan``, ``ML заметки``). A value stored as typed is taken
+    as it is; else the stored one equal to it ignoring case and a leading '#'
+    (``LLM``, ``#llm``) or, for a channel, '@' or a t.me link (``@TestChan``),
+    the one on most items if several are. None: the value without '#' or '@'
+    (it matches nothing). ``list``, ``next``, ``export`` and Datasette's
+    ``?_tag=``/``?_channel=`` all read values through this.
+    """
+    table, name = VALUE_TABLES[column]
+    typed = value.strip()
+    if db.execute(f"SELECT 1 FROM {table} WHERE {name} = ? LIMIT 1", [typed]).fetchone():
+        return typed
+    if column == "tags":
+        wanted = typed.lstrip("#").strip()
+    else:
+        from harvester.sources.live import channel_name
+
+        wanted = channel_name(typed) or typed
+    # Each distinct stored value once, off the index (a loose index scan): a few hundred lookups, not a million rows.
+    distinct = db.execute(
+        f"""WITH RECURSIVE stored(value) AS (
+            SELECT MIN({name}) FROM {table}
+            UNION ALL SELECT (SELECT MIN({name}) FROM {table} WHERE {name} > stored.value) FROM stored
+            WHERE stored.value IS NOT NULL)
+        SELECT value FROM stored WHERE value IS NOT NULL"""
+    )
+    matches = [row[0] for row in distinct if row[0].casefold() == wanted.casefold()]
+    if not matches:
+        return wanted
+    counts = {match: db.execute(f"SELECT COUNT(*) FROM {table} WHERE {name} = ?", [match]).fetchone()[0] for match in matches}
+    return min(matches, key=lambda match: (-counts[match], match))
+
+
+def _add_shared_filters(db: sqlite_utils.Database, clauses: list[str], params: list, filters) -> None:
     """The --kind, --tag and --channel filters that ``list`` and ``next`` share."""
     if filters.kind:
         clauses.append("items.kind = ?")
         params.append(filters.kind)
     if filters.tag:
         clauses.append("EXISTS (SELECT 1 FROM json_each(items.tags) WHERE json_each.value = ?)")
-        params.append(filters.tag)
+        params.append(stored_value(db, "tags", filters.tag))
     if filters.channel:
         # A forwarded post counts for the channel that wrote it too.
         clauses.append(
             "EXISTS (SELECT 1 FROM mentions m JOIN posts p ON p.id = m.post_id"
             " WHERE m.item_id = items.id AND (p.channel = ? OR p.forwarded_from = ?))"
         )
-        params += [filters.channel, filters.channel]
+        params += [stored_value(db, "channels", filters.channel)] * 2
+
+
+def stored_domain(value: str) -> str:
+    """The ``domain`` items on the site ``value`` are stored under, as identify() computes it for their URLs.
+
+    The registered domain, in ASCII: ``docs.cohere.ai`` -> ``cohere.ai``,
+    ``www.GitHub.com`` -> ``github.com``, ``пример.рф`` -> ``xn--e1afmkfd.xn--p1ai``;
+    a URL gives its host's. A value that is no host name is kept, lowercased.
+    """
+    from harvester.identity import identify
+
+    text = value.strip()
+    identity = identify(text if "://" in text else f"https://{text}/")
+    return identity.domain if identity is not None else text.lower()
 
 
 def list_items(db: sqlite_utils.Database, filters: ListFilter = ListFilter()) -> list[dict]:
@@ -80,10 +134,10 @@ def list_items(db: sqlite_utils.Database, filters: ListFilter = ListFilter()) ->
     if filters.status != "all":
         clauses.append("items.status = ?")
         params.append(filters.status)
-    _add_shared_filters(clauses, params, filters)
+    _add_shared_filters(db, clauses, params, filters)
     if filters.domain:
         clauses.append("items.domain = ?")
-        params.append(filters.domain.lower())
+        params.append(stored_domain(filters.domain))
     having = ""
     if filters.since:
         having = "HAVING COALESCE(first_post_date, items.added_at) >= ?"
@@ -175,7 +229,7 @@ def next_items(db: sqlite_utils.Database, filters: NextFilter = NextFilter(), no
         "(items.snoozed_until IS NULL OR items.snoozed_until <= ?)",
     ]
     params: list = [today]
-    _add_shared_filters(clauses, params, filters)
+    _add_shared_filters(db, clauses, params, filters)
     if filters.lang:
         clauses.append("items.language = ?")
         params.append(filters.lang)

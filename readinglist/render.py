@@ -1,17 +1,39 @@
 """Printing the queue: rich panels and tables on a terminal, plain text when piped.
 
 Titles, summaries and contexts come from the web: on a terminal they are
-wrapped in ``rich.text.Text`` so ``[bold]`` in a title prints literally.
+wrapped in ``rich.text.Text`` so ``[bold]`` in a title prints literally, and
+whatever is printed goes through :func:`printable` first, so no control
+character in them reaches the terminal.
 """
 
 from __future__ import annotations
 
 import csv
 import io
+import re
 
 import click
 
 SNIPPET_CHARS = 160
+# C0 control characters (but tab and newline, which lay text out), DEL and C1.
+# A terminal acts on them: ESC and CSI start sequences that retitle the window,
+# recolour, move the cursor or make links; CR and backspace overwrite what
+# was printed. Rich's Text keeps them.
+TERMINAL_CONTROLS = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def printable(data):
+    """``data`` (a string, or lists and dicts holding strings) with :data:`TERMINAL_CONTROLS` removed.
+
+    Dict keys too: ``stats`` counts by channel name.
+    """
+    if isinstance(data, str):
+        return TERMINAL_CONTROLS.sub("", data)
+    if isinstance(data, dict):
+        return {printable(key): printable(value) for key, value in data.items()}
+    if isinstance(data, (list, tuple)):
+        return [printable(value) for value in data]
+    return data
 
 
 def _snippet(text: str | None, limit: int = SNIPPET_CHARS) -> str:
@@ -48,6 +70,7 @@ def next_lines(items: list[dict]) -> list[str]:
 
 
 def print_next(items: list[dict], tty: bool) -> None:
+    items = printable(items)
     if not items:
         click.echo("Nothing to read: the queue is empty (or everything is filtered out).")
         return
@@ -117,6 +140,7 @@ def show_lines(item: dict) -> list[str]:
 
 
 def print_show(item: dict, tty: bool) -> None:
+    item = printable(item)
     if not tty:
         click.echo("\n".join(show_lines(item)))
         return
@@ -157,6 +181,7 @@ def search_lines(results: list[dict]) -> list[str]:
 
 
 def print_search(results: list[dict], tty: bool) -> None:
+    results = printable(results)
     if not results:
         click.echo("No matches.")
         return
@@ -190,6 +215,7 @@ def stats_lines(data: dict) -> list[str]:
 
 
 def print_stats(data: dict, tty: bool) -> None:
+    data = printable(data)
     if not tty:
         click.echo("\n".join(stats_lines(data)))
         return
@@ -206,11 +232,13 @@ CSV_FIELDS = ("id", "url", "kind", "title", "status", "priority", "tags", "menti
 
 
 def items_csv(items: list[dict]) -> str:
+    from .export.tabular import csv_cell  # the export's formula guard
+
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(CSV_FIELDS)
     for item in items:
-        writer.writerow(["|".join(item[f]) if isinstance(item[f], list) else ("" if item[f] is None else item[f]) for f in CSV_FIELDS])
+        writer.writerow([csv_cell(item[f]) for f in CSV_FIELDS])
     return out.getvalue()
 
 

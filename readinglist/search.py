@@ -5,8 +5,9 @@ context), kept current by triggers on ``items`` and ``mentions``; it has an
 INTEGER primary key so the external-content FTS5 index ``search_docs_fts``
 (made by sqlite-utils ``enable_fts`` with its triggers) survives VACUUM.
 The tokenizer is ``unicode61 remove_diacritics 2``: Russian and English, case
-folded; ``word*`` is a prefix query. Results are ordered by bm25, titles
-weighing most.
+folded; ``word*`` is a prefix query; ``еще`` finds ``ещё`` and the other
+way round (:func:`yo_spellings`, on the query side). Results are ordered by
+bm25, titles weighing most.
 """
 
 from __future__ import annotations
@@ -84,34 +85,100 @@ _TERM = re.compile(r"^(.*?)(\*?)$", re.S)
 _ONE_TOKEN = re.compile(r"^\w+$")
 # A prefix that expands to more terms than this is left to FTS5's own prefix query.
 MAX_PREFIX_TERMS = 50
+# An FTS5 query that matches nothing (an empty phrase): what a query with no words asks for.
+MATCH_NOTHING = '""'
 
 
-def fts_query(query: str, expand=None) -> str:
+def split_terms(query: str, *, close_quotes: bool = False) -> list[str]:
+    """The terms of a user query: split at spaces, ``"two words"`` kept together.
+
+    Only double quotes group: an apostrophe (``Stanford's``) is part of its
+    word, and a backslash escapes nothing. An unbalanced quote raises
+    :class:`BadQuery`, or with ``close_quotes`` is closed at the end of the query.
+    """
+    lexer = shlex.shlex(query, posix=True)
+    lexer.whitespace_split = True
+    lexer.quotes = '"'
+    lexer.escape = ""
+    lexer.commenters = ""
+    try:
+        return list(lexer)
+    except ValueError:
+        if close_quotes:
+            return split_terms(query + '"')
+        raise BadQuery("unbalanced quote in search query") from None
+
+
+# Russian writes ё as е as often as not, and the tokenizer keeps them apart.
+_YO_AS_E = str.maketrans("ёЁ", "еЕ")
+
+
+def yo_spellings(text: str) -> list[str]:
+    """``text`` as typed, with every ё written е, and with each one е of that written ё.
+
+    A search for ``еще`` finds ``ещё`` and the other way round: the index
+    holds words as they were written. Linear in the number of е: one ё a
+    word is how Russian spells it (two in a phrase are matched as typed).
+    """
+    plain = text.translate(_YO_AS_E)
+    spellings = [text, plain]
+    for index, letter in enumerate(plain):
+        if letter in "еЕ":
+            spellings.append(plain[:index] + ("ё" if letter == "е" else "Ё") + plain[index + 1 :])
+    return list(dict.fromkeys(spellings))
+
+
+def _quoted(text: str) -> str:
+    return '"' + text.replace('"', '""') + '"'
+
+
+def _any_of(alternatives: list[str]) -> str:
+    return alternatives[0] if len(alternatives) == 1 else "(" + " OR ".join(alternatives) + ")"
+
+
+def _expanded(prefixes: list[str], expand) -> list[str] | None:
+    """The indexed terms that start with any of ``prefixes``; None: leave them to FTS5's prefix query."""
+    if expand is None or not all(_ONE_TOKEN.match(prefix) for prefix in prefixes):
+        return None
+    words: list[str] = []
+    for prefix in prefixes:
+        found = expand(prefix)
+        if found is None:
+            return None
+        words += found
+    words = list(dict.fromkeys(words))
+    return words if 0 < len(words) <= MAX_PREFIX_TERMS else None
+
+
+def fts_query(query: str, expand=None, *, forgiving: bool = False) -> str:
     """A user query as a safe FTS5 query: every term quoted, ``term*`` kept as a prefix query.
 
-    Terms are ANDed; ``"two words"`` is a phrase. ``expand(prefix)`` may return
-    the indexed terms that start with a one-word prefix, to query them as an OR
-    instead (FTS5 materializes a prefix's whole doclist; an OR of terms streams).
-    Raises :class:`BadQuery`.
+    Terms are ANDed; ``"two words"`` is a phrase; a term with е or ё is any of
+    its :func:`yo_spellings`. ``expand(prefix)`` may return the indexed terms
+    that start with a one-word prefix ([] for none, None for too many), to
+    query them as an OR instead (FTS5 materializes a prefix's whole doclist; an
+    OR of terms streams). Raises :class:`BadQuery`; ``forgiving`` (a search
+    box: whatever is typed gives results or none, never an error) closes an
+    unbalanced quote and makes a query with no words :data:`MATCH_NOTHING`.
     """
-    try:
-        terms = shlex.split(query, posix=True)
-    except ValueError:
-        raise BadQuery("unbalanced quote in search query") from None
     parts = []
-    for term in terms:
+    for term in split_terms(query, close_quotes=forgiving):
         body, star = _TERM.match(term).groups()
         body = body.strip()
         if not body or not re.search(r"\w", body):
             continue
-        words = expand(body) if (star and expand and _ONE_TOKEN.match(body)) else None
+        spellings = yo_spellings(body)
+        words = _expanded(spellings, expand) if star else None
         if words:
-            parts.append("(" + " OR ".join('"' + word.replace('"', '""') + '"' for word in words) + ")")
+            parts.append("(" + " OR ".join(map(_quoted, words)) + ")")
         else:
-            parts.append('"' + body.replace('"', '""') + '"' + star)
+            parts.append(_any_of([_quoted(spelling) + star for spelling in spellings]))
     if not parts:
+        if forgiving:
+            return MATCH_NOTHING
         raise BadQuery("empty search query")
-    return " ".join(parts)
+    # An explicit AND: FTS5 allows the implicit one between phrases only, not next to an (... OR ...) group.
+    return " AND ".join(parts)
 
 
 def _prefix_expander(db: sqlite_utils.Database):
@@ -120,7 +187,8 @@ def _prefix_expander(db: sqlite_utils.Database):
 
     def expand(prefix: str) -> list[str] | None:
         # unicode61 folds case; where Python folds differently nothing is found
-        # and the query falls back to FTS5's prefix search, which is always right.
+        # and (when no spelling of the prefix finds anything) the query falls
+        # back to FTS5's prefix search, which is always right.
         folded = prefix.lower()
         words = [
             row[0]
@@ -129,7 +197,7 @@ def _prefix_expander(db: sqlite_utils.Database):
                 [folded, folded + "\U0010ffff", MAX_PREFIX_TERMS + 1],
             )
         ]
-        return words if 0 < len(words) <= MAX_PREFIX_TERMS else None
+        return words if len(words) <= MAX_PREFIX_TERMS else None
 
     return expand
 

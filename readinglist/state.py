@@ -145,7 +145,10 @@ def parse_day(text: str) -> date:
     if value == "tomorrow":
         return today + timedelta(days=1)
     if re.fullmatch(r"\+\d+d?", value):
-        return today + timedelta(days=int(value.strip("+d")))
+        try:
+            return today + timedelta(days=int(value.strip("+d")))
+        except OverflowError:  # past date.max (9999-12-31), or more days than a timedelta holds
+            raise QueueError(f"invalid date {text!r} (the last day is {date.max.isoformat()})") from None
     try:
         return date.fromisoformat(value)
     except ValueError:

@@ -386,6 +386,9 @@ class Action:
 
 @dataclass
 class PushReport:
+    """What a push did. ``created``, ``updated`` and ``unchanged`` count reading-list items, each with its child
+    note: an item whose note alone was written is updated, as ``plan`` (the dry run) says it will be."""
+
     library: str
     created: int = 0
     updated: int = 0
@@ -502,6 +505,13 @@ class Pusher:
         self._update(notes_existing)
         for entry in new + existing + notes_new + notes_existing:
             self._count(entry)
+        items = {entry.record.id: entry for entry in new + existing}
+        notes_only = sum(
+            note.outcome in ("created", "updated") and items[note.record.id].outcome == "unchanged"
+            for note in notes_new + notes_existing
+        )
+        self.report.unchanged -= notes_only
+        self.report.updated += notes_only
         return self.report
 
     def _create(self, entries: list[Entry]) -> None:

@@ -1,17 +1,29 @@
 """A reading list with every kind of item an export meets, awkward ones included.
 
-Metadata is written straight into the columns the site adapters fill
-(authors, published, site_name, summary, meta, ...), so the export tests do
-not depend on fetching.
+Items that a site adapter describes get their metadata the way ``fetch``
+gives it: the adapter's parser reads a saved answer of the site
+(``tests/fixtures/export/``) and the metadata stage writes it
+(``answer=(adapter, file)``), so the export tests read what the adapters
+really store. Other items have their metadata written straight into the
+columns the page fetcher fills (authors, published, site_name, summary, ...);
+no test depends on the network.
 """
 
 from __future__ import annotations
 
 import json
+from datetime import datetime, timezone
+from pathlib import Path
 
 import pytest
 
+from harvester.sites import arxiv, crossref
 from readinglist.db import item_id_for, mention_id_for, mentions_written, open_db
+from readinglist.metadata import write_metadata
+
+ANSWERS = Path(__file__).parent / "fixtures" / "export"
+# When the items described by a site were fetched: the day they were added.
+FETCHED = datetime(2024, 6, 10, 12, 0, tzinfo=timezone.utc)
 
 SPECIALS_TITLE = 'Cost & Benefit: 50% of $100, #1 in C_t, {braces}, ~tilde^hat, back\\slash, "quoted" and {unbalanced'
 NESTED_TITLE = 'The "Bitter Lesson" and {Nested {Braces}} in GPT-4o\'s LoRA'
@@ -27,42 +39,20 @@ ITEMS = [
         meta={"primary_category": "cs.CL", "categories": ["cs.CL", "cs.LG"], "version": 7},
         fetched_at="2024-05-02T10:00:00+00:00", status="read",
     ),
-    dict(
-        url="https://arxiv.org/abs/1810.04805", kind="paper", arxiv_id="1810.04805",
-        title="BERT: Pre-training of Deep Bidirectional Transformers for Language Understanding",
-        authors=["Jacob Devlin", "Ming-Wei Chang", "Kenton Lee", "Kristina Toutanova"],
-        published="2018-10-11", language="en",
-        summary="We introduce a new language representation model called BERT.",
-        meta={"primary_category": "cs.CL", "categories": ["cs.CL"], "journal_ref": "NAACL-HLT 2019",
-              "published_doi": "10.18653/v1/N19-1423"},
-    ),
+    # Published: arXiv's journal reference and the DOI of the published version.
+    dict(url="https://arxiv.org/abs/1810.04805", kind="paper", arxiv_id="1810.04805", answer=("arxiv", "arxiv_bert.atom.xml")),
     dict(
         url="https://arxiv.org/abs/hep-th/9711200", kind="paper", arxiv_id="hep-th/9711200",
         title="The Large N Limit of Superconformal Field Theories and Supergravity",
         authors=["Juan M. Maldacena"], published="1997-11-27",
         meta={"primary_category": "hep-th", "categories": ["hep-th"]},
     ),
-    dict(
-        url="https://doi.org/10.1038/nature14539", kind="paper", doi="10.1038/nature14539",
-        title="Deep learning", authors=["Yann LeCun", "Yoshua Bengio", "Geoffrey Hinton"],
-        published="2015-05-27", language="en",
-        meta={"type": "journal-article", "container_title": ["Nature"], "volume": "521", "issue": "7553",
-              "page": "436-444", "publisher": "Springer Science and Business Media LLC"},
-    ),
-    dict(
-        url="https://doi.org/10.1109/cvpr.2016.90", kind="paper", doi="10.1109/cvpr.2016.90",
-        title="Deep Residual Learning for Image Recognition",
-        authors=["Kaiming He", "Xiangyu Zhang", "Shaoqing Ren", "Jian Sun"], published="2016-06",
-        meta={"type": "proceedings-article",
-              "container_title": "2016 IEEE Conference on Computer Vision and Pattern Recognition (CVPR)",
-              "page": "770-778", "publisher": "IEEE"},
-    ),
-    dict(
-        url="https://doi.org/10.1101/2020.03.24.005678", kind="paper", doi="10.1101/2020.03.24.005678",
-        title="A preprint posted on bioRxiv", authors=["Maria de la Cruz", "Johannes van der Waals", "Jean-Luc Picard Jr."],
-        published="2020-03-26",
-        meta={"type": "posted-content", "publisher": "Cold Spring Harbor Laboratory"},
-    ),
+    dict(url="https://doi.org/10.1038/nature14539", kind="paper", doi="10.1038/nature14539",
+         answer=("crossref", "crossref_nature.json")),
+    dict(url="https://doi.org/10.1109/cvpr.2016.90", kind="paper", doi="10.1109/cvpr.2016.90",
+         answer=("crossref", "crossref_cvpr.json")),
+    dict(url="https://doi.org/10.1101/2020.03.24.005678", kind="paper", doi="10.1101/2020.03.24.005678",
+         answer=("crossref", "crossref_biorxiv.json")),
     dict(
         url="https://github.com/karpathy/nanogpt", kind="repo", repo="karpathy/nanogpt", title="nanoGPT",
         summary="The simplest, fastest repository for training/finetuning medium-sized GPTs.",
@@ -125,11 +115,29 @@ POSTS = [
 ADDED_AT = "2024-06-10T12:00:00+00:00"
 
 
+def site_metadata(adapter: str, answer: str):
+    """What ``adapter``'s parser makes of the saved answer ``tests/fixtures/export/<answer>``."""
+    body = (ANSWERS / answer).read_bytes()
+    if adapter == "arxiv":
+        return arxiv.to_metadata(arxiv.parse_feed(body)[0])
+    if adapter == "datacite":
+        return crossref.parse_datacite(body)
+    return crossref.parse_crossref(body)
+
+
+def write_answer(db, item_id: str, adapter: str, answer: str) -> None:
+    """Give an item what the metadata stage of ``fetch`` writes for the site's saved answer."""
+    row = dict(db["items"].get(item_id))
+    stage_adapter = "crossref" if adapter == "datacite" else adapter  # the DOI stage asks Crossref, then DataCite
+    write_metadata(db, row, site_metadata(adapter, answer), FETCHED, adapter=stage_adapter)
+
+
 def build_library(path) -> "sqlite_utils.Database":  # noqa: F821
     db = open_db(path)
     for number, spec in enumerate(ITEMS):
         spec = dict(spec)
         url = spec.pop("url")
+        answer = spec.pop("answer", None)
         row = {
             "id": item_id_for(url), "url": url, "domain": url.split("/")[2].removeprefix("www."),
             "status": spec.pop("status", "unread"),
@@ -141,6 +149,8 @@ def build_library(path) -> "sqlite_utils.Database":  # noqa: F821
             **spec,
         }
         db["items"].insert(row)
+        if answer:
+            write_answer(db, row["id"], *answer)
     for number, (url, channel, date, hashtags, text) in enumerate(POSTS):
         post_id = f"post{number:03d}"
         db["posts"].insert(

@@ -59,3 +59,25 @@ def builder(db_path):
 def run(*args, input=None):
     """The CLI, non-interactive (CliRunner is not a tty: plain output)."""
     return CliRunner().invoke(cli, list(args), input=input)
+
+
+# A query of each shape `readinglist search` (and Datasette's search box) accepts.
+SEARCH_SHAPES = {
+    "word": "gpt",
+    "phrase": '"tiny cuda"',
+    "expanded prefix": "alp*",  # a few indexed terms: queried as an OR of them
+    "native prefix": "wide*",  # more than search.MAX_PREFIX_TERMS terms: FTS5's own prefix query
+    "phrase prefix": '"tiny cu"*',
+    "apostrophe": "Stanford's",
+}
+
+
+def every_shape_item(builder: Builder) -> str:
+    """An item that every query of :data:`SEARCH_SHAPES` finds (and one that none finds)."""
+    from readinglist.search import MAX_PREFIX_TERMS
+
+    wide = " ".join(f"wide{n}" for n in range(MAX_PREFIX_TERMS + 1))
+    item_id = builder.item("https://example.com/shapes", "article", "Alpaca: Stanford's tiny CUDA GPT", summary=wide)
+    builder.item("https://example.com/other", "article", "Nothing in common")
+    builder.db.conn.commit()
+    return item_id

@@ -8,15 +8,17 @@ items (or, for channels, over mentions and posts) computed afresh.
 
 from __future__ import annotations
 
+import itertools
 import json
 from collections import Counter
+from urllib.parse import urlencode, urlsplit
 
 import pytest
 from click.testing import CliRunner
 from datasette_fixtures import as_list, client, client_with_other_database, list_ids  # noqa: F401  (fixtures)
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from queue_fixtures import Builder
+from queue_fixtures import SEARCH_SHAPES, Builder, days_ago, every_shape_item
 
 from readinglist import datasette_plugin
 from readinglist.cli import cli
@@ -254,6 +256,65 @@ def test_search_looks_at_the_most_recent_matches(client, db_path, monkeypatch):
     page = client.get("/readinglist/items?_search=").text
     assert 'name="_search"' in page
     assert client.json("/readinglist/items.json?_search=")["filtered_table_rows_count"] == 15
+
+
+def walk_pages(client, query: dict) -> tuple[list[str], int]:
+    """Every row id of a table view, page after page along ``next_url``; and the row count it shows."""
+    url = "/readinglist/items.json?" + urlencode(query)
+    ids = []
+    while url:
+        data = client.json(url)
+        ids += [row[0] for row in data["rows"]]
+        url = data["next_url"] and urlsplit(data["next_url"])._replace(scheme="", netloc="").geturl()
+    return ids, data["filtered_table_rows_count"]
+
+
+@pytest.mark.parametrize("size", [1, 2, 3, 100])
+@pytest.mark.parametrize("extra", [{}, {"status": "unread"}, {"_sort": "kind"}, {"_sort_desc": "title"}])
+def test_search_pages_show_every_match_once(client, db_path, size, extra):
+    # Equal rank keys are common (same added_at, no mentions): the first page must break ties by id as the next ones do.
+    b = Builder(str(db_path))
+    same_time = days_ago(3)
+    added = [b.item(f"https://example.net/tie/{n}", "article", "Mamba tie", added_at=same_time) for n in range(8)]
+    b.db.conn.commit()
+    b.db.conn.close()
+    ids, count = walk_pages(client, {"_search": "mamba", "_size": size, "_nofacet": 1, **extra})
+    assert sorted(ids) == sorted(added) and count == len(added)
+
+
+@pytest.mark.parametrize("first, second", list(itertools.permutations(SEARCH_SHAPES, 2)))
+def test_search_box_combines_every_query_shape(client, db_path, first, second):
+    b = Builder(str(db_path))
+    wanted = every_shape_item(b)
+    b.db.conn.close()
+    query = {"_search": f"{SEARCH_SHAPES[first]} {SEARCH_SHAPES[second]}"}
+    rows = client.json("/readinglist/items.json?" + urlencode({**query, "_shape": "array"}))
+    assert [row["id"] for row in rows] == [wanted]
+    assert client.get("/readinglist/items?" + urlencode(query)).status_code == 200
+
+
+@pytest.mark.parametrize(
+    "text, roles",
+    [
+        ('"', set()),
+        ('""', set()),
+        ('" "', set()),
+        ("***", set()),
+        ('"the transformer', {"paper"}),
+        ('transformer"', {"paper"}),
+        ("NEAR(", set()),
+        ("title:x OR", set()),
+        ("'", set()),
+        ("\\", set()),
+        ("- + ^", set()),
+    ],
+)
+def test_whatever_is_typed_in_the_search_box_is_a_page(client, list_ids, text, roles):
+    # Never an FTS5 syntax error (HTTP 400): a stray quote is closed, no words match nothing.
+    query = urlencode({"_search": text})
+    rows = client.json(f"/readinglist/items.json?{query}&_shape=array")
+    assert {row["id"] for row in rows} == {list_ids[role] for role in roles}
+    assert client.get(f"/readinglist/items?{query}").status_code == 200
 
 
 def search_truth(db_path, query: str, filters: dict) -> dict[str, dict]:

@@ -8,6 +8,7 @@ afresh (json lists in Python, FTS5 for a search).
 
 from __future__ import annotations
 
+import json
 import re
 from collections import Counter
 from urllib.parse import quote, urlencode, urlsplit
@@ -269,3 +270,35 @@ def test_a_status_change_leaves_the_pairs_alone(client, db_path, list_ids):
         [("_channel", "Нейроканал"), ("status", "unread")],
         [("_tag", "llm"), ("status", "read"), ("kind", "paper")],
     ])
+
+
+def cli_ids(db_path, *args) -> set[str]:
+    result = CliRunner().invoke(cli, [*args, "--db", str(db_path), "--json"])
+    assert result.exit_code == 0, result.output
+    return {item["id"] for item in json.loads(result.output)}
+
+
+@pytest.mark.parametrize(
+    "param, typed, stored",
+    [
+        ("_tag", "LLM", "llm"),
+        ("_tag", "#llm", "llm"),
+        ("_tag", " #Classic ", "classic"),
+        ("_channel", "ML_Channel", "ml_channel"),
+        ("_channel", "@ml_channel", "ml_channel"),
+        ("_channel", "https://t.me/s/ml_channel", "ml_channel"),
+        ("_channel", "нейроКАНАЛ", "Нейроканал"),
+        ("_channel", "@Other_Channel", "other_channel"),
+    ],
+)
+def test_a_tag_or_channel_is_read_as_stored(client, db_path, list_ids, param, typed, stored):
+    # Hashtags are stored case-folded without '#', t.me channels by username: values as typed found nothing.
+    expected = shown(client, [(param, stored)])
+    assert expected["count"] > 0
+    assert shown(client, [(param, typed)]) == expected
+    option = "--tag" if param == "_tag" else "--channel"
+    assert cli_ids(db_path, "list", "--status", "all", option, typed) == expected["ids"]
+    assert cli_ids(db_path, "next", "-n", "50", option, typed) == cli_ids(db_path, "next", "-n", "50", option, stored)
+    if option == "--tag":
+        exported = CliRunner().invoke(cli, ["export", "--db", str(db_path), "-f", "json", "--tag", typed]).output
+        assert {row["id"] for row in json.loads(exported)} == expected["ids"] - {list_ids["channel"]}

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
+import os
+import stat
 
 import pytest
 from click.testing import CliRunner
 
-from export_fixtures import build_library, library  # noqa: F401
+from export_fixtures import build_library, library, write_answer  # noqa: F401
 from readinglist.cli import cli
+from readinglist.db import item_id_for, open_db
 
 
 def run(db_path, *args):
@@ -61,6 +64,42 @@ def test_output_file(library, db_path, tmp_path):
     assert quiet.output == "" and target.read_text(encoding="utf-8").startswith("TY  - ")
 
 
+@pytest.fixture
+def umask():
+    """Set the process umask for a test (and put the old one back)."""
+    old = os.umask(0o022)
+    yield os.umask
+    os.umask(old)
+
+
+@pytest.mark.parametrize(
+    "mask, existing_mode, expected_mode",
+    [(0o022, None, 0o644), (0o077, None, 0o600), (0o002, None, 0o664), (0o022, 0o644, 0o644), (0o077, 0o644, 0o644),
+     (0o022, 0o640, 0o640), (0o022, 0o600, 0o600)],
+)
+@pytest.mark.parametrize("through_symlink", [False, True])
+def test_output_file_keeps_mode_and_symlink(library, db_path, tmp_path, umask, mask, existing_mode, expected_mode,
+                                            through_symlink):
+    # The temporary file was made 0600 and renamed over the target, replacing a symlink with a file.
+    umask(mask)
+    folder = tmp_path / "out"
+    folder.mkdir()
+    target = folder / "reading.bib"
+    if existing_mode is not None:
+        target.write_text("old")
+        target.chmod(existing_mode)
+    named = target
+    if through_symlink:
+        named = folder / "link.bib"
+        named.symlink_to(target.name)
+    result = run(db_path, "-o", str(named), "--quiet")
+    assert (result.exit_code, result.output) == (0, "")
+    assert named.is_symlink() is through_symlink
+    assert target.read_text(encoding="utf-8").startswith("@")
+    assert stat.S_IMODE(target.stat().st_mode) == expected_mode
+    assert sorted(p.name for p in folder.iterdir()) == sorted({"reading.bib", named.name})  # no temporary file left
+
+
 def test_same_keys_on_every_export(library, db_path):
     first = run(db_path, "-f", "bibtex").output
     assert run(db_path, "-f", "bibtex").output == first
@@ -92,3 +131,49 @@ def test_empty_selection_is_an_empty_valid_file(library, db_path):
     result = run(db_path, "-f", "csljson", "--tag", "no-such-tag")
     assert result.exit_code == 0
     assert json.loads(result.output) == []
+
+
+def _unbraced(value: str) -> str:
+    return value.replace("{", "").replace("}", "")
+
+
+# The container's field in bibtex, biblatex and a Zotero item.
+JOURNAL = ("journal", "journaltitle", "publicationTitle")
+PROCEEDINGS = ("booktitle", "booktitle", "proceedingsTitle")
+
+
+@pytest.mark.parametrize(
+    "url, identifiers, answer, fields, container",
+    [
+        ("https://doi.org/10.1111/cdev.13000", {"doi": "10.1111/cdev.13000"},
+         ("crossref", "crossref_child_development.json"), JOURNAL, "Child Development"),
+        ("https://doi.org/10.1109/cvpr.2016.90", {"doi": "10.1109/cvpr.2016.90"}, ("crossref", "crossref_cvpr.json"),
+         PROCEEDINGS, "2016 IEEE Conference on Computer Vision and Pattern Recognition (CVPR)"),
+        ("https://doi.org/10.5281/zenodo.7654321", {"doi": "10.5281/zenodo.7654321"},
+         ("datacite", "datacite_article.json"), JOURNAL, "Journal of Open Reading"),
+        ("https://arxiv.org/abs/1810.04805", {"arxiv_id": "1810.04805"}, ("arxiv", "arxiv_bert.atom.xml"), JOURNAL,
+         "NAACL-HLT 2019"),
+    ],
+)
+def test_the_journal_or_proceedings_a_site_names_is_in_every_format(db_path, url, identifiers, answer, fields, container):
+    # Records read meta keys no adapter writes (container_title, journal); Crossref and DataCite store "container".
+    from pybtex.database import parse_string
+
+    from readinglist.export import select_items
+    from readinglist.zotero import zotero_item
+
+    db = open_db(db_path)
+    item_id = item_id_for(url)
+    db["items"].insert({"id": item_id, "url": url, "kind": "paper", "domain": url.split("/")[2], "status": "unread",
+                        "added_at": "2024-06-10T12:00:00+00:00", **identifiers})
+    write_answer(db, item_id, *answer)
+    db.conn.commit()
+    bibtex_field, biblatex_field, zotero_field = fields
+    bibtex = parse_string(run(db_path, "-f", "bibtex").output, "bibtex").entries.values()
+    assert [_unbraced(entry.fields[bibtex_field]) for entry in bibtex] == [container]
+    biblatex = parse_string(run(db_path, "-f", "biblatex").output, "bibtex").entries.values()
+    assert [_unbraced(entry.fields[biblatex_field]) for entry in biblatex] == [container]
+    assert f"\nT2  - {container}\n" in run(db_path, "-f", "ris").output
+    assert [item["container-title"] for item in json.loads(run(db_path, "-f", "csljson").output)] == [container]
+    assert [item["container"] for item in json.loads(run(db_path, "-f", "json").output)] == [container]
+    assert zotero_item(select_items(db)[0])[zotero_field] == container

@@ -47,6 +47,34 @@ def test_filters(items, db_path):
     )
 
 
+SITES = ["https://docs.cohere.ai/docs/intro", "https://пример.рф/статья", "https://github.com/a/b",
+         "https://www.bbc.co.uk/news/1", "https://example.org/c"]
+
+
+@pytest.mark.parametrize(
+    "domain, listed_url",
+    [
+        ("docs.cohere.ai", "https://docs.cohere.ai/docs/intro"),
+        ("cohere.ai", "https://docs.cohere.ai/docs/intro"),
+        ("Docs.Cohere.AI", "https://docs.cohere.ai/docs/intro"),
+        ("пример.рф", "https://xn--e1afmkfd.xn--p1ai/%D1%81%D1%82%D0%B0%D1%82%D1%8C%D1%8F"),
+        ("www.ПРИМЕР.рф", "https://xn--e1afmkfd.xn--p1ai/%D1%81%D1%82%D0%B0%D1%82%D1%8C%D1%8F"),
+        ("xn--e1afmkfd.xn--p1ai", "https://xn--e1afmkfd.xn--p1ai/%D1%81%D1%82%D0%B0%D1%82%D1%8C%D1%8F"),
+        ("www.github.com", "https://github.com/a/b"),
+        ("https://github.com/x/y", "https://github.com/a/b"),
+        ("news.bbc.co.uk", "https://bbc.co.uk/news/1"),
+        ("co.uk", None),
+        ("localhost", None),
+    ],
+)
+def test_domain_is_matched_as_items_store_it(db_path, domain, listed_url):
+    # Items store the registered domain in ASCII (identify()); the filter compared the value as typed.
+    for url in SITES:
+        assert run("add", "--db", db_path, url).exit_code == 0
+    result = run("list", "--db", db_path, "--json", "--domain", domain)
+    assert [item["url"] for item in json.loads(result.output)] == ([listed_url] if listed_url else [])
+
+
 def test_sorts(items, db_path):
     assert listed(db_path, "--sort", "mentions") == ["Alpha", "beta"]
     assert listed(db_path, "--sort", "added") == ["beta", "Alpha"]
@@ -57,3 +85,82 @@ def test_sorts(items, db_path):
 def test_csv(items, db_path):
     rows = list(csv.DictReader(io.StringIO(run("list", "--db", db_path, "--csv").output)))
     assert [(row["title"], row["channels"]) for row in rows] == [("Alpha", "chan1|chan2"), ("beta", "chan2")]
+
+
+@pytest.mark.parametrize("title", ['=HYPERLINK("http://evil", "x")', "-2+3", "+1", "@SUM(A1)"])
+def test_csv_cells_never_start_a_formula(items, builder, db_path, title):
+    # list --csv had no guard at all; it shares the export's, which leaves numbers (a negative score) alone.
+    builder.db.execute("UPDATE items SET title = ? WHERE id = ?", [title, items["b"]])
+    builder.db.conn.commit()
+    rows = {row["id"]: row for row in csv.DictReader(io.StringIO(run("list", "--db", db_path, "--csv").output))}
+    assert rows[items["b"]]["title"] == "'" + title
+    scores = [row["score"] for row in rows.values()]
+    assert any(score.startswith("-") for score in scores) and all(float(score) < 100 for score in scores)
+
+
+# Text from the web that a terminal would act on: retitle the window, recolour, clear the screen, overwrite the line.
+HOSTILE = "\x1b]0;PWNED\x07\x1b[31mRed\x1b[0m"
+
+
+@pytest.fixture
+def hostile(builder):
+    item_id = builder.item("https://example.com/x", "article", HOSTILE + " title", summary="Red\x9b2J summary\rover",
+                           tags='["t\\u001b[1m"]')
+    builder.mention(item_id, "chan\x1b[5m", 1, "Red context\x08\x08")
+    builder.db.conn.commit()
+    return item_id
+
+
+def _no_controls(output: str, shown: str) -> None:
+    from readinglist.render import TERMINAL_CONTROLS
+
+    assert TERMINAL_CONTROLS.findall(output) == [] and shown in output
+
+
+@pytest.mark.parametrize(
+    "args",
+    [["list"], ["next"], ["show", "{id}"], ["search", "red"], ["stats"], ["read", "{id}"], ["tag", "{id}", "+x"],
+     ["add", "https://example.com/x"]],
+)
+def test_plain_output_sends_no_control_characters(hostile, db_path, args):
+    result = run(*[arg.format(id=hostile) for arg in args], "--db", db_path)
+    assert result.exit_code == 0, result.output
+    _no_controls(result.output, "chan[5m" if args == ["stats"] else "Red")
+
+
+@pytest.mark.parametrize("command", ["list", "next", "show", "search", "stats"])
+def test_terminal_output_sends_no_control_characters(hostile, builder, capsys, command):
+    from readinglist import cli, queue, render, search
+
+    db = builder.db
+    printers = {
+        "list": lambda: cli._print_table(queue.list_items(db, queue.ListFilter(status="all"))),
+        "next": lambda: render.print_next(queue.next_items(db), True),
+        "show": lambda: render.print_show(queue.show_item(db, hostile), True),
+        "search": lambda: render.print_search(search.search(db, "red"), True),
+        "stats": lambda: render.print_stats(queue.queue_stats(db), True),
+    }
+    printers[command]()
+    _no_controls(capsys.readouterr().out, "chan[5m" if command == "stats" else "Red")
+
+
+@pytest.mark.parametrize(
+    "column, typed, stored",
+    [
+        ("tags", "LLM", "LLM"),  # stored as typed: taken as it is
+        ("tags", "Llm", "llm"),  # else equal ignoring case: the spelling on most items
+        ("tags", "#машинное ОБУЧЕНИЕ", "Машинное обучение"),
+        ("tags", "#missing", "missing"),
+        ("channels", "@TestChan", "testchan"),
+        ("channels", "t.me/testchan", "testchan"),
+        ("channels", "ml заметки", "ML заметки"),
+        ("channels", "@nobody", "nobody"),
+    ],
+)
+def test_stored_value(builder, column, typed, stored):
+    from readinglist.queue import stored_value
+
+    for n, tags in enumerate(['["LLM"]', '["llm", "Машинное обучение"]', '["llm"]']):
+        item_id = builder.item(f"https://example.com/{n}", tags=tags)
+        builder.mention(item_id, ["testchan", "ML заметки", "testchan"][n], 1)
+    assert stored_value(builder.db, column, typed) == stored

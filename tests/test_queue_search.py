@@ -1,10 +1,11 @@
 """Full-text search in Russian and English."""
 
+import itertools
 import json
 
 import pytest
 
-from queue_fixtures import builder, db_path, run  # noqa: F401
+from queue_fixtures import SEARCH_SHAPES, builder, db_path, every_shape_item, run  # noqa: F401
 
 
 @pytest.fixture
@@ -60,6 +61,30 @@ def test_unbalanced_quote_message(items, db_path):
     assert (result.exit_code, result.output) == (1, "Error: unbalanced quote in search query\n")
 
 
+@pytest.mark.parametrize("first, second", list(itertools.permutations(SEARCH_SHAPES, 2)))
+def test_every_query_shape_combines_with_every_other(builder, db_path, first, second):
+    # FTS5 has no implicit AND next to an ( ... OR ... ) group: a prefix expanded to a few terms broke any query with it.
+    wanted = every_shape_item(builder)
+    assert found(db_path, f"{SEARCH_SHAPES[first]} {SEARCH_SHAPES[second]}") == [wanted]
+
+
+@pytest.mark.parametrize(
+    "query, finds",
+    [
+        ("Stanford's", True),
+        ("\"Stanford's tiny\"", True),
+        ("stanford's gpt", True),
+        ("'alpaca'", True),
+        ("it's", False),
+        ("back\\slash", False),
+    ],
+)
+def test_only_double_quotes_group(builder, db_path, query, finds):
+    # An apostrophe is part of its word (shlex's single quotes made "Stanford's" an unbalanced quote).
+    wanted = every_shape_item(builder)
+    assert found(db_path, query) == ([wanted] if finds else [])
+
+
 def test_plain_output(items, db_path):
     result = run("search", "--db", db_path, "cuda")
     assert result.output == f"{items['repo']}  repo        unread    https://github.com/a/b\n    A tiny [CUDA] kernel library\n"
@@ -97,8 +122,8 @@ def test_prefix_expansion_uses_an_or_of_indexed_terms(many, builder):
 
     expand = search._prefix_expander(builder.db)
     assert expand("модел") == ["модели", "модель", "модельный"]
-    assert search.fts_query("модел* number", expand=expand) == '("модели" OR "модель" OR "модельный") "number"'
-    assert expand("zzz") is None
+    assert search.fts_query("модел* number", expand=expand) == '("модели" OR "модель" OR "модельный") AND "number"'
+    assert expand("zzz") == []
 
 
 def test_ranking_window_widens_until_enough_results(many, builder):
@@ -113,3 +138,40 @@ def test_ranking_window_widens_until_enough_results(many, builder):
     # Without filters, a small window ranks the newest matches only.
     newest = [row["id"] for row in search.search(db, "number", limit=2, window=2)]
     assert sorted(newest) == sorted(many[-2:])
+
+
+@pytest.fixture
+def yo(builder):
+    """Russian words written with ё and with е."""
+    return {
+        "ещё": builder.item("https://example.com/yo", "article", "Ещё раз про трансформеры"),
+        "еще": builder.item("https://example.com/ye", "article", "Еще раз про внимание"),
+        "ёлка": builder.item("https://example.com/tree", "article", "Новогодняя ёлка"),
+    }
+
+
+@pytest.mark.parametrize(
+    "query, expected",
+    [
+        ("еще", {"ещё", "еще"}),
+        ("ещё", {"ещё", "еще"}),
+        ("ЕЩЁ", {"ещё", "еще"}),
+        ('"еще раз"', {"ещё", "еще"}),
+        ("ещё трансформеры", {"ещё"}),
+        ("ещё*", {"ещё", "еще"}),
+        ("елка", {"ёлка"}),
+        ("елк*", {"ёлка"}),
+        ("новогодняя ёлка", {"ёлка"}),
+    ],
+)
+def test_yo_and_ye_are_one_letter(yo, db_path, query, expected):
+    # The index keeps words as written: "еще" did not find "ещё". Each term is any of its ё/е spellings.
+    assert sorted(found(db_path, query)) == sorted(yo[name] for name in expected)
+
+
+def test_yo_spellings_grow_with_the_number_of_ye():
+    from readinglist.search import yo_spellings
+
+    assert yo_spellings("ещё") == ["ещё", "еще", "ёще"]
+    assert yo_spellings("model") == ["model"]
+    assert len(yo_spellings("перечень переменных")) == 2 + 5

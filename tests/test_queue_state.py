@@ -86,6 +86,13 @@ def test_skip_priority_note_tag(builder, paper, db_path):
     ]
 
 
+@pytest.mark.parametrize("until", ["+99999999", "+2920000d", "+" + "9" * 30])
+def test_skip_past_the_last_day_is_one_error_line(builder, paper, db_path, until):
+    result = run("skip", "--db", db_path, paper, "--until", until)
+    assert (result.exit_code, result.output) == (1, f"Error: invalid date '{until}' (the last day is 9999-12-31)\n")
+    assert events(db_path) == []
+
+
 def test_show_has_mentions_and_history(builder, paper, db_path):
     run("read", "--db", db_path, paper)
     result = run("show", "--db", db_path, paper, "--json")

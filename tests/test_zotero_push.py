@@ -293,3 +293,34 @@ def test_wrong_key_is_one_error_line(library, db_path, fake):
     result = cli_run(db_path, "--library-id", "12345", env=env)
     assert result.exit_code == 1
     assert result.output == "Error: users/12345: the API key is not valid or cannot write to this library (HTTP 403)\n"
+
+
+PUSH_ENV = {"ZOTERO_API_KEY": "secret-key", "READINGLIST_CONFIG": ""}
+
+
+@pytest.mark.parametrize("filters", [[], ["--kind", "paper"], ["--status", "read"], ["--tag", "transformers"]])
+def test_dry_run_after_a_push_has_nothing_to_do(library, db_path, fake, filters):
+    # The dry run built notes without the "Mentioned in Telegram" section and saw every mentioned item's note as changed.
+    pushed = cli_run(db_path, "--library-id", "12345", *filters, env={**PUSH_ENV, "READINGLIST_ZOTERO_API": fake.url})
+    assert pushed.exit_code == 0, pushed.output
+    lines = cli_run(db_path, "--library-id", "12345", *filters, "--dry-run").output.splitlines()
+    assert [line.split()[0] for line in lines[:-1]] == ["unchanged"] * (len(lines) - 1)
+    assert lines[-1] == f"Dry run: 0 to create, 0 to update, {len(lines) - 1} unchanged in users/12345."
+
+
+@pytest.mark.parametrize(
+    "url, note_written",
+    [("https://arxiv.org/abs/1706.03762", "notes_updated"), ("https://example.net/bare", "notes_created")],
+)
+def test_a_change_to_the_note_alone_counts_as_an_update(library, db_path, fake, clock, url, note_written):
+    assert cli_run(db_path, "--library-id", "12345", env={**PUSH_ENV, "READINGLIST_ZOTERO_API": fake.url}).exit_code == 0
+    assert CliRunner().invoke(cli, ["note", "--db", str(db_path), url, "read section 3 first"]).exit_code == 0
+    dry = cli_run(db_path, "--library-id", "12345", "--dry-run").output.splitlines()
+    assert [line.split()[0] for line in dry[:-1]].count("update") == 1
+    assert dry[-1] == "Dry run: 0 to create, 1 to update, 15 unchanged in users/12345."
+    report = do_push(library, fake, clock)
+    assert getattr(report, note_written) == 1
+    assert report.summary() == "Zotero users/12345: 0 created, 1 updated, 15 unchanged, 0 skipped, 0 failed."
+    notes = [item for item in fake.items.values() if item["data"]["itemType"] == "note"]
+    assert sum("read section 3 first" in note["data"]["note"] for note in notes) == 1
+    assert do_push(library, fake, clock).summary() == "Zotero users/12345: 0 created, 0 updated, 16 unchanged, 0 skipped, 0 failed."

@@ -11,8 +11,12 @@ from __future__ import annotations
 
 import importlib
 import json
+import os
+import secrets
+import stat
 from collections import defaultdict
 from dataclasses import dataclass
+from pathlib import Path
 
 import sqlite_utils
 
@@ -54,6 +58,32 @@ def export(db: sqlite_utils.Database, format_name: str, **filters) -> tuple[str,
     """The items matching ``filters`` written in ``format_name``; and how many there are."""
     records = select_items(db, **filters)
     return FORMATS[format_name].write(records), len(records)
+
+
+def write_file(path: str | os.PathLike, text: str) -> None:
+    """Write ``text`` (UTF-8) to ``path`` in full or not at all: into a new file beside it, renamed over it.
+
+    The rename replaces a file by another, so what the old one was is carried
+    over: an existing file keeps its mode (a new one gets the umask's, as any
+    new file), and a symlink stays a symlink, its target written. Raises OSError.
+    """
+    target = Path(os.path.realpath(path))
+    try:
+        mode = stat.S_IMODE(target.stat().st_mode)
+    except FileNotFoundError:
+        mode = None
+    temporary = target.with_name(f".{target.name}.{secrets.token_hex(4)}.tmp")
+    # 0o666 less the umask, as open() would create the file.
+    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+    try:
+        with open(descriptor, "w", encoding="utf-8") as out:
+            out.write(text)
+        if mode is not None:
+            os.chmod(temporary, mode)
+        os.replace(temporary, target)
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
 
 
 def _where(status: str | None, kind: str | None, tag: str | None) -> tuple[str, list]:
@@ -122,6 +152,10 @@ def select_items(
     """
     from .citekeys import assign, base_key
 
+    if tag:
+        from ..queue import stored_value
+
+        tag = stored_value(db, "tags", tag)
     where, params = _where(status, kind, tag)
     if ids is not None:
         where += " AND items.id IN (SELECT value FROM json_each(?))"

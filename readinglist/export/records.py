@@ -42,6 +42,10 @@ CROSSREF_WORKS = {
     "dataset": "dataset",
 }
 KIND_WORKS = {"repo": "software", "model": "software", "dataset": "dataset", "video": "video"}
+# The ``meta`` keys the site adapters (harvester/sites) give a work's journal,
+# proceedings or book title under: Crossref's and DataCite's ``container``,
+# then the journal reference of an arXiv paper.
+CONTAINER_KEYS = ("container", "journal_ref")
 
 _CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")  # control characters and line separators
 _DATE = re.compile(r"^\s*(\d{4})(?:-(\d{1,2})(?:-(\d{1,2}))?)?")
@@ -288,12 +292,13 @@ def work_of(row: dict, meta: dict) -> str:
         # A Crossref "posted-content" DOI that arXiv also lists stays a preprint either way.
         return work
     if row.get("arxiv_id"):
-        if meta.get("journal_ref") or meta.get("published_doi") or row.get("doi"):
+        # arXiv's journal reference, or the DOI of the published version (the adapter stores it in both places).
+        if meta.get("journal_ref") or meta.get("doi") or row.get("doi"):
             return "journal"
         return "preprint"
     if row.get("doi"):
         # A DOI whose Crossref type is unknown: an article if it names a journal.
-        if _first(meta, "container_title", "journal"):
+        if _first(meta, "container"):
             return "journal"
         return "preprint" if row.get("kind") == "paper" else "webpage"
     if row.get("kind") == "paper":
@@ -370,12 +375,10 @@ def build_record(row: dict, citekey: str, hashtags: list[str] = (), mentions: li
     if accessed_date and accessed_date[1] and accessed_date[2]:
         accessed = f"{accessed_date[0]:04d}-{accessed_date[1]:02d}-{accessed_date[2]:02d}"
 
-    doi = _str(row.get("doi")) or _str(meta.get("published_doi"))
+    doi = _str(row.get("doi")) or _str(meta.get("doi"))
     if doi and doi.lower().startswith("10.48550/arxiv."):
         doi = None  # arXiv's own DOI is derived from the id, not a published version
-    container = _first(meta, "container_title", "journal", "journal_ref") if work in ("journal", "proceedings", "chapter") else None
-    if work == "journal" and not container:
-        container = _first(meta, "journal_ref")
+    container = _first(meta, *CONTAINER_KEYS) if work in ("journal", "proceedings", "chapter") else None
     publisher = _str(meta.get("publisher"))
     if work == "software" and not publisher:
         publisher = _str(row.get("site_name")) or _host_name(row)

@@ -12,8 +12,8 @@ CSV_FIELDS = (
     "citekey", "id", "type", "title", "authors", "date", "url", "doi", "arxiv_id", "repo", "hf_id",
     "container", "publisher", "tags", "summary", "note", "status", "accessed", "added_at",
 )
-# A spreadsheet runs a cell that starts with one of these as a formula.
-FORMULA_STARTS = ("=", "+", "@", "\t", "\r")
+# A spreadsheet runs a text cell that starts with one of these as a formula (OWASP, CSV injection).
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 def record_dict(record: Record) -> dict:
@@ -58,13 +58,17 @@ def write_json(records: list[Record]) -> str:
     return json.dumps([record_dict(record) for record in records], ensure_ascii=False, indent=2) + "\n"
 
 
-def _cell(value) -> str:
+def csv_cell(value) -> str:
+    """A CSV cell for ``value``: None empty, a list joined with ``|``, text that would start a formula made text.
+
+    Web text must not run as a spreadsheet formula: a leading quote makes it
+    text. Numbers are written as they are (a negative score stays a number).
+    """
     if value is None:
         return ""
-    if isinstance(value, list):
-        value = "|".join(value)
-    text = str(value)
-    # Web text must not run as a spreadsheet formula: a leading quote makes it text.
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return str(value)
+    text = "|".join(map(str, value)) if isinstance(value, list) else str(value)
     return "'" + text if text.startswith(FORMULA_STARTS) else text
 
 
@@ -74,5 +78,5 @@ def write_csv(records: list[Record]) -> str:
     writer.writerow(CSV_FIELDS)
     for record in records:
         data = record_dict(record)
-        writer.writerow([_cell(data[name] if name != "title" else record.title_or_url) for name in CSV_FIELDS])
+        writer.writerow([csv_cell(data[name] if name != "title" else record.title_or_url) for name in CSV_FIELDS])
     return out.getvalue()
