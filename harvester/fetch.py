@@ -10,8 +10,9 @@ the server offers it) whose connections pass the private-address guard
   body included (``asyncio.timeout``: a server dripping one byte a second
   never resets it);
 * a size cap on the body as it streams (``Content-Length`` is checked first),
-  counted after decompression, which this module does itself with a bounded
-  output per step, so a gzip bomb never inflates in memory;
+  counted before and after decompression, which this module does itself with
+  a bounded output per step, so a gzip bomb never inflates in memory (also
+  one split over many gzip members, which are all decoded);
 * redirects followed by hand, up to ``max_redirects``, so every hop goes
   through the guard and robots.txt; the final URL is kept;
 * robots.txt (:mod:`harvester.robots`);
@@ -168,7 +169,13 @@ def _human_bytes(count: int) -> str:
 
 
 class _Inflater:
-    """Decode a Content-Encoding step by step, never producing more than ``budget`` bytes in all."""
+    """Decode a Content-Encoding step by step, never producing more than ``budget`` bytes in all.
+
+    A gzip body may be several gzip members one after another (RFC 1952 2.2;
+    some servers and CDNs send them, browsers decode them all): each member is
+    decoded in turn, against the same budget. Bytes after a complete member
+    that are not another member (zero padding, junk) end the body, as urllib3
+    and browsers do; so does anything after the end of a deflate stream."""
 
     def __init__(self, encoding: str):
         self.encoding = encoding
@@ -178,21 +185,36 @@ class _Inflater:
             self.decoder = None  # zlib-wrapped or raw: decided on the first bytes, like browsers do
         else:
             self.decoder = None
+        self.members = 1
+        self.finished = False
 
     def feed(self, data: bytes, budget: int) -> Iterable[bytes]:
         if self.encoding == "deflate" and self.decoder is None:
             self.decoder = zlib.decompressobj(zlib.MAX_WBITS if data[:1] and data[0] & 0x0F == 8 else -zlib.MAX_WBITS)
         pending = data
-        while pending:
-            try:
-                piece = self.decoder.decompress(pending, min(INFLATE_STEP, budget + 1))
-            except zlib.error as error:
-                raise Failed(f"bad {self.encoding} body: {error}") from None
-            yield piece
-            budget -= len(piece)
-            pending = self.decoder.unconsumed_tail
+        while not self.finished:
             if self.decoder.eof:
-                break
+                if not pending:
+                    return
+                if self.encoding == "deflate":
+                    self.finished = True
+                    return
+                self.decoder = zlib.decompressobj(zlib.MAX_WBITS | 16)  # the next gzip member
+                self.members += 1
+            step = max(1, min(INFLATE_STEP, budget + 1))  # 0 would mean no limit
+            try:
+                piece = self.decoder.decompress(pending, step)
+            except zlib.error as error:
+                if self.members > 1:  # not a gzip member: trailing bytes
+                    self.finished = True
+                    return
+                raise Failed(f"bad {self.encoding} body: {error}") from None
+            if piece:
+                yield piece
+            budget -= len(piece)
+            pending = self.decoder.unused_data if self.decoder.eof else self.decoder.unconsumed_tail
+            if not pending and len(piece) < step:
+                return  # all input read, no output held back
 
 
 def _encoding(response: httpx.Response) -> str:
@@ -216,6 +238,8 @@ async def read_body(response: httpx.Response, max_bytes: int) -> bytes:
     raw = 0
     async for chunk in response.aiter_raw():
         raw += len(chunk)
+        if raw > max_bytes:  # as Content-Length would say; also bounds a stream of empty gzip members
+            raise Refused(f"too large: body exceeds the {_human_bytes(max_bytes)} cap")
         pieces = [chunk] if inflater is None else inflater.feed(chunk, max_bytes - len(body))
         for piece in pieces:
             body += piece

@@ -5,6 +5,14 @@ in the text's own language and never says anything the text does not:
 
 1. Split into paragraphs (lines), then sentences with razdel (rule-based,
    handles Russian and English abbreviations such as "т.е." and "e.g.").
+   razdel does not know the scholarly ones ("Fig. 2A", "Eq. 5", "approx. 100",
+   "см. табл. 2"), so before it runs, the period of a known abbreviation
+   (``ABBREVIATIONS``) followed by something that does not start a sentence (a
+   digit, a lower-case letter, a bracket, a label such as "S1"; after "Dr.",
+   "Prof.", "cf." or "e.g.", anything) is masked; sentences are then cut from the
+   unmasked text at razdel's offsets. Masking rather than gluing razdel's
+   pieces back together keeps "...in Ref. 5. We then..." split after "5.":
+   razdel reads "5. We" right only when it does not follow a split.
 2. Keep prose sentences only: 5+ words, ending in sentence punctuation, mostly
    letters, written in the text's script (Cyrillic for ru/uk/be/..., Latin for
    en/de/fr/...), and not boilerplate ("Subscribe to our newsletter",
@@ -106,18 +114,77 @@ class SummarizerUnavailable(SummarizerError):
 # --------------------------------------------------------------------------- sentences
 
 
+#: Abbreviations razdel may take for a sentence end, written without their
+#: final period; either case of the first letter matches ("Fig."/"fig.").
+ABBREVIATIONS = (
+    "Fig", "Figs", "Eq", "Eqs", "Sec", "Sect", "Tab", "Ref", "Refs", "approx", "et al", "Vol", "pp", "ca", "resp",
+    "incl", "St", "Jr", "Inc", "Ltd", "Co", "рис", "табл", "см", "т.е", "т.к", "и т.д", "др", "стр", "гл", "ок",
+)  # fmt: skip
+#: Abbreviations matched in this case only ("no." ends sentences as a word).
+ABBREVIATIONS_EXACT_CASE = ("No", "Nos")
+#: Abbreviations that never end a sentence, so a capital after them does not
+#: start one either: titles before a name ("Prof. Jones"; in this case only,
+#: "5 ms." is milliseconds) and Latin ones before what they introduce ("cf. Table 2").
+TITLES = ("Dr", "Prof", "Mr", "Mrs", "Ms")
+NEVER_FINAL = ("cf", "e.g", "i.e", "vs")
+
+
+def _either_case(word: str) -> str:
+    return f"[{word[0].upper()}{word[0].lower()}]{re.escape(word[1:])}".replace(r"\ ", r"\s+")
+
+
+#: An abbreviation right before a period (searched for just before each period
+#: followed by a space: one regex scan of every position would cost as much as razdel).
+_ABBREVIATION = re.compile(
+    r"(?<![^\W_])(?:(?P<never_final>{never_final})|{others})\Z".format(
+        never_final="|".join([*TITLES, *map(_either_case, NEVER_FINAL)]),
+        others="|".join([*map(_either_case, ABBREVIATIONS), *ABBREVIATIONS_EXACT_CASE]),
+    )
+)
+_LONGEST_ABBREVIATION = 12  # characters, with room for "et  al"
+_PERIOD_BEFORE_SPACE = re.compile(r"\.(?=\s+(\S\S?))")
+_NOT_A_SENTENCE_START = "([{"
+#: What a masked period is replaced with while razdel reads the text: a letter,
+#: so razdel sees one word ("Figǂ"); the text itself is never changed.
+_MASK = "ǂ"
+
+
+def _mask_abbreviations(paragraph: str) -> str:
+    """``paragraph`` with the period of each abbreviation that does not end its
+    sentence replaced by ``_MASK`` (same length, so razdel's offsets fit both)."""
+    masked = None
+    for period in _PERIOD_BEFORE_SPACE.finditer(paragraph):
+        dot = period.start()
+        abbreviation = _ABBREVIATION.search(paragraph, max(0, dot - _LONGEST_ABBREVIATION), dot)
+        if abbreviation is None:
+            continue
+        following = period[1]
+        first = following[0]
+        if (
+            first.isdigit()
+            or first.islower()
+            or first in _NOT_A_SENTENCE_START
+            # "Prof. Jones", "cf. Table 2", "Fig. S1"
+            or (first.isupper() and (abbreviation["never_final"] or following[1:].isdigit()))
+        ):
+            masked = masked or list(paragraph)
+            masked[dot] = _MASK
+    return "".join(masked) if masked else paragraph
+
+
 def split_sentences(text: str) -> list[str]:
     """Sentences of ``text`` in order, each verbatim except that runs of
     whitespace are collapsed. Lines are paragraphs: a sentence never spans two
-    (so a heading is never glued to the sentence after it)."""
+    (so a heading is never glued to the sentence after it). A period of a
+    known abbreviation ("Fig. 2", "approx. 5", "рис. 3") ends no sentence."""
     from razdel import sentenize
 
     sentences = []
     for paragraph in text.split("\n"):
         if not paragraph.strip():
             continue
-        for sentence in sentenize(paragraph):
-            cleaned = " ".join(sentence.text.split())
+        for sentence in sentenize(_mask_abbreviations(paragraph)):
+            cleaned = " ".join(paragraph[sentence.start : sentence.stop].split())
             if cleaned:
                 sentences.append(cleaned)
     return sentences

@@ -200,6 +200,55 @@ def test_html_fragment_without_html_tag():
     assert "Gradient checkpointing trades compute for memory" in result.text
 
 
+def paper_page(*metas: tuple[str, str]) -> bytes:
+    """A small paper landing page with the given (name, content) meta tags."""
+    tags = "".join(f'<meta name="{name}" content="{content}">' for name, content in metas)
+    return (
+        f"<html><head><title>Attention Is All You Need</title>{tags}</head><body><article>"
+        + "<p>The dominant sequence transduction models are based on complex recurrent networks. " * 4
+        + "</p></article></body></html>"
+    ).encode()
+
+
+@pytest.mark.parametrize(
+    "metas, expected",
+    [
+        (
+            [("citation_author", "Vaswani, Ashish"), ("citation_author", "Shazeer, Noam")],
+            ("Ashish Vaswani", "Noam Shazeer"),
+        ),
+        (
+            [("citation_author", "Ashish Vaswani"), ("citation_author", "Noam Shazeer")],
+            ("Ashish Vaswani", "Noam Shazeer"),
+        ),
+        (
+            [("citation_author", "Riedl, Mark O."), ("citation_author", "Le Scao, Teven")],
+            ("Mark O. Riedl", "Teven Le Scao"),
+        ),
+        (
+            [("DC.creator", "Bandyopadhyay-Ghosh, Sanchita"), ("DC.creator", "Jeng, Robert")],
+            ("Sanchita Bandyopadhyay-Ghosh", "Robert Jeng"),
+        ),
+        ([("citation_author", "Vaswani, Ashish")], ("Ashish Vaswani",)),
+        ([("dcterms.creator", "Van der Berg, Jan")], ("Jan Van der Berg",)),
+        # One tag listing two people is still two people.
+        ([("dcterms.creator", "David Lucca, Jonathan H. Wright")], ("David Lucca", "Jonathan H. Wright")),
+        ([("citation_author", "Vaswani, Ashish; Shazeer, Noam")], ("Ashish Vaswani", "Noam Shazeer")),
+        # The per-author tags win over a page-wide author tag and over Dublin Core.
+        (
+            [("author", "Site Editor"), ("dc.creator", "Vaswani, A."), ("citation_author", "Vaswani, Ashish")],
+            ("Ashish Vaswani",),
+        ),
+        # No such tags: trafilatura's reading of the page stands.
+        ([("author", "Jane Doe, John Roe")], ("Jane Doe", "John Roe")),
+        ([], ()),
+    ],
+)
+def test_authors_from_per_author_meta_tags(metas, expected):
+    result = extract(paper_page(*metas), url="https://papers.example/abs/1", content_type="text/html")
+    assert result.authors == expected
+
+
 @pytest.mark.parametrize(
     "body",
     [
@@ -579,3 +628,29 @@ def test_real_article_pages(realworld, path, language, title_part):
     assert result.language == language
     assert result.word_count > 150
     assert result.reading_minutes >= 1
+
+
+@pytest.mark.parametrize(
+    "path, authors",
+    [
+        (
+            "arxiv-abs-html/abs_1706.03762__metascraper.html",
+            ("Ashish Vaswani", "Noam Shazeer", "Niki Parmar", "Jakob Uszkoreit", "Llion Jones", "Aidan N. Gomez",
+             "Lukasz Kaiser", "Illia Polosukhin"),
+        ),
+        ("arxiv-abs-html/abs_1902.02534_head_only__commonmeta.html", ("Ivan Heibi", "Silvio Peroni", "David Shotton")),
+        (
+            "arxiv-abs-html/abs_2106.09608_2021__ReMarkableDropboxSyncup.html",
+            ("Prithviraj Ammanabrolu", "Mark O. Riedl"),
+        ),
+        (
+            "other-article-html/springer_10.1007_s10924-010-0192-1__papis.html",
+            ("Sanchita Bandyopadhyay-Ghosh", "Robert Jeng", "Joydeep Mukherjee", "Mohini Sain"),
+        ),
+        ("other-article-html/nber_w29971__papis.html", ("David Lucca", "Jonathan H. Wright")),
+    ],
+)  # fmt: skip
+def test_real_paper_pages_authors(realworld, path, authors):
+    body = (realworld / path).read_bytes()
+    result = extract(body, url="https://example.org/abs", content_type="text/html")
+    assert result.authors == authors

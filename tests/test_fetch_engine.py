@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import gzip
+import random
 import time
 from email.utils import format_datetime
 from datetime import datetime, timedelta, timezone
@@ -188,6 +189,88 @@ def test_gzip_bomb_is_refused_without_inflating_it(server):
     assert result.status == "skipped"
     assert result.error.startswith("decompression bomb: ")
     assert result.body is None
+
+
+def gzip_members(*parts: bytes) -> bytes:
+    """Each part gzipped on its own, the members one after another (RFC 1952 2.2)."""
+    return b"".join(gzip.compress(part) for part in parts)
+
+
+MEMBERS_PAGE = html_page("Members", "Some text in several gzip members. " * 60)
+# Words in random order compress about 10:1: the cap decides, not the bomb guard.
+TEXT_100K = " ".join(random.Random(7).choices(["gzip", "member", "body", "cap", "page"], k=30_000)).encode()
+TEXT_100K = TEXT_100K[:100_000]
+STREAMED = {**HTML, "Content-Encoding": "gzip", "Content-Length": None, "Connection": "close"}
+
+
+@pytest.mark.parametrize(
+    "body, drip, max_bytes, expected",
+    [
+        pytest.param(gzip_members(MEMBERS_PAGE), None, None, ("ok", MEMBERS_PAGE), id="one-member"),
+        pytest.param(
+            gzip_members(MEMBERS_PAGE[:300], MEMBERS_PAGE[300:]), None, None, ("ok", MEMBERS_PAGE), id="two-members"
+        ),
+        pytest.param(
+            gzip_members(*(MEMBERS_PAGE[i : i + 100] for i in range(0, len(MEMBERS_PAGE), 100))),
+            None,
+            None,
+            ("ok", MEMBERS_PAGE),
+            id="many-members",
+        ),
+        pytest.param(  # member boundaries and headers split over reads
+            gzip_members(MEMBERS_PAGE[:300], b"", MEMBERS_PAGE[300:]),
+            0.0005,
+            None,
+            ("ok", MEMBERS_PAGE),
+            id="members-byte-by-byte",
+        ),
+        pytest.param(  # zero padding after the last member is not a member: the body ends there
+            gzip_members(MEMBERS_PAGE[:300], MEMBERS_PAGE[300:]) + bytes(16),
+            None,
+            None,
+            ("ok", MEMBERS_PAGE),
+            id="padding-after-members",
+        ),
+        pytest.param(
+            gzip_members(TEXT_100K[:60_000], TEXT_100K[60_000:]),
+            None,
+            100_000,
+            ("ok", TEXT_100K),
+            id="members-exactly-at-the-cap",
+        ),
+        pytest.param(
+            gzip_members(TEXT_100K[:60_000], TEXT_100K[60_000:], b"!"),
+            None,
+            100_000,
+            ("skipped", "too large: body exceeds the 97.6562 KB cap"),
+            id="members-one-byte-over-the-cap",
+        ),
+        pytest.param(  # 20 MB of zeros, no member over 100 KB
+            gzip_members(*[bytes(100 * 1024)] * 200),
+            None,
+            None,
+            ("skipped", "decompression bomb: "),
+            id="bomb-split-over-members",
+        ),
+        pytest.param(  # inflates to nothing, but the bytes on the wire are over the cap
+            gzip_members(*[b""] * 6000),
+            None,
+            100_000,
+            ("skipped", "too large: body exceeds the 97.6562 KB cap"),
+            id="empty-members-over-the-cap",
+        ),
+    ],
+)
+def test_gzip_members_are_all_decoded_within_the_cap(server, body, drip, max_bytes, expected):
+    url = server.add("/members", Reply(200, body, STREAMED, drip=drip))
+    result = fetch(url, BASE.with_changes(max_bytes=max_bytes) if max_bytes else BASE)
+    status, content = expected
+    assert result.status == status
+    if status == "ok":
+        assert result.body == content
+    else:
+        assert result.error.startswith(content)
+        assert result.body is None
 
 
 def test_connection_reset_is_retried_then_fails(server):

@@ -235,6 +235,77 @@ def test_is_prose(sentence, prose):
     assert is_prose(sentence) is prose
 
 
+@pytest.mark.parametrize(
+    "text, sentences",
+    [
+        (
+            "We placed lesions in the PVH of rats (Fig. 2A). As expected, the response was abolished.",
+            ["We placed lesions in the PVH of rats (Fig. 2A).", "As expected, the response was abolished."],
+        ),
+        (
+            "Both peaks (Figs. 3 and 4) follow Eq. 5 and Eqs. (6-7). The fit is good.",
+            ["Both peaks (Figs. 3 and 4) follow Eq. 5 and Eqs. (6-7).", "The fit is good."],
+        ),
+        (
+            "As shown in Sec. 3.2 and Sect. 4, the loss is approx. 0.3 (Tab. 1). It was ca. 2 times lower.",
+            ["As shown in Sec. 3.2 and Sect. 4, the loss is approx. 0.3 (Tab. 1).", "It was ca. 2 times lower."],
+        ),
+        # A number after the abbreviation can still end the sentence.
+        (
+            "The method is described in Ref. 5. We then ran the model.",
+            ["The method is described in Ref. 5.", "We then ran the model."],
+        ),
+        (
+            "It is given in Fig. 5. The results are clear.",
+            ["It is given in Fig. 5.", "The results are clear."],
+        ),
+        (
+            "Smith et al. (2020) saw it, cf. Refs. 7-9. Others did not.",
+            ["Smith et al. (2020) saw it, cf. Refs. 7-9.", "Others did not."],
+        ),
+        (
+            "The data (see Fig. S1, No. 4 in Vol. 2, pp. 10-12) agree. Prof. Jones and Dr. Lee agree too.",
+            ["The data (see Fig. S1, No. 4 in Vol. 2, pp. 10-12) agree.", "Prof. Jones and Dr. Lee agree too."],
+        ),
+        ("Some tools, e.g. Python, help. Next.", ["Some tools, e.g. Python, help.", "Next."]),
+        # An abbreviation followed by what starts a sentence ends it.
+        ("It was written by Smith et al. The rest is ours.", ["It was written by Smith et al.", "The rest is ours."]),
+        ("He works at Acme Inc. He likes it.", ["He works at Acme Inc.", "He likes it."]),
+        ("I ate a fig. Then I left.", ["I ate a fig.", "Then I left."]),
+        (
+            "Как видно на рис. 3 и в табл. 2, ошибка мала. См. гл. 4 на стр. 15, т.е. ок. 10 страниц. Конец.",
+            ["Как видно на рис. 3 и в табл. 2, ошибка мала.", "См. гл. 4 на стр. 15, т.е. ок. 10 страниц.", "Конец."],
+        ),
+        (
+            "Модели, датасеты и т.д. Новая часть.",
+            ["Модели, датасеты и т.д.", "Новая часть."],
+        ),
+        # Lines are paragraphs; whitespace is collapsed.
+        ("Heading\nThe  value (Fig.\t2) grows.", ["Heading", "The value (Fig. 2) grows."]),
+    ],
+)
+def test_split_sentences_keeps_abbreviations_inside(text, sentences):
+    assert split_sentences(text) == sentences
+
+
+def test_summary_of_a_paper_with_figure_references_is_whole_sentences():
+    sentences = [
+        "Mild systemic inflammation is accompanied by warmth-seeking behavior in rats.",
+        "Severe systemic inflammation is accompanied by cold-seeking behavior in rats (Fig. 1).",
+        "We placed large lesions in the PVH of rats (Fig. 2A) to study cold-seeking behavior.",
+        "The lesions in the PVH abolished the cold-seeking behavior of the rats (Fig. 2B).",
+        "The same lesions did not change the warmth-seeking behavior of the rats (Fig. 3, approx. 2 h).",
+        "Lesions elsewhere affected neither cold-seeking nor warmth-seeking behavior (Figs. 4 and 5).",
+    ]
+    summary = summarize(" ".join(sentences), language="en")
+    rest, picked = summary, []
+    while rest:
+        sentence = next(s for s in sentences if rest.startswith(s))  # StopIteration: a cut sentence
+        picked.append(sentence)
+        rest = rest[len(sentence) :].lstrip()
+    assert 2 <= len(picked) <= 4
+
+
 @settings(max_examples=200, deadline=None)
 @given(
     text=st.one_of(
