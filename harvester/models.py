@@ -41,6 +41,9 @@ class Post:
     source: str
     text: str
     channel: str | None = None
+    #: The channel's title where the source also gives its username as ``channel``
+    #: (t.me pages), or where a Desktop export's chat title was matched to one.
+    channel_title: str | None = None
     post_id: str | None = None
     permalink: str | None = None
     date: str | None = None
@@ -68,24 +71,31 @@ class Post:
 
     @property
     def message_key(self) -> str | None:
-        """The message's identity across the formats of a Telegram Desktop export (None for other posts).
+        """The message's identity whichever source read it (None without a message number).
 
-        An export in both formats ("HTML and JSON") holds every message twice,
-        and only the JSON one carries the chat's id, so their ``key``s differ.
-        This key is what both formats give: see :func:`message_key`.
+        A Telegram Desktop export in both formats holds every message twice,
+        and only the JSON one carries the chat's id, so their ``key``s differ;
+        a public channel's message is also on t.me, keyed by its permalink.
+        A channel known by its username (t.me, or an export's title matched to
+        one) keys its messages by username and number; an export chat known
+        only by its title, by title, number and minute (see :func:`message_key`).
         """
-        if self.permalink or not self.post_id:
+        if not self.post_id:
             return None
+        if self.permalink or self.channel_title:
+            return message_key("@" + (self.channel or "").lower(), self.post_id, None)
         return message_key(self.channel, self.post_id, self.date)
 
 
 def message_key(channel: str | None, message_id: str, date: str | None) -> str:
-    """The chat's title, the message's number and its minute in the exporting computer's time.
+    """A key of the chat, the message's number and (for a chat known by title) its minute.
 
-    ``message_id`` is ``<chat id>/<number>`` (JSON) or ``<number>`` (HTML);
+    ``channel`` is ``@username`` (lower case) or an export's chat title;
+    ``message_id`` is ``<chat id or username>/<number>`` or ``<number>``;
     ``date`` is ISO, local time first (``2024-05-01T10:00:00`` in JSON,
     ``2024-05-01T10:00:00+03:00`` in HTML), so its first 16 characters agree.
-    The minute tells apart two chats of one title whose numbers meet.
+    The minute tells apart two chats of one title whose numbers meet; None for
+    a username, which no two channels share.
     """
     number = message_id.rsplit("/", 1)[-1]
     basis = f"message\0{channel or ''}\0{number}\0{(date or '')[:16]}"

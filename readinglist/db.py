@@ -870,12 +870,8 @@ def m012_post_message_keys(db: sqlite_utils.Database) -> None:
     from harvester.models import message_key
 
     db["posts"].add_column("message_key", str)
-    rows = db.execute(
-        "SELECT id, channel, message_id, date FROM posts WHERE permalink IS NULL AND message_id IS NOT NULL"
-    ).fetchall()
-    db.conn.executemany(
-        "UPDATE posts SET message_key = ? WHERE id = ?",
-        [(message_key(channel, message_id, date), post_id) for post_id, channel, message_id, date in rows],
+    _set_message_keys(
+        db, "permalink IS NULL", lambda channel, message_id, date: message_key(channel, message_id, date)
     )
     db.execute("CREATE INDEX IF NOT EXISTS posts_message_key ON posts(message_key)")
     duplicates = db.execute(
@@ -886,20 +882,51 @@ def m012_post_message_keys(db: sqlite_utils.Database) -> None:
     ).fetchall()
     recount: set[str] = set()
     for drop_id, keep_id in duplicates:
-        if drop_id == keep_id:
-            continue
-        for mention_id, item_id, url in db.execute(
-            "SELECT id, item_id, url FROM mentions WHERE post_id = ?", [drop_id]
-        ).fetchall():
-            recount.add(item_id)
-            new_id = mention_id_for(item_id, keep_id, url)
-            if db.execute("SELECT 1 FROM mentions WHERE id = ?", [new_id]).fetchone():
-                db.execute("DELETE FROM mentions WHERE id = ?", [mention_id])
-            else:
-                db.execute("UPDATE mentions SET id = ?, post_id = ? WHERE id = ?", [new_id, keep_id, mention_id])
-        db.execute("DELETE FROM reference_scans WHERE post_id = ?", [drop_id])
-        db.execute("DELETE FROM posts WHERE id = ?", [drop_id])
+        if drop_id != keep_id:
+            recount |= fold_post(db, drop_id, keep_id)
     mentions_written(db, recount)
+
+
+def _set_message_keys(db: sqlite_utils.Database, which: str, key, chunk: int = 20_000) -> None:
+    """Fill ``posts.message_key`` with ``key(channel, message_id, date)`` for the posts ``which`` selects.
+
+    In chunks by id, so a million posts never sit in memory at once."""
+    last = ""
+    while True:
+        rows = db.execute(
+            f"SELECT id, channel, message_id, date FROM posts WHERE {which} AND message_id IS NOT NULL AND id > ?"
+            " ORDER BY id LIMIT ?",
+            [last, chunk],
+        ).fetchall()
+        if not rows:
+            return
+        db.conn.executemany(
+            "UPDATE posts SET message_key = ? WHERE id = ?",
+            [(key(channel, message_id, date), post_id) for post_id, channel, message_id, date in rows],
+        )
+        last = rows[-1][0]
+
+
+def fold_post(db: sqlite_utils.Database, drop_id: str, keep_id: str) -> set[str]:
+    """Make post ``drop_id`` (the same message stored twice) post ``keep_id``; the items to recount.
+
+    Mentions move, their ids re-derived as ``metadata.merge_items`` does (a
+    mention ``keep`` already has is dropped); then ``drop`` goes. The caller
+    recounts the items (``mentions_written``), once for all its folds.
+    """
+    items: set[str] = set()
+    for mention_id, item_id, url in db.execute(
+        "SELECT id, item_id, url FROM mentions WHERE post_id = ?", [drop_id]
+    ).fetchall():
+        items.add(item_id)
+        new_id = mention_id_for(item_id, keep_id, url)
+        if db.execute("SELECT 1 FROM mentions WHERE id = ?", [new_id]).fetchone():
+            db.execute("DELETE FROM mentions WHERE id = ?", [mention_id])
+        else:
+            db.execute("UPDATE mentions SET id = ?, post_id = ? WHERE id = ?", [new_id, keep_id, mention_id])
+    db.execute("DELETE FROM reference_scans WHERE post_id = ?", [drop_id])
+    db.execute("DELETE FROM posts WHERE id = ?", [drop_id])
+    return items
 
 
 @migrations()
@@ -915,3 +942,38 @@ def m013_channel_memory(db: sqlite_utils.Database) -> None:
     for name, type_ in (("oldest_message_id", int), ("bottom", str), ("since", str)):
         if name not in channels.columns_dict:
             channels.add_column(name, type_)
+
+
+@migrations()
+def m014_channels_by_username(db: sqlite_utils.Database) -> None:
+    """A public channel is one channel whether its posts came from t.me or a Desktop export.
+
+    t.me names a channel by its username, an export by its title, so the same
+    message was two posts and the channel two channels (readinglist/channels.py).
+    ``channels.username`` keeps the username as t.me writes it, learned with
+    the title from t.me pages; t.me posts get their ``message_key`` (username
+    and number); and export posts whose chat title is a known channel's become
+    that channel's posts, folded into the same message from t.me where both are.
+    """
+    from harvester.models import message_key
+
+    from .channels import adopt_export_posts
+
+    if "username" not in db["channels"].columns_dict:
+        db["channels"].add_column("username", str)
+    _set_message_keys(
+        db, "permalink IS NOT NULL", lambda channel, message_id, date: message_key("@" + (channel or "").lower(), message_id, None)
+    )
+    as_written = {
+        channel.lower(): channel
+        for (channel,) in db.execute("SELECT DISTINCT channel FROM posts WHERE permalink IS NOT NULL AND channel IS NOT NULL")
+    }
+    for (name,) in db.execute("SELECT name FROM channels WHERE username IS NULL").fetchall():
+        if name in as_written:
+            db.execute("UPDATE channels SET username = ? WHERE name = ?", [as_written[name], name])
+    recount: set[str] = set()
+    for title, username in db.execute(
+        "SELECT title, username FROM channels WHERE title IS NOT NULL AND username IS NOT NULL"
+    ).fetchall():
+        recount |= adopt_export_posts(db, title, username)
+    mentions_written(db, recount)

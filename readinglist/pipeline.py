@@ -268,6 +268,7 @@ class _Writer:
         post_rows: dict[str, dict] = {}
         items: dict[str, dict] = {}
         mentions: dict[str, dict] = {}
+        self.posts = self._in_known_channels(self.posts)
         stored_as = _stored_post_ids(self.db, self.posts)
         first_seen: list[Post] = []
         cut_before = len(self.truncated)
@@ -293,6 +294,17 @@ class _Writer:
 
             with self.db.atomic():
                 record_candidates(self.db, first_seen)
+
+    def _in_known_channels(self, posts: list[Post]) -> list[Post]:
+        """``posts`` with export chats named as the public channels they are (readinglist/channels.py)."""
+        from . import channels
+
+        with self.db.atomic():
+            changed = channels.learn(self.db, posts)
+            if changed:
+                mentions_written(self.db, changed)
+        usernames = channels.usernames_by_title(self.db)
+        return [channels.as_channel_post(post, usernames) for post in posts] if usernames else posts
 
     def _collect(self, post_id: str, link: FoundLink, now: str, items: dict, mentions: dict) -> None:
         identity = identify(link.url)

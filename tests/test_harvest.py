@@ -571,3 +571,84 @@ def test_migration_folds_posts_stored_twice_before_it(db_path, tmp_path, monkeyp
         assert migrated.execute(query).fetchall() == expected.execute(query).fetchall()
     assert run("harvest", str(folder), "--db", db_path, "-q").exit_code == 0
     assert counted(db_path)[0] == {"posts": 2, "items": 2, "mentions": 2}
+
+
+# --------------------------------------------------------------- one channel on t.me and in an export
+
+TME_PAGE = """<!DOCTYPE html><html><head><meta charset="utf-8"><title>ML &amp; Stuff – Telegram</title></head><body>
+<div class="tgme_channel_info"><div class="tgme_channel_info_header_title"><span>{title}</span></div>
+<div class="tgme_channel_info_header_username"><a href="https://t.me/{username}">@{username}</a></div></div>
+<section class="tgme_channel_history">
+<div class="tgme_widget_message_wrap"><div class="tgme_widget_message js-widget_message" data-post="{username}/100">
+<div class="tgme_widget_message_text js-message_text" dir="auto">
+<a href="https://github.com/deepseek-ai/DeepSeek-V2">https://github.com/deepseek-ai/DeepSeek-V2</a></div>
+<div class="tgme_widget_message_footer"><a class="tgme_widget_message_date" href="https://t.me/{username}/100">
+<time datetime="2024-05-01T07:00:00+00:00" class="time">07:00</time></a></div></div></div>
+</section></body></html>"""
+
+
+def write_channel_page(path, username="ML_stuff", title="ML &amp; Stuff"):
+    path.write_text(TME_PAGE.format(username=username, title=title), encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize(
+    "runs",
+    [["export/result.json", "s.html"], ["s.html", "export/result.json"], ["s.html", "export/messages.html"],
+     ["export", "s.html"], ["."]],
+    ids=["json, then t.me", "t.me, then json", "t.me, then html", "both formats, then t.me", "one run"],
+)
+def test_a_channel_read_from_tme_and_from_an_export_is_one_channel(db_path, tmp_path, runs):
+    write_both_formats(tmp_path / "export")
+    write_channel_page(tmp_path / "s.html")
+    for name in runs:
+        assert run("harvest", str(tmp_path / name), "--db", db_path, "-q").exit_code == 0
+    db = open_db(db_path)
+    repo = db.execute("SELECT mention_posts, mention_channels, channels FROM items WHERE repo IS NOT NULL").fetchone()
+    assert repo == (1, 1, '["ML_stuff"]')
+    assert db.execute("SELECT COUNT(*) FROM posts").fetchone()[0] == 2
+    assert {row[0] for row in db.execute("SELECT channel FROM posts")} == {"ML_stuff"}
+
+
+def test_a_title_two_channels_share_names_neither(db_path, tmp_path):
+    write_both_formats(tmp_path / "export")
+    write_channel_page(tmp_path / "a.html", username="ml_stuff_one")
+    write_channel_page(tmp_path / "b.html", username="ml_stuff_two")
+    for name in ("a.html", "b.html", "export/result.json"):
+        assert run("harvest", str(tmp_path / name), "--db", db_path, "-q").exit_code == 0
+    channels = {row[0] for row in open_db(db_path).execute("SELECT channel FROM posts")}
+    assert channels == {"ml_stuff_one", "ml_stuff_two", "ML & Stuff"}
+
+
+def test_migration_makes_export_posts_of_a_known_channel_its_posts(db_path, tmp_path, monkeypatch):
+    """Before m014 a live harvest stored the channel's title; its export posts and t.me posts were apart."""
+    from harvester.models import Post, message_key
+    from readinglist import pipeline
+
+    write_both_formats(tmp_path / "export")
+    write_channel_page(tmp_path / "s.html")
+    expected_path = str(tmp_path / "expected.db")
+    for path in (expected_path, db_path):
+        with monkeypatch.context() as patch:
+            if path == db_path:
+                patch.setattr(pipeline._Writer, "_in_known_channels", lambda self, posts: posts)
+                patch.setattr(Post, "message_key", property(
+                    lambda post: None if post.permalink else message_key(post.channel, post.post_id, post.date)
+                ))
+            for name in ("export", "s.html"):
+                assert run("harvest", str(tmp_path / name), "--db", path, "-q").exit_code == 0
+    db = open_db(db_path)
+    assert db.execute("SELECT mention_channels FROM items WHERE repo IS NOT NULL").fetchone() == (2,)
+    db.execute("DELETE FROM channels")
+    db.execute("ALTER TABLE channels DROP COLUMN username")
+    db.execute("INSERT INTO channels(name, title, newest_message_id) VALUES ('ml_stuff', 'ML & Stuff', 100)")
+    db.execute("DELETE FROM _sqlite_migrations WHERE name = 'm014_channels_by_username'")
+    db.conn.commit()
+    db.conn.close()
+
+    migrated, expected = open_db(db_path), open_db(expected_path)
+    # last_mentioned is the kept post's date: the same instant, written by t.me or by the export.
+    columns = "url, mention_posts, mention_channels, channels, julianday(last_mentioned), rank_key"
+    for query in (f"SELECT {columns} FROM items ORDER BY url", "SELECT message_key, channel FROM posts ORDER BY 1"):
+        assert migrated.execute(query).fetchall() == expected.execute(query).fetchall()
+    assert migrated.execute("SELECT username FROM channels").fetchall() == [("ML_stuff",)]

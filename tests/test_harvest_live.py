@@ -267,3 +267,19 @@ def test_seed_channel_list_parses():
 
     names = read_channel_list((SEEDS / "channels.txt").read_text(encoding="utf-8"), "seeds/channels.txt")
     assert "boris_again" in names and len(names) == len(set(n.lower() for n in names))
+
+
+def test_an_export_of_a_channel_read_live_is_that_channel(telegram, config, db_path, tmp_path):
+    """The export names the channel by its title, t.me by its username: one channel, one post per message."""
+    assert run("harvest", "@ml_chan", "--config", config, "--db", str(db_path), "-q").exit_code == 0
+    export = tmp_path / "result.json"
+    export.write_text(json.dumps({
+        "name": "Тестовый канал", "type": "public_channel", "id": 42,
+        "messages": [{"id": 7, "type": "message", "date": "2026-01-07T13:00:00",
+                      "text": ["Post 7: ", {"type": "text_link", "text": "article 7", "href": "https://example.org/articles/7"}]}],
+    }), encoding="utf-8")  # fmt: skip
+    assert run("harvest", str(export), "--db", str(db_path), "-q").exit_code == 0
+    db = open_db(db_path)
+    assert db.execute("SELECT COUNT(*) FROM posts").fetchone()[0] == 25
+    item = db.execute("SELECT mention_posts, mention_channels, channels FROM items WHERE url LIKE '%/articles/7'").fetchone()
+    assert item == (1, 1, '["ml_chan"]')

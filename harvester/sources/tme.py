@@ -101,6 +101,10 @@ def parse_page(html: str, source: str) -> tuple[list[Post], dict]:
             numbers.append(int(single.post_id.rsplit("/", 1)[1]))
             channel = single.channel
 
+    if title and channel:
+        for post in posts:
+            if (post.channel or "").lower() == channel.lower():
+                post.channel_title = title
     info = {
         "channel": channel,
         "title": title,
