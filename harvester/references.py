@@ -120,8 +120,9 @@ def _letters(text: str) -> int:
     return sum(c.isalpha() for c in text)
 
 
-def latin_share(text: str) -> float:
-    """Latin letters among all letters."""
+def latin_share(text: str | None) -> float:
+    """Latin letters among all letters (0.0 for no text)."""
+    text = text or ""
     letters = _letters(text)
     return len(_LATIN.findall(text)) / letters if letters else 0.0
 

@@ -629,7 +629,8 @@ def stats(db, as_json):
 # The flags' ranges are the settings' own (harvester/settings.py), as for the config file.
 @click.option("--concurrency", type=click.IntRange(min=at_least("concurrency")), help="Requests in flight at once (default 32).")
 @click.option("--per-host", type=click.IntRange(min=at_least("per_host")), help="Requests in flight per host (default 2).")
-@click.option("--ignore-robots", is_flag=True, default=None, help="Do not read robots.txt.")
+@click.option("--ignore-robots/--respect-robots", default=None,
+              help="Do not read robots.txt, or do, whatever the environment and config say.")
 @click.option("--allow-private/--no-allow-private", default=None,
               help="Let links reach private and loopback addresses, or not, whatever the environment and config say.")
 @click.option("--summarizer", type=click.Choice(["extractive", "llm"]), default="extractive", show_default=True,
@@ -675,7 +676,7 @@ def fetch(db, limit, kind, retry_failed, refresh, concurrency, per_host, ignore_
         config_path,
         concurrency=concurrency,
         per_host=per_host,
-        respect_robots=False if ignore_robots else None,
+        respect_robots=None if ignore_robots is None else not ignore_robots,
         allow_private=allow_private,
     )
     options = dict(limit=limit, kind=kind, retry_failed=retry_failed, refresh=refresh, llm_model=llm_model)

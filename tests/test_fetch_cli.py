@@ -118,6 +118,16 @@ def test_ignore_robots(db_path, config, server):
     assert result.output == "Fetched 1 item: 1 ok, 0 failed, 0 dead, 0 skipped.\n"
 
 
+def test_respect_robots_beats_the_config_file(db_path, tmp_path, server):
+    config = tmp_path / "ignoring.toml"
+    config.write_text("per_host_delay = 0.0\nrespect_robots = false\nattempts = 1\n", encoding="utf-8")
+    server.add("/robots.txt", Reply(200, b"User-agent: *\nDisallow: /\n", {"Content-Type": "text/plain"}))
+    url = server.add("/a", Reply(200, html_page("A"), HTML))
+    add_items(open_db(db_path), [url])
+    result = invoke(db_path, config, "--allow-private", "--respect-robots")
+    assert result.output == "Fetched 1 item: 0 ok, 0 failed, 0 dead, 1 skipped.\n"
+
+
 def test_limit_kind_and_quiet(db_path, config, server):
     db = open_db(db_path)
     add_items(db, [server.add(f"/p{i}", Reply(200, html_page(f"P{i}"), HTML)) for i in range(3)], kind="paper")

@@ -234,3 +234,10 @@ def test_seeds(fixtures):
         ("Transcendence: Generative Models Can Outperform The Experts That Train Them", (), "cue"),
         ("Intro to MLOps: Data and Model Versioning", (), "preview"),
     ]
+
+
+@pytest.mark.parametrize("text, share", [(None, 0.0), ("", 0.0), ("123 …", 0.0), ("Attention", 1.0), ("Внимание", 0.0), ("ab вг", 0.5)])
+def test_latin_share(text, share):
+    from harvester.references import latin_share
+
+    assert latin_share(text) == share

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 
 import pytest
 
@@ -143,3 +144,19 @@ def test_server_error_fails(httpserver, fresh_db):
     stats = run_stage(fresh_db, settings_for(httpserver))
     row = item(fresh_db, item_id)
     assert stats.failed == 1 and row["fetch_status"] == "failed" and row["last_error"] == "HTTP 502"
+
+
+@pytest.mark.parametrize(
+    "person, name",
+    [
+        ({"given": "Martin Luther", "family": "King", "suffix": "Jr."}, "Martin Luther King Jr."),
+        ({"given": "Henry", "family": "Ford", "suffix": "III"}, "Henry Ford III"),
+        ({"given": "Edward J.", "family": "Hu"}, "Edward J. Hu"),
+        ({"family": "Hu"}, "Hu"),
+        ({"name": "The LoRA Consortium"}, "The LoRA Consortium"),
+        ({"given": "Ada", "family": "Lovelace", "suffix": None}, "Ada Lovelace"),
+    ],
+)
+def test_crossref_author_names_keep_their_suffix(person, name):
+    body = {"message-type": "work", "message": {"DOI": "10.1000/x", "title": ["T"], "author": [person]}}
+    assert crossref.parse_crossref(json.dumps(body).encode()).authors == [name]

@@ -87,7 +87,8 @@ def parse_crossref(body: bytes | str) -> SiteMetadata:
         title = f"{title}: {subtitle}"
     authors = []
     for person in work.get("author") or []:
-        name = collapse(" ".join(p for p in (person.get("given"), person.get("family")) if p)) or collapse(person.get("name"))
+        parts = (person.get("given"), person.get("family"), person.get("suffix"))  # "Jr.", "III"
+        name = collapse(" ".join(p for p in parts if isinstance(p, str) and p)) or collapse(person.get("name"))
         if name:
             authors.append(name)
     published = None
