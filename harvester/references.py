@@ -356,7 +356,7 @@ def find_candidates(text: str, previews=(), linked_titles=()) -> list[Candidate]
                 if match and not _URL.search(raw):
                     out.add(title_like(_cut_lead_in(match.group("title"))), "author", (match.group("surname"),), line.start)
                     break
-        elif title_like(_first_sentence(own_author[1])) and not _URL.search(raw):
+        elif own_author is not None and title_like(_first_sentence(own_author[1])) and not _URL.search(raw):
             # "Rollin et al. A new look at the Heston characteristic function."
             out.add(title_like(_first_sentence(own_author[1])), "author", own_author[0], line.start)
 

@@ -652,3 +652,11 @@ def test_migration_makes_export_posts_of_a_known_channel_its_posts(db_path, tmp_
     for query in (f"SELECT {columns} FROM items ORDER BY url", "SELECT message_key, channel FROM posts ORDER BY 1"):
         assert migrated.execute(query).fetchall() == expected.execute(query).fetchall()
     assert migrated.execute("SELECT username FROM channels").fetchall() == [("ML_stuff",)]
+
+
+def test_a_long_paragraph_without_links_is_harvested(db_path, tmp_path):
+    """Such a line is read only for cue words; it once aborted the harvest (references.find_candidates)."""
+    dump = tmp_path / "long.txt"
+    dump.write_text("Chan\nDownload Telegram\n" + "A long paragraph about language models without any link in it. " * 20 + "\n")
+    result = run("harvest", str(dump), "--db", db_path)
+    assert (result.exit_code, result.output) == (0, "Harvested: 1 post read from 1 file, 0 links found, 0 new items, 0 files skipped.\n")

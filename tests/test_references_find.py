@@ -107,6 +107,9 @@ def test_finds_cited_titles(text, expected):
         "«Делюсь отзывом о стажировке от выпускника наших курсов...»",
         "🔥🔥🔥\nMalinovskii et al.",
         "A" * 300 + "\nMalinovskii et al.",
+        # A paragraph longer than a title line could be, with no link and no cue.
+        "A long paragraph about language models without any link in it. " * 20,
+        "Download Telegram\n" + "Длинный абзац о языковых моделях без единой ссылки. " * 25,
     ],
 )
 def test_ignores_what_is_not_a_cited_title(text):
