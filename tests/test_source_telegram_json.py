@@ -115,8 +115,8 @@ def test_old_export_without_text_entities(chunk_size):
             channel="Старый канал",
             post_id="1292077344/11",
             date="2020-11-12T14:48:48",
-            # The bare "example.com" is a `link` entity on a host the link finder does not know: an anchor.
-            anchors=[Anchor("http://example.com/", "text link"), Anchor("https://example.com", "example.com")],
+            # The bare "example.com" is a `link` entity without a path: a site, not something to read.
+            anchors=[Anchor("http://example.com/", "text link")],
             hashtags=["ml"],
         ),
         # A text link with an empty label still carries its target.
@@ -166,6 +166,14 @@ def test_old_export_without_text_entities(chunk_size):
             [],
             [],
             id="link-entity-found-in-text-is-not-repeated",
+        ),
+        pytest.param(
+            {"text": ["run ", {"type": "link", "text": "train.py"}, ", see ", {"type": "link", "text": "README.md"},
+                      " and ", {"type": "link", "text": "example.com/"}, " or ", {"type": "link", "text": "http://train.py"}]},
+            "run train.py, see README.md and example.com/ or http://train.py",
+            [],  # the link finder finds the one written with a scheme in the text
+            [],
+            id="link-entity-without-scheme-or-path-is-a-file-name-or-a-site",
         ),
         pytest.param(
             {"text": "only text", "text_entities": []},
@@ -494,7 +502,7 @@ def test_sniff(head, expected):
 REAL = {
     # file: (posts, first post id, channel, anchors, forwarded posts)
     "chat-analytics_DM_2A_7M_result.json": (4, "700000000/3644", "Bob", 0, 0),
-    "tg2md_test_private_channel_2020_result.json": (13, "1292077344/2", "test", 2, 0),
+    "tg2md_test_private_channel_2020_result.json": (13, "1292077344/2", "test", 1, 0),
     "tkonverter_group_result.json": (19, "20001/7", "Team Chat", 0, 1),
     "tkonverter_personal_chat_result.json": (11, "10001/1", "Alice Example", 1, 1),
 }
@@ -521,8 +529,8 @@ def test_real_text_link_and_dates(realworld):
     [linked] = [post for post in posts if post.anchors]
     assert linked.post_id == "1292077344/14"
     assert linked.text == "text link\n\nexample.com\n\nexample@example.com"
-    # "example.com" is a `link` entity on a host the link finder does not know without a scheme.
-    assert linked.anchors == [Anchor("http://example.com/", "text link"), Anchor("https://example.com", "example.com")]
+    # "example.com" is a `link` entity without a path: a site, not something to read.
+    assert linked.anchors == [Anchor("http://example.com/", "text link")]
     dated = posts_from_bytes((realworld / "telegram-json" / "chat-analytics_DM_2A_7M_result.json").read_bytes())
     assert [post.date for post in dated] == [
         "2019-07-12T16:55:32", "2022-03-08T13:07:42", "2022-05-09T22:23:53+00:00", "2022-05-09T23:26:09+00:00"

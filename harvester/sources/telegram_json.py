@@ -423,7 +423,10 @@ def _link_anchors(text: str, links: list[tuple[int, str]]) -> list[Anchor]:
 
     Telegram marks exactly the link, so it is one whatever its host
     (``example.com/path``, where the finder only knows some hosts without a
-    scheme); ``https://`` is added when it has no scheme. A link the finder
+    scheme); ``https://`` is added when it has no scheme. Without a scheme it
+    needs a path, as in the finder: Telegram also marks file names whose
+    extension is a country's domain (``train.py``, ``README.md``, ``run.sh``),
+    and a bare host names a site, not something to read. A link the finder
     finds in the text anyway is not given twice.
     """
     found = find_links(text)
@@ -433,7 +436,12 @@ def _link_anchors(text: str, links: list[tuple[int, str]]) -> list[Anchor]:
         if any(link.start < end and start < link.end for link in found):
             continue
         href = link_text.strip()
-        anchors.append(Anchor(href if "://" in href else "https://" + href, href))
+        if "://" not in href:
+            _host, slash, path = href.partition("/")
+            if not (slash and path.strip("/")):
+                continue
+            href = "https://" + href
+        anchors.append(Anchor(href, link_text.strip()))
     return anchors
 
 
