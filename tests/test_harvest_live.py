@@ -283,3 +283,23 @@ def test_an_export_of_a_channel_read_live_is_that_channel(telegram, config, db_p
     assert db.execute("SELECT COUNT(*) FROM posts").fetchone()[0] == 25
     item = db.execute("SELECT mention_posts, mention_channels, channels FROM items WHERE url LIKE '%/articles/7'").fetchone()
     assert item == (1, 1, '["ml_chan"]')
+
+
+@pytest.mark.parametrize(
+    "text, is_list",
+    [
+        ("@boris_again\n", True),
+        ("https://t.me/s/boris_again\n", True),
+        ("boris_again\ncgevent\n", True),
+        ("boris_again  # the demo\n", True),
+        ("Forbidden\n", False),
+        ("Forbidden", False),
+        ("Hello there\n", False),
+        ("@boris_again\nnot a channel: really\n", False),
+        ("", False),
+    ],
+)
+def test_looks_like_channel_list(text, is_list):
+    from harvester.sources.live import looks_like_channel_list
+
+    assert looks_like_channel_list(text.encode()) is is_list

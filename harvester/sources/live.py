@@ -79,8 +79,12 @@ def looks_like_channel_list(head: bytes) -> bool:
         text = head.decode("utf-8")
     except UnicodeDecodeError:
         return False
-    names = [name for _, _, name in _list_entries(text)]
-    return bool(names) and None not in names
+    entries = list(_list_entries(text))
+    if not entries or any(name is None for _, _, name in entries):
+        return False
+    # One bare word ("Forbidden") is a note, not a list: a list has two names, a comment, or an @name / t.me link.
+    written_as_channel = any(entry.startswith("@") or "t.me/" in entry.lower() for _, entry, _ in entries)
+    return len(entries) > 1 or "#" in text or written_as_channel
 
 
 @dataclass
