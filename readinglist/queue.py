@@ -58,27 +58,26 @@ class ListFilter:
 VALUE_TABLES = {"tags": ("item_tags", "tag"), "channels": ("item_channels", "channel")}
 
 
-def stored_value(db: sqlite_utils.Database, column: str, value: str) -> str:
-    """The tag or channel (``column``: tags or channels) as stored that what a user typed names.
+def stored_values(db: sqlite_utils.Database, column: str, value: str) -> list[str]:
+    """Every stored spelling of the tag or channel (``column``: tags or channels) a user typed, most items first.
 
-    Hashtags are stored case-folded and without '#', channels as the posts
-    name them (``testchan``, ``ML заметки``). A value stored as typed is taken
-    as it is; else the stored one equal to it ignoring case and a leading '#'
-    (``LLM``, ``#llm``) or, for a channel, '@' or a t.me link (``@TestChan``),
-    the one on most items if several are. None: the value without '#' or '@'
-    (it matches nothing). ``list``, ``next``, ``export`` and Datasette's
-    ``?_tag=``/``?_channel=`` all read values through this.
+    Hashtags are stored case-folded and without '#', tags added by hand as
+    typed, channels as the posts name them (``testchan``, ``ML заметки``). A
+    stored value names what was typed when they are equal ignoring case and a
+    leading '#' (``LLM``, ``#llm``, ``llm``) or, for a channel, '@' or a t.me
+    link (``@TestChan``). None stored: the value without '#' or '@' (it
+    matches nothing). ``list``, ``next`` and ``export`` read every spelling;
+    Datasette's ``?_tag=``/``?_channel=`` the first (:func:`stored_value`).
     """
     table, name = VALUE_TABLES[column]
     typed = value.strip()
-    if db.execute(f"SELECT 1 FROM {table} WHERE {name} = ? LIMIT 1", [typed]).fetchone():
-        return typed
     if column == "tags":
         wanted = typed.lstrip("#").strip()
     else:
         from harvester.sources.live import channel_name
 
         wanted = channel_name(typed) or typed
+    folded = wanted.casefold()
     # Each distinct stored value once, off the index (a loose index scan): a few hundred lookups, not a million rows.
     distinct = db.execute(
         f"""WITH RECURSIVE stored(value) AS (
@@ -87,11 +86,16 @@ def stored_value(db: sqlite_utils.Database, column: str, value: str) -> str:
             WHERE stored.value IS NOT NULL)
         SELECT value FROM stored WHERE value IS NOT NULL"""
     )
-    matches = [row[0] for row in distinct if row[0].casefold() == wanted.casefold()]
+    matches = [row[0] for row in distinct if row[0] == typed or row[0].lstrip("#").casefold() == folded]
     if not matches:
-        return wanted
+        return [wanted]
     counts = {match: db.execute(f"SELECT COUNT(*) FROM {table} WHERE {name} = ?", [match]).fetchone()[0] for match in matches}
-    return min(matches, key=lambda match: (-counts[match], match))
+    return sorted(matches, key=lambda match: (match != typed, -counts[match], match))
+
+
+def stored_value(db: sqlite_utils.Database, column: str, value: str) -> str:
+    """The one stored spelling a single-value view reads (Datasette): as typed if stored, else the commonest."""
+    return stored_values(db, column, value)[0]
 
 
 def _add_shared_filters(db: sqlite_utils.Database, clauses: list[str], params: list, filters) -> None:
@@ -100,15 +104,17 @@ def _add_shared_filters(db: sqlite_utils.Database, clauses: list[str], params: l
         clauses.append("items.kind = ?")
         params.append(filters.kind)
     if filters.tag:
-        clauses.append("EXISTS (SELECT 1 FROM json_each(items.tags) WHERE json_each.value = ?)")
-        params.append(stored_value(db, "tags", filters.tag))
+        clauses.append(
+            "EXISTS (SELECT 1 FROM json_each(items.tags) WHERE json_each.value IN (SELECT value FROM json_each(?)))"
+        )
+        params.append(json.dumps(stored_values(db, "tags", filters.tag), ensure_ascii=False))
     if filters.channel:
         # A forwarded post counts for the channel that wrote it too.
         clauses.append(
-            "EXISTS (SELECT 1 FROM mentions m JOIN posts p ON p.id = m.post_id"
-            " WHERE m.item_id = items.id AND (p.channel = ? OR p.forwarded_from = ?))"
+            "EXISTS (SELECT 1 FROM mentions m JOIN posts p ON p.id = m.post_id WHERE m.item_id = items.id"
+            " AND (p.channel IN (SELECT value FROM json_each(?)) OR p.forwarded_from IN (SELECT value FROM json_each(?))))"
         )
-        params += [stored_value(db, "channels", filters.channel)] * 2
+        params += [json.dumps(stored_values(db, "channels", filters.channel), ensure_ascii=False)] * 2
 
 
 def stored_domain(value: str) -> str:

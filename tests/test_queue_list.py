@@ -164,3 +164,23 @@ def test_stored_value(builder, column, typed, stored):
         item_id = builder.item(f"https://example.com/{n}", tags=tags)
         builder.mention(item_id, ["testchan", "ML заметки", "testchan"][n], 1)
     assert stored_value(builder.db, column, typed) == stored
+
+
+@pytest.mark.parametrize(
+    "typed, numbers",
+    [("LLM", [0, 1, 2]), ("llm", [0, 1, 2]), ("#llm", [0, 1, 2]), ("#LLM", [0, 1, 2]), ("papers", [3]),
+     ("#Papers", [3]), ("машинное обучение", [1]), ("nothing", [])],
+)
+def test_a_tag_names_every_spelling_of_it(builder, typed, numbers):
+    """A hashtag (stored folded), a tag typed by hand (as typed) and one typed with '#' are one tag."""
+    from readinglist import export, queue
+
+    ids = [
+        builder.item(f"https://example.com/{n}", tags=tags)
+        for n, tags in enumerate(['["LLM"]', '["llm", "Машинное обучение"]', '["llm"]', '["#Papers"]'])
+    ]
+    wanted = sorted(ids[n] for n in numbers)
+    assert sorted(item["id"] for item in queue.list_items(builder.db, queue.ListFilter(status="all", tag=typed))) == wanted
+    assert sorted(item["id"] for item in queue.next_items(builder.db, queue.NextFilter(n=10, tag=typed))) == wanted
+    records = export.select_items(builder.db, status="all", tag=typed)
+    assert sorted(record.id for record in records) == wanted

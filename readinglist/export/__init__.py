@@ -86,7 +86,7 @@ def write_file(path: str | os.PathLike, text: str) -> None:
         raise
 
 
-def _where(status: str | None, kind: str | None, tag: str | None) -> tuple[str, list]:
+def _where(status: str | None, kind: str | None, tags: list[str] | None) -> tuple[str, list]:
     clauses, params = [], []
     if status and status != "all":
         clauses.append("items.status = ?")
@@ -97,9 +97,12 @@ def _where(status: str | None, kind: str | None, tag: str | None) -> tuple[str, 
     else:
         clauses.append(f"items.kind NOT IN ({', '.join('?' * len(NOT_EXPORTED))})")
         params += list(NOT_EXPORTED)
-    if tag:
-        clauses.append("EXISTS (SELECT 1 FROM json_each(COALESCE(items.tags, '[]')) WHERE json_each.value = ?)")
-        params.append(tag)
+    if tags:
+        clauses.append(
+            "EXISTS (SELECT 1 FROM json_each(COALESCE(items.tags, '[]'))"
+            " WHERE json_each.value IN (SELECT value FROM json_each(?)))"
+        )
+        params.append(json.dumps(tags, ensure_ascii=False))
     return " AND ".join(clauses), params
 
 
@@ -152,11 +155,12 @@ def select_items(
     """
     from .citekeys import assign, base_key
 
+    tags = None
     if tag:
-        from ..queue import stored_value
+        from ..queue import stored_values
 
-        tag = stored_value(db, "tags", tag)
-    where, params = _where(status, kind, tag)
+        tags = stored_values(db, "tags", tag)
+    where, params = _where(status, kind, tags)
     if ids is not None:
         where += " AND items.id IN (SELECT value FROM json_each(?))"
         params.append(json.dumps(ids))
