@@ -28,10 +28,17 @@ def ok_ids(db_path) -> set[str]:
         return {row[0] for row in conn.execute("SELECT id FROM items WHERE fetch_status = 'ok'")}
 
 
-def test_kill_9_mid_run_then_resume(db_path, tmp_path):
+def config_and_env(tmp_path, concurrency: int):
+    """A config that fetches ``concurrency`` pages at once from the one local host, and the CLI's environment."""
     config = tmp_path / "config.toml"
-    config.write_text("per_host_delay = 0.0\nconcurrency = 8\nper_host = 8\nattempts = 1\n", encoding="utf-8")
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "READINGLIST_ALLOW_PRIVATE": ""}
+    config.write_text(
+        f"per_host_delay = 0.0\nconcurrency = {concurrency}\nper_host = {concurrency}\nattempts = 1\n", encoding="utf-8"
+    )
+    return config, {**os.environ, "PYTHONPATH": str(ROOT), "READINGLIST_ALLOW_PRIVATE": ""}
+
+
+def test_kill_9_mid_run_then_resume(db_path, tmp_path):
+    config, env = config_and_env(tmp_path, 8)
     with LocalServer() as server:
         urls = [
             server.add(f"/a{i}", Reply(200, html_page(f"Article {i}", f"Paragraph about topic {i}. " * 30), {"Content-Type": "text/html"}, delay=0.15))
@@ -89,9 +96,7 @@ def running(pid: int) -> bool:
 @pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="reads process children from Linux /proc")
 def test_killing_the_fetch_alone_ends_its_extraction_workers(db_path, tmp_path):
     """`kill -9 PID` (not the process group, as a supervisor may do) leaves no worker behind."""
-    config = tmp_path / "config.toml"
-    config.write_text("per_host_delay = 0.0\nconcurrency = 4\nper_host = 4\nattempts = 1\n", encoding="utf-8")
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "READINGLIST_ALLOW_PRIVATE": ""}
+    config, env = config_and_env(tmp_path, 4)
     with LocalServer() as server:
         urls = [
             server.add(f"/slow{i}", Reply(200, html_page(f"Slow {i}", "Text. " * 50), {"Content-Type": "text/html"}, delay=0.5))
