@@ -83,7 +83,7 @@ class Post:
         if not self.post_id:
             return None
         if self.permalink or self.channel_title:
-            return message_key("@" + (self.channel or "").lower(), self.post_id, None)
+            return channel_message_key(self.channel or "", self.post_id)
         return message_key(self.channel, self.post_id, self.date)
 
 
@@ -100,3 +100,8 @@ def message_key(channel: str | None, message_id: str, date: str | None) -> str:
     number = message_id.rsplit("/", 1)[-1]
     basis = f"message\0{channel or ''}\0{number}\0{(date or '')[:16]}"
     return hashlib.sha1(basis.encode("utf-8")).hexdigest()[:16]
+
+
+def channel_message_key(username: str, message_id: str) -> str:
+    """The :func:`message_key` of a message of the public channel ``username`` (any case), from t.me or an export."""
+    return message_key("@" + username.lower(), message_id, None)

@@ -18,7 +18,7 @@ from collections.abc import Iterable
 
 import sqlite_utils
 
-from harvester.models import Post, message_key
+from harvester.models import Post, channel_message_key
 
 from .db import fold_post
 
@@ -68,7 +68,7 @@ def adopt_export_posts(db: sqlite_utils.Database, title: str, username: str) -> 
     for post_id, number in db.execute(
         "SELECT id, message_id FROM posts WHERE channel = ? AND permalink IS NULL AND message_id IS NOT NULL", [title]
     ).fetchall():
-        key = message_key("@" + username.lower(), number, None)
+        key = channel_message_key(username, number)
         same = db.execute("SELECT id FROM posts WHERE message_key = ? AND id != ? LIMIT 1", [key, post_id]).fetchone()
         if same:
             changed |= fold_post(db, post_id, same[0])

@@ -870,9 +870,7 @@ def m012_post_message_keys(db: sqlite_utils.Database) -> None:
     from harvester.models import message_key
 
     db["posts"].add_column("message_key", str)
-    _set_message_keys(
-        db, "permalink IS NULL", lambda channel, message_id, date: message_key(channel, message_id, date)
-    )
+    _set_message_keys(db, "permalink IS NULL", message_key)
     db.execute("CREATE INDEX IF NOT EXISTS posts_message_key ON posts(message_key)")
     duplicates = db.execute(
         """SELECT posts.id, (SELECT first.id FROM posts AS first WHERE first.message_key = posts.message_key
@@ -955,14 +953,14 @@ def m014_channels_by_username(db: sqlite_utils.Database) -> None:
     and number); and export posts whose chat title is a known channel's become
     that channel's posts, folded into the same message from t.me where both are.
     """
-    from harvester.models import message_key
+    from harvester.models import channel_message_key
 
     from .channels import adopt_export_posts
 
     if "username" not in db["channels"].columns_dict:
         db["channels"].add_column("username", str)
     _set_message_keys(
-        db, "permalink IS NOT NULL", lambda channel, message_id, date: message_key("@" + (channel or "").lower(), message_id, None)
+        db, "permalink IS NOT NULL", lambda channel, message_id, _date: channel_message_key(channel or "", message_id)
     )
     as_written = {
         channel.lower(): channel

@@ -565,30 +565,22 @@ def _stored_post_ids(db: sqlite_utils.Database, posts: list[Post]) -> dict[str, 
     (stored earlier, or earlier in ``posts``) is the post; the other adds its
     links to it.
     """
+    messages = {post.key: post.message_key for post in posts if post.message_key is not None}
     by_message: dict[str, str] = {}
-    for post in posts:
-        message = post.message_key
-        if message is not None:
-            by_message.setdefault(message, post.key)
-    keys = list(by_message)
-    for start in range(0, len(keys), 500):
-        chunk = keys[start : start + 500]
-        placeholders = ", ".join("?" * len(chunk))
-        for post_id, message in db.execute(
-            f"SELECT id, message_key FROM posts WHERE message_key IN ({placeholders})", chunk
-        ):
-            by_message[message] = post_id
-    return {post.key: by_message[post.message_key] for post in posts if post.message_key is not None}
+    for key, message in messages.items():
+        by_message.setdefault(message, key)
+    by_message.update(_existing_ids(db, "posts", by_message, columns="message_key, id", by="message_key"))
+    return {key: by_message[message] for key, message in messages.items()}
 
 
-def _existing_ids(db: sqlite_utils.Database, table: str, rows: dict, columns: str = "id") -> dict:
-    """Which of ``rows``' keys are already in ``table`` (mapping id -> second column if asked)."""
+def _existing_ids(db: sqlite_utils.Database, table: str, rows: dict, columns: str = "id", by: str = "id") -> dict:
+    """Which of ``rows``' keys are already in ``table``'s column ``by`` (mapping key -> second column if asked)."""
     found: dict = {}
     keys = list(rows)
     for start in range(0, len(keys), 500):
         chunk = keys[start : start + 500]
         placeholders = ", ".join("?" * len(chunk))
-        for row in db.execute(f"SELECT {columns} FROM [{table}] WHERE id IN ({placeholders})", chunk):
+        for row in db.execute(f"SELECT {columns} FROM [{table}] WHERE [{by}] IN ({placeholders})", chunk):
             found[row[0]] = row[1] if len(row) > 1 else True
     return found
 
