@@ -105,6 +105,8 @@ _INLINE_TAIL = re.compile(
     rf"^(?P<title>.+?)(?:\s*[,—–]\s*|\s+-\s+|\s+by\s+)(?:by\s+)?(?P<surname>{_SURNAME})\s*,?\s*{_ET_AL}"
     r"\s*(?:,?\s*\(?\d{4}\)?)?\s*[.;]?\s*$"
 )
+# Where authors follow a title inside a line: "Title, Name et al. ...", "Title (Name et al., 2024)", "Title by Name et al.".
+_CITED_BY = re.compile(rf"(?:\s*[,—–(]\s*|\s+-\s+|\s+by\s+)(?P<surname>{_SURNAME})\s*,?\s*{_ET_AL}")
 _HEADER = re.compile(r"^\s*#{1,6}\s+(?P<title>.+?)\s*#*\s*$")
 _MARKER = re.compile(r"^[\W_]*(?:paper|papers|статья|пейпер|препринт|preprint|arxiv|pdf)[\W_]*$", re.I)
 _CUE_WORD = r"(?:стать[яюеи]|статей|работ[аеуы]|препринт|пейпер|paper|article|preprint)"
@@ -138,6 +140,27 @@ def _clean(text: str) -> str:
     # A title wrapped in quotes or brackets: unwrap.
     if len(text) > 2 and text[0] + text[-1] in ('""', "«»", "“”", "„“", "()", "[]"):
         text = text[1:-1].strip()
+    # A quote left over from a lead-in cut before it ('статья: "Title" (X et al.)'): drop it.
+    for opener, closer in _QUOTE_PAIRS:
+        if text.endswith(closer) and opener not in text[:-1]:
+            text = text[:-1].rstrip()
+        elif text.startswith(opener) and closer not in text[1:]:
+            text = text[1:].lstrip()
+    return text
+
+
+_QUOTE_PAIRS = (('"', '"'), ("«", "»"), ("“", "”"), ("„", "“"))
+
+
+def _quoted_whole(text: str) -> str:
+    """The quoted title that ``text`` ends with ('Read "Title"' -> 'Title'), else ``text``.
+
+    Only a quote at the end: 'The "Reversal Curse": LLMs ...' quotes a term, not the title.
+    """
+    text = text.rstrip(" ,.;:—–-")
+    for match in _QUOTED.finditer(text):
+        if match.end() == len(text):
+            return next(group for group in match.groups() if group is not None)
     return text
 
 
@@ -354,7 +377,8 @@ def find_candidates(text: str, previews=(), linked_titles=()) -> list[Candidate]
             for pattern in (_INLINE_PAREN, _INLINE_TAIL):
                 match = pattern.match(raw)
                 if match and not _URL.search(raw):
-                    out.add(title_like(_cut_lead_in(match.group("title"))), "author", (match.group("surname"),), line.start)
+                    title = title_like(_cut_lead_in(_quoted_whole(match.group("title"))))
+                    out.add(title, "author", (match.group("surname"),), line.start)
                     break
         elif own_author is not None and title_like(_first_sentence(own_author[1])) and not _URL.search(raw):
             # "Rollin et al. A new look at the Heston characteristic function."
@@ -370,7 +394,11 @@ def find_candidates(text: str, previews=(), linked_titles=()) -> list[Candidate]
                 title = _first_sentence(match.group("title"))
                 if _URL.search(title):
                     continue
-                out.add(title_like(title, latin=True), "cue", (), line.start)
+                # 'статья: "Title" (Name et al.)': the title and its authors, as on a line of its own.
+                cited = _CITED_BY.search(title)
+                authors = (cited.group("surname"),) if cited else ()
+                title = _quoted_whole(title[: cited.start()] if cited else title)
+                out.add(title_like(title, latin=True), "cue", authors, line.start)
 
         for match in _QUOTED.finditer(raw):
             quoted = next(g for g in match.groups() if g is not None)

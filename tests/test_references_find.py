@@ -71,6 +71,15 @@ def found(text, previews=(), linked=()):
         ("We discussed “Language Models are Few-Shot Learners” today", [("Language Models are Few-Shot Learners", (), "quoted")]),
         ("В статье «Нейросетевые методы сжатия языковых моделей» авторы", [("Нейросетевые методы сжатия языковых моделей", (), "quoted")]),
         ("# Large Language Model Course", [("Large Language Model Course", (), "header")]),
+        # A quoted title with its authors: one candidate, no quote or author left in the title.
+        ('Новая статья: "Attention Is All You Need" (Vaswani et al.)', [("Attention Is All You Need", ("Vaswani",), "author")]),
+        ("Новая статья: «Attention Is All You Need» (Vaswani et al.)", [("Attention Is All You Need", ("Vaswani",), "author")]),
+        ('Read "Attention Is All You Need" by Vaswani et al.', [("Attention Is All You Need", ("Vaswani",), "author")]),
+        ("Paper: Attention Is All You Need, Vaswani et al. Must read", [("Attention Is All You Need", ("Vaswani",), "cue")]),
+        (
+            'The "Reversal Curse": LLMs trained on A is B fail to learn B is A (Berglund et al.)',
+            [('The "Reversal Curse": LLMs trained on A is B fail to learn B is A', ("Berglund",), "author")],
+        ),
     ],
 )
 def test_finds_cited_titles(text, expected):
