@@ -47,6 +47,9 @@ class Post:
     post_id: str | None = None
     permalink: str | None = None
     date: str | None = None
+    #: When the message was last edited, where the source says (Desktop JSON exports):
+    #: a newer edit of a stored post replaces its text and links.
+    edited: str | None = None
     forwarded_from: str | None = None
     anchors: list[Anchor] = field(default_factory=list)
     previews: list[Preview] = field(default_factory=list)

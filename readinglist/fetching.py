@@ -703,8 +703,9 @@ def run(
         candidates = iter_candidates(db, limit=stats.total, **selection)
         _fetch_pages(db, settings, stats, candidates, transport=transport, resolver=resolver, sleep=sleep,
                      extractor=extractor, executor=executor, workers=workers, on_result=on_result, llm_model=llm_model)
-    if site_metadata:
+    if site_metadata and kind is None:
         # Papers cited by title: after the pages, so a run's new posts are scanned too.
+        # Not in a run for one kind: the lookups are slow (3 s apart on arXiv) and of another kind.
         from .references import run as resolve_references
 
         stats.references = resolve_references(db, settings)

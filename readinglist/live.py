@@ -49,6 +49,7 @@ def harvest_channels(
     try:
         for name in names:
             key = name.lower()
+            stats.channels_named += 1
             memory = ChannelMemory.load(db, key)
             new = crawl(name, stop_at=memory.newest if memory else None, since=since, limit=limit)
             stats.channels += 1 if new.pages else 0

@@ -41,6 +41,8 @@ MIN_ANCHOR_TITLE = 15
 class HarvestStats:
     files: int = 0
     channels: int = 0
+    # Channels named for a live harvest, read or not (``channels`` counts those read).
+    channels_named: int = 0
     posts: int = 0
     new_posts: int = 0
     links: int = 0
@@ -52,12 +54,14 @@ class HarvestStats:
     errors: list[SourceError] = field(default_factory=list)
     truncated_completed: int = 0
     truncated_dropped: int = 0
+    # Stored posts whose text a newer edit replaced.
+    edited_posts: int = 0
 
     def summary(self) -> str:
         read_from = []
-        if self.files or not self.channels:
+        if self.files or not self.channels_named:
             read_from.append(_count(self.files, "file"))
-        if self.channels:
+        if self.channels_named:
             read_from.append(_count(self.channels, "channel"))
         parts = [
             f"{_count(self.posts, 'post')} read from {' and '.join(read_from)}",
@@ -65,6 +69,8 @@ class HarvestStats:
             f"{_count(self.new_items, 'new item')}",
             f"{_count(len(self.skipped), 'file')} skipped",
         ]
+        if self.edited_posts:
+            parts.insert(3, f"{_count(self.edited_posts, 'edited post')} updated")
         if self.errors:
             parts.append(f"{len(self.errors)} failed")
         return "Harvested: " + ", ".join(parts) + "."
@@ -254,6 +260,8 @@ class _Writer:
         self._pairs: set[tuple[str, str]] = set()
         # The (post, item) pairs already counted for posts with a cut URL: its completion may repeat one.
         self._pairs_of_cut_posts: set[tuple[str, str]] = set()
+        # Mention id -> added_at, for the mentions of edited posts, which are written again.
+        self._kept_added_at: dict[str, str] = {}
 
     def add(self, post: Post) -> None:
         self.posts.append(post)
@@ -270,13 +278,24 @@ class _Writer:
         mentions: dict[str, dict] = {}
         self.posts = self._in_known_channels(self.posts)
         stored_as = _stored_post_ids(self.db, self.posts)
-        first_seen: list[Post] = []
+        stored_edits = _stored_versions(self.db, [stored_as.get(post.key, post.key) for post in self.posts if post.edited])
+        # Posts whose cited titles are (re)scanned: new ones, and stored ones edited since.
+        first_seen: list[tuple[str, Post]] = []
+        edited: list[str] = []
         cut_before = len(self.truncated)
         for post in self.posts:
             post_id = stored_as.get(post.key, post.key)
+            if post_id in stored_edits and post_id not in post_rows:
+                order = _edit_order(post, stored_edits[post_id])
+                if order == "older":  # an earlier version of what is stored: its links may since have been edited away
+                    continue
+                if order == "newer":
+                    post_rows[post_id] = _post_row(post, now, post_id)
+                    edited.append(post_id)
+                    first_seen.append((post_id, post))
             if post_id == post.key and post_id not in post_rows:
                 post_rows[post_id] = _post_row(post, now)
-                first_seen.append(post)
+                first_seen.append((post_id, post))
             for link in links_in_post(post):
                 if link.truncated:
                     self.truncated.append(_PendingTruncated(post_id, link))
@@ -287,13 +306,39 @@ class _Writer:
             cut_posts = {pending.post_id for pending in self.truncated[cut_before:]}
             self._pairs_of_cut_posts.update(pair for pair in self._pairs if pair[0] in cut_posts)
         self._pairs.clear()
-        self._write(post_rows, items, mentions)
-        if self.find_references:
-            # Cited titles need the posts' preview cards and anchors, which only the parsed posts have.
-            from .references import record_candidates
+        with self.db.atomic():
+            unlinked = self._replace_edited(edited, post_rows)
+            self._write(post_rows, items, mentions)
+            if self.find_references:
+                # Cited titles need the posts' preview cards and anchors, which only the parsed posts have.
+                from .references import record_candidates
 
-            with self.db.atomic():
                 record_candidates(self.db, first_seen)
+            if unlinked:
+                mentions_written(self.db, unlinked)
+
+    def _replace_edited(self, post_ids: list[str], post_rows: dict) -> set[str]:
+        """Give stored posts their edited text, dropping their mentions, which the new text gives again; the items they were of.
+
+        A mention the edit keeps gets back its ``added_at`` when it is written
+        again (``_write``), and is not counted as new.
+        """
+        items: set[str] = set()
+        for post_id in post_ids:
+            row = post_rows[post_id]
+            self.db.execute(
+                "UPDATE posts SET text = ?, hashtags = ?, edited = ? WHERE id = ?",
+                [row["text"], row["hashtags"], row["edited"], post_id],
+            )
+            for mention_id, item_id, added_at in self.db.execute(
+                "SELECT id, item_id, added_at FROM mentions WHERE post_id = ?", [post_id]
+            ).fetchall():
+                self._kept_added_at[mention_id] = added_at
+                items.add(item_id)
+            self.db.execute("DELETE FROM mentions WHERE post_id = ?", [post_id])
+            self.db.execute("DELETE FROM reference_scans WHERE post_id = ?", [post_id])  # its cited titles are found again
+        self.stats.edited_posts += len(post_ids)
+        return items
 
     def _in_known_channels(self, posts: list[Post]) -> list[Post]:
         """``posts`` with export chats named as the public channels they are (readinglist/channels.py)."""
@@ -372,13 +417,17 @@ class _Writer:
                     )
             existing_mentions = _existing_ids(db, "mentions", mentions)
             new_mentions = [row for key, row in mentions.items() if key not in existing_mentions]
+            kept: list[tuple[str, str]] = []
             if new_mentions:
                 for row in new_mentions:
                     row["post_julianday"] = post_rows[row["post_id"]]["julianday"] if row["post_id"] in post_rows else None
                 _insert_rows(db, "mentions", new_mentions)
+                kept = [(self._kept_added_at.pop(row["id"]), row["id"]) for row in new_mentions if row["id"] in self._kept_added_at]
+                if kept:
+                    db.conn.executemany("UPDATE mentions SET added_at = ? WHERE id = ?", kept)
                 mentions_written(db, (row["item_id"] for row in new_mentions), _added(new_mentions, post_rows, existing_posts))
                 _tag_with_hashtags(db, new_mentions, post_rows)
-            self.stats.new_mentions += len(new_mentions)
+            self.stats.new_mentions += len(new_mentions) - len(kept)
 
     def complete_truncated(self) -> None:
         """Replace each URL Telegram cut short with the complete URL it stands for (see ``_completion``), or drop it."""
@@ -573,22 +622,49 @@ def _stored_post_ids(db: sqlite_utils.Database, posts: list[Post]) -> dict[str, 
     return {key: by_message[message] for key, message in messages.items()}
 
 
-def _existing_ids(db: sqlite_utils.Database, table: str, rows: dict, columns: str = "id", by: str = "id") -> dict:
-    """Which of ``rows``' keys are already in ``table``'s column ``by`` (mapping key -> second column if asked)."""
+def _existing_ids(
+    db: sqlite_utils.Database, table: str, rows: dict, columns: str = "id", by: str = "id", whole_row: bool = False
+) -> dict:
+    """Which of ``rows``' keys are already in ``table``'s column ``by`` (mapping key -> second column if asked, or the rest of the row)."""
     found: dict = {}
     keys = list(rows)
     for start in range(0, len(keys), 500):
         chunk = keys[start : start + 500]
         placeholders = ", ".join("?" * len(chunk))
         for row in db.execute(f"SELECT {columns} FROM [{table}] WHERE [{by}] IN ({placeholders})", chunk):
-            found[row[0]] = row[1] if len(row) > 1 else True
+            found[row[0]] = tuple(row[1:]) if whole_row else row[1] if len(row) > 1 else True
     return found
 
 
-def _post_row(post: Post, now: str) -> dict:
+def _stored_versions(db: sqlite_utils.Database, post_ids: list[str]) -> dict[str, tuple]:
+    """Stored post id -> (edited, permalink, harvested_at), for those of ``post_ids`` that are stored."""
+    return _existing_ids(db, "posts", dict.fromkeys(post_ids), columns="id, edited, permalink, harvested_at", whole_row=True)
+
+
+def _edit_order(post: Post, stored: tuple) -> str:
+    """Whether ``post`` (which has an ``edited`` time) is a ``newer`` or ``older`` version of the stored post, or the ``same``.
+
+    A stored text with no edit time is the original when it came from an
+    export (an edit made before the export would be in it), so any edit is
+    newer; from t.me it was current when harvested, so only a later edit is.
+    Edits are compared by time, not text: an edit may change only where a
+    link points.
+    """
+    edited, permalink, harvested_at = stored
+    if not edited and not permalink:
+        return "newer"
+    known = (edited or harvested_at or "")[:19]
+    if post.edited[:19] > known:
+        return "newer"
+    if edited and post.edited[:19] < known:
+        return "older"
+    return "same"
+
+
+def _post_row(post: Post, now: str, post_id: str | None = None) -> dict:
     hashtags = list(dict.fromkeys([*post.hashtags, *find_hashtags(post.text)]))
     return {
-        "id": post.key,
+        "id": post_id or post.key,
         "source": post.source,
         "channel": post.channel,
         "message_id": post.post_id,
@@ -599,6 +675,7 @@ def _post_row(post: Post, now: str) -> dict:
         "hashtags": json.dumps(hashtags, ensure_ascii=False),
         "harvested_at": now,
         "message_key": post.message_key,
+        "edited": post.edited,
         # Not a column: copied onto the post's mentions (mentions.post_julianday).
         "julianday": parse_julian_day(post.date),
     }

@@ -94,14 +94,16 @@ class ResolveStats:
 # ================================================================ finding
 
 
-def record_candidates(db: sqlite_utils.Database, posts: Iterable[Post], stats: ResolveStats | None = None) -> ResolveStats:
-    """Store the cited titles of ``posts`` (already written to ``posts``; keyed by ``Post.key``).
+def record_candidates(
+    db: sqlite_utils.Database, posts: Iterable[tuple[str, Post]], stats: ResolveStats | None = None
+) -> ResolveStats:
+    """Store the cited titles of ``posts``, pairs of the id a post is stored under and the parsed post.
 
     For the harvest pipeline: the posts still have their preview cards and
     anchors, which the stored text lacks.
     """
     stats = stats or ResolveStats()
-    pairs = [(post.key, candidates_in_post(post)) for post in posts]
+    pairs = [(post_id, candidates_in_post(post)) for post_id, post in posts]
     _store(db, pairs, stats)
     return stats
 

@@ -660,3 +660,104 @@ def test_a_long_paragraph_without_links_is_harvested(db_path, tmp_path):
     dump.write_text("Chan\nDownload Telegram\n" + "A long paragraph about language models without any link in it. " * 20 + "\n")
     result = run("harvest", str(dump), "--db", db_path)
     assert (result.exit_code, result.output) == (0, "Harvested: 1 post read from 1 file, 0 links found, 0 new items, 0 files skipped.\n")
+
+
+# --------------------------------------------------------------- edited messages
+
+
+def edited_export(folder, name, text, edited=None):
+    """A JSON export of one channel message (id 100), ``edited`` at that time if given."""
+    message = {"id": 100, "type": "message", "date": "2024-05-01T10:00:00", "from": "ML & Stuff", "text": text}
+    if edited:
+        message["edited"] = edited
+    export = {"name": "ML & Stuff", "type": "public_channel", "id": 777, "messages": [message]}
+    path = folder / name
+    path.write_text(json.dumps(export, ensure_ascii=False), encoding="utf-8")
+    return str(path)
+
+
+OLD_LINK = "https://github.com/deepseek-ai/DeepSeek-V2"
+NEW_LINK = "https://github.com/deepseek-ai/DeepSeek-V3"
+
+
+def mentioned_urls(db_path):
+    db = open_db(db_path)
+    return sorted(db.execute("SELECT url, mention_posts FROM items"))
+
+
+SEE_OLD, FIXED = f"See {OLD_LINK}", f"Fixed: {NEW_LINK}"
+
+
+@pytest.mark.parametrize(
+    "first, second, text_after, urls_after, contexts",
+    [
+        ((SEE_OLD, None), (FIXED, "2024-05-02T09:00:00"), FIXED, [(OLD_LINK.lower(), 0), (NEW_LINK.lower(), 1)], [FIXED]),
+        ((SEE_OLD, "2024-05-01T12:00:00"), (FIXED, "2024-05-02T09:00:00"), FIXED, [(OLD_LINK.lower(), 0), (NEW_LINK.lower(), 1)], [FIXED]),
+        # An earlier version read after a later one changes nothing and adds none of its links.
+        ((FIXED, "2024-05-02T09:00:00"), (SEE_OLD, "2024-05-01T12:00:00"), FIXED, [(NEW_LINK.lower(), 1)], [FIXED]),
+        # Without edit times nothing says which is newer: the stored text stays, the new links are added.
+        ((SEE_OLD, None), (FIXED, None), SEE_OLD, [(OLD_LINK.lower(), 1), (NEW_LINK.lower(), 1)], [SEE_OLD, FIXED]),
+    ],
+    ids=["original, then edit", "edit, then later edit", "edit, then earlier edit", "no edit times"],
+)
+def test_a_later_export_of_an_edited_message_replaces_its_text_and_links(
+    db_path, tmp_path, first, second, text_after, urls_after, contexts
+):
+    assert run("harvest", edited_export(tmp_path, "a.json", *first), "--db", db_path, "-q").exit_code == 0
+    assert run("harvest", edited_export(tmp_path, "b.json", *second), "--db", db_path, "-q").exit_code == 0
+    db = open_db(db_path)
+    assert [row[0] for row in db.execute("SELECT text FROM posts")] == [text_after]
+    assert mentioned_urls(db_path) == urls_after
+    assert sorted(row[0] for row in db.execute("SELECT context FROM mentions")) == sorted(contexts)
+
+
+def test_an_edit_is_reported_and_keeps_when_a_kept_link_was_first_seen(db_path, tmp_path):
+    both = f"{OLD_LINK} and {NEW_LINK}"
+    run("harvest", edited_export(tmp_path, "a.json", f"See {OLD_LINK}"), "--db", db_path, "-q")
+    db = open_db(db_path)
+    db.execute("UPDATE mentions SET added_at = '2024-05-01T00:00:00+00:00'")
+    db.conn.commit()
+    result = run("harvest", edited_export(tmp_path, "b.json", both, "2024-05-03T10:00:00"), "--db", db_path)
+    assert result.output == (
+        "Harvested: 1 post read from 1 file, 2 links found, 1 new item, 1 edited post updated, 0 files skipped.\n"
+    )
+    added = dict(db.execute("SELECT url, added_at FROM mentions"))
+    assert added[OLD_LINK] == "2024-05-01T00:00:00+00:00"
+    assert added[NEW_LINK] != "2024-05-01T00:00:00+00:00"
+    assert db.execute("SELECT edited FROM posts").fetchone()[0] == "2024-05-03T10:00:00"
+    again = run("harvest", edited_export(tmp_path, "b.json", both, "2024-05-03T10:00:00"), "--db", db_path)
+    assert again.output == "Harvested: 1 post read from 1 file, 2 links found, 0 new items, 0 files skipped.\n"
+
+
+def test_an_edit_that_only_changes_where_a_link_points_is_taken(db_path, tmp_path):
+    def linked(href):
+        return ["Код ", {"type": "text_link", "text": "тут", "href": href}]
+
+    run("harvest", edited_export(tmp_path, "a.json", linked(OLD_LINK)), "--db", db_path, "-q")
+    run("harvest", edited_export(tmp_path, "b.json", linked(NEW_LINK), "2024-05-02T09:00:00"), "--db", db_path, "-q")
+    assert mentioned_urls(db_path) == [(OLD_LINK.lower(), 0), (NEW_LINK.lower(), 1)]
+
+
+def test_an_edit_drops_a_cited_title_it_removed(db_path, tmp_path):
+    cited = 'Новая статья: "Attention Is All You Need" (Vaswani et al.)'
+    run("harvest", edited_export(tmp_path, "a.json", cited), "--db", db_path, "-q")
+    db = open_db(db_path)
+    assert db.execute("SELECT title, mention_posts FROM items WHERE kind = 'unresolved'").fetchall() == [
+        ("Attention Is All You Need", 1)
+    ]
+    run("harvest", edited_export(tmp_path, "b.json", f"Код: {NEW_LINK}", "2024-05-02T09:00:00"), "--db", db_path, "-q")
+    assert db.execute("SELECT title, mention_posts FROM items WHERE kind = 'unresolved'").fetchall() == [
+        ("Attention Is All You Need", 0)
+    ]
+    assert db.execute("SELECT candidates FROM reference_scans").fetchall() == [(0,)]
+
+
+@pytest.mark.parametrize("edited, replaced", [("2024-05-02T09:00:00", False), ("2099-01-01T00:00:00", True)])
+def test_an_edit_replaces_a_tme_post_only_if_made_after_it_was_read(db_path, tmp_path, edited, replaced):
+    write_channel_page(tmp_path / "s.html")
+    assert run("harvest", str(tmp_path / "s.html"), "--db", db_path, "-q").exit_code == 0
+    before = open_db(db_path).execute("SELECT text FROM posts WHERE message_id LIKE '%100'").fetchone()[0]
+    export = edited_export(tmp_path, "a.json", f"Fixed: {NEW_LINK}", edited)
+    assert run("harvest", export, "--db", db_path, "-q").exit_code == 0
+    after = open_db(db_path).execute("SELECT text FROM posts WHERE message_id LIKE '%100'").fetchone()[0]
+    assert after == (f"Fixed: {NEW_LINK}" if replaced else before)

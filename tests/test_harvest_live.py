@@ -303,3 +303,12 @@ def test_looks_like_channel_list(text, is_list):
     from harvester.sources.live import looks_like_channel_list
 
     assert looks_like_channel_list(text.encode()) is is_list
+
+
+def test_a_run_whose_only_channel_fails_says_it_read_no_channel(telegram, config, db_path):
+    result = run("harvest", "@no_such_chan", "--config", config, "--db", str(db_path))
+    assert (result.exit_code, result.output) == (
+        1,
+        "Error: @no_such_chan: no such public channel (t.me shows no message preview for it)\n"
+        "Harvested: 0 posts read from 0 channels, 0 links found, 0 new items, 0 files skipped, 1 failed.\n",
+    )

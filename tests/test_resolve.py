@@ -276,7 +276,7 @@ def test_record_candidates_uses_cards_and_anchors_of_live_posts(fresh_db):
     writer.add(post)
     writer.add(linked)
     writer.flush()
-    stats = references.record_candidates(fresh_db, [post, linked])
+    stats = references.record_candidates(fresh_db, [(post.key, post), (linked.key, linked)])
     assert (stats.posts_scanned, stats.new_references) == (2, 1)
     titles = [r[0] for r in fresh_db.execute("SELECT title FROM items WHERE kind = 'unresolved'")]
     assert titles == ["Scaling Laws for Neural Language Models"]
@@ -569,3 +569,13 @@ def test_labelled_set_precision_and_recall(capsys):
     assert precision >= 0.95, wrong
     assert not wrong, wrong
     assert recall >= 0.9, missed
+
+
+@pytest.mark.parametrize("kind, searched", [(None, True), ("repo", False)])
+def test_fetch_resolves_cited_titles_only_when_not_asked_for_one_kind(fresh_db, catalogues, kind, searched):
+    from readinglist import fetching
+
+    settings, _answers, seen = catalogues
+    write_posts(fresh_db, [f"{PV}\nMalinovskii et al."])
+    fetching.run(fresh_db, settings, kind=kind, sleep=lambda _seconds: None)
+    assert bool(seen) == searched

@@ -115,6 +115,7 @@ def test_old_export_without_text_entities(chunk_size):
             channel="Старый канал",
             post_id="1292077344/11",
             date="2020-11-12T14:48:48",
+            edited="2020-11-12T14:49:39",
             # The bare "example.com" is a `link` entity without a path: a site, not something to read.
             anchors=[Anchor("http://example.com/", "text link")],
             hashtags=["ml"],
@@ -246,6 +247,21 @@ def test_chat_without_id_uses_bare_message_id():
     chat = {"name": "C", "type": "personal_chat", "messages": [{"id": 42, "type": "message", "text": "hi"}]}
     [post] = posts_from_bytes(json.dumps(chat).encode())
     assert (post.post_id, post.channel, post.date, post.permalink) == ("42", "C", None, None)
+
+
+@pytest.mark.parametrize(
+    "fields, edited",
+    [
+        ({}, None),
+        ({"edited": "2024-05-02T09:00:00", "edited_unixtime": "1714629600"}, "2024-05-02T09:00:00"),
+        ({"edited_unixtime": "1714629600"}, "2024-05-02T06:00:00+00:00"),
+        ({"edited": 12}, None),
+    ],
+)
+def test_the_edit_time_of_a_message(fields, edited):
+    chat = {"name": "C", "type": "public_channel", "messages": [{"id": 1, "type": "message", "text": "hi", **fields}]}
+    [post] = posts_from_bytes(json.dumps(chat).encode())
+    assert post.edited == edited
 
 
 def test_bom_and_leading_whitespace_are_accepted():

@@ -411,7 +411,8 @@ def _post(message: dict, channel: str | None, chat_id: Any, source: str) -> Post
         text=text,
         channel=channel,
         post_id=post_id,
-        date=_date(message),
+        date=_time(message, "date"),
+        edited=_time(message, "edited"),
         forwarded_from=forwarded if isinstance(forwarded, str) and forwarded else None,
         anchors=anchors,
         hashtags=hashtags,
@@ -445,12 +446,12 @@ def _link_anchors(text: str, links: list[tuple[int, str]]) -> list[Anchor]:
     return anchors
 
 
-def _date(message: dict) -> str | None:
-    """``date`` as written (local time, no zone); else ``date_unixtime`` in UTC."""
-    date = message.get("date")
-    if isinstance(date, str) and date:
-        return date
-    unixtime = message.get("date_unixtime")
+def _time(message: dict, name: str) -> str | None:
+    """``message[name]`` (``date``, ``edited``) as written (local time, no zone); else ``<name>_unixtime`` in UTC."""
+    written = message.get(name)
+    if isinstance(written, str) and written:
+        return written
+    unixtime = message.get(f"{name}_unixtime")
     try:
         seconds = int(unixtime)
     except (TypeError, ValueError):
