@@ -7,10 +7,11 @@ updates instead of creating, and only sends what changed.
 Never blind: before updating, the current versions are fetched
 (``GET items?itemKey=...``). An item nobody touched in Zotero gets our new
 values; one the user edited is merged three ways against what we last sent:
-a field the user changed keeps the user's value, tags and collections are
-unions, a child note the user edited is left alone. The write then carries the
-library version in ``If-Unmodified-Since-Version`` and each object's version,
-so a change made in between fails with 412 and is fetched and merged again.
+a field the user changed keeps the user's value, tags are merged (a tag
+the user deleted stays deleted), collections are unions, a child note the
+user edited is left alone. The write then carries the library version in
+``If-Unmodified-Since-Version`` and each object's version, so a change made in
+between fails with 412 and is fetched and merged again.
 
 Creates go in batches of at most 50 objects with a ``Zotero-Write-Token``;
 the child note (summary and the Telegram posts that mentioned the item) is
@@ -194,8 +195,8 @@ def changes_to_send(base: dict, theirs: dict, ours: dict, edited_in_zotero: bool
     ``base`` is what we sent last time, ``theirs`` what Zotero holds now,
     ``ours`` what we would send today. A field is written only if we changed
     it since the last push and the user did not: a field the user edited in
-    Zotero is theirs from then on. Tags: the user's additions stay, ours are
-    added, a tag we dropped is dropped. Collections only grow.
+    Zotero is theirs from then on. Tags: the user's additions and deletions
+    stay, our new tags are added, a tag we dropped is dropped. Collections only grow.
     """
     user_fields = set(base.get(USER_FIELDS, []))
     out: dict = {}
@@ -204,7 +205,8 @@ def changes_to_send(base: dict, theirs: dict, ours: dict, edited_in_zotero: bool
             base_tags, their_tags, our_tags = (_tag_names(t) for t in (base.get("tags"), theirs.get("tags"), value))
             removed = set(base_tags) - set(our_tags)
             merged = [tag for tag in their_tags if tag not in removed]
-            merged += [tag for tag in our_tags if tag not in merged]
+            # Ours that are new since the last push; one sent before that is gone from Zotero was deleted there.
+            merged += [tag for tag in our_tags if tag not in merged and tag not in base_tags]
             if set(merged) != set(their_tags):
                 out["tags"] = [{"tag": tag} for tag in merged]
             continue

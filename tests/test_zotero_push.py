@@ -179,6 +179,17 @@ def test_edits_made_in_zotero_are_kept(library, fake, clock):
     assert fake.items[key]["data"]["title"] == "Deep Learning (review)"
 
 
+def test_tags_deleted_in_zotero_stay_deleted(library, fake, clock):
+    do_push(library, fake, clock)
+    paper_id = item_id_for("https://arxiv.org/abs/1706.03762")
+    key = library.execute("SELECT zotero_key FROM zotero_items WHERE item_id = ?", [paper_id]).fetchone()[0]
+    fake.edit(key, tags=[{"tag": "transformers"}, {"tag": "nlp"}, {"tag": "mine"}])  # "classic" deleted
+    library.execute("UPDATE items SET tags = '[\"transformers\", \"seminal\"]' WHERE id = ?", [paper_id])
+    library.conn.commit()
+    do_push(library, fake, clock)
+    assert [tag["tag"] for tag in fake.items[key]["data"]["tags"]] == ["transformers", "nlp", "mine", "seminal"]
+
+
 def test_version_conflict_refetches_and_retries(library, fake, clock):
     do_push(library, fake, clock)
     paper_id = item_id_for("https://github.com/karpathy/nanogpt")
