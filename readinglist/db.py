@@ -982,7 +982,7 @@ def m015_post_edits(db: sqlite_utils.Database) -> None:
     """``posts.edited``: when the stored text was last edited, where the source says (Desktop JSON exports).
 
     A later export of an edited message then replaces the post's text and
-    links instead of adding the new links to the old text (pipeline ``_Writer``).
+    links instead of adding the new links to the old text (pipeline ``PostWriter``).
     """
     if "edited" not in db["posts"].columns_dict:
         db["posts"].add_column("edited", str)

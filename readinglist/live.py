@@ -17,7 +17,7 @@ import sqlite_utils
 
 from harvester.errors import SourceError
 
-from .pipeline import HarvestStats, _now, _Writer
+from .pipeline import HarvestStats, PostWriter, utc_now
 
 logger = logging.getLogger(__name__)
 
@@ -42,7 +42,7 @@ def harvest_channels(
     from harvester.fetch import make_sync_client
 
     stats = stats or HarvestStats()
-    writer = _Writer(db, stats)
+    writer = PostWriter(db, stats)
     own_client = client is None
     client = client or make_sync_client(_trusting_telegram_base(settings))
     crawl = functools.partial(_crawl, writer, client=client, settings=settings, sleep=sleep or time.sleep)
@@ -91,7 +91,7 @@ def _trusting_telegram_base(settings):
     return dataclasses.replace(settings, allow_hosts=(*settings.allow_hosts, host))
 
 
-def _crawl(writer: _Writer, name: str, *, client, settings, sleep, **bounds):
+def _crawl(writer: PostWriter, name: str, *, client, settings, sleep, **bounds):
     """One pass of ``crawl_channel`` into ``writer``; an error ends it with ``stopped_by = 'error'``."""
     from harvester.sources.live import CrawlResult, crawl_channel
 
@@ -163,6 +163,6 @@ class ChannelMemory:
     def save(self, db: sqlite_utils.Database, key: str, title: str | None) -> None:
         db["channels"].upsert(
             {"name": key, "title": title, "newest_message_id": self.newest, "oldest_message_id": self.oldest,
-             "bottom": self.bottom, "since": self.since, "harvested_at": _now()},
+             "bottom": self.bottom, "since": self.since, "harvested_at": utc_now()},
             pk="name",
         )  # fmt: skip

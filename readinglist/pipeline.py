@@ -146,7 +146,7 @@ def harvest(
     from harvester.sources.live import looks_like_channel_list
 
     stats = HarvestStats()
-    writer = _Writer(db, stats)
+    writer = PostWriter(db, stats)
     for input_file in expand_inputs(paths):
         try:
             opened = _open(input_file, stdin)
@@ -238,7 +238,8 @@ def _source_name(input_file: InputFile) -> str:
     return "<stdin>" if input_file.path == STDIN else input_file.path
 
 
-def _now() -> str:
+def utc_now() -> str:
+    """Now, as stored in ``harvested_at`` columns (ISO 8601, UTC, to the second)."""
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
 
@@ -248,7 +249,7 @@ class _PendingTruncated:
     link: FoundLink
 
 
-class _Writer:
+class PostWriter:
     """Buffers posts and writes them a batch at a time, each batch in one transaction."""
 
     def __init__(self, db: sqlite_utils.Database, stats: HarvestStats, find_references: bool = True):
@@ -272,7 +273,7 @@ class _Writer:
     def flush(self) -> None:
         if not self.posts:
             return
-        now = _now()
+        now = utc_now()
         post_rows: dict[str, dict] = {}
         items: dict[str, dict] = {}
         mentions: dict[str, dict] = {}
@@ -433,7 +434,7 @@ class _Writer:
         """Replace each URL Telegram cut short with the complete URL it stands for (see ``_completion``), or drop it."""
         if not self.truncated:
             return
-        now = _now()
+        now = utc_now()
         items: dict[str, dict] = {}
         mentions: dict[str, dict] = {}
         self._pairs, self._pairs_of_cut_posts = self._pairs_of_cut_posts, set()

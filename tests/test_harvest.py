@@ -631,7 +631,7 @@ def test_migration_makes_export_posts_of_a_known_channel_its_posts(db_path, tmp_
     for path in (expected_path, db_path):
         with monkeypatch.context() as patch:
             if path == db_path:
-                patch.setattr(pipeline._Writer, "_in_known_channels", lambda self, posts: posts)
+                patch.setattr(pipeline.PostWriter, "_in_known_channels", lambda self, posts: posts)
                 patch.setattr(Post, "message_key", property(
                     lambda post: None if post.permalink else message_key(post.channel, post.post_id, post.date)
                 ))

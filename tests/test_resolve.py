@@ -208,9 +208,9 @@ def write_posts(db, texts: list[str], channel: str = "ml") -> list[str]:
     for text in texts:
         number = next(_post_numbers)
         posts.append(Post(source="test", text=text, channel=channel, post_id=str(number), date=f"2024-07-{number % 28 + 1:02d}"))
-    from readinglist.pipeline import HarvestStats, _Writer
+    from readinglist.pipeline import HarvestStats, PostWriter
 
-    writer = _Writer(db, HarvestStats(), find_references=False)  # left to find_candidates_in_posts
+    writer = PostWriter(db, HarvestStats(), find_references=False)  # left to find_candidates_in_posts
     for post in posts:
         writer.add(post)
     writer.flush()
@@ -270,9 +270,9 @@ def test_record_candidates_uses_cards_and_anchors_of_live_posts(fresh_db):
 
     post = Post(source="t", text="Пост", channel="ml", post_id="9", previews=[Preview("arXiv.org", "Scaling Laws for Neural Language Models", None, None)])
     linked = Post(source="t", text=f"{PV}\nMalinovskii et al.", channel="ml", post_id="10", anchors=[Anchor(PV_URL, PV)])
-    from readinglist.pipeline import HarvestStats, _Writer
+    from readinglist.pipeline import HarvestStats, PostWriter
 
-    writer = _Writer(fresh_db, HarvestStats(), find_references=False)
+    writer = PostWriter(fresh_db, HarvestStats(), find_references=False)
     writer.add(post)
     writer.add(linked)
     writer.flush()
