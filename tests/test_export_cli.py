@@ -9,9 +9,9 @@ import stat
 import pytest
 from click.testing import CliRunner
 
-from export_fixtures import build_library, library, write_answer  # noqa: F401
+from export_fixtures import add_described_item, build_library, library  # noqa: F401
 from readinglist.cli import cli
-from readinglist.db import item_id_for, open_db
+from readinglist.db import open_db
 
 
 def run(db_path, *args):
@@ -163,11 +163,7 @@ def test_the_journal_or_proceedings_a_site_names_is_in_every_format(db_path, url
     from readinglist.zotero import zotero_item
 
     db = open_db(db_path)
-    item_id = item_id_for(url)
-    db["items"].insert({"id": item_id, "url": url, "kind": "paper", "domain": url.split("/")[2], "status": "unread",
-                        "added_at": "2024-06-10T12:00:00+00:00", **identifiers})
-    write_answer(db, item_id, *answer)
-    db.conn.commit()
+    add_described_item(db, url, answer, **identifiers)
     bibtex_field, biblatex_field, zotero_field = fields
     bibtex = parse_string(run(db_path, "-f", "bibtex").output, "bibtex").entries.values()
     assert [_unbraced(entry.fields[bibtex_field]) for entry in bibtex] == [container]
@@ -177,3 +173,31 @@ def test_the_journal_or_proceedings_a_site_names_is_in_every_format(db_path, url
     assert [item["container-title"] for item in json.loads(run(db_path, "-f", "csljson").output)] == [container]
     assert [item["container"] for item in json.loads(run(db_path, "-f", "json").output)] == [container]
     assert zotero_item(select_items(db)[0])[zotero_field] == container
+
+
+@pytest.mark.parametrize(
+    "fmt, expected",
+    [
+        # The year the item was added (it has no mention), not the year the DOI was deposited (2004).
+        ("bibtex", "@inproceedings{arya2024clock,\n"
+                   "  author    = {Arya, Ravi},\n"
+                   "  title     = {Clock Drift in Small Clusters},\n"
+                   "  booktitle = {Proceedings of the Example Workshop on Distributed Systems, 2003},\n"
+                   "  year      = {2024},\n"
+                   "  pages     = {12--17},\n"
+                   "  publisher = {Example Press},\n"
+                   "  doi       = {10.1000/workshop.2003.17},\n"
+                   "  url       = {https://doi.org/10.1000/workshop.2003.17},\n"
+                   "}\n"),
+        ("ris", "TY  - CPAPER\nTI  - Clock Drift in Small Clusters\nAU  - Arya, Ravi\nPY  - 2024\n"
+                "T2  - Proceedings of the Example Workshop on Distributed Systems, 2003\nSP  - 12\nEP  - 17\n"
+                "PB  - Example Press\nDO  - 10.1000/workshop.2003.17\nUR  - https://doi.org/10.1000/workshop.2003.17\n"
+                "Y2  - 2024/06/10/\nID  - arya2024clock\nER  - \n"),
+    ],
+    ids=["bibtex", "ris"],
+)
+def test_a_crossref_work_without_a_publication_date_gets_no_deposit_date(db_path, fmt, expected):
+    add_described_item(open_db(db_path), "https://doi.org/10.1000/workshop.2003.17", ("crossref", "crossref_no_date.json"),
+                       doi="10.1000/workshop.2003.17")
+    result = run(db_path, "-f", fmt)
+    assert (result.exit_code, result.output) == (0, expected)

@@ -48,6 +48,31 @@ def test_dates(parts, expected):
     assert crossref._date({"date-parts": parts}) == expected
 
 
+DEPOSITED = {"created": {"date-parts": [[2004, 6, 22]]}, "deposited": {"date-parts": [[2017, 3, 16]]},
+             "indexed": {"date-parts": [[2024, 1, 5]]}}
+
+
+@pytest.mark.parametrize(
+    "dates, published",
+    [
+        ({"issued": {"date-parts": [[None]]}, **DEPOSITED}, None),
+        (DEPOSITED, None),
+        ({"published-online": {"date-parts": [[2003, 5]]}, **DEPOSITED}, "2003-05"),
+        ({"published-print": {"date-parts": [[2003, 5, 19]]}, "issued": {"date-parts": [[None]]}, **DEPOSITED}, "2003-05-19"),
+        ({"issued": {"date-parts": [[2003]]}, **DEPOSITED}, "2003"),
+    ],
+)
+def test_the_date_a_doi_was_deposited_is_not_the_publication_date(dates, published):
+    from harvester.sites.scholar_search import parse_crossref_search
+
+    work = {"DOI": "10.1000/x", "type": "proceedings-article", "title": ["T"], **dates}
+    metadata = crossref.parse_crossref(json.dumps({"message-type": "work", "message": work}).encode())
+    assert (metadata.published, metadata.meta.get("year")) == (published, int(published[:4]) if published else None)
+    # A work the title search finds gets its date by the same rule.
+    found = parse_crossref_search(json.dumps({"status": "ok", "message": {"items": [work]}}).encode())
+    assert [work.published for work in found] == [published]
+
+
 def test_datacite_mapping():
     metadata = crossref.parse_datacite(fixture_bytes("datacite_doi.json"))
     assert metadata.status == "ok"
@@ -72,7 +97,9 @@ def test_realworld_crossref(realworld):
             continue
         metadata = crossref.parse_crossref(path.read_bytes())
         assert metadata.status == "ok", path.name
-        assert metadata.title and metadata.authors and metadata.published and metadata.meta["type"], path.name
+        assert metadata.title and metadata.authors and metadata.meta["type"], path.name
+        # Each has a publication date but one, which gives only the dates its DOI was deposited and indexed.
+        assert bool(metadata.published) is ("icdcsw" not in path.name), path.name
         assert "<jats" not in (metadata.summary or "") and "</" not in (metadata.summary or ""), path.name
     abstract = crossref.parse_crossref((folder / "papis_test_2_abstract_10.32396_usurj.v1i1.55.json").read_bytes())
     assert abstract.summary.startswith("In the international community, human dependence on plastic is increasing.")

@@ -17,7 +17,7 @@ from urllib.parse import quote
 
 from harvester.sites.base import FAILED, OK, SiteMetadata, collapse, classify_status, strip_markup
 
-__all__ = ["crossref_url", "datacite_url", "parse_crossref", "parse_datacite", "classify"]
+__all__ = ["crossref_url", "datacite_url", "parse_crossref", "parse_datacite", "publication_date", "classify"]
 
 
 def crossref_url(settings, doi: str) -> str:
@@ -37,14 +37,24 @@ def _date(parts_holder) -> str | None:
     """``{"date-parts": [[2014, 2, 27]]}`` -> ``2014-02-27`` (year or year-month when that is all)."""
     if not isinstance(parts_holder, dict):
         return None
-    parts = (parts_holder.get("date-parts") or [[None]])[0] or [None]
-    if not parts or parts[0] is None:
-        return None
     try:
+        parts = parts_holder["date-parts"][0]
+        if parts[0] is None:
+            return None
         numbers = [int(p) for p in parts[:3] if p is not None]
-    except (TypeError, ValueError):
+    except (KeyError, IndexError, TypeError, ValueError):  # an odd shape: no date
         return None
     return "-".join([f"{numbers[0]:04d}"] + [f"{n:02d}" for n in numbers[1:]])
+
+
+# Publication dates only. "created", "deposited" and "indexed" are when the DOI record was
+# registered or touched at Crossref (for an old paper, years later): no date beats a wrong one.
+PUBLICATION_DATES = ("published", "issued", "published-print", "published-online")
+
+
+def publication_date(work: dict) -> str | None:
+    """The first publication date a Crossref work gives (:data:`PUBLICATION_DATES`), as ISO text."""
+    return next((date for key in PUBLICATION_DATES if (date := _date(work.get(key)))), None)
 
 
 def _first(value) -> str | None:
@@ -91,11 +101,7 @@ def parse_crossref(body: bytes | str) -> SiteMetadata:
         name = collapse(" ".join(p for p in parts if isinstance(p, str) and p)) or collapse(person.get("name"))
         if name:
             authors.append(name)
-    published = None
-    for key in ("published", "issued", "published-print", "published-online", "created"):
-        published = _date(work.get(key))
-        if published:
-            break
+    published = publication_date(work)
     container = _first(work.get("container-title"))
     meta: dict = {"doi": work["DOI"].lower(), "type": work.get("type"), "registration_agency": "crossref"}
     for key, name in (
