@@ -201,3 +201,32 @@ def test_a_crossref_work_without_a_publication_date_gets_no_deposit_date(db_path
                        doi="10.1000/workshop.2003.17")
     result = run(db_path, "-f", fmt)
     assert (result.exit_code, result.output) == (0, expected)
+
+
+@pytest.mark.parametrize(
+    "fmt, expected",
+    [
+        ("bibtex", "@article{naumann1999burnet,\n"
+                   "  author  = {Naumann, Clas},\n"
+                   "  title   = {Burnet moths of the Alps \\& the Carpathians: a review of Zygaena and {CO2} uptake},\n"
+                   "  journal = {Annals \\& Records of Lepidoptera},\n"
+                   "  year    = {1999},\n"
+                   "  month   = jul,\n"
+                   "  volume  = {46},\n"
+                   "  number  = {2},\n"
+                   "  pages   = {214--215},\n"
+                   "  doi     = {10.1000/moths.1999.214},\n"
+                   "  url     = {https://doi.org/10.1000/moths.1999.214},\n"
+                   "}\n"),
+        ("ris", "TY  - JOUR\nTI  - Burnet moths of the Alps & the Carpathians: a review of Zygaena and CO2 uptake\n"
+                "AU  - Naumann, Clas\nPY  - 1999\nDA  - 1999/07//\nT2  - Annals & Records of Lepidoptera\nVL  - 46\n"
+                "IS  - 2\nSP  - 214\nEP  - 215\nPB  - Example Press\nDO  - 10.1000/moths.1999.214\n"
+                "UR  - https://doi.org/10.1000/moths.1999.214\nY2  - 2024/06/10/\nID  - naumann1999burnet\nER  - \n"),
+    ],
+    ids=["bibtex", "ris"],
+)
+def test_html_entities_and_markup_in_crossref_titles_are_not_exported(db_path, fmt, expected):
+    add_described_item(open_db(db_path), "https://doi.org/10.1000/moths.1999.214", ("crossref", "crossref_entities.json"),
+                       doi="10.1000/moths.1999.214")
+    result = run(db_path, "-f", fmt)
+    assert (result.exit_code, result.output) == (0, expected)

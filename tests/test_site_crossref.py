@@ -48,6 +48,37 @@ def test_dates(parts, expected):
     assert crossref._date({"date-parts": parts}) == expected
 
 
+@pytest.mark.parametrize(
+    "work, title, container",
+    [
+        ({"title": ["Tarmann, G. M. &amp; W. G. Tremewan (1999)"]}, "Tarmann, G. M. & W. G. Tremewan (1999)", None),
+        # Escaped twice over: "&amp;nbsp;" is a no-break space, which trims away.
+        ({"title": ["Adaptation of Risk Analysis&amp;nbsp;"], "container-title": ["Risk Analysis&amp;nbsp;"]},
+         "Adaptation of Risk Analysis", "Risk Analysis"),
+        ({"title": ["CO<sub>2</sub> uptake in <i>Zea mays</i>"]}, "CO2 uptake in Zea mays", None),
+        ({"title": ["<jats:title>Effects at p &lt; 0.05</jats:title>"]}, "Effects at p < 0.05", None),
+        ({"title": ["Moths"], "subtitle": ["the Alps &amp; the <jats:italic>Carpathians</jats:italic>"],
+          "container-title": ["Annals &amp; Records"]}, "Moths: the Alps & the Carpathians", "Annals & Records"),
+    ],
+)
+def test_titles_are_plain_text(work, title, container):
+    body = {"message-type": "work", "message": {"DOI": "10.1000/x", "type": "journal-article", **work}}
+    metadata = crossref.parse_crossref(json.dumps(body).encode())
+    assert (metadata.title, metadata.meta.get("container")) == (title, container)
+
+
+@pytest.mark.parametrize(
+    "attributes, title, container",
+    [
+        ({"titles": [{"title": "Code &amp; Data&amp;nbsp;"}]}, "Code & Data", None),
+        ({"titles": [{"title": "Tables"}], "container": {"title": "Notes &amp; <i>Records</i>"}}, "Tables", "Notes & Records"),
+    ],
+)
+def test_datacite_titles_are_plain_text(attributes, title, container):
+    metadata = crossref.parse_datacite(json.dumps({"data": {"attributes": {"doi": "10.5281/x", **attributes}}}).encode())
+    assert (metadata.title, metadata.meta.get("container")) == (title, container)
+
+
 DEPOSITED = {"created": {"date-parts": [[2004, 6, 22]]}, "deposited": {"date-parts": [[2017, 3, 16]]},
              "indexed": {"date-parts": [[2024, 1, 5]]}}
 

@@ -58,9 +58,10 @@ def publication_date(work: dict) -> str | None:
 
 
 def _first(value) -> str | None:
+    """The first text of a Crossref list (titles come as lists) as plain text: markup stripped, entities decoded."""
     if isinstance(value, list):
         value = next((v for v in value if isinstance(v, str) and v.strip()), None)
-    return collapse(value) or None if isinstance(value, str) else None
+    return strip_markup(value) or None if isinstance(value, str) else None
 
 
 _ABSTRACT_HEADING_RE = re.compile(r"^(?:abstract|summary|аннотация)\s*[:.]?\s+", re.I)
@@ -207,7 +208,7 @@ def parse_datacite(body: bytes | str) -> SiteMetadata:
     publisher = attrs.get("publisher")
     if isinstance(publisher, dict):
         publisher = publisher.get("name")
-    container = (attrs.get("container") or {}).get("title")
+    container = _first((attrs.get("container") or {}).get("title"))
     published = _datacite_year(attrs)
     meta = {
         "doi": attrs["doi"].lower(),
