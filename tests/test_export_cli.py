@@ -230,3 +230,60 @@ def test_html_entities_and_markup_in_crossref_titles_are_not_exported(db_path, f
                        doi="10.1000/moths.1999.214")
     result = run(db_path, "-f", fmt)
     assert (result.exit_code, result.output) == (0, expected)
+
+
+def _authors_as_exported(db_path, fmt: str):
+    """The authors of the one exported item, as the format writes them."""
+    import re
+
+    from readinglist.export import select_items
+    from readinglist.zotero import zotero_item
+
+    if fmt == "zotero":
+        return zotero_item(select_items(open_db(db_path))[0])["creators"]
+    output = run(db_path, "-f", fmt).output
+    if fmt == "csljson":
+        return json.loads(output)[0]["author"]
+    if fmt == "ris":
+        return [line[6:] for line in output.splitlines() if line.startswith("AU  - ")]
+    return re.search(r"^  author\s+= (.*),$", output, re.M).group(1)
+
+
+CROSSREF_NAMES = ("https://doi.org/10.1000/helium.2014.5", "10.1000/helium.2014.5", ("crossref", "crossref_names.json"))
+DATACITE_NAMES = ("https://doi.org/10.5281/zenodo.1000005", "10.5281/zenodo.1000005", ("datacite", "datacite_names.json"))
+
+
+def _zotero_authors(*names):
+    return [{"creatorType": "author", **({"name": name} if isinstance(name, str) else dict(zip(("firstName", "lastName"), name)))}
+            for name in names]
+
+
+@pytest.mark.parametrize(
+    "item, fmt, expected",
+    [
+        (CROSSREF_NAMES, "bibtex", "{Del Maestro, A. and Dalla Serra, Mauro and de la Cruz, Maria and King, Jr., Martin Luther"
+                                   " and {Pore Physics Consortium}}"),
+        (CROSSREF_NAMES, "biblatex", "{Del Maestro, A. and Dalla Serra, Mauro and de la Cruz, Maria and King, Jr., Martin Luther"
+                                     " and {Pore Physics Consortium}}"),
+        (CROSSREF_NAMES, "ris", ["Del Maestro, A.", "Dalla Serra, Mauro", "de la Cruz, Maria", "King, Martin Luther, Jr.",
+                                 "Pore Physics Consortium"]),
+        (CROSSREF_NAMES, "csljson", [{"family": "Del Maestro", "given": "A."}, {"family": "Dalla Serra", "given": "Mauro"},
+                                     {"family": "Cruz", "given": "Maria", "non-dropping-particle": "de la"},
+                                     {"family": "King", "given": "Martin Luther", "suffix": "Jr."},
+                                     {"literal": "Pore Physics Consortium"}]),
+        (CROSSREF_NAMES, "zotero", _zotero_authors(("A.", "Del Maestro"), ("Mauro", "Dalla Serra"), ("Maria", "de la Cruz"),
+                                                   ("Martin Luther", "King Jr."), "Pore Physics Consortium")),
+        (DATACITE_NAMES, "bibtex", "{Del Maestro, Adrian and Dalla Serra, Mauro and Lima, Ana and {Pore Physics Lab, Inc.}}"),
+        (DATACITE_NAMES, "ris", ["Del Maestro, Adrian", "Dalla Serra, Mauro", "Lima, Ana", "Pore Physics Lab, Inc."]),
+        (DATACITE_NAMES, "csljson", [{"family": "Del Maestro", "given": "Adrian"}, {"family": "Dalla Serra", "given": "Mauro"},
+                                     {"family": "Lima", "given": "Ana"}, {"literal": "Pore Physics Lab, Inc."}]),
+        (DATACITE_NAMES, "zotero", _zotero_authors(("Adrian", "Del Maestro"), ("Mauro", "Dalla Serra"), ("Ana", "Lima"),
+                                                   "Pore Physics Lab, Inc.")),
+    ],
+    ids=[f"{source}-{fmt}" for source, formats in (("crossref", ("bibtex", "biblatex", "ris", "csljson", "zotero")),
+                                                   ("datacite", ("bibtex", "ris", "csljson", "zotero"))) for fmt in formats],
+)
+def test_family_names_of_several_words_are_kept_in_every_format(db_path, item, fmt, expected):
+    url, doi, answer = item
+    add_described_item(open_db(db_path), url, answer, doi=doi)
+    assert _authors_as_exported(db_path, fmt) == expected

@@ -31,6 +31,8 @@ def test_crossref_mapping():
         "page": "1-26",
         "citations": 4242,
         "container": "International Conference on Learning Representations",
+        "author_names": [{"family": "Hu", "given": "Edward J."}, {"family": "Shen", "given": "Yelong"},
+                         {"literal": "The LoRA Consortium"}],
         "year": 2022,
         "arxiv_id": "2106.09685",
     }
@@ -218,3 +220,35 @@ def test_server_error_fails(httpserver, fresh_db):
 def test_crossref_author_names_keep_their_suffix(person, name):
     body = {"message-type": "work", "message": {"DOI": "10.1000/x", "title": ["T"], "author": [person]}}
     assert crossref.parse_crossref(json.dumps(body).encode()).authors == [name]
+
+
+@pytest.mark.parametrize(
+    "person, parts",
+    [
+        ({"given": "A.", "family": "Del Maestro"}, {"family": "Del Maestro", "given": "A."}),
+        ({"given": "Mauro", "family": "Dalla  Serra"}, {"family": "Dalla Serra", "given": "Mauro"}),
+        ({"given": "Martin Luther", "family": "King", "suffix": "Jr."}, {"family": "King", "given": "Martin Luther", "suffix": "Jr."}),
+        ({"family": "Hu"}, {"family": "Hu"}),
+        ({"name": "The LoRA Consortium"}, {"literal": "The LoRA Consortium"}),
+        ({"given": "Cher"}, None),  # no family name: the exports parse "Cher" as before
+    ],
+)
+def test_crossref_keeps_how_each_name_splits(person, parts):
+    body = {"message-type": "work", "message": {"DOI": "10.1000/x", "title": ["T"], "author": [person, {"given": "Ada", "family": "Lovelace"}]}}
+    metadata = crossref.parse_crossref(json.dumps(body).encode())
+    assert metadata.meta["author_names"] == [parts, {"family": "Lovelace", "given": "Ada"}]
+
+
+@pytest.mark.parametrize(
+    "creator, name, parts",
+    [
+        ({"name": "Del Maestro, Adrian", "givenName": "Adrian", "familyName": "Del Maestro"}, "Adrian Del Maestro",
+         {"family": "Del Maestro", "given": "Adrian"}),
+        ({"name": "Dalla Serra, Mauro", "nameType": "Personal"}, "Mauro Dalla Serra", {"family": "Dalla Serra", "given": "Mauro"}),
+        ({"name": "Example Lab, Inc.", "nameType": "Organizational"}, "Example Lab, Inc.", {"literal": "Example Lab, Inc."}),
+        ({"name": "Ana Lima", "nameType": "Personal"}, "Ana Lima", None),  # nothing says where the family name starts
+    ],
+)
+def test_datacite_keeps_how_each_name_splits(creator, name, parts):
+    metadata = crossref.parse_datacite(json.dumps({"data": {"attributes": {"doi": "10.5281/x", "creators": [creator]}}}).encode())
+    assert (metadata.authors, metadata.meta.get("author_names")) == ([name], [parts] if parts else None)

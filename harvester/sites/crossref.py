@@ -7,6 +7,10 @@ datasets, software, theses and Zenodo/figshare records. A DOI unknown to both
 Crossref ``type`` (``journal-article``, ``proceedings-article``,
 ``posted-content``...) goes to ``meta.type`` for the exports; DataCite types are
 mapped onto the same vocabulary (``meta.datacite_type`` keeps the original).
+Authors are "Given Family" strings, as every adapter gives them; the split the
+registry gives ({"given", "family", "suffix"}, or {"literal"} for an
+organization; null where it gives none) is kept beside them, in the same order,
+in ``meta.author_names``.
 """
 
 from __future__ import annotations
@@ -74,6 +78,17 @@ def clean_abstract(raw: str | None) -> str | None:
     return text or None
 
 
+def name_parts(given, family, suffix=None) -> dict | None:
+    """An author's name as the registry splits it, for ``meta.author_names``; None without a family name.
+
+    The exports need the split: "A. Del Maestro" read back from the joined
+    name would have the family name "Maestro".
+    """
+    parts = {key: collapse(value) for key, value in (("family", family), ("given", given), ("suffix", suffix))
+             if isinstance(value, str) and collapse(value)}
+    return parts if "family" in parts else None
+
+
 def _load(body) -> dict | None:
     if isinstance(body, (bytes, bytearray)):
         body = body.decode("utf-8", "replace")
@@ -96,12 +111,14 @@ def parse_crossref(body: bytes | str) -> SiteMetadata:
     subtitle = _first(work.get("subtitle"))
     if title and subtitle and subtitle.lower() not in title.lower():
         title = f"{title}: {subtitle}"
-    authors = []
+    authors, author_names = [], []
     for person in work.get("author") or []:
         parts = (person.get("given"), person.get("family"), person.get("suffix"))  # "Jr.", "III"
         name = collapse(" ".join(p for p in parts if isinstance(p, str) and p)) or collapse(person.get("name"))
         if name:
             authors.append(name)
+            author_names.append(name_parts(person.get("given"), person.get("family"), person.get("suffix"))
+                                or ({"literal": name} if person.get("name") else None))
     published = publication_date(work)
     container = _first(work.get("container-title"))
     meta: dict = {"doi": work["DOI"].lower(), "type": work.get("type"), "registration_agency": "crossref"}
@@ -117,6 +134,8 @@ def parse_crossref(body: bytes | str) -> SiteMetadata:
             meta[name] = work[key]
     if container:
         meta["container"] = container
+    if any(author_names):
+        meta["author_names"] = author_names
     if published:
         meta["year"] = int(published[:4])
     if work.get("ISSN"):
@@ -189,16 +208,22 @@ def parse_datacite(body: bytes | str) -> SiteMetadata:
         return SiteMetadata(status=FAILED, error="DataCite: no DOI record in the answer")
     titles = [t.get("title") for t in attrs.get("titles") or [] if isinstance(t, dict) and not t.get("titleType")]
     titles = titles or [t.get("title") for t in attrs.get("titles") or [] if isinstance(t, dict)]
-    authors = []
+    authors, author_names = [], []
     for creator in attrs.get("creators") or []:
         if creator.get("givenName") and creator.get("familyName"):
             authors.append(collapse(f"{creator['givenName']} {creator['familyName']}"))
+            author_names.append(name_parts(creator["givenName"], creator["familyName"]))
         elif creator.get("name"):
             name = creator["name"]
-            if creator.get("nameType") != "Organizational" and "," in name:
+            parts = None
+            if creator.get("nameType") == "Organizational":
+                parts = {"literal": collapse(name)}
+            elif "," in name:
                 family, given = (part.strip() for part in name.split(",", 1))
                 name = f"{given} {family}"
+                parts = name_parts(given, family)
             authors.append(collapse(name))
+            author_names.append(parts)
     abstract = next(
         (d.get("description") for d in attrs.get("descriptions") or [] if isinstance(d, dict) and d.get("descriptionType") == "Abstract"),
         None,
@@ -217,6 +242,7 @@ def parse_datacite(body: bytes | str) -> SiteMetadata:
         "registration_agency": "datacite",
         "publisher": publisher,
         "container": container,
+        "author_names": author_names if any(author_names) else None,
         "year": int(published[:4]) if published else None,
         "subjects": [s.get("subject") for s in attrs.get("subjects") or [] if isinstance(s, dict) and s.get("subject")] or None,
     }

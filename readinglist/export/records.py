@@ -6,10 +6,10 @@ the database: the decisions shared by all formats are taken once, here.
 * **What the work is** (:attr:`Record.work`): a preprint, a journal article,
   a conference paper, a book, a chapter, software, a dataset, a video or a
   web page, from the Crossref type, the arXiv journal reference, and the kind.
-* **Who made it**: authors parsed from "First Last" strings into
-  family/given/particle/suffix; an organization (or a name that cannot be
-  split) stays whole. No author: the site, the repository owner or the
-  YouTube channel.
+* **Who made it**: authors split into family/given/particle/suffix as
+  Crossref or DataCite split them, else parsed from "First Last" strings; an
+  organization (or a name that cannot be split) stays whole. No author: the
+  site, the repository owner or the YouTube channel.
 * **When**: the published date; no date: the year the item was first
   mentioned (else the year it was added), flagged by ``date_source``.
 
@@ -258,7 +258,14 @@ def parse_person(name) -> Person | None:
         given = clean_text(name.get("given") or name.get("firstName")) or ""
         if not family:
             return Person(literal=given) if given else None
-        return Person(family=family, given=given)
+        # A family name given whole keeps its capitalized words ("Del Maestro"); only a
+        # lowercase particle leading it is split off ("de la Cruz"), as from "First Last".
+        words = family.split()
+        particles = []
+        while len(words) > 1 and words[0].islower() and words[0] in PARTICLES:
+            particles.append(words.pop(0))
+        return Person(family=" ".join(words), given=given, particle=" ".join(particles),
+                      suffix=clean_text(name.get("suffix")) or "")
     text = clean_text(name)
     if not text:
         return None
@@ -279,6 +286,28 @@ def parse_person(name) -> Person | None:
     while len(words) > 1 and words[-1].lower() in PARTICLES and words[-1].islower():
         particles.insert(0, words.pop())
     return Person(family=family, given=" ".join(words), particle=" ".join(particles), suffix=suffix)
+
+
+def parse_authors(authors: list, meta: dict) -> list[Person]:
+    """The item's authors as people: split as their source split them, else parsed from the name.
+
+    Crossref and DataCite give each name's parts (``meta.author_names``); a
+    name with no parts there (arXiv gives full names only, and an item fetched
+    before the parts were kept has none) is parsed by :func:`parse_person`.
+    Parts are looked up by the name they make, so they never go to another
+    author, whatever wrote the ``authors`` list last.
+    """
+    known: dict[str, Person] = {}
+    for parts in meta.get("author_names") if isinstance(meta.get("author_names"), list) else []:
+        person = parse_person(parts) if isinstance(parts, dict) else None
+        if person:
+            known.setdefault(clean_text(person.display) or "", person)
+    people = []
+    for name in authors:
+        person = (known.get(clean_text(name) or "") if isinstance(name, str) else None) or parse_person(name)
+        if person:
+            people.append(person)
+    return people
 
 
 # ------------------------------------------------------------------ building a record
@@ -355,7 +384,7 @@ def build_record(row: dict, citekey: str, hashtags: list[str] = (), mentions: li
     """The export record for one ``items`` row (plus ``first_mentioned``, the first mention's date)."""
     meta = loads_json(row.get("meta"), {})
     work = work_of(row, meta)
-    people = [person for person in map(parse_person, loads_json(row.get("authors"), [])) if person]
+    people = parse_authors(loads_json(row.get("authors"), []), meta)
     fallback = not people
     if fallback:
         people = fallback_authors(row, meta, work)
