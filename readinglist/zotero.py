@@ -127,13 +127,15 @@ def zotero_item(record: Record, collections: list[str] = ()) -> dict:
         fields["repository"] = record.publisher or ("arXiv" if record.arxiv_id else None)
         fields["archiveID"] = f"arXiv:{record.arxiv_id}" if record.arxiv_id else None
     elif item_type == "journalArticle":
-        fields.update(publicationTitle=record.container, volume=record.volume, issue=record.issue, pages=record.pages)
+        fields.update(
+            publicationTitle=record.container, volume=record.volume, issue=record.issue, pages=record.pages_or_article_number
+        )
     elif item_type == "conferencePaper":
-        fields.update(proceedingsTitle=record.container, publisher=record.publisher, pages=record.pages)
+        fields.update(proceedingsTitle=record.container, publisher=record.publisher, pages=record.pages_or_article_number)
     elif item_type == "book":
         fields.update(publisher=record.publisher)
     elif item_type == "bookSection":
-        fields.update(bookTitle=record.container, publisher=record.publisher, pages=record.pages)
+        fields.update(bookTitle=record.container, publisher=record.publisher, pages=record.pages_or_article_number)
     elif item_type == "computerProgram":
         fields.update(
             company=record.publisher, programmingLanguage=record.programming_language,

@@ -287,3 +287,43 @@ def test_family_names_of_several_words_are_kept_in_every_format(db_path, item, f
     url, doi, answer = item
     add_described_item(open_db(db_path), url, answer, doi=doi)
     assert _authors_as_exported(db_path, fmt) == expected
+
+
+def _locator_as_exported(db_path, fmt: str):
+    """Where the one exported item is in its journal (pages, article number), as the format writes it."""
+    from readinglist.export import select_items
+    from readinglist.zotero import zotero_item
+
+    if fmt == "zotero":
+        return zotero_item(select_items(open_db(db_path))[0]).get("pages")
+    output = run(db_path, "-f", fmt).output
+    if fmt == "csljson":
+        return {key: value for key, value in json.loads(output)[0].items() if key in ("page", "number")}
+    return [line for line in output.splitlines() if line.startswith(("  pages ", "  eid ", "SP  -", "EP  -"))]
+
+
+ARTICLE_NUMBER = ("https://doi.org/10.1000/physrev.106.022212", "10.1000/physrev.106.022212", "crossref_article_number.json")
+BOTH = ("https://doi.org/10.1000/bio.2011.e1001", "10.1000/bio.2011.e1001", "crossref_pages_and_article_number.json")
+
+
+@pytest.mark.parametrize(
+    "item, fmt, expected",
+    [
+        (ARTICLE_NUMBER, "bibtex", ["  pages   = {022212},", "  eid     = {022212},"]),
+        (ARTICLE_NUMBER, "biblatex", ["  eid          = {022212},"]),
+        (ARTICLE_NUMBER, "ris", ["SP  - 022212"]),
+        (ARTICLE_NUMBER, "csljson", {"page": "022212"}),
+        (ARTICLE_NUMBER, "zotero", "022212"),
+        # Pages when the journal gives them; the article number only where it has a field of its own.
+        (BOTH, "bibtex", ["  pages   = {1--12},", "  eid     = {e1001},"]),
+        (BOTH, "biblatex", ["  pages        = {1--12},", "  eid          = {e1001},"]),
+        (BOTH, "ris", ["SP  - 1", "EP  - 12"]),
+        (BOTH, "csljson", {"page": "1-12"}),
+        (BOTH, "zotero", "1-12"),
+    ],
+    ids=[f"{case}-{fmt}" for case in ("number", "both") for fmt in ("bibtex", "biblatex", "ris", "csljson", "zotero")],
+)
+def test_the_article_number_locates_the_article_in_every_format(db_path, item, fmt, expected):
+    url, doi, answer = item
+    add_described_item(open_db(db_path), url, ("crossref", answer), doi=doi)
+    assert _locator_as_exported(db_path, fmt) == expected

@@ -127,12 +127,19 @@ class Record:
     programming_language: str | None
     license: str | None
     channel: str | None  # a video's channel
+    # Where it is in its container when it has no pages: journals that number articles (Phys. Rev., Sci. Rep.).
+    article_number: str | None = None
     meta: dict = field(default_factory=dict)
     mentions: list[Mention] = field(default_factory=list)
 
     @property
     def title_or_url(self) -> str:
         return self.title or self.url
+
+    @property
+    def pages_or_article_number(self) -> str | None:
+        """What locates the work in its container for formats with one field for it (Zotero keeps article numbers in Pages)."""
+        return self.pages or self.article_number
 
     @property
     def arxiv_doi(self) -> str | None:
@@ -448,6 +455,7 @@ def build_record(row: dict, citekey: str, hashtags: list[str] = (), mentions: li
         programming_language=_str(meta.get("language")) if work == "software" else None,
         license=_license(meta.get("license")),
         channel=_str(meta.get("channel")),
+        article_number=_str(meta.get("article_number")),
         meta=meta,
         mentions=list(mentions),
     )
