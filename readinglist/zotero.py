@@ -109,6 +109,8 @@ def zotero_item(record: Record, collections: list[str] = ()) -> dict:
     extra = [f"Citation Key: {record.citekey}"]
     if record.arxiv_id and record.work != "preprint":
         extra.append(f"arXiv: {record.arxiv_id}")
+    if record.journal_ref:  # a preprint has no field for it
+        extra.append(f"Journal reference: {record.journal_ref}")
     if doi and item_type in NO_DOI_FIELD and record.work not in ("software", "video", "webpage"):
         extra.append(f"DOI: {doi}")
     fields = {

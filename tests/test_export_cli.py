@@ -151,8 +151,6 @@ PROCEEDINGS = ("booktitle", "booktitle", "proceedingsTitle")
          PROCEEDINGS, "2016 IEEE Conference on Computer Vision and Pattern Recognition (CVPR)"),
         ("https://doi.org/10.5281/zenodo.7654321", {"doi": "10.5281/zenodo.7654321"},
          ("datacite", "datacite_article.json"), JOURNAL, "Journal of Open Reading"),
-        ("https://arxiv.org/abs/1810.04805", {"arxiv_id": "1810.04805"}, ("arxiv", "arxiv_bert.atom.xml"), JOURNAL,
-         "NAACL-HLT 2019"),
     ],
 )
 def test_the_journal_or_proceedings_a_site_names_is_in_every_format(db_path, url, identifiers, answer, fields, container):
@@ -327,3 +325,128 @@ def test_the_article_number_locates_the_article_in_every_format(db_path, item, f
     url, doi, answer = item
     add_described_item(open_db(db_path), url, ("crossref", answer), doi=doi)
     assert _locator_as_exported(db_path, fmt) == expected
+
+
+ARXIV_REF = ("https://arxiv.org/abs/astro-ph/9901001", {"arxiv_id": "astro-ph/9901001"}, ("arxiv", "arxiv_journal_ref.atom.xml"))
+PREPRINT_BIBTEX = (
+    "  author        = {Example, Saul},\n"
+    "  title         = {Distances to Faint Supernovae},\n"
+    "  year          = {1998},\n"
+    "  month         = dec,\n"
+    "  doi           = {10.1000/apj.517.565},\n"
+    "  eprint        = {astro-ph/9901001},\n"
+    "  archivePrefix = {arXiv},\n"
+    "  primaryClass  = {astro-ph},\n"
+)
+PREPRINT_BIBLATEX = (
+    "  author      = {Example, Saul},\n"
+    "  title       = {Distances to Faint Supernovae},\n"
+    "  date        = {1998-12-08},\n"
+    "  doi         = {10.1000/apj.517.565},\n"
+    "  eprint      = {astro-ph/9901001},\n"
+    "  eprinttype  = {arXiv},\n"
+    "  eprintclass = {astro-ph},\n"
+)
+
+
+def _journal_as_exported(db_path, fmt: str):
+    """What the one exported item says of where it was published."""
+    from readinglist.export import select_items
+    from readinglist.zotero import zotero_item
+
+    if fmt == "zotero":
+        item = zotero_item(select_items(open_db(db_path))[0])
+        return {key: item[key] for key in ("itemType", "publicationTitle", "extra") if key in item}
+    output = run(db_path, "-f", fmt).output
+    if fmt == "csljson":
+        item = json.loads(output)[0]
+        return {key: item[key] for key in ("type", "container-title", "publisher", "number", "note") if key in item}
+    return output
+
+
+@pytest.mark.parametrize(
+    "fmt, expected",
+    [
+        ("bibtex", "@misc{example1998distances,\n" + PREPRINT_BIBTEX
+         + "  note          = {Astrophys.J.517:565-586,1999},\n"
+           "  url           = {https://arxiv.org/abs/astro-ph/9901001},\n"
+           "  langid        = {english},\n"
+           "  abstract      = {We measure distances.},\n"
+           "}\n"),
+        ("biblatex", "@online{example1998distances,\n" + PREPRINT_BIBLATEX
+         + "  note        = {Astrophys.J.517:565-586,1999},\n"
+           "  url         = {https://arxiv.org/abs/astro-ph/9901001},\n"
+           "  langid      = {english},\n"
+           "  abstract    = {We measure distances.},\n"
+           "}\n"),
+        ("ris", "TY  - GEN\nTI  - Distances to Faint Supernovae\nAU  - Example, Saul\nPY  - 1998\nDA  - 1998/12/08/\n"
+                "PB  - arXiv\nM3  - Preprint\nAN  - arXiv:astro-ph/9901001\nDB  - arXiv\nDO  - 10.1000/apj.517.565\n"
+                "UR  - https://arxiv.org/abs/astro-ph/9901001\nY2  - 2024/06/10/\nLA  - en\nAB  - We measure distances.\n"
+                "N1  - Astrophys.J.517:565-586,1999\nID  - example1998distances\nER  - \n"),
+        ("csljson", {"type": "article", "publisher": "arXiv", "number": "arXiv:astro-ph/9901001",
+                     "note": "Astrophys.J.517:565-586,1999"}),
+        ("zotero", {"itemType": "preprint",
+                    "extra": "Citation Key: example1998distances\nJournal reference: Astrophys.J.517:565-586,1999"}),
+    ],
+    ids=["bibtex", "biblatex", "ris", "csljson", "zotero"],
+)
+def test_an_arxiv_journal_reference_is_a_note_not_a_journal(db_path, fmt, expected):
+    url, identifiers, answer = ARXIV_REF
+    add_described_item(open_db(db_path), url, answer, **identifiers)
+    assert _journal_as_exported(db_path, fmt) == expected
+
+
+@pytest.mark.parametrize(
+    "fmt, expected",
+    [
+        ("bibtex", "@article{example1998distances,\n"
+                   "  author        = {Example, Saul},\n"
+                   "  title         = {Distances to Faint Supernovae},\n"
+                   "  journal       = {The Astrophysical Journal},\n"
+                   "  year          = {1998},\n"
+                   "  month         = dec,\n"
+                   "  volume        = {517},\n"
+                   "  number        = {2},\n"
+                   "  pages         = {565--586},\n"
+                   "  doi           = {10.1000/apj.517.565},\n"
+                   "  eprint        = {astro-ph/9901001},\n"
+                   "  archivePrefix = {arXiv},\n"
+                   "  primaryClass  = {astro-ph},\n"
+                   "  url           = {https://arxiv.org/abs/astro-ph/9901001},\n"
+                   "  langid        = {english},\n"
+                   "  abstract      = {We measure distances.},\n"
+                   "}\n"),
+        ("csljson", {"type": "article-journal", "container-title": "The Astrophysical Journal",
+                     "publisher": "Example Astronomical Society"}),
+        ("zotero", {"itemType": "journalArticle", "publicationTitle": "The Astrophysical Journal",
+                    "extra": "Citation Key: example1998distances\narXiv: astro-ph/9901001"}),
+    ],
+    ids=["bibtex", "csljson", "zotero"],
+)
+def test_an_arxiv_paper_is_a_journal_article_once_crossref_names_the_journal(db_path, fmt, expected):
+    from readinglist.metadata import merge_duplicates
+
+    db = open_db(db_path)
+    url, identifiers, answer = ARXIV_REF
+    add_described_item(db, url, answer, **identifiers)
+    # The DOI the arXiv entry names, fetched from Crossref, is folded into the arXiv item.
+    add_described_item(db, "https://doi.org/10.1000/apj.517.565", ("crossref", "crossref_apj.json"), doi="10.1000/apj.517.565")
+    assert merge_duplicates(db) == 1
+    db.conn.commit()
+    assert _journal_as_exported(db_path, fmt) == expected
+
+
+@pytest.mark.parametrize(
+    "fmt, expected",
+    [
+        ("ris", ["N1  - Astrophys.J.517:565-586,1999", "N1  - Compare with §3"]),
+        ("csljson", "Astrophys.J.517:565-586,1999\n\nCompare with §3"),
+    ],
+    ids=["ris", "csljson"],
+)
+def test_the_journal_reference_and_the_users_note_are_both_kept(db_path, fmt, expected):
+    url, identifiers, answer = ARXIV_REF
+    add_described_item(open_db(db_path), url, answer, note="Compare with §3", **identifiers)
+    output = run(db_path, "-f", fmt).output
+    notes = json.loads(output)[0]["note"] if fmt == "csljson" else [line for line in output.splitlines() if line.startswith("N1")]
+    assert notes == expected

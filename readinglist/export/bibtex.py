@@ -226,6 +226,7 @@ def entry_fields(record: Record, biblatex: bool) -> tuple[str, list[tuple[str, s
         else:
             raw("archivePrefix", "arXiv")
             raw("primaryClass", record.primary_class)
+    text("note", record.journal_ref)
     raw("url", record.url)
     if record.work in ("software", "dataset", "video", "webpage"):
         raw("urldate", record.accessed)

@@ -68,7 +68,7 @@ def csl_item(record: Record) -> dict:
         "language": record.language,
         "abstract": record.summary,
         "keyword": ", ".join(record.tags) or None,
-        "note": record.note,
+        "note": "\n\n".join(text for text in (record.journal_ref, record.note) if text) or None,
     }
     if record.work == "software" and record.repo and not record.publisher:
         optional["publisher"] = "GitHub"

@@ -5,7 +5,9 @@ the database: the decisions shared by all formats are taken once, here.
 
 * **What the work is** (:attr:`Record.work`): a preprint, a journal article,
   a conference paper, a book, a chapter, software, a dataset, a video or a
-  web page, from the Crossref type, the arXiv journal reference, and the kind.
+  web page, from the Crossref type, the journal named, and the kind. An arXiv
+  paper stays a preprint until a journal is named: its journal reference is
+  free text, kept as a note (:attr:`Record.journal_ref`).
 * **Who made it**: authors split into family/given/particle/suffix as
   Crossref or DataCite split them, else parsed from "First Last" strings; an
   organization (or a name that cannot be split) stays whole. No author: the
@@ -42,10 +44,6 @@ CROSSREF_WORKS = {
     "dataset": "dataset",
 }
 KIND_WORKS = {"repo": "software", "model": "software", "dataset": "dataset", "video": "video"}
-# The ``meta`` keys the site adapters (harvester/sites) give a work's journal,
-# proceedings or book title under: Crossref's and DataCite's ``container``,
-# then the journal reference of an arXiv paper.
-CONTAINER_KEYS = ("container", "journal_ref")
 
 _CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")  # control characters and line separators
 _DATE = re.compile(r"^\s*(\d{4})(?:-(\d{1,2})(?:-(\d{1,2}))?)?")
@@ -118,7 +116,7 @@ class Record:
     repo: str | None
     hf_id: str | None
     # Where it was published.
-    container: str | None  # journal, proceedings or book title; the journal reference of an arXiv paper
+    container: str | None  # journal, proceedings or book title
     volume: str | None
     issue: str | None
     pages: str | None
@@ -129,6 +127,9 @@ class Record:
     channel: str | None  # a video's channel
     # Where it is in its container when it has no pages: journals that number articles (Phys. Rev., Sci. Rep.).
     article_number: str | None = None
+    # arXiv's free-text reference to the published version ("Astrophys.J.517:565-586,1999"), for a
+    # preprint whose journal is not known otherwise: a note, never a journal title.
+    journal_ref: str | None = None
     meta: dict = field(default_factory=dict)
     mentions: list[Mention] = field(default_factory=list)
 
@@ -328,10 +329,9 @@ def work_of(row: dict, meta: dict) -> str:
         # A Crossref "posted-content" DOI that arXiv also lists stays a preprint either way.
         return work
     if row.get("arxiv_id"):
-        # arXiv's journal reference, or the DOI of the published version (the adapter stores it in both places).
-        if meta.get("journal_ref") or meta.get("doi") or row.get("doi"):
-            return "journal"
-        return "preprint"
+        # A journal article once a journal is named (Crossref's, for the published version's DOI).
+        # arXiv's journal reference names none: it is free text ("Astrophys.J.517:565-586,1999").
+        return "journal" if _first(meta, "container") else "preprint"
     if row.get("doi"):
         # A DOI whose Crossref type is unknown: an article if it names a journal.
         if _first(meta, "container"):
@@ -414,7 +414,8 @@ def build_record(row: dict, citekey: str, hashtags: list[str] = (), mentions: li
     doi = _str(row.get("doi")) or _str(meta.get("doi"))
     if doi and doi.lower().startswith("10.48550/arxiv."):
         doi = None  # arXiv's own DOI is derived from the id, not a published version
-    container = _first(meta, *CONTAINER_KEYS) if work in ("journal", "proceedings", "chapter") else None
+    # The journal, proceedings or book title, as Crossref and DataCite give it.
+    container = _first(meta, "container") if work in ("journal", "proceedings", "chapter") else None
     publisher = _str(meta.get("publisher"))
     if work == "software" and not publisher:
         publisher = _str(row.get("site_name")) or _host_name(row)
@@ -456,6 +457,7 @@ def build_record(row: dict, citekey: str, hashtags: list[str] = (), mentions: li
         license=_license(meta.get("license")),
         channel=_str(meta.get("channel")),
         article_number=_str(meta.get("article_number")),
+        journal_ref=_str(meta.get("journal_ref")) if work == "preprint" else None,
         meta=meta,
         mentions=list(mentions),
     )
