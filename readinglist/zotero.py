@@ -110,6 +110,8 @@ def zotero_item(record: Record, collections: list[str] = ()) -> dict:
     extra = [f"Citation Key: {record.citekey}"]
     if record.arxiv_id and record.work != "preprint":
         extra.append(f"arXiv: {record.arxiv_id}")
+    if record.journal_ref:  # a preprint has no field for it
+        extra.append(f"Journal reference: {record.journal_ref}")
     if doi and item_type in NO_DOI_FIELD and record.work not in ("software", "video", "webpage"):
         extra.append(f"DOI: {doi}")
     fields = {
@@ -128,13 +130,15 @@ def zotero_item(record: Record, collections: list[str] = ()) -> dict:
         fields["repository"] = record.publisher or ("arXiv" if record.arxiv_id else None)
         fields["archiveID"] = f"arXiv:{record.arxiv_id}" if record.arxiv_id else None
     elif item_type == "journalArticle":
-        fields.update(publicationTitle=record.container, volume=record.volume, issue=record.issue, pages=record.pages)
+        fields.update(
+            publicationTitle=record.container, volume=record.volume, issue=record.issue, pages=record.pages_or_article_number
+        )
     elif item_type == "conferencePaper":
-        fields.update(proceedingsTitle=record.container, publisher=record.publisher, pages=record.pages)
+        fields.update(proceedingsTitle=record.container, publisher=record.publisher, pages=record.pages_or_article_number)
     elif item_type == "book":
         fields.update(publisher=record.publisher)
     elif item_type == "bookSection":
-        fields.update(bookTitle=record.container, publisher=record.publisher, pages=record.pages)
+        fields.update(bookTitle=record.container, publisher=record.publisher, pages=record.pages_or_article_number)
     elif item_type == "computerProgram":
         fields.update(
             company=record.publisher, programmingLanguage=record.programming_language,

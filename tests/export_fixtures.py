@@ -132,6 +132,16 @@ def write_answer(db, item_id: str, adapter: str, answer: str) -> None:
     write_metadata(db, row, site_metadata(adapter, answer), FETCHED, adapter=stage_adapter)
 
 
+def add_described_item(db, url: str, answer: tuple[str, str], **identifiers) -> str:
+    """Add the paper at ``url`` (``identifiers``: its arxiv_id or doi) as ``fetch`` describes it from ``answer``."""
+    item_id = item_id_for(url)
+    db["items"].insert({"id": item_id, "url": url, "kind": "paper", "domain": url.split("/")[2], "status": "unread",
+                        "added_at": ADDED_AT, **identifiers})
+    write_answer(db, item_id, *answer)
+    db.conn.commit()
+    return item_id
+
+
 def build_library(path) -> "sqlite_utils.Database":  # noqa: F821
     db = open_db(path)
     for number, spec in enumerate(ITEMS):

@@ -9,9 +9,9 @@ import stat
 import pytest
 from click.testing import CliRunner
 
-from export_fixtures import build_library, library, write_answer  # noqa: F401
+from export_fixtures import add_described_item, build_library, library  # noqa: F401
 from readinglist.cli import cli
-from readinglist.db import item_id_for, open_db
+from readinglist.db import open_db
 
 
 def run(db_path, *args):
@@ -151,8 +151,6 @@ PROCEEDINGS = ("booktitle", "booktitle", "proceedingsTitle")
          PROCEEDINGS, "2016 IEEE Conference on Computer Vision and Pattern Recognition (CVPR)"),
         ("https://doi.org/10.5281/zenodo.7654321", {"doi": "10.5281/zenodo.7654321"},
          ("datacite", "datacite_article.json"), JOURNAL, "Journal of Open Reading"),
-        ("https://arxiv.org/abs/1810.04805", {"arxiv_id": "1810.04805"}, ("arxiv", "arxiv_bert.atom.xml"), JOURNAL,
-         "NAACL-HLT 2019"),
     ],
 )
 def test_the_journal_or_proceedings_a_site_names_is_in_every_format(db_path, url, identifiers, answer, fields, container):
@@ -163,11 +161,7 @@ def test_the_journal_or_proceedings_a_site_names_is_in_every_format(db_path, url
     from readinglist.zotero import zotero_item
 
     db = open_db(db_path)
-    item_id = item_id_for(url)
-    db["items"].insert({"id": item_id, "url": url, "kind": "paper", "domain": url.split("/")[2], "status": "unread",
-                        "added_at": "2024-06-10T12:00:00+00:00", **identifiers})
-    write_answer(db, item_id, *answer)
-    db.conn.commit()
+    add_described_item(db, url, answer, **identifiers)
     bibtex_field, biblatex_field, zotero_field = fields
     bibtex = parse_string(run(db_path, "-f", "bibtex").output, "bibtex").entries.values()
     assert [_unbraced(entry.fields[bibtex_field]) for entry in bibtex] == [container]
@@ -177,3 +171,282 @@ def test_the_journal_or_proceedings_a_site_names_is_in_every_format(db_path, url
     assert [item["container-title"] for item in json.loads(run(db_path, "-f", "csljson").output)] == [container]
     assert [item["container"] for item in json.loads(run(db_path, "-f", "json").output)] == [container]
     assert zotero_item(select_items(db)[0])[zotero_field] == container
+
+
+@pytest.mark.parametrize(
+    "fmt, expected",
+    [
+        # The year the item was added (it has no mention), not the year the DOI was deposited (2004).
+        ("bibtex", "@inproceedings{arya2024clock,\n"
+                   "  author    = {Arya, Ravi},\n"
+                   "  title     = {Clock Drift in Small Clusters},\n"
+                   "  booktitle = {Proceedings of the Example Workshop on Distributed Systems, 2003},\n"
+                   "  year      = {2024},\n"
+                   "  pages     = {12--17},\n"
+                   "  publisher = {Example Press},\n"
+                   "  doi       = {10.1000/workshop.2003.17},\n"
+                   "  url       = {https://doi.org/10.1000/workshop.2003.17},\n"
+                   "}\n"),
+        ("ris", "TY  - CPAPER\nTI  - Clock Drift in Small Clusters\nAU  - Arya, Ravi\nPY  - 2024\n"
+                "T2  - Proceedings of the Example Workshop on Distributed Systems, 2003\nSP  - 12\nEP  - 17\n"
+                "PB  - Example Press\nDO  - 10.1000/workshop.2003.17\nUR  - https://doi.org/10.1000/workshop.2003.17\n"
+                "Y2  - 2024/06/10/\nID  - arya2024clock\nER  - \n"),
+    ],
+    ids=["bibtex", "ris"],
+)
+def test_a_crossref_work_without_a_publication_date_gets_no_deposit_date(db_path, fmt, expected):
+    add_described_item(open_db(db_path), "https://doi.org/10.1000/workshop.2003.17", ("crossref", "crossref_no_date.json"),
+                       doi="10.1000/workshop.2003.17")
+    result = run(db_path, "-f", fmt)
+    assert (result.exit_code, result.output) == (0, expected)
+
+
+@pytest.mark.parametrize(
+    "fmt, expected",
+    [
+        ("bibtex", "@article{naumann1999burnet,\n"
+                   "  author  = {Naumann, Clas},\n"
+                   "  title   = {Burnet moths of the Alps \\& the Carpathians: a review of Zygaena and {CO2} uptake},\n"
+                   "  journal = {Annals \\& Records of Lepidoptera},\n"
+                   "  year    = {1999},\n"
+                   "  month   = jul,\n"
+                   "  volume  = {46},\n"
+                   "  number  = {2},\n"
+                   "  pages   = {214--215},\n"
+                   "  doi     = {10.1000/moths.1999.214},\n"
+                   "  url     = {https://doi.org/10.1000/moths.1999.214},\n"
+                   "}\n"),
+        ("ris", "TY  - JOUR\nTI  - Burnet moths of the Alps & the Carpathians: a review of Zygaena and CO2 uptake\n"
+                "AU  - Naumann, Clas\nPY  - 1999\nDA  - 1999/07//\nT2  - Annals & Records of Lepidoptera\nVL  - 46\n"
+                "IS  - 2\nSP  - 214\nEP  - 215\nPB  - Example Press\nDO  - 10.1000/moths.1999.214\n"
+                "UR  - https://doi.org/10.1000/moths.1999.214\nY2  - 2024/06/10/\nID  - naumann1999burnet\nER  - \n"),
+    ],
+    ids=["bibtex", "ris"],
+)
+def test_html_entities_and_markup_in_crossref_titles_are_not_exported(db_path, fmt, expected):
+    add_described_item(open_db(db_path), "https://doi.org/10.1000/moths.1999.214", ("crossref", "crossref_entities.json"),
+                       doi="10.1000/moths.1999.214")
+    result = run(db_path, "-f", fmt)
+    assert (result.exit_code, result.output) == (0, expected)
+
+
+def _authors_as_exported(db_path, fmt: str):
+    """The authors of the one exported item, as the format writes them."""
+    import re
+
+    from readinglist.export import select_items
+    from readinglist.zotero import zotero_item
+
+    if fmt == "zotero":
+        return zotero_item(select_items(open_db(db_path))[0])["creators"]
+    output = run(db_path, "-f", fmt).output
+    if fmt == "csljson":
+        return json.loads(output)[0]["author"]
+    if fmt == "ris":
+        return [line[6:] for line in output.splitlines() if line.startswith("AU  - ")]
+    return re.search(r"^  author\s+= (.*),$", output, re.M).group(1)
+
+
+CROSSREF_NAMES = ("https://doi.org/10.1000/helium.2014.5", "10.1000/helium.2014.5", ("crossref", "crossref_names.json"))
+DATACITE_NAMES = ("https://doi.org/10.5281/zenodo.1000005", "10.5281/zenodo.1000005", ("datacite", "datacite_names.json"))
+
+
+def _zotero_authors(*names):
+    return [{"creatorType": "author", **({"name": name} if isinstance(name, str) else dict(zip(("firstName", "lastName"), name)))}
+            for name in names]
+
+
+@pytest.mark.parametrize(
+    "item, fmt, expected",
+    [
+        (CROSSREF_NAMES, "bibtex", "{Del Maestro, A. and Dalla Serra, Mauro and de la Cruz, Maria and King, Jr., Martin Luther"
+                                   " and {Pore Physics Consortium}}"),
+        (CROSSREF_NAMES, "biblatex", "{Del Maestro, A. and Dalla Serra, Mauro and de la Cruz, Maria and King, Jr., Martin Luther"
+                                     " and {Pore Physics Consortium}}"),
+        (CROSSREF_NAMES, "ris", ["Del Maestro, A.", "Dalla Serra, Mauro", "de la Cruz, Maria", "King, Martin Luther, Jr.",
+                                 "Pore Physics Consortium"]),
+        (CROSSREF_NAMES, "csljson", [{"family": "Del Maestro", "given": "A."}, {"family": "Dalla Serra", "given": "Mauro"},
+                                     {"family": "Cruz", "given": "Maria", "non-dropping-particle": "de la"},
+                                     {"family": "King", "given": "Martin Luther", "suffix": "Jr."},
+                                     {"literal": "Pore Physics Consortium"}]),
+        (CROSSREF_NAMES, "zotero", _zotero_authors(("A.", "Del Maestro"), ("Mauro", "Dalla Serra"), ("Maria", "de la Cruz"),
+                                                   ("Martin Luther", "King Jr."), "Pore Physics Consortium")),
+        (DATACITE_NAMES, "bibtex", "{Del Maestro, Adrian and Dalla Serra, Mauro and Lima, Ana and {Pore Physics Lab, Inc.}}"),
+        (DATACITE_NAMES, "ris", ["Del Maestro, Adrian", "Dalla Serra, Mauro", "Lima, Ana", "Pore Physics Lab, Inc."]),
+        (DATACITE_NAMES, "csljson", [{"family": "Del Maestro", "given": "Adrian"}, {"family": "Dalla Serra", "given": "Mauro"},
+                                     {"family": "Lima", "given": "Ana"}, {"literal": "Pore Physics Lab, Inc."}]),
+        (DATACITE_NAMES, "zotero", _zotero_authors(("Adrian", "Del Maestro"), ("Mauro", "Dalla Serra"), ("Ana", "Lima"),
+                                                   "Pore Physics Lab, Inc.")),
+    ],
+    ids=[f"{source}-{fmt}" for source, formats in (("crossref", ("bibtex", "biblatex", "ris", "csljson", "zotero")),
+                                                   ("datacite", ("bibtex", "ris", "csljson", "zotero"))) for fmt in formats],
+)
+def test_family_names_of_several_words_are_kept_in_every_format(db_path, item, fmt, expected):
+    url, doi, answer = item
+    add_described_item(open_db(db_path), url, answer, doi=doi)
+    assert _authors_as_exported(db_path, fmt) == expected
+
+
+def _locator_as_exported(db_path, fmt: str):
+    """Where the one exported item is in its journal (pages, article number), as the format writes it."""
+    from readinglist.export import select_items
+    from readinglist.zotero import zotero_item
+
+    if fmt == "zotero":
+        return zotero_item(select_items(open_db(db_path))[0]).get("pages")
+    output = run(db_path, "-f", fmt).output
+    if fmt == "csljson":
+        return {key: value for key, value in json.loads(output)[0].items() if key in ("page", "number")}
+    return [line for line in output.splitlines() if line.startswith(("  pages ", "  eid ", "SP  -", "EP  -"))]
+
+
+ARTICLE_NUMBER = ("https://doi.org/10.1000/physrev.106.022212", "10.1000/physrev.106.022212", "crossref_article_number.json")
+BOTH = ("https://doi.org/10.1000/bio.2011.e1001", "10.1000/bio.2011.e1001", "crossref_pages_and_article_number.json")
+
+
+@pytest.mark.parametrize(
+    "item, fmt, expected",
+    [
+        (ARTICLE_NUMBER, "bibtex", ["  pages   = {022212},", "  eid     = {022212},"]),
+        (ARTICLE_NUMBER, "biblatex", ["  eid          = {022212},"]),
+        (ARTICLE_NUMBER, "ris", ["SP  - 022212"]),
+        (ARTICLE_NUMBER, "csljson", {"page": "022212"}),
+        (ARTICLE_NUMBER, "zotero", "022212"),
+        # Pages when the journal gives them; the article number only where it has a field of its own.
+        (BOTH, "bibtex", ["  pages   = {1--12},", "  eid     = {e1001},"]),
+        (BOTH, "biblatex", ["  pages        = {1--12},", "  eid          = {e1001},"]),
+        (BOTH, "ris", ["SP  - 1", "EP  - 12"]),
+        (BOTH, "csljson", {"page": "1-12"}),
+        (BOTH, "zotero", "1-12"),
+    ],
+    ids=[f"{case}-{fmt}" for case in ("number", "both") for fmt in ("bibtex", "biblatex", "ris", "csljson", "zotero")],
+)
+def test_the_article_number_locates_the_article_in_every_format(db_path, item, fmt, expected):
+    url, doi, answer = item
+    add_described_item(open_db(db_path), url, ("crossref", answer), doi=doi)
+    assert _locator_as_exported(db_path, fmt) == expected
+
+
+ARXIV_REF = ("https://arxiv.org/abs/astro-ph/9901001", {"arxiv_id": "astro-ph/9901001"}, ("arxiv", "arxiv_journal_ref.atom.xml"))
+PREPRINT_BIBTEX = (
+    "  author        = {Example, Saul},\n"
+    "  title         = {Distances to Faint Supernovae},\n"
+    "  year          = {1998},\n"
+    "  month         = dec,\n"
+    "  doi           = {10.1000/apj.517.565},\n"
+    "  eprint        = {astro-ph/9901001},\n"
+    "  archivePrefix = {arXiv},\n"
+    "  primaryClass  = {astro-ph},\n"
+)
+PREPRINT_BIBLATEX = (
+    "  author      = {Example, Saul},\n"
+    "  title       = {Distances to Faint Supernovae},\n"
+    "  date        = {1998-12-08},\n"
+    "  doi         = {10.1000/apj.517.565},\n"
+    "  eprint      = {astro-ph/9901001},\n"
+    "  eprinttype  = {arXiv},\n"
+    "  eprintclass = {astro-ph},\n"
+)
+
+
+def _journal_as_exported(db_path, fmt: str):
+    """What the one exported item says of where it was published."""
+    from readinglist.export import select_items
+    from readinglist.zotero import zotero_item
+
+    if fmt == "zotero":
+        item = zotero_item(select_items(open_db(db_path))[0])
+        return {key: item[key] for key in ("itemType", "publicationTitle", "extra") if key in item}
+    output = run(db_path, "-f", fmt).output
+    if fmt == "csljson":
+        item = json.loads(output)[0]
+        return {key: item[key] for key in ("type", "container-title", "publisher", "number", "note") if key in item}
+    return output
+
+
+@pytest.mark.parametrize(
+    "fmt, expected",
+    [
+        ("bibtex", "@misc{example1998distances,\n" + PREPRINT_BIBTEX
+         + "  note          = {Astrophys.J.517:565-586,1999},\n"
+           "  url           = {https://arxiv.org/abs/astro-ph/9901001},\n"
+           "  langid        = {english},\n"
+           "  abstract      = {We measure distances.},\n"
+           "}\n"),
+        ("biblatex", "@online{example1998distances,\n" + PREPRINT_BIBLATEX
+         + "  note        = {Astrophys.J.517:565-586,1999},\n"
+           "  url         = {https://arxiv.org/abs/astro-ph/9901001},\n"
+           "  langid      = {english},\n"
+           "  abstract    = {We measure distances.},\n"
+           "}\n"),
+        ("ris", "TY  - GEN\nTI  - Distances to Faint Supernovae\nAU  - Example, Saul\nPY  - 1998\nDA  - 1998/12/08/\n"
+                "PB  - arXiv\nM3  - Preprint\nAN  - arXiv:astro-ph/9901001\nDB  - arXiv\nDO  - 10.1000/apj.517.565\n"
+                "UR  - https://arxiv.org/abs/astro-ph/9901001\nY2  - 2024/06/10/\nLA  - en\nAB  - We measure distances.\n"
+                "N1  - Astrophys.J.517:565-586,1999\nID  - example1998distances\nER  - \n"),
+        ("csljson", {"type": "article", "publisher": "arXiv", "number": "arXiv:astro-ph/9901001",
+                     "note": "Astrophys.J.517:565-586,1999"}),
+        ("zotero", {"itemType": "preprint",
+                    "extra": "Citation Key: example1998distances\nJournal reference: Astrophys.J.517:565-586,1999"}),
+    ],
+    ids=["bibtex", "biblatex", "ris", "csljson", "zotero"],
+)
+def test_an_arxiv_journal_reference_is_a_note_not_a_journal(db_path, fmt, expected):
+    url, identifiers, answer = ARXIV_REF
+    add_described_item(open_db(db_path), url, answer, **identifiers)
+    assert _journal_as_exported(db_path, fmt) == expected
+
+
+@pytest.mark.parametrize(
+    "fmt, expected",
+    [
+        ("bibtex", "@article{example1998distances,\n"
+                   "  author        = {Example, Saul},\n"
+                   "  title         = {Distances to Faint Supernovae},\n"
+                   "  journal       = {The Astrophysical Journal},\n"
+                   "  year          = {1998},\n"
+                   "  month         = dec,\n"
+                   "  volume        = {517},\n"
+                   "  number        = {2},\n"
+                   "  pages         = {565--586},\n"
+                   "  doi           = {10.1000/apj.517.565},\n"
+                   "  eprint        = {astro-ph/9901001},\n"
+                   "  archivePrefix = {arXiv},\n"
+                   "  primaryClass  = {astro-ph},\n"
+                   "  url           = {https://arxiv.org/abs/astro-ph/9901001},\n"
+                   "  langid        = {english},\n"
+                   "  abstract      = {We measure distances.},\n"
+                   "}\n"),
+        ("csljson", {"type": "article-journal", "container-title": "The Astrophysical Journal",
+                     "publisher": "Example Astronomical Society"}),
+        ("zotero", {"itemType": "journalArticle", "publicationTitle": "The Astrophysical Journal",
+                    "extra": "Citation Key: example1998distances\narXiv: astro-ph/9901001"}),
+    ],
+    ids=["bibtex", "csljson", "zotero"],
+)
+def test_an_arxiv_paper_is_a_journal_article_once_crossref_names_the_journal(db_path, fmt, expected):
+    from readinglist.metadata import merge_duplicates
+
+    db = open_db(db_path)
+    url, identifiers, answer = ARXIV_REF
+    add_described_item(db, url, answer, **identifiers)
+    # The DOI the arXiv entry names, fetched from Crossref, is folded into the arXiv item.
+    add_described_item(db, "https://doi.org/10.1000/apj.517.565", ("crossref", "crossref_apj.json"), doi="10.1000/apj.517.565")
+    assert merge_duplicates(db) == 1
+    db.conn.commit()
+    assert _journal_as_exported(db_path, fmt) == expected
+
+
+@pytest.mark.parametrize(
+    "fmt, expected",
+    [
+        ("ris", ["N1  - Astrophys.J.517:565-586,1999", "N1  - Compare with §3"]),
+        ("csljson", "Astrophys.J.517:565-586,1999\n\nCompare with §3"),
+    ],
+    ids=["ris", "csljson"],
+)
+def test_the_journal_reference_and_the_users_note_are_both_kept(db_path, fmt, expected):
+    url, identifiers, answer = ARXIV_REF
+    add_described_item(open_db(db_path), url, answer, note="Compare with §3", **identifiers)
+    output = run(db_path, "-f", fmt).output
+    notes = json.loads(output)[0]["note"] if fmt == "csljson" else [line for line in output.splitlines() if line.startswith("N1")]
+    assert notes == expected

@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 from pybtex.database import parse_string
 
 from readinglist.export.bibtex import format_authors, latex_escape, needs_protection, protect_title
-from readinglist.export.records import Person, parse_person
+from readinglist.export.records import Person, parse_authors, parse_person
 
 
 @pytest.mark.parametrize(
@@ -76,6 +76,33 @@ def test_needs_protection(word, protect):
 )
 def test_parse_person(name, person):
     assert parse_person(name) == person
+
+
+DEL_MAESTRO = {"given": "A.", "family": "Del Maestro"}
+
+
+@pytest.mark.parametrize(
+    "authors, meta, people",
+    [
+        # The split Crossref or DataCite gave, looked up by the name it makes.
+        (["A. Del Maestro"], {"author_names": [DEL_MAESTRO]}, [Person(family="Del Maestro", given="A.")]),
+        (["Mauro Dalla Serra", "A. Del Maestro"], {"author_names": [DEL_MAESTRO, {"given": "Mauro", "family": "Dalla Serra"}]},
+         [Person(family="Dalla Serra", given="Mauro"), Person(family="Del Maestro", given="A.")]),
+        (["Maria de la Cruz", "Martin Luther King Jr.", "Pore Lab"],
+         {"author_names": [{"given": "Maria", "family": "de la Cruz"}, {"given": "Martin Luther", "family": "King", "suffix": "Jr."},
+                           {"literal": "Pore Lab"}]},
+         [Person(family="Cruz", given="Maria", particle="de la"), Person(family="King", given="Martin Luther", suffix="Jr."),
+          Person(literal="Pore Lab")]),
+        # No split for that name (fetched before the splits were kept, arXiv's full names, an author
+        # list another source wrote): parsed from the name as before.
+        (["A. Del Maestro"], {}, [Person(family="Maestro", given="A. Del")]),
+        (["Adrian Del Maestro", "Ana Lima"], {"author_names": [DEL_MAESTRO, None]},
+         [Person(family="Maestro", given="Adrian Del"), Person(family="Lima", given="Ana")]),
+        (["Ana Lima"], {"author_names": "not a list"}, [Person(family="Lima", given="Ana")]),
+    ],
+)
+def test_authors_split_as_their_source_split_them(authors, meta, people):
+    assert parse_authors(authors, meta) == people
 
 
 def test_authors_last_first_with_organizations_whole():

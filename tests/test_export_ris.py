@@ -28,7 +28,7 @@ def test_types_by_kind(library):
         "lecun2015deep", "devlin2018bert", "he2016deep", "vaswani2017attention", "karpathy2022nanogpt",
         "andrejkarpathy2023lets", "petrov2024ustroeny", "metallama2024llama",
     )} == {
-        "lecun2015deep": "JOUR", "devlin2018bert": "JOUR", "he2016deep": "CPAPER", "vaswani2017attention": "GEN",
+        "lecun2015deep": "JOUR", "devlin2018bert": "GEN", "he2016deep": "CPAPER", "vaswani2017attention": "GEN",
         "karpathy2022nanogpt": "COMP", "andrejkarpathy2023lets": "VIDEO", "petrov2024ustroeny": "ELEC",
         "metallama2024llama": "COMP",
     }

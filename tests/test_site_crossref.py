@@ -31,6 +31,8 @@ def test_crossref_mapping():
         "page": "1-26",
         "citations": 4242,
         "container": "International Conference on Learning Representations",
+        "author_names": [{"family": "Hu", "given": "Edward J."}, {"family": "Shen", "given": "Yelong"},
+                         {"literal": "The LoRA Consortium"}],
         "year": 2022,
         "arxiv_id": "2106.09685",
     }
@@ -46,6 +48,62 @@ def test_abstract_keeps_comparisons():
 )
 def test_dates(parts, expected):
     assert crossref._date({"date-parts": parts}) == expected
+
+
+@pytest.mark.parametrize(
+    "work, title, container",
+    [
+        ({"title": ["Tarmann, G. M. &amp; W. G. Tremewan (1999)"]}, "Tarmann, G. M. & W. G. Tremewan (1999)", None),
+        # Escaped twice over: "&amp;nbsp;" is a no-break space, which trims away.
+        ({"title": ["Adaptation of Risk Analysis&amp;nbsp;"], "container-title": ["Risk Analysis&amp;nbsp;"]},
+         "Adaptation of Risk Analysis", "Risk Analysis"),
+        ({"title": ["CO<sub>2</sub> uptake in <i>Zea mays</i>"]}, "CO2 uptake in Zea mays", None),
+        ({"title": ["<jats:title>Effects at p &lt; 0.05</jats:title>"]}, "Effects at p < 0.05", None),
+        ({"title": ["Moths"], "subtitle": ["the Alps &amp; the <jats:italic>Carpathians</jats:italic>"],
+          "container-title": ["Annals &amp; Records"]}, "Moths: the Alps & the Carpathians", "Annals & Records"),
+    ],
+)
+def test_titles_are_plain_text(work, title, container):
+    body = {"message-type": "work", "message": {"DOI": "10.1000/x", "type": "journal-article", **work}}
+    metadata = crossref.parse_crossref(json.dumps(body).encode())
+    assert (metadata.title, metadata.meta.get("container")) == (title, container)
+
+
+@pytest.mark.parametrize(
+    "attributes, title, container",
+    [
+        ({"titles": [{"title": "Code &amp; Data&amp;nbsp;"}]}, "Code & Data", None),
+        ({"titles": [{"title": "Tables"}], "container": {"title": "Notes &amp; <i>Records</i>"}}, "Tables", "Notes & Records"),
+    ],
+)
+def test_datacite_titles_are_plain_text(attributes, title, container):
+    metadata = crossref.parse_datacite(json.dumps({"data": {"attributes": {"doi": "10.5281/x", **attributes}}}).encode())
+    assert (metadata.title, metadata.meta.get("container")) == (title, container)
+
+
+DEPOSITED = {"created": {"date-parts": [[2004, 6, 22]]}, "deposited": {"date-parts": [[2017, 3, 16]]},
+             "indexed": {"date-parts": [[2024, 1, 5]]}}
+
+
+@pytest.mark.parametrize(
+    "dates, published",
+    [
+        ({"issued": {"date-parts": [[None]]}, **DEPOSITED}, None),
+        (DEPOSITED, None),
+        ({"published-online": {"date-parts": [[2003, 5]]}, **DEPOSITED}, "2003-05"),
+        ({"published-print": {"date-parts": [[2003, 5, 19]]}, "issued": {"date-parts": [[None]]}, **DEPOSITED}, "2003-05-19"),
+        ({"issued": {"date-parts": [[2003]]}, **DEPOSITED}, "2003"),
+    ],
+)
+def test_the_date_a_doi_was_deposited_is_not_the_publication_date(dates, published):
+    from harvester.sites.scholar_search import parse_crossref_search
+
+    work = {"DOI": "10.1000/x", "type": "proceedings-article", "title": ["T"], **dates}
+    metadata = crossref.parse_crossref(json.dumps({"message-type": "work", "message": work}).encode())
+    assert (metadata.published, metadata.meta.get("year")) == (published, int(published[:4]) if published else None)
+    # A work the title search finds gets its date by the same rule.
+    found = parse_crossref_search(json.dumps({"status": "ok", "message": {"items": [work]}}).encode())
+    assert [work.published for work in found] == [published]
 
 
 def test_datacite_mapping():
@@ -72,7 +130,9 @@ def test_realworld_crossref(realworld):
             continue
         metadata = crossref.parse_crossref(path.read_bytes())
         assert metadata.status == "ok", path.name
-        assert metadata.title and metadata.authors and metadata.published and metadata.meta["type"], path.name
+        assert metadata.title and metadata.authors and metadata.meta["type"], path.name
+        # Each has a publication date but one, which gives only the dates its DOI was deposited and indexed.
+        assert bool(metadata.published) is ("icdcsw" not in path.name), path.name
         assert "<jats" not in (metadata.summary or "") and "</" not in (metadata.summary or ""), path.name
     abstract = crossref.parse_crossref((folder / "papis_test_2_abstract_10.32396_usurj.v1i1.55.json").read_bytes())
     assert abstract.summary.startswith("In the international community, human dependence on plastic is increasing.")
@@ -160,3 +220,35 @@ def test_server_error_fails(httpserver, fresh_db):
 def test_crossref_author_names_keep_their_suffix(person, name):
     body = {"message-type": "work", "message": {"DOI": "10.1000/x", "title": ["T"], "author": [person]}}
     assert crossref.parse_crossref(json.dumps(body).encode()).authors == [name]
+
+
+@pytest.mark.parametrize(
+    "person, parts",
+    [
+        ({"given": "A.", "family": "Del Maestro"}, {"family": "Del Maestro", "given": "A."}),
+        ({"given": "Mauro", "family": "Dalla  Serra"}, {"family": "Dalla Serra", "given": "Mauro"}),
+        ({"given": "Martin Luther", "family": "King", "suffix": "Jr."}, {"family": "King", "given": "Martin Luther", "suffix": "Jr."}),
+        ({"family": "Hu"}, {"family": "Hu"}),
+        ({"name": "The LoRA Consortium"}, {"literal": "The LoRA Consortium"}),
+        ({"given": "Cher"}, None),  # no family name: the exports parse "Cher" as before
+    ],
+)
+def test_crossref_keeps_how_each_name_splits(person, parts):
+    body = {"message-type": "work", "message": {"DOI": "10.1000/x", "title": ["T"], "author": [person, {"given": "Ada", "family": "Lovelace"}]}}
+    metadata = crossref.parse_crossref(json.dumps(body).encode())
+    assert metadata.meta["author_names"] == [parts, {"family": "Lovelace", "given": "Ada"}]
+
+
+@pytest.mark.parametrize(
+    "creator, name, parts",
+    [
+        ({"name": "Del Maestro, Adrian", "givenName": "Adrian", "familyName": "Del Maestro"}, "Adrian Del Maestro",
+         {"family": "Del Maestro", "given": "Adrian"}),
+        ({"name": "Dalla Serra, Mauro", "nameType": "Personal"}, "Mauro Dalla Serra", {"family": "Dalla Serra", "given": "Mauro"}),
+        ({"name": "Example Lab, Inc.", "nameType": "Organizational"}, "Example Lab, Inc.", {"literal": "Example Lab, Inc."}),
+        ({"name": "Ana Lima", "nameType": "Personal"}, "Ana Lima", None),  # nothing says where the family name starts
+    ],
+)
+def test_datacite_keeps_how_each_name_splits(creator, name, parts):
+    metadata = crossref.parse_datacite(json.dumps({"data": {"attributes": {"doi": "10.5281/x", "creators": [creator]}}}).encode())
+    assert (metadata.authors, metadata.meta.get("author_names")) == ([name], [parts] if parts else None)

@@ -16,7 +16,7 @@ from readinglist.zotero import Library, ZoteroClient, ZoteroError, push
 LIBRARY = Library("user", "12345")
 TYPES = {
     "https://arxiv.org/abs/1706.03762": "preprint",
-    "https://arxiv.org/abs/1810.04805": "journalArticle",
+    "https://arxiv.org/abs/1810.04805": "preprint",  # a journal reference, but no journal named
     "https://doi.org/10.1038/nature14539": "journalArticle",
     "https://doi.org/10.1109/cvpr.2016.90": "conferencePaper",
     "https://github.com/karpathy/nanogpt": "computerProgram",

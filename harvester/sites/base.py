@@ -59,14 +59,22 @@ def collapse(text: str | None) -> str:
 
 # Real tags only: "p < 0.05 and q > 1" in plain text survives.
 _TAG_RE = re.compile(r"</?[A-Za-z][\w:.-]*(?:\s[^<>]*)?/?>")
+# Formatting inside a word, HTML or JATS: "CO<sub>2</sub>" is "CO2", not "CO 2".
+_INLINE_TAG_RE = re.compile(
+    r"</?(?:[A-Za-z]+:)?(?:i|b|em|strong|sub|sup|sc|u|span|font|tt|italic|bold|underline|small-caps|monospace)"
+    r"(?:\s[^<>]*)?/?>",
+    re.I,
+)
 
 
 def strip_markup(text: str | None) -> str:
     """Tags removed (JATS, HTML), entities decoded, whitespace collapsed."""
     if not text:
         return ""
+    text = _INLINE_TAG_RE.sub("", text)
     text = _TAG_RE.sub(" ", text)
-    text = html.unescape(text)
+    # Twice: Crossref has titles escaped twice over ("Risk Analysis&amp;nbsp;").
+    text = html.unescape(html.unescape(text))
     text = re.sub(r"\s+([.,;:!?)])", r"\1", collapse(text))
     return text
 

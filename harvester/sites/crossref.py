@@ -7,6 +7,10 @@ datasets, software, theses and Zenodo/figshare records. A DOI unknown to both
 Crossref ``type`` (``journal-article``, ``proceedings-article``,
 ``posted-content``...) goes to ``meta.type`` for the exports; DataCite types are
 mapped onto the same vocabulary (``meta.datacite_type`` keeps the original).
+Authors are "Given Family" strings, as every adapter gives them; the split the
+registry gives ({"given", "family", "suffix"}, or {"literal"} for an
+organization; null where it gives none) is kept beside them, in the same order,
+in ``meta.author_names``.
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ from urllib.parse import quote
 
 from harvester.sites.base import FAILED, OK, SiteMetadata, collapse, classify_status, strip_markup
 
-__all__ = ["crossref_url", "datacite_url", "parse_crossref", "parse_datacite", "classify"]
+__all__ = ["crossref_url", "datacite_url", "parse_crossref", "parse_datacite", "publication_date", "classify"]
 
 
 def crossref_url(settings, doi: str) -> str:
@@ -37,20 +41,31 @@ def _date(parts_holder) -> str | None:
     """``{"date-parts": [[2014, 2, 27]]}`` -> ``2014-02-27`` (year or year-month when that is all)."""
     if not isinstance(parts_holder, dict):
         return None
-    parts = (parts_holder.get("date-parts") or [[None]])[0] or [None]
-    if not parts or parts[0] is None:
-        return None
     try:
+        parts = parts_holder["date-parts"][0]
+        if parts[0] is None:
+            return None
         numbers = [int(p) for p in parts[:3] if p is not None]
-    except (TypeError, ValueError):
+    except (KeyError, IndexError, TypeError, ValueError):  # an odd shape: no date
         return None
     return "-".join([f"{numbers[0]:04d}"] + [f"{n:02d}" for n in numbers[1:]])
 
 
+# Publication dates only. "created", "deposited" and "indexed" are when the DOI record was
+# registered or touched at Crossref (for an old paper, years later): no date beats a wrong one.
+PUBLICATION_DATES = ("published", "issued", "published-print", "published-online")
+
+
+def publication_date(work: dict) -> str | None:
+    """The first publication date a Crossref work gives (:data:`PUBLICATION_DATES`), as ISO text."""
+    return next((date for key in PUBLICATION_DATES if (date := _date(work.get(key)))), None)
+
+
 def _first(value) -> str | None:
+    """The first text of a Crossref list (titles come as lists) as plain text: markup stripped, entities decoded."""
     if isinstance(value, list):
         value = next((v for v in value if isinstance(v, str) and v.strip()), None)
-    return collapse(value) or None if isinstance(value, str) else None
+    return strip_markup(value) or None if isinstance(value, str) else None
 
 
 _ABSTRACT_HEADING_RE = re.compile(r"^(?:abstract|summary|аннотация)\s*[:.]?\s+", re.I)
@@ -61,6 +76,17 @@ def clean_abstract(raw: str | None) -> str | None:
     text = strip_markup(raw)
     text = _ABSTRACT_HEADING_RE.sub("", text)
     return text or None
+
+
+def name_parts(given, family, suffix=None) -> dict | None:
+    """An author's name as the registry splits it, for ``meta.author_names``; None without a family name.
+
+    The exports need the split: "A. Del Maestro" read back from the joined
+    name would have the family name "Maestro".
+    """
+    parts = {key: collapse(value) for key, value in (("family", family), ("given", given), ("suffix", suffix))
+             if isinstance(value, str) and collapse(value)}
+    return parts if "family" in parts else None
 
 
 def _load(body) -> dict | None:
@@ -85,17 +111,15 @@ def parse_crossref(body: bytes | str) -> SiteMetadata:
     subtitle = _first(work.get("subtitle"))
     if title and subtitle and subtitle.lower() not in title.lower():
         title = f"{title}: {subtitle}"
-    authors = []
+    authors, author_names = [], []
     for person in work.get("author") or []:
         parts = (person.get("given"), person.get("family"), person.get("suffix"))  # "Jr.", "III"
         name = collapse(" ".join(p for p in parts if isinstance(p, str) and p)) or collapse(person.get("name"))
         if name:
             authors.append(name)
-    published = None
-    for key in ("published", "issued", "published-print", "published-online", "created"):
-        published = _date(work.get(key))
-        if published:
-            break
+            author_names.append(name_parts(person.get("given"), person.get("family"), person.get("suffix"))
+                                or ({"literal": name} if person.get("name") else None))
+    published = publication_date(work)
     container = _first(work.get("container-title"))
     meta: dict = {"doi": work["DOI"].lower(), "type": work.get("type"), "registration_agency": "crossref"}
     for key, name in (
@@ -110,6 +134,8 @@ def parse_crossref(body: bytes | str) -> SiteMetadata:
             meta[name] = work[key]
     if container:
         meta["container"] = container
+    if any(author_names):
+        meta["author_names"] = author_names
     if published:
         meta["year"] = int(published[:4])
     if work.get("ISSN"):
@@ -182,16 +208,22 @@ def parse_datacite(body: bytes | str) -> SiteMetadata:
         return SiteMetadata(status=FAILED, error="DataCite: no DOI record in the answer")
     titles = [t.get("title") for t in attrs.get("titles") or [] if isinstance(t, dict) and not t.get("titleType")]
     titles = titles or [t.get("title") for t in attrs.get("titles") or [] if isinstance(t, dict)]
-    authors = []
+    authors, author_names = [], []
     for creator in attrs.get("creators") or []:
         if creator.get("givenName") and creator.get("familyName"):
             authors.append(collapse(f"{creator['givenName']} {creator['familyName']}"))
+            author_names.append(name_parts(creator["givenName"], creator["familyName"]))
         elif creator.get("name"):
             name = creator["name"]
-            if creator.get("nameType") != "Organizational" and "," in name:
+            parts = None
+            if creator.get("nameType") == "Organizational":
+                parts = {"literal": collapse(name)}
+            elif "," in name:
                 family, given = (part.strip() for part in name.split(",", 1))
                 name = f"{given} {family}"
+                parts = name_parts(given, family)
             authors.append(collapse(name))
+            author_names.append(parts)
     abstract = next(
         (d.get("description") for d in attrs.get("descriptions") or [] if isinstance(d, dict) and d.get("descriptionType") == "Abstract"),
         None,
@@ -201,7 +233,7 @@ def parse_datacite(body: bytes | str) -> SiteMetadata:
     publisher = attrs.get("publisher")
     if isinstance(publisher, dict):
         publisher = publisher.get("name")
-    container = (attrs.get("container") or {}).get("title")
+    container = _first((attrs.get("container") or {}).get("title"))
     published = _datacite_year(attrs)
     meta = {
         "doi": attrs["doi"].lower(),
@@ -210,6 +242,7 @@ def parse_datacite(body: bytes | str) -> SiteMetadata:
         "registration_agency": "datacite",
         "publisher": publisher,
         "container": container,
+        "author_names": author_names if any(author_names) else None,
         "year": int(published[:4]) if published else None,
         "subjects": [s.get("subject") for s in attrs.get("subjects") or [] if isinstance(s, dict) and s.get("subject")] or None,
     }

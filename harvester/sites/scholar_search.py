@@ -30,6 +30,7 @@ from urllib.parse import urlencode
 from harvester.identity import identify
 from harvester.sites.arxiv import ArxivEntry, normalize_id, parse_feed, query_url
 from harvester.sites.base import collapse, strip_markup
+from harvester.sites.crossref import publication_date
 
 __all__ = [
     "FoundWork",
@@ -127,16 +128,6 @@ def _load_json(body: bytes | str):
         raise SearchError(f"not JSON ({error})") from None
 
 
-def _date_parts(value) -> str | None:
-    try:
-        parts = [int(p) for p in (value or {}).get("date-parts", [[]])[0] if p is not None]
-    except (TypeError, ValueError, IndexError, AttributeError):
-        return None
-    if not parts:
-        return None
-    return "-".join([f"{parts[0]:04d}", *(f"{p:02d}" for p in parts[1:3])])
-
-
 def _crossref_author(author: dict) -> str | None:
     if author.get("family"):
         return collapse(f"{author.get('given') or ''} {author['family']}")
@@ -162,11 +153,7 @@ def parse_crossref_search(body: bytes | str) -> list[FoundWork]:
         arxiv_id = None
         if doi.startswith("10.48550/arxiv."):
             arxiv_id = normalize_id(doi.split("arxiv.", 1)[1])
-        published = None
-        for key in ("issued", "published", "published-print", "published-online", "created"):
-            published = _date_parts(item.get(key))
-            if published:
-                break
+        published = publication_date(item)
         works.append(
             FoundWork(
                 source="crossref",

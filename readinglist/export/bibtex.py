@@ -205,7 +205,9 @@ def entry_fields(record: Record, biblatex: bool) -> tuple[str, list[tuple[str, s
             fields.append(("month", MONTHS[record.month - 1]))  # the standard macro, unbraced
     text("volume", record.volume)
     text("number", record.issue)
-    text("pages", _pages(record.pages))
+    # An article number: BibLaTeX's eid; BibTeX styles know only pages, so there it is the pages too (as ADS and APS export it).
+    text("pages", _pages(record.pages) if biblatex else _pages(record.pages) or record.article_number)
+    text("eid", record.article_number)
     if record.work in ("book", "chapter", "proceedings") or (record.work == "journal" and biblatex):
         text("publisher", record.publisher)
     if record.work in ("software", "dataset", "video", "webpage") or (record.work == "preprint" and not record.arxiv_id):
@@ -224,6 +226,7 @@ def entry_fields(record: Record, biblatex: bool) -> tuple[str, list[tuple[str, s
         else:
             raw("archivePrefix", "arXiv")
             raw("primaryClass", record.primary_class)
+    text("note", record.journal_ref)
     raw("url", record.url)
     if record.work in ("software", "dataset", "video", "webpage"):
         raw("urldate", record.accessed)

@@ -57,7 +57,9 @@ def csl_item(record: Record) -> dict:
         "container-title": container,
         "volume": record.volume,
         "issue": record.issue,
-        "page": record.pages,
+        # An article number goes where pages go: CSL's "number" is a report's or a standard's number, and
+        # Zotero, which keeps article numbers in Pages, exports them as "page".
+        "page": record.pages_or_article_number,
         "publisher": record.publisher or ("arXiv" if record.arxiv_id else None),
         "number": f"arXiv:{record.arxiv_id}" if record.arxiv_id and record.work == "preprint" else None,
         "version": record.version,
@@ -66,7 +68,7 @@ def csl_item(record: Record) -> dict:
         "language": record.language,
         "abstract": record.summary,
         "keyword": ", ".join(record.tags) or None,
-        "note": record.note,
+        "note": "\n\n".join(text for text in (record.journal_ref, record.note) if text) or None,
     }
     if record.work == "software" and record.repo and not record.publisher:
         optional["publisher"] = "GitHub"

@@ -5,11 +5,13 @@ the database: the decisions shared by all formats are taken once, here.
 
 * **What the work is** (:attr:`Record.work`): a preprint, a journal article,
   a conference paper, a book, a chapter, software, a dataset, a video or a
-  web page, from the Crossref type, the arXiv journal reference, and the kind.
-* **Who made it**: authors parsed from "First Last" strings into
-  family/given/particle/suffix; an organization (or a name that cannot be
-  split) stays whole. No author: the site, the repository owner or the
-  YouTube channel.
+  web page, from the Crossref type, the journal named, and the kind. An arXiv
+  paper stays a preprint until a journal is named: its journal reference is
+  free text, kept as a note (:attr:`Record.journal_ref`).
+* **Who made it**: authors split into family/given/particle/suffix as
+  Crossref or DataCite split them, else parsed from "First Last" strings; an
+  organization (or a name that cannot be split) stays whole. No author: the
+  site, the repository owner or the YouTube channel.
 * **When**: the published date; no date: the year the item was first
   mentioned (else the year it was added), flagged by ``date_source``.
 
@@ -42,10 +44,6 @@ CROSSREF_WORKS = {
     "dataset": "dataset",
 }
 KIND_WORKS = {"repo": "software", "model": "software", "dataset": "dataset", "video": "video"}
-# The ``meta`` keys the site adapters (harvester/sites) give a work's journal,
-# proceedings or book title under: Crossref's and DataCite's ``container``,
-# then the journal reference of an arXiv paper.
-CONTAINER_KEYS = ("container", "journal_ref")
 
 _CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")  # control characters and line separators
 _DATE = re.compile(r"^\s*(\d{4})(?:-(\d{1,2})(?:-(\d{1,2}))?)?")
@@ -118,7 +116,7 @@ class Record:
     repo: str | None
     hf_id: str | None
     # Where it was published.
-    container: str | None  # journal, proceedings or book title; the journal reference of an arXiv paper
+    container: str | None  # journal, proceedings or book title
     volume: str | None
     issue: str | None
     pages: str | None
@@ -127,12 +125,22 @@ class Record:
     programming_language: str | None
     license: str | None
     channel: str | None  # a video's channel
+    # Where it is in its container when it has no pages: journals that number articles (Phys. Rev., Sci. Rep.).
+    article_number: str | None = None
+    # arXiv's free-text reference to the published version ("Astrophys.J.517:565-586,1999"), for a
+    # preprint whose journal is not known otherwise: a note, never a journal title.
+    journal_ref: str | None = None
     meta: dict = field(default_factory=dict)
     mentions: list[Mention] = field(default_factory=list)
 
     @property
     def title_or_url(self) -> str:
         return self.title or self.url
+
+    @property
+    def pages_or_article_number(self) -> str | None:
+        """What locates the work in its container for formats with one field for it (Zotero keeps article numbers in Pages)."""
+        return self.pages or self.article_number
 
     @property
     def arxiv_doi(self) -> str | None:
@@ -258,7 +266,14 @@ def parse_person(name) -> Person | None:
         given = clean_text(name.get("given") or name.get("firstName")) or ""
         if not family:
             return Person(literal=given) if given else None
-        return Person(family=family, given=given)
+        # A family name given whole keeps its capitalized words ("Del Maestro"); only a
+        # lowercase particle leading it is split off ("de la Cruz"), as from "First Last".
+        words = family.split()
+        particles = []
+        while len(words) > 1 and words[0].islower() and words[0] in PARTICLES:
+            particles.append(words.pop(0))
+        return Person(family=" ".join(words), given=given, particle=" ".join(particles),
+                      suffix=clean_text(name.get("suffix")) or "")
     text = clean_text(name)
     if not text:
         return None
@@ -281,6 +296,28 @@ def parse_person(name) -> Person | None:
     return Person(family=family, given=" ".join(words), particle=" ".join(particles), suffix=suffix)
 
 
+def parse_authors(authors: list, meta: dict) -> list[Person]:
+    """The item's authors as people: split as their source split them, else parsed from the name.
+
+    Crossref and DataCite give each name's parts (``meta.author_names``); a
+    name with no parts there (arXiv gives full names only, and an item fetched
+    before the parts were kept has none) is parsed by :func:`parse_person`.
+    Parts are looked up by the name they make, so they never go to another
+    author, whatever wrote the ``authors`` list last.
+    """
+    known: dict[str, Person] = {}
+    for parts in meta.get("author_names") if isinstance(meta.get("author_names"), list) else []:
+        person = parse_person(parts) if isinstance(parts, dict) else None
+        if person:
+            known.setdefault(clean_text(person.display) or "", person)
+    people = []
+    for name in authors:
+        person = (known.get(clean_text(name) or "") if isinstance(name, str) else None) or parse_person(name)
+        if person:
+            people.append(person)
+    return people
+
+
 # ------------------------------------------------------------------ building a record
 
 
@@ -292,10 +329,9 @@ def work_of(row: dict, meta: dict) -> str:
         # A Crossref "posted-content" DOI that arXiv also lists stays a preprint either way.
         return work
     if row.get("arxiv_id"):
-        # arXiv's journal reference, or the DOI of the published version (the adapter stores it in both places).
-        if meta.get("journal_ref") or meta.get("doi") or row.get("doi"):
-            return "journal"
-        return "preprint"
+        # A journal article once a journal is named (Crossref's, for the published version's DOI).
+        # arXiv's journal reference names none: it is free text ("Astrophys.J.517:565-586,1999").
+        return "journal" if _first(meta, "container") else "preprint"
     if row.get("doi"):
         # A DOI whose Crossref type is unknown: an article if it names a journal.
         if _first(meta, "container"):
@@ -355,7 +391,7 @@ def build_record(row: dict, citekey: str, hashtags: list[str] = (), mentions: li
     """The export record for one ``items`` row (plus ``first_mentioned``, the first mention's date)."""
     meta = loads_json(row.get("meta"), {})
     work = work_of(row, meta)
-    people = [person for person in map(parse_person, loads_json(row.get("authors"), [])) if person]
+    people = parse_authors(loads_json(row.get("authors"), []), meta)
     fallback = not people
     if fallback:
         people = fallback_authors(row, meta, work)
@@ -378,7 +414,8 @@ def build_record(row: dict, citekey: str, hashtags: list[str] = (), mentions: li
     doi = _str(row.get("doi")) or _str(meta.get("doi"))
     if doi and doi.lower().startswith("10.48550/arxiv."):
         doi = None  # arXiv's own DOI is derived from the id, not a published version
-    container = _first(meta, *CONTAINER_KEYS) if work in ("journal", "proceedings", "chapter") else None
+    # The journal, proceedings or book title, as Crossref and DataCite give it.
+    container = _first(meta, "container") if work in ("journal", "proceedings", "chapter") else None
     publisher = _str(meta.get("publisher"))
     if work == "software" and not publisher:
         publisher = _str(row.get("site_name")) or _host_name(row)
@@ -419,6 +456,8 @@ def build_record(row: dict, citekey: str, hashtags: list[str] = (), mentions: li
         programming_language=_str(meta.get("language")) if work == "software" else None,
         license=_license(meta.get("license")),
         channel=_str(meta.get("channel")),
+        article_number=_str(meta.get("article_number")),
+        journal_ref=_str(meta.get("journal_ref")) if work == "preprint" else None,
         meta=meta,
         mentions=list(mentions),
     )

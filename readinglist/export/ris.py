@@ -68,7 +68,7 @@ def format_record(record: Record) -> str:
     lines.append(_line("T2", secondary))
     lines.append(_line("VL", record.volume))
     lines.append(_line("IS", record.issue))
-    start, end = _pages(record.pages)
+    start, end = _pages(record.pages) if record.pages else (record.article_number, None)
     lines.append(_line("SP", start))
     lines.append(_line("EP", end))
     publisher = record.publisher
@@ -87,6 +87,7 @@ def format_record(record: Record) -> str:
     lines.append(_line("LA", record.language))
     lines += [_line("KW", tag) for tag in record.tags]
     lines.append(_line("AB", record.summary))
+    lines.append(_line("N1", record.journal_ref))
     lines.append(_line("N1", record.note))
     lines.append(_line("ID", record.citekey))
     lines.append("ER  - ")
