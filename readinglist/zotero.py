@@ -190,6 +190,8 @@ def _tag_names(tags) -> list[str]:
     return [tag["tag"] for tag in tags or [] if isinstance(tag, dict) and tag.get("tag")]
 
 
+# What every item type we write has room for (computerProgram has no language, webpage no DOI).
+FIELDS_OF_EVERY_TYPE = {"title", "creators", "abstractNote", "date", "url", "accessDate", "extra", "tags", "collections"}
 USER_FIELDS = "_user_fields"  # in pushed_data: fields the user edited in Zotero, never written again
 
 
@@ -200,10 +202,19 @@ def changes_to_send(base: dict, theirs: dict, ours: dict, edited_in_zotero: bool
     ``ours`` what we would send today. A field is written only if we changed
     it since the last push and the user did not: a field the user edited in
     Zotero is theirs from then on. Tags: the user's additions and deletions
-    stay, our new tags are added, a tag we dropped is dropped. Collections only grow.
+    stay, our new tags are added, a tag we dropped is dropped. Collections only
+    grow. A type we changed is sent, with the new type's fields; a type the user
+    changed is theirs, and only the fields every type has are sent.
     """
     user_fields = set(base.get(USER_FIELDS, []))
     out: dict = {}
+    our_type, their_type = ours.get("itemType"), theirs.get("itemType", base.get("itemType"))
+    if their_type != base.get("itemType", their_type):
+        # The user changed the item's type in Zotero: it is theirs, and our fields of another type have no place there.
+        ours = {name: value for name, value in ours.items() if name in FIELDS_OF_EVERY_TYPE}
+    elif our_type and our_type != their_type:
+        # Ours changed (a preprint now published in a journal): Zotero clears the old type's fields itself.
+        out["itemType"] = our_type
     for name, value in ours.items():
         if name == "tags":
             base_tags, their_tags, our_tags = (_tag_names(t) for t in (base.get("tags"), theirs.get("tags"), value))

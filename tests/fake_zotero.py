@@ -61,6 +61,13 @@ DEFAULT_CREATOR_TYPES = {"author", "contributor", "editor"}
 OBJECT_PROPERTIES = {"key", "version", "itemType", "creators", "tags", "collections", "relations", "deleted"}
 
 
+def _set_type(item: dict, new_type: str | None) -> None:
+    """As Zotero's ``setType``: a new type clears the fields it has no place for."""
+    if new_type and new_type != item["data"]["itemType"] and new_type in ITEM_FIELDS:
+        kept = ITEM_FIELDS[new_type] | OBJECT_PROPERTIES | {"key", "version"}
+        item["data"] = {name: value for name, value in item["data"].items() if name in kept}
+
+
 def new_key() -> str:
     return "".join(random.choice(KEY_CHARS) for _ in range(8))
 
@@ -142,6 +149,7 @@ class FakeZotero:
     def _edit(self, key: str, fields: dict) -> None:
         self.version += 1
         item = self.items[key]
+        _set_type(item, fields.get("itemType"))
         item["data"].update(fields)
         item["version"] = item["data"]["version"] = self.version
 
@@ -263,6 +271,7 @@ class FakeZotero:
                 if all(stored["data"].get(name) == value for name, value in changes.items()):
                     result["unchanged"][str(index)] = obj["key"]
                     continue
+                _set_type(stored, changes.get("itemType"))
                 stored["data"].update(changes)
                 stored["version"] = stored["data"]["version"] = new_version
             else:

@@ -335,3 +335,29 @@ def test_a_change_to_the_note_alone_counts_as_an_update(library, db_path, fake, 
     notes = [item for item in fake.items.values() if item["data"]["itemType"] == "note"]
     assert sum("read section 3 first" in note["data"]["note"] for note in notes) == 1
     assert do_push(library, fake, clock).summary() == "Zotero users/12345: 0 created, 0 updated, 16 unchanged, 0 skipped, 0 failed."
+
+
+@pytest.mark.parametrize(
+    "user_type, item_type, journal",
+    [(None, "journalArticle", "Nature"), ("book", "book", None)],
+    ids=["ours: sent with the new type's fields", "the user's: kept, common fields only"],
+)
+def test_an_item_whose_type_changed_since_the_last_push_is_updated(library, fake, clock, user_type, item_type, journal):
+    """A preprint later published in a journal (its DOI's Crossref record merged in) changes type."""
+    do_push(library, fake, clock)
+    paper_id = item_id_for("https://arxiv.org/abs/1706.03762")
+    key = library.execute("SELECT zotero_key FROM zotero_items WHERE item_id = ?", [paper_id]).fetchone()[0]
+    assert fake.items[key]["data"]["itemType"] == "preprint"
+    if user_type:
+        fake.edit(key, itemType=user_type)
+    library.execute(
+        "UPDATE items SET title = 'Attention (journal)', meta = json_set(COALESCE(meta, '{}'), '$.container', 'Nature') WHERE id = ?",
+        [paper_id],
+    )
+    library.conn.commit()
+    report = do_push(library, fake, clock)
+    assert (report.updated, report.failed, fake.violations) == (1, [], [])
+    data = fake.items[key]["data"]
+    assert (data["itemType"], data["title"], data.get("publicationTitle"), data.get("repository")) == (
+        item_type, "Attention (journal)", journal, None
+    )
