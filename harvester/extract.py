@@ -29,10 +29,15 @@ Charset strategy (``decode_body``), in order:
 3. the declared charsets (HTTP header, then ``<meta charset>`` /
    ``http-equiv`` / XML declaration) are tried in order: one that decodes
    strictly *and plausibly* is used. Plausible means charset-normalizer's mess
-   ratio over the non-ASCII words is near zero: windows-1251 bytes read as
-   ISO-8859-1 decode "cleanly" into ``Ïðèâåò`` but score high;
-4. otherwise charset-normalizer's detection (on a bounded sample), if its
-   result is less messy than every declared candidate;
+   ratio is near zero on the page's *text*: the non-ASCII words left once
+   scripts, styles and tags are dropped (``text_sample``). windows-1251 bytes
+   read as ISO-8859-1 decode "cleanly" into ``Ïðèâåò`` but score high. The
+   markup is ASCII in every charset guessed here, so judged with it a page
+   that is mostly script reads as anything (cp1125, mac-latin2);
+4. otherwise the least messy of the declared charsets, the usual legacy ones
+   (``USUAL_CHARSETS``: windows-1252, windows-1251, KOI8-R) and
+   charset-normalizer's detection on that text, preferring them in that order
+   on a tie (French reads as cleanly in windows-1250 as in windows-1252);
 5. last resort: UTF-8 with replacement characters.
 
 Following the WHATWG Encoding Standard, ``iso-8859-1`` and ``us-ascii`` labels
@@ -275,9 +280,24 @@ _META_CHARSET = re.compile(
 )
 #: WHATWG: these labels are decoded as windows-1252 by every browser.
 _LABEL_ALIASES = {"latin1": "cp1252", "iso8859-1": "cp1252", "ascii": "cp1252"}
+#: Markup that is not the page's text: scripts, styles, comments, tags. Each
+#: alternative also ends at the end of the input, so an unclosed one costs one
+#: scan, not one per later "<".
+_NOT_TEXT = re.compile(
+    rb"<(script|style|noscript|template)\b.*?(?:</\1\s*>|\Z)|<!--.*?(?:-->|\Z)|<[^>]*(?:>|\Z)", re.I | re.S
+)
+_NON_ASCII_BYTES_WORD = re.compile(rb"[^\s<>]*[\x80-\xff][^\s<>]*")
 _NON_ASCII_WORD = re.compile(r"\S*[^\x00-\x7f]\S*")
+#: How much of a body is searched for text to judge a charset by, and how much
+#: text (bytes of non-ASCII words) is enough.
+SAMPLE_SCAN_BYTES = 1_000_000
+SAMPLE_BYTES = 32_768
 #: Mess ratio at or below which a declared charset is accepted without detection.
 PLAUSIBLE_MESS = 0.02
+#: Tried when nothing declared is plausible, and preferred to charset-normalizer's
+#: detection on a tie: the WHATWG default for legacy pages, and Russian's two.
+#: (windows-1252 and windows-1250 read French equally cleanly: "thèse", "thčse".)
+USUAL_CHARSETS = ("cp1252", "cp1251", "koi8-r")
 
 
 def normalize_charset(label: str | None) -> str | None:
@@ -297,30 +317,45 @@ def meta_charsets(head: bytes) -> list[str]:
     return [(m.group(1) or m.group(2)).decode("ascii", "replace") for m in _META_CHARSET.finditer(head[:4096])]
 
 
-def _mess(text: str) -> float:
-    """How implausible decoded text looks (0 = clean); only non-ASCII words count,
-    so a page of ASCII markup does not dilute a wrong decoding of its prose."""
+def text_sample(body: bytes, *, markup: bool) -> bytes:
+    """The words of ``body``'s text that hold a non-ASCII byte, space-separated,
+    about ``SAMPLE_BYTES`` of them: what a charset is judged on. ``markup``
+    drops scripts, styles and tags first: they are ASCII in any charset, so a
+    detector fed the raw page judges a few words of prose lost in markup (the
+    4pda page, 360 KB, mostly script, reads as cp1125 that way)."""
+    head = body[:SAMPLE_SCAN_BYTES]
+    if markup:
+        head = _NOT_TEXT.sub(b" ", head)
+    words: list[bytes] = []
+    size = 0
+    for match in _NON_ASCII_BYTES_WORD.finditer(head):
+        words.append(match.group())
+        size += len(words[-1]) + 1
+        if size >= SAMPLE_BYTES:
+            break
+    return b" ".join(words)[:SAMPLE_BYTES]  # may cut a character: samples are decoded with errors="replace"
+
+
+def _mess(sample: str) -> float:
+    """How implausible decoded text looks (0 = clean), judged on the sample's
+    non-ASCII words only."""
     from charset_normalizer.md import mess_ratio
 
-    words = _NON_ASCII_WORD.findall(text, 0, 200_000)[:1500]
-    if not words:
-        return 0.0
-    return mess_ratio(" ".join(words))
+    return mess_ratio(sample) if sample else 0.0
 
 
-def _detect(body: bytes) -> str | None:
+def _detect(sample: bytes) -> str | None:
     from charset_normalizer import from_bytes
 
     # preemptive_behaviour=False: judge the bytes, not the <meta> we already doubt
-    best = from_bytes(body[:65536], preemptive_behaviour=False).best()
-    if best is None and len(body) > 65536:
-        best = from_bytes(body[:1_000_000], preemptive_behaviour=False).best()
+    best = from_bytes(sample, preemptive_behaviour=False).best() if sample else None
     return normalize_charset(best.encoding) if best is not None else None
 
 
 def decode_body(body: bytes, declared: str | None = None, *, markup: bool = False) -> tuple[str, str]:
     """Bytes -> (text, codec used), by the strategy in the module docstring.
-    ``markup`` also honours charsets declared inside the document."""
+    ``markup`` also honours charsets declared inside the document, and judges
+    them by the document's text rather than its markup."""
     for bom, codec in _BOMS:
         if body.startswith(bom):
             return body.decode(codec, errors="replace"), codec
@@ -331,29 +366,43 @@ def decode_body(body: bytes, declared: str | None = None, *, markup: bool = Fals
         # rest shows multi-byte UTF-8 at all (b"caf\xe9" is Latin-1, not a cut).
         if error.reason == "unexpected end of data" and not body[: error.start].isascii():
             return body[: error.start].decode("utf-8"), "utf-8"
+    sample = text_sample(body, markup=markup)
     labels = [declared] + (meta_charsets(body) if markup else [])
-    candidates: list[tuple[float, str, str]] = []
-    for codec in dict.fromkeys(filter(None, map(normalize_charset, labels))):
+    declared_codecs = list(dict.fromkeys(filter(None, map(normalize_charset, labels))))
+
+    def judged(codec: str, errors: str = "strict") -> tuple[float, str] | None:
+        """(mess, text) when ``codec`` decodes the whole body (strictly, unless ``errors``); None otherwise."""
         if codec.startswith("utf-8"):
-            continue  # already failed
-        if codec.startswith(("utf-16", "utf-32")) and b"\x00" not in body[:1024]:
-            continue  # markup in UTF-16 is full of NULs; without them it is a wrong label
+            return None  # already failed
+        wide = codec.startswith(("utf-16", "utf-32"))
+        if wide and b"\x00" not in body[:1024]:
+            return None  # markup in UTF-16 is full of NULs; without them it is a wrong label
         try:
-            text = body.decode(codec)
+            text = body.decode(codec, errors)
+            # A wide charset's sample is not the bytes' (they are all NUL-split).
+            words = _NON_ASCII_WORD.findall(text, 0, 200_000)[:1500] if wide else [sample.decode(codec, "replace")]
         except (UnicodeDecodeError, LookupError):
+            return None
+        return _mess(" ".join(words)), text
+
+    candidates: list[tuple[float, int, str, str]] = []  # (mess, preference, codec, text)
+    for codec in declared_codecs:
+        result = judged(codec)
+        if result is None:
             continue
-        mess = _mess(text)
-        if mess <= PLAUSIBLE_MESS:
-            return text, codec
-        candidates.append((mess, codec, text))
-    detected = _detect(body)
-    if detected and detected not in {codec for _, codec, _ in candidates}:
-        text = body.decode(detected, errors="replace")
-        mess = _mess(text)
-        if not candidates or mess < min(candidates)[0]:
-            return text, detected
+        if result[0] <= PLAUSIBLE_MESS:
+            return result[1], codec
+        candidates.append((result[0], len(candidates), codec, result[1]))
+    detected = _detect(sample)
+    for codec in dict.fromkeys(filter(None, [*USUAL_CHARSETS, detected])):
+        if codec in declared_codecs:
+            continue
+        # The detector judged a sample: a stray byte elsewhere does not make it wrong.
+        result = judged(codec, "replace" if codec == detected else "strict")
+        if result is not None:
+            candidates.append((result[0], len(candidates), codec, result[1]))
     if candidates:
-        mess, codec, text = min(candidates, key=lambda c: c[0])
+        _, _, codec, text = min(candidates)  # least messy; on a tie, declared first, then USUAL_CHARSETS' order
         return text, codec
     return body.decode("utf-8", errors="replace"), "utf-8"
 

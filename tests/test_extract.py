@@ -1,6 +1,7 @@
 import concurrent.futures
 import multiprocessing
 import pickle
+import re
 import socket
 import struct
 import zlib
@@ -131,6 +132,45 @@ def test_charset_is_right_even_when_declared_wrong(article_ru_markup, encoding, 
     assert result.title == RU_TITLE
     assert RU_SENTENCE in result.text
     assert result.language == "ru"
+
+
+#: A real page's head is mostly ASCII script: judged on the raw bytes, the few
+#: words of prose in it read as cp852 or cp1250 as well as anything.
+ANALYTICS_SCRIPT = "<script>" + "".join(
+    f"window.dataLayer.push({{'event': 'view', 'id': {i}, 'path': '/news/2023/{i}/'}});\n" for i in range(3000)
+) + "</script>"
+FR_TITLE = "Une règle de décharge pour colorier les graphes planaires"
+FR_SENTENCE = "Voilà une idée très élégante"
+
+
+@pytest.mark.parametrize(
+    "page, encoding, meta, content_type, expected_charset",
+    [
+        ("ru", "cp1251", "", "text/html; charset=utf-8", "cp1251"),
+        ("ru", "cp1251", "", "text/html; charset=iso-8859-1", "cp1251"),
+        ("ru", "cp1251", "", "text/html", "cp1251"),
+        ("ru", "koi8_r", "", "text/html; charset=utf-8", "koi8-r"),
+        ("ru", "koi8_r", "", "text/html; charset=iso-8859-1", "koi8-r"),
+        ("ru", "koi8_r", '<meta charset="windows-1251">', "text/html", "koi8-r"),
+        # a server that transcodes to windows-1252 and keeps the page's own utf-8 labels
+        ("fr", "cp1252", '<meta charset="utf-8">', "text/html; charset=utf-8", "cp1252"),
+        ("fr", "cp1252", "", "text/html", "cp1252"),
+        ("fr", "cp1252", '<meta charset="iso-8859-1">', "text/html", "cp1252"),
+        # valid UTF-8 stays UTF-8, whatever is declared
+        ("ru", "utf-8", "", "text/html; charset=iso-8859-1", "utf-8"),
+        ("fr", "utf-8", '<meta charset="windows-1250">', "text/html; charset=windows-1250", "utf-8"),
+    ],
+)
+def test_charset_is_judged_by_the_text_not_the_markup(
+    fixtures, page, encoding, meta, content_type, expected_charset
+):
+    markup = (fixtures / "content" / f"article_{page}.html").read_text(encoding="utf-8")
+    markup = markup.replace('<meta charset="utf-8">', meta).replace("</head>", ANALYTICS_SCRIPT + "</head>")
+    result = extract(markup.encode(encoding, errors="xmlcharrefreplace"), url=URL, content_type=content_type)
+    assert result.charset == expected_charset
+    assert result.language == page
+    assert result.title == (RU_TITLE if page == "ru" else FR_TITLE)
+    assert (RU_SENTENCE if page == "ru" else FR_SENTENCE) in result.text
 
 
 def test_declared_charset_argument_overrides_header_parameter(article_ru_markup):
@@ -628,6 +668,26 @@ def test_real_article_pages(realworld, path, language, title_part):
     assert result.language == language
     assert result.word_count > 150
     assert result.reading_minutes >= 1
+
+
+@pytest.mark.parametrize(
+    "path, encoding, content_type, title_part, language",
+    [
+        ("other-article-html/4pda_ru_news_article__embed.html", "cp1251", "text/html; charset=utf-8", "Состоялся релиз", "ru"),
+        ("other-article-html/4pda_ru_news_article__embed.html", "cp1251", "text/html; charset=iso-8859-1", "Состоялся релиз", "ru"),
+        ("other-article-html/4pda_ru_news_article__embed.html", "koi8_r", "text/html; charset=utf-8", "Состоялся релиз", "ru"),
+        ("other-article-html/4pda_ru_news_article__embed.html", "koi8_r", "text/html; charset=iso-8859-1", "Состоялся релиз", "ru"),
+        ("other-article-html/aoc_media_page__wallabag.html", "cp1252", "text/html; charset=utf-8", "AOC", "fr"),
+    ],
+)  # fmt: skip
+def test_real_pages_in_legacy_charsets(realworld, path, encoding, content_type, title_part, language):
+    """The real pages re-encoded, their own charset tags dropped (repro: a server that transcodes)."""
+    markup = (realworld / path).read_text(encoding="utf-8")
+    body = re.sub(r"<meta[^>]*charset[^>]*>", "", markup).encode(encoding, errors="replace")
+    result = extract(body, url="https://example.org/article", content_type=content_type)
+    assert result.charset == encoding.replace("_", "-")
+    assert title_part in result.title
+    assert result.language == language
 
 
 @pytest.mark.parametrize(
