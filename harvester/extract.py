@@ -519,12 +519,44 @@ def meta_authors(tree) -> tuple[str, ...]:
     return ()
 
 
+#: Meta tags (lower-cased names) that give the page's own publication date,
+#: best first: Open Graph's, Dublin Core's, then Highwire Press's. A date in
+#: them is kept as precise as it is written ("2021/6" is June 2021); htmldate,
+#: through trafilatura, fills a missing day or month with today's or January 1st.
+PUBLISHED_META = (
+    "article:published_time", "dc.date.issued", "dcterms.issued", "dc.issued", "dc.date", "dcterms.date",
+    "citation_publication_date", "citation_date", "prism.publicationdate",
+)  # fmt: skip
+#: A date meta value read whole: a date of 1 to 3 numeric parts, perhaps a time.
+#: ("2012 Nov 26" is not: read as "2012" it would lose what trafilatura can read.)
+_META_DATE = re.compile(r"\d{4}(?:[-/.]\d{1,2}){0,2}(?:[T ]\d\d?:\d\d(?::\d\d(?:\.\d+)?)?\s*(?:Z|[+-]\d\d:?\d\d)?)?")
+
+
+def meta_published(tree) -> str | None:
+    """The publication date the page's own meta tags give (``PUBLISHED_META``),
+    as precise as written; None when they give none. The first tag in that
+    order wins; another that says the same more precisely refines it."""
+    found: dict[str, list[str]] = {}
+    for meta in tree.iter("meta"):
+        name = (meta.get("name") or meta.get("property") or "").strip().lower()
+        if name in PUBLISHED_META:
+            value = (meta.get("content") or "").strip()
+            date = normalize_date(value) if _META_DATE.fullmatch(value) else None
+            if date:
+                found.setdefault(name, []).append(date)
+    dates = [date for name in PUBLISHED_META for date in found.get(name, ())]
+    if not dates:
+        return None
+    return max((date for date in dates if date.startswith(dates[0])), key=len)
+
+
 def _extract_html(body: bytes, *, url: str, media_type: str | None, declared: str | None) -> Extracted:
     markup, charset = decode_body(body[:MAX_HTML_BYTES], declared, markup=True)
     tree = _parse_html(markup)
     if tree is None:
         return Extracted(content_kind="html", media_type=media_type, charset=charset)
     authors = meta_authors(tree)  # before trafilatura, which may prune the tree
+    published = meta_published(tree)
     import trafilatura
 
     _quiet_libraries()
@@ -562,7 +594,7 @@ def _extract_html(body: bytes, *, url: str, media_type: str | None, declared: st
         charset=charset,
         title=title,
         authors=authors or normalize_authors(getattr(document, "author", None)),
-        published=normalize_date(getattr(document, "date", None)),
+        published=published or normalize_date(getattr(document, "date", None)),
         site_name=_site_name(getattr(document, "sitename", None), url),
         description=description,
         language=language,
@@ -741,12 +773,12 @@ def truncate_words(value: str, limit: int) -> str:
     return cut.rstrip(" ,;:-") + "…"
 
 
-_DATE = re.compile(r"^(\d{4})(?:-(\d{1,2})(?:-(\d{1,2}))?)?")
+_DATE = re.compile(r"^(\d{4})(?:[-/.](\d{1,2})(?:[-/.](\d{1,2}))?)?")
 
 
 def normalize_date(value) -> str | None:
-    """``'2023-01-05T10:00:00Z'`` -> ``'2023-01-05'``; keeps ``YYYY`` / ``YYYY-MM``
-    precision; None for anything that is not a plausible date."""
+    """``'2023-01-05T10:00:00Z'`` -> ``'2023-01-05'``, ``'2021/6'`` -> ``'2021-06'``;
+    keeps ``YYYY`` / ``YYYY-MM`` precision; None for anything that is not a plausible date."""
     match = _DATE.match(str(value).strip()) if value else None
     if not match:
         return None

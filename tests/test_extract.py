@@ -290,6 +290,27 @@ def test_authors_from_per_author_meta_tags(metas, expected):
 
 
 @pytest.mark.parametrize(
+    "metas, expected",
+    [
+        # month precision and no day anywhere: htmldate would add today's day
+        ([("citation_publication_date", "2021/6")], "2021-06"),
+        ([("citation_publication_date", "2022")], "2022"),
+        ([("article:published_time", "2020-01-20T07:39:00-05:00")], "2020-01-20"),
+        ([("DC.date", "2015/02/09"), ("citation_online_date", "2019/03/29")], "2015-02-09"),
+        # the first tag in order wins; one that says the same more precisely refines it
+        ([("citation_publication_date", "2020/01/01"), ("article:published_time", "2020-03-27")], "2020-03-27"),
+        ([("citation_publication_date", "2010/09"), ("citation_date", "2010/09/14")], "2010-09-14"),
+        # a value not read whole is left to trafilatura
+        ([("citation_date", "Dec 20, 2006")], "2006-12-20"),
+        ([], None),
+    ],
+)
+def test_published_date_from_the_pages_own_meta_tags(metas, expected):
+    result = extract(paper_page(*metas), url="https://papers.example/abs/1", content_type="text/html")
+    assert result.published == expected
+
+
+@pytest.mark.parametrize(
     "body",
     [
         b"",
@@ -538,6 +559,8 @@ def test_normalize_authors(raw, expected):
         ("2023-01-05T10:00:00Z", "2023-01-05"),
         ("2023-1-5", "2023-01-05"),
         ("2023-04", "2023-04"),
+        ("2021/6", "2021-06"),
+        ("2015/02/09", "2015-02-09"),
         ("2023", "2023"),
         ("2023-13-01", "2023"),
         ("0001-01-01", None),
@@ -688,6 +711,20 @@ def test_real_pages_in_legacy_charsets(realworld, path, encoding, content_type, 
     assert result.charset == encoding.replace("_", "-")
     assert title_part in result.title
     assert result.language == language
+
+
+@pytest.mark.parametrize(
+    "path, published",
+    [
+        ("other-article-html/acl_anthology_2021.naacl-main.208__papis.html", "2021-06"),  # citation_publication_date 2021/6
+        ("other-article-html/usenix_sec22_bulekov__papis.html", "2022"),
+        ("other-article-html/hal_theses_tel-02083632__papis.html", "2015-02-09"),
+        ("other-article-html/biorxiv_2020.03.22.002386v3__metascraper.html", "2020-03-27"),
+    ],
+)
+def test_real_paper_pages_published(realworld, path, published):
+    result = extract((realworld / path).read_bytes(), url="https://example.org/abs", content_type="text/html")
+    assert result.published == published
 
 
 @pytest.mark.parametrize(
