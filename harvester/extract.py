@@ -73,7 +73,11 @@ MAX_TEXT_CHARS = 500_000
 PDF_MAX_PAGES = 40
 MAX_TITLE_CHARS = 300
 MAX_DESCRIPTION_CHARS = 1000
-MAX_AUTHORS = 20
+#: Authors kept per item: enough for any paper but a big collaboration's
+#: (thousands), and a bound on junk. When more are cut, ``MORE_AUTHORS`` is
+#: added last: BibTeX's own word for them, which exports write as "and others".
+MAX_AUTHORS = 500
+MORE_AUTHORS = "others"
 
 #: Words per minute by language (IReST, see the module docstring).
 WORDS_PER_MINUTE: dict[str, int] = {
@@ -818,6 +822,7 @@ def normalize_authors(raw) -> tuple[str, ...]:
     Accepts a string (``"By A, B and C"``, ``"A; B"``) or an iterable of them.
     Drops "By ...", e-mail addresses, URLs, "et al." and placeholders, strips a
     handle's ``@``, and dedupes case-insensitively, keeping the first spelling.
+    Past ``MAX_AUTHORS`` names, the rest become one ``MORE_AUTHORS``.
 
     >>> normalize_authors("By Jane Doe, John Roe and jane doe (jane@example.org)")
     ('Jane Doe', 'John Roe')
@@ -846,9 +851,11 @@ def normalize_authors(raw) -> tuple[str, ...]:
             name = re.sub(r"\s+", " ", name.lstrip("@")).strip(" \"'“”«»()[]<>:.,-–—")
             if not name or len(name) > 80 or len(re.findall(r"[^\W\d_]", name)) < 2 or name.lower() in _NOT_A_NAME:
                 continue
-            names.setdefault(name.casefold(), name)
-            if len(names) >= MAX_AUTHORS:
-                return tuple(names.values())
+            if name.casefold() in names:
+                continue
+            if len(names) == MAX_AUTHORS:
+                return (*names.values(), MORE_AUTHORS)
+            names[name.casefold()] = name
     return tuple(names.values())
 
 

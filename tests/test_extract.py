@@ -12,6 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from harvester.extract import (
+    MAX_AUTHORS,
     Extracted,
     classify_content,
     decode_body,
@@ -551,6 +552,33 @@ def test_parse_content_type(header, expected):
 )
 def test_normalize_authors(raw, expected):
     assert normalize_authors(raw) == expected
+
+
+def many_names(count: int) -> list[str]:
+    return [f"Author{i} Family{i}" for i in range(count)]
+
+
+@pytest.mark.parametrize(
+    "raw, expected",
+    [
+        (many_names(100), tuple(many_names(100))),
+        (many_names(MAX_AUTHORS), tuple(many_names(MAX_AUTHORS))),
+        # more than a paper ever has: the cut is said, as BibTeX says it ("and others")
+        (many_names(MAX_AUTHORS + 1), (*many_names(MAX_AUTHORS), "others")),
+        ("; ".join(many_names(3000)), (*many_names(MAX_AUTHORS), "others")),
+        # duplicates are not counted
+        (many_names(MAX_AUTHORS) + many_names(5), tuple(many_names(MAX_AUTHORS))),
+    ],
+)
+def test_normalize_authors_keeps_every_real_author(raw, expected):
+    assert normalize_authors(raw) == expected
+
+
+@pytest.mark.parametrize("count", [21, 100, 300])
+def test_every_citation_author_of_a_page_is_kept(count):
+    names = many_names(count)
+    page = paper_page(*[("citation_author", name) for name in names])
+    assert extract(page, url="https://papers.example/abs/1", content_type="text/html").authors == tuple(names)
 
 
 @pytest.mark.parametrize(
