@@ -14,7 +14,11 @@ Per content kind:
   (``citation_author``, ``DC.creator``, ...) when the page has them, read one
   author per tag ("Vaswani, Ashish" -> "Ashish Vaswani"): trafilatura joins
   their values with "; ", after which "Last, First" can no longer be told from
-  two people. Otherwise trafilatura's author.
+  two people. Then the page's ``author`` / ``article:author`` tags, as written
+  (trafilatura drops the periods of initials); otherwise trafilatura's author.
+  Likewise the site name (``og:site_name``) and the publication date (the
+  page's date tags, as precise as written) come from the page's own meta tags
+  before trafilatura's guesses.
 - PDF goes through pypdf: the text of the first ``PDF_MAX_PAGES`` pages (capped
   at ``MAX_TEXT_CHARS``) and the document info (title, author, creation date).
 - Plain text is read as it is; its title is the first non-empty line.
@@ -466,8 +470,8 @@ def _quiet_libraries() -> None:
 
 
 def _site_name(value, url: str) -> str | None:
-    """trafilatura's site name, unless it is only the URL's host name echoed
-    back (the ``domain`` column already says that)."""
+    """A site name, unless it is only the URL's host name echoed back (the
+    ``domain`` column already says that)."""
     name = clean_line(value)
     if not name:
         return None
@@ -482,12 +486,31 @@ def _site_name(value, url: str) -> str | None:
     return name
 
 
-#: Meta tag names (lower-cased) that carry one author each, best group first:
+def page_metas(tree) -> dict[str, list[str]]:
+    """The page's meta tags: lower-cased ``name`` and ``property`` (a tag may
+    have both: bioRxiv's ``name="og-site-name" property="og:site_name"``) ->
+    their non-empty contents, in page order."""
+    metas: dict[str, list[str]] = {}
+    for meta in tree.iter("meta"):
+        content = (meta.get("content") or "").strip()
+        if not content:
+            continue
+        for key in {(meta.get(attribute) or "").strip().lower() for attribute in ("name", "property")} - {""}:
+            metas.setdefault(key, []).append(content)
+    return metas
+
+
+#: Meta tag names (lower-cased) that name authors, best group first:
 #: Highwire Press / Google Scholar (with the bepress and EPrints spellings),
-#: then Dublin Core. Values are "First Last" or "Last, First".
-PER_AUTHOR_META: tuple[frozenset[str], ...] = (
+#: then Dublin Core, one author per tag, "First Last" or "Last, First"; then
+#: the page-wide ``author``, then Open Graph's ``article:author`` (when a name:
+#: it is often a profile URL or path, "/@timoreilly"). The page's own spelling
+#: beats trafilatura's, which drops the periods of initials ("Sean T. Larkin").
+AUTHOR_META: tuple[frozenset[str], ...] = (
     frozenset({"citation_author", "bepress_citation_author", "eprints.creator_name"}),
     frozenset({"dc.creator", "dcterms.creator", "dc:creator"}),
+    frozenset({"author"}),
+    frozenset({"article:author"}),
 )
 
 
@@ -500,27 +523,40 @@ def _lone_tag_is_list(value: str) -> bool:
     return bool(comma) and len(last.split()) >= 2 and len(first.split()) >= 2 and last.strip()[:1].isupper()
 
 
-def meta_authors(tree) -> tuple[str, ...]:
-    """Authors from the page's per-author meta tags (``PER_AUTHOR_META``), one
-    author per tag, "Last, First" turned into "First Last"; () when there are none."""
-    found: list[list[str]] = [[] for _ in PER_AUTHOR_META]
-    for meta in tree.iter("meta"):
-        name = (meta.get("name") or meta.get("property") or "").strip().lower()
-        for group, names in zip(found, PER_AUTHOR_META):
-            content = (meta.get("content") or "").strip() if name in names else ""
-            if content:
-                group.append(content)
-    for values in found:
-        if not values:
-            continue
+_URL_OR_PATH = ("/", "http://", "https://", "www.")
+
+
+def meta_authors(metas: dict[str, list[str]]) -> tuple[str, ...]:
+    """Authors from the page's author meta tags (``AUTHOR_META``; ``metas`` from
+    ``page_metas``), one author per tag, "Last, First" turned into "First Last";
+    () when no group names anyone."""
+    for names in AUTHOR_META:
+        values = [value for name in names for value in metas.get(name, ()) if not value.startswith(_URL_OR_PATH)]
         lone = len(values) == 1
         # A value that is a list after all ("A, B; C, D", or a lone "A B, C D")
         # goes to normalize_authors whole, which splits it; any other value is
         # one person, and a comma-free "First Last" is not split again there.
-        return normalize_authors(
+        authors = normalize_authors(
             [value if ";" in value or (lone and _lone_tag_is_list(value)) else _last_first(value) for value in values]
         )
+        if authors:
+            return authors
     return ()
+
+
+#: Meta tags that name the site, as the site writes its name (trafilatura
+#: capitalizes it: "bioRxiv" -> "Biorxiv").
+SITE_NAME_META = ("og:site_name", "application-name")
+
+
+def meta_site_name(metas: dict[str, list[str]], url: str) -> str | None:
+    """The site's name from its own meta tags (``SITE_NAME_META``), as written; None when they give none."""
+    for name in SITE_NAME_META:
+        for value in metas.get(name, ()):
+            site_name = _site_name(value, url)
+            if site_name:
+                return site_name
+    return None
 
 
 #: Meta tags (lower-cased names) that give the page's own publication date,
@@ -536,19 +572,17 @@ PUBLISHED_META = (
 _META_DATE = re.compile(r"\d{4}(?:[-/.]\d{1,2}){0,2}(?:[T ]\d\d?:\d\d(?::\d\d(?:\.\d+)?)?\s*(?:Z|[+-]\d\d:?\d\d)?)?")
 
 
-def meta_published(tree) -> str | None:
-    """The publication date the page's own meta tags give (``PUBLISHED_META``),
-    as precise as written; None when they give none. The first tag in that
-    order wins; another that says the same more precisely refines it."""
-    found: dict[str, list[str]] = {}
-    for meta in tree.iter("meta"):
-        name = (meta.get("name") or meta.get("property") or "").strip().lower()
-        if name in PUBLISHED_META:
-            value = (meta.get("content") or "").strip()
-            date = normalize_date(value) if _META_DATE.fullmatch(value) else None
-            if date:
-                found.setdefault(name, []).append(date)
-    dates = [date for name in PUBLISHED_META for date in found.get(name, ())]
+def meta_published(metas: dict[str, list[str]]) -> str | None:
+    """The publication date the page's own meta tags give (``PUBLISHED_META``;
+    ``metas`` from ``page_metas``), as precise as written; None when they give
+    none. The first tag in that order wins; another that says the same more
+    precisely refines it."""
+    dates = [
+        date
+        for name in PUBLISHED_META
+        for value in metas.get(name, ())
+        if _META_DATE.fullmatch(value) and (date := normalize_date(value))
+    ]
     if not dates:
         return None
     return max((date for date in dates if date.startswith(dates[0])), key=len)
@@ -559,8 +593,7 @@ def _extract_html(body: bytes, *, url: str, media_type: str | None, declared: st
     tree = _parse_html(markup)
     if tree is None:
         return Extracted(content_kind="html", media_type=media_type, charset=charset)
-    authors = meta_authors(tree)  # before trafilatura, which may prune the tree
-    published = meta_published(tree)
+    metas = page_metas(tree)  # before trafilatura, which may prune the tree
     import trafilatura
 
     _quiet_libraries()
@@ -597,9 +630,9 @@ def _extract_html(body: bytes, *, url: str, media_type: str | None, declared: st
         media_type=media_type,
         charset=charset,
         title=title,
-        authors=authors or normalize_authors(getattr(document, "author", None)),
-        published=published or normalize_date(getattr(document, "date", None)),
-        site_name=_site_name(getattr(document, "sitename", None), url),
+        authors=meta_authors(metas) or normalize_authors(getattr(document, "author", None)),
+        published=meta_published(metas) or normalize_date(getattr(document, "date", None)),
+        site_name=meta_site_name(metas, url) or _site_name(getattr(document, "sitename", None), url),
         description=description,
         language=language,
         text=text,
@@ -805,7 +838,13 @@ _AUTHOR_PREFIX = re.compile(
 )
 _EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 _URL_IN_NAME = re.compile(r"\S+://\S+|www\.\S+")
-_NOT_A_NAME = {"admin", "administrator", "unknown", "anonymous", "staff", "editor", "editors", "guest", "none", "null"}
+_NOT_A_NAME = {
+    "admin", "administrator", "unknown", "anonymous", "staff", "editor", "editors", "guest", "none", "null",
+    # a label where a name should be (a menu item, a byline's caption)
+    # (compared without brackets: "Author(s)", "Автор(ы)")
+    "by", "author", "authors", "auteur", "auteurs", "autor", "autoren", "autores", "autori", "автор", "авторы",
+    "written by", "posted by",
+}  # fmt: skip
 
 
 def _last_first(name: str) -> str:
@@ -849,7 +888,12 @@ def normalize_authors(raw) -> tuple[str, ...]:
                     break
                 name = stripped
             name = re.sub(r"\s+", " ", name.lstrip("@")).strip(" \"'“”«»()[]<>:.,-–—")
-            if not name or len(name) > 80 or len(re.findall(r"[^\W\d_]", name)) < 2 or name.lower() in _NOT_A_NAME:
+            if (
+                not name
+                or len(name) > 80
+                or len(re.findall(r"[^\W\d_]", name)) < 2
+                or re.sub(r"[()]", "", name.lower()) in _NOT_A_NAME
+            ):
                 continue
             if name.casefold() in names:
                 continue

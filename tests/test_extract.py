@@ -241,11 +241,12 @@ def test_html_fragment_without_html_tag():
     assert "Gradient checkpointing trades compute for memory" in result.text
 
 
-def paper_page(*metas: tuple[str, str]) -> bytes:
-    """A small paper landing page with the given (name, content) meta tags."""
+def paper_page(*metas: tuple[str, str], head: str = "", body: str = "") -> bytes:
+    """A small paper landing page with the given (name, content) meta tags,
+    and ``head`` and ``body`` markup before the article."""
     tags = "".join(f'<meta name="{name}" content="{content}">' for name, content in metas)
     return (
-        f"<html><head><title>Attention Is All You Need</title>{tags}</head><body><article>"
+        f"<html><head><title>Attention Is All You Need</title>{tags}{head}</head><body>{body}<article>"
         + "<p>The dominant sequence transduction models are based on complex recurrent networks. " * 4
         + "</p></article></body></html>"
     ).encode()
@@ -288,6 +289,35 @@ def paper_page(*metas: tuple[str, str]) -> bytes:
 def test_authors_from_per_author_meta_tags(metas, expected):
     result = extract(paper_page(*metas), url="https://papers.example/abs/1", content_type="text/html")
     assert result.authors == expected
+
+
+@pytest.mark.parametrize(
+    "head, authors, site_name",
+    [
+        # the page's own spelling, not trafilatura's (which drops the periods of initials)
+        ('<meta name="author" content="Sean T. Larkin">', ("Sean T. Larkin",), None),
+        ('<meta property="article:author" content="Jane Q. Doe">', ("Jane Q. Doe",), None),
+        # article:author as a profile path or URL is no name
+        ('<meta property="article:author" content="/@timoreilly"><meta name="author" content="Tim O&#x27;Reilly">',
+         ("Tim O'Reilly",), None),
+        ('<meta property="article:author" content="https://social.example/@someone">', (), None),
+        # the site's own capitals; a tag may have both name and property
+        ('<meta name="og-site-name" property="og:site_name" content="bioRxiv">', (), "bioRxiv"),
+        ('<meta property="og:site_name" content="bioRxiv">', (), "bioRxiv"),
+        ('<meta name="application-name" content="arXiv.org">', (), "arXiv.org"),
+        ('<meta property="og:site_name" content="papers.example">', (), None),  # the host echoed back
+    ],
+)  # fmt: skip
+def test_author_and_site_name_as_the_page_writes_them(head, authors, site_name):
+    result = extract(paper_page(head=head), url="https://papers.example/abs/1", content_type="text/html")
+    assert (result.authors, result.site_name) == (authors, site_name)
+
+
+@pytest.mark.parametrize("label", ["Auteurs", "Authors", "Autoren", "Авторы", "Автор(ы)", "Author(s):"])
+def test_a_menu_label_is_not_an_author(label):
+    menu = f'<div class="menu-authors-container"><h3 class="title-authors"><a href="/authors/">{label}</a></h3></div>'
+    result = extract(paper_page(body=menu), url="https://papers.example/abs/1", content_type="text/html")
+    assert result.authors == ()
 
 
 @pytest.mark.parametrize(
@@ -545,6 +575,9 @@ def test_parse_content_type(header, expected):
         ("https://twitter.com/someone", ()),
         ("jane@example.org", ()),
         ("Admin", ()),
+        ("Auteurs", ()),
+        ("Автор(ы):", ()),
+        ("By", ()),
         (["Jane Doe", "JANE DOE", "John Roe"], ("Jane Doe", "John Roe")),
         ("", ()),
         (None, ()),
@@ -773,9 +806,23 @@ def test_real_paper_pages_published(realworld, path, published):
             ("Sanchita Bandyopadhyay-Ghosh", "Robert Jeng", "Joydeep Mukherjee", "Mohini Sain"),
         ),
         ("other-article-html/nber_w29971__papis.html", ("David Lucca", "Jonathan H. Wright")),
+        ("other-article-html/medium_webpack-3-official-release__metascraper.html", ("Sean T. Larkin",)),
+        ("other-article-html/aoc_media_page__wallabag.html", ()),  # "Auteurs" is a menu label
     ],
 )  # fmt: skip
 def test_real_paper_pages_authors(realworld, path, authors):
     body = (realworld / path).read_bytes()
     result = extract(body, url="https://example.org/abs", content_type="text/html")
     assert result.authors == authors
+
+
+@pytest.mark.parametrize(
+    "path, site_name",
+    [
+        ("other-article-html/biorxiv_2020.03.22.002386v3__metascraper.html", "bioRxiv"),
+        ("other-article-html/4pda_ru_news_article__embed.html", "4PDA - Новости мира мобильных устройств"),
+    ],
+)
+def test_real_pages_site_name(realworld, path, site_name):
+    result = extract((realworld / path).read_bytes(), url="https://example.org/abs", content_type="text/html")
+    assert result.site_name == site_name
