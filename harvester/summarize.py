@@ -16,7 +16,8 @@ in the text's own language and never says anything the text does not:
 2. Keep prose sentences only: 5+ words, ending in sentence punctuation, mostly
    letters, written in the text's script (Cyrillic for ru/uk/be/..., Latin for
    en/de/fr/...), and not boilerplate ("Subscribe to our newsletter",
-   "Читайте также", a bare URL).
+   "Читайте также", a bare URL), code or a citation export's markup (a
+   BibTeX field ``abstract = "…``, an EndNote ``%X`` line).
 3. Score each one by centrality plus position. Centrality is the sentence's
    mean cosine similarity to all the others over TF-IDF word vectors: the
    degree centrality of LexRank's similarity graph, computed in linear time as
@@ -206,16 +207,22 @@ _CODE_START = re.compile(
     r"\s*(?:(?:def|class|function|fn|func)\s+\w+\s*[(:{<]|(?:var|let|const)\s+\w+\s*=|(?:import|from)\s+[\w.]+\s*(?:import\b|;|$))"
 )
 _CODE_TOKEN = re.compile(r"=>|==|!=|\+=|\(\);|\)\{|::|</|/>")
+#: A line of a citation export that a page shows for copying: a BibTeX entry
+#: (``@inproceedings{``) or field (``abstract = "…``, ``title = {…``), a
+#: refer/EndNote tag (``%X …``), or XML (MODS: ``<abstract>…``).
+_CITATION_MARKUP = re.compile(r"^\s*(?:\w+\s*=\s*[\"{]|%[A-Z0-9]\s|<[A-Za-z][\w:-]*>)|@\w+\s*\{|\w\s*=\s*\{")
 _CODE_CHAR = re.compile(r"[=(){}\[\]<>;$\\|`]")
 
 
 def _looks_like_code(sentence: str) -> bool:
-    """A line of source code rather than prose (cheap tests first: this runs on every sentence)."""
+    """A line of source code, or of a citation export, rather than prose (cheap tests first: this runs on every sentence)."""
     if "_" in sentence and _SNAKE.search(sentence):
         return True
     if "(" in sentence and _CALL.search(sentence):
         return True
     if _CODE_TOKEN.search(sentence) or _CODE_START.match(sentence):
+        return True
+    if ("=" in sentence or "{" in sentence or sentence.startswith(("%", "<"))) and _CITATION_MARKUP.search(sentence):
         return True
     return len(_CODE_CHAR.findall(sentence)) > 4
 

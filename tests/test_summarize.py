@@ -213,6 +213,40 @@ def test_ten_thousand_words_well_under_100_ms():
     assert min(timings) < 0.1
 
 
+PRUNING_ABSTRACT = (
+    "Small language models forget rare facts first when they are pruned. "
+    "We measure how much of a model can be pruned before rare facts are lost. "
+    "Rare facts survive pruning when the pruned weights are chosen by their effect on those facts. "
+    "Our method keeps ninety percent of rare facts at half the original model size."
+)
+#: A paper's landing page as text: its abstract only in the citation exports it offers for copying.
+CITATION_EXPORTS = "\n".join(
+    [
+        "@inproceedings{doe-roe-2024-pruning,",
+        '    title = "What pruning forgets first",',
+        '    author = "Doe, Jane  and Roe, John",',
+        '    booktitle = "Proceedings of the Workshop on Small Models",',
+        '    year = "2024",',
+        f'    abstract = "{PRUNING_ABSTRACT}",',
+        "}",
+        '<mods ID="doe-roe-2024-pruning">',
+        f"<abstract>{PRUNING_ABSTRACT}</abstract>",
+        "%T What pruning forgets first",
+        f"%X {PRUNING_ABSTRACT}",
+    ]
+)
+
+
+@pytest.mark.parametrize(
+    "text", [CITATION_EXPORTS, CITATION_EXPORTS.split("\n", 1)[1]], ids=["bibtex entry", "bibtex fields only"]
+)
+def test_summary_quotes_no_citation_export_markup(text):
+    summary = summarize(text, language="en")
+    sentences = summary_sentences(summary)
+    assert 2 <= len(sentences) <= 4
+    assert all(sentence in PRUNING_ABSTRACT for sentence in sentences)  # the prose, not its markup
+
+
 @pytest.mark.parametrize(
     "sentence, prose",
     [
@@ -229,6 +263,13 @@ def test_ten_thousand_words_well_under_100_ms():
         ("See https://example.org/a/very/long/link/to/somewhere for the details.", False),
         ("model.evaluate(test_set, metrics=['accuracy']) returns a dict.", False),
         ("Results: 12.5 / 13.7 / 14.2 / 15.9 / 16.1 / 17.3 / 18.8.", False),
+        # a citation export shown on the page: BibTeX, refer/EndNote, MODS
+        ('abstract = "Small language models forget rare facts first when they are pruned.', False),
+        ('@inproceedings{doe-2024-pruning, title = {What pruning forgets first}, and it goes on.', False),
+        ("The entry reads title = {What pruning forgets first} in the bibliography file.", False),
+        ("%X Small language models forget rare facts first when they are pruned.", False),
+        ("<abstract>Small language models forget rare facts first when they are pruned.", False),
+        ("We set the threshold to 5% and kept it for every run of the experiment.", True),
     ],
 )
 def test_is_prose(sentence, prose):
