@@ -101,6 +101,44 @@ def test_summary_keeps_to_the_language(language, script):
         assert bool(CYRILLIC.search(sentence)) is (script == "cyrillic")
 
 
+#: A page with its abstract in English and in French (an English page by the language detector).
+BILINGUAL = "\n".join(
+    [
+        "Pruning removes the weights of a network that matter least for its answers.",
+        "We study which facts a language model forgets first when it is pruned.",
+        "Rare facts are lost long before common ones, even at a small pruning rate.",
+        "Choosing the weights to prune by their effect on rare facts keeps most of them.",
+        "L’élagage supprime les poids d’un réseau qui comptent le moins pour ses réponses.",
+        "Nous étudions quels faits un modèle de langue oublie en premier lorsqu’il est élagué.",
+        "Les faits rares sont perdus bien avant les faits courants, même à un faible taux d’élagage.",
+        "Choisir les poids à élaguer selon leur effet sur les faits rares en conserve la plupart.",
+        "Die seltenen Fakten gehen verloren, lange bevor die häufigen Fakten verschwinden.",
+    ]
+)
+
+
+def test_an_english_summary_quotes_no_sentence_in_another_latin_language():
+    sentences = summary_sentences(summarize(BILINGUAL, language="en"))
+    assert len(sentences) >= 2
+    assert all(sentence in BILINGUAL.split("\n")[:4] for sentence in sentences)
+
+
+@pytest.mark.parametrize(
+    "sentence, prose",
+    [
+        ("Rare facts are lost long before common ones, even at a small pruning rate.", True),
+        ("Pruned networks forget the rare facts first.", True),
+        # English with no function word at all is not quoted either: the rule's price (rare, and mostly
+        # reference lists and captions: "Acta Physiol Acad Sci Hung 53: 265–277.")
+        ("Instead, ambassadors provided discrediting information.", False),
+        ("Les faits rares sont perdus bien avant les faits courants, même à un faible taux.", False),
+        ("Die seltenen Fakten gehen verloren, lange bevor die häufigen Fakten verschwinden.", False),
+    ],
+)
+def test_english_prose_reads_as_english(sentence, prose):
+    assert is_prose(sentence, "en") is prose
+
+
 CENTRAL = (
     "The library thanks the volunteers, the bakers and the families whose children filled "
     "the reading chairs and the repaired shelves on opening day."
