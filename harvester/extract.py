@@ -14,7 +14,11 @@ Per content kind:
   (``citation_author``, ``DC.creator``, ...) when the page has them, read one
   author per tag ("Vaswani, Ashish" -> "Ashish Vaswani"): trafilatura joins
   their values with "; ", after which "Last, First" can no longer be told from
-  two people. Otherwise trafilatura's author.
+  two people. Then the page's ``author`` / ``article:author`` tags, as written
+  (trafilatura drops the periods of initials); otherwise trafilatura's author.
+  Likewise the site name (``og:site_name``) and the publication date (the
+  page's date tags, as precise as written) come from the page's own meta tags
+  before trafilatura's guesses.
 - PDF goes through pypdf: the text of the first ``PDF_MAX_PAGES`` pages (capped
   at ``MAX_TEXT_CHARS``) and the document info (title, author, creation date).
 - Plain text is read as it is; its title is the first non-empty line.
@@ -29,10 +33,15 @@ Charset strategy (``decode_body``), in order:
 3. the declared charsets (HTTP header, then ``<meta charset>`` /
    ``http-equiv`` / XML declaration) are tried in order: one that decodes
    strictly *and plausibly* is used. Plausible means charset-normalizer's mess
-   ratio over the non-ASCII words is near zero: windows-1251 bytes read as
-   ISO-8859-1 decode "cleanly" into ``Ïðèâåò`` but score high;
-4. otherwise charset-normalizer's detection (on a bounded sample), if its
-   result is less messy than every declared candidate;
+   ratio is near zero on the page's *text*: the non-ASCII words left once
+   scripts, styles and tags are dropped (``text_sample``). windows-1251 bytes
+   read as ISO-8859-1 decode "cleanly" into ``Ïðèâåò`` but score high. The
+   markup is ASCII in every charset guessed here, so judged with it a page
+   that is mostly script reads as anything (cp1125, mac-latin2);
+4. otherwise the least messy of the declared charsets, the usual legacy ones
+   (``USUAL_CHARSETS``: windows-1252, windows-1251, KOI8-R) and
+   charset-normalizer's detection on that text, preferring them in that order
+   on a tie (French reads as cleanly in windows-1250 as in windows-1252);
 5. last resort: UTF-8 with replacement characters.
 
 Following the WHATWG Encoding Standard, ``iso-8859-1`` and ``us-ascii`` labels
@@ -68,7 +77,11 @@ MAX_TEXT_CHARS = 500_000
 PDF_MAX_PAGES = 40
 MAX_TITLE_CHARS = 300
 MAX_DESCRIPTION_CHARS = 1000
-MAX_AUTHORS = 20
+#: Authors kept per item: enough for any paper but a big collaboration's
+#: (thousands), and a bound on junk. When more are cut, ``MORE_AUTHORS`` is
+#: added last: BibTeX's own word for them, which exports write as "and others".
+MAX_AUTHORS = 500
+MORE_AUTHORS = "others"
 
 #: Words per minute by language (IReST, see the module docstring).
 WORDS_PER_MINUTE: dict[str, int] = {
@@ -275,9 +288,24 @@ _META_CHARSET = re.compile(
 )
 #: WHATWG: these labels are decoded as windows-1252 by every browser.
 _LABEL_ALIASES = {"latin1": "cp1252", "iso8859-1": "cp1252", "ascii": "cp1252"}
+#: Markup that is not the page's text: scripts, styles, comments, tags. Each
+#: alternative also ends at the end of the input, so an unclosed one costs one
+#: scan, not one per later "<".
+_NOT_TEXT = re.compile(
+    rb"<(script|style|noscript|template)\b.*?(?:</\1\s*>|\Z)|<!--.*?(?:-->|\Z)|<[^>]*(?:>|\Z)", re.I | re.S
+)
+_NON_ASCII_BYTES_WORD = re.compile(rb"[^\s<>]*[\x80-\xff][^\s<>]*")
 _NON_ASCII_WORD = re.compile(r"\S*[^\x00-\x7f]\S*")
+#: How much of a body is searched for text to judge a charset by, and how much
+#: text (bytes of non-ASCII words) is enough.
+SAMPLE_SCAN_BYTES = 1_000_000
+SAMPLE_BYTES = 32_768
 #: Mess ratio at or below which a declared charset is accepted without detection.
 PLAUSIBLE_MESS = 0.02
+#: Tried when nothing declared is plausible, and preferred to charset-normalizer's
+#: detection on a tie: the WHATWG default for legacy pages, and Russian's two.
+#: (windows-1252 and windows-1250 read French equally cleanly: "thèse", "thčse".)
+USUAL_CHARSETS = ("cp1252", "cp1251", "koi8-r")
 
 
 def normalize_charset(label: str | None) -> str | None:
@@ -297,30 +325,45 @@ def meta_charsets(head: bytes) -> list[str]:
     return [(m.group(1) or m.group(2)).decode("ascii", "replace") for m in _META_CHARSET.finditer(head[:4096])]
 
 
-def _mess(text: str) -> float:
-    """How implausible decoded text looks (0 = clean); only non-ASCII words count,
-    so a page of ASCII markup does not dilute a wrong decoding of its prose."""
+def text_sample(body: bytes, *, markup: bool) -> bytes:
+    """The words of ``body``'s text that hold a non-ASCII byte, space-separated,
+    about ``SAMPLE_BYTES`` of them: what a charset is judged on. ``markup``
+    drops scripts, styles and tags first: they are ASCII in any charset, so a
+    detector fed the raw page judges a few words of prose lost in markup (the
+    4pda page, 360 KB, mostly script, reads as cp1125 that way)."""
+    head = body[:SAMPLE_SCAN_BYTES]
+    if markup:
+        head = _NOT_TEXT.sub(b" ", head)
+    words: list[bytes] = []
+    size = 0
+    for match in _NON_ASCII_BYTES_WORD.finditer(head):
+        words.append(match.group())
+        size += len(words[-1]) + 1
+        if size >= SAMPLE_BYTES:
+            break
+    return b" ".join(words)[:SAMPLE_BYTES]  # may cut a character: samples are decoded with errors="replace"
+
+
+def _mess(sample: str) -> float:
+    """How implausible decoded text looks (0 = clean), judged on the sample's
+    non-ASCII words only."""
     from charset_normalizer.md import mess_ratio
 
-    words = _NON_ASCII_WORD.findall(text, 0, 200_000)[:1500]
-    if not words:
-        return 0.0
-    return mess_ratio(" ".join(words))
+    return mess_ratio(sample) if sample else 0.0
 
 
-def _detect(body: bytes) -> str | None:
+def _detect(sample: bytes) -> str | None:
     from charset_normalizer import from_bytes
 
     # preemptive_behaviour=False: judge the bytes, not the <meta> we already doubt
-    best = from_bytes(body[:65536], preemptive_behaviour=False).best()
-    if best is None and len(body) > 65536:
-        best = from_bytes(body[:1_000_000], preemptive_behaviour=False).best()
+    best = from_bytes(sample, preemptive_behaviour=False).best() if sample else None
     return normalize_charset(best.encoding) if best is not None else None
 
 
 def decode_body(body: bytes, declared: str | None = None, *, markup: bool = False) -> tuple[str, str]:
     """Bytes -> (text, codec used), by the strategy in the module docstring.
-    ``markup`` also honours charsets declared inside the document."""
+    ``markup`` also honours charsets declared inside the document, and judges
+    them by the document's text rather than its markup."""
     for bom, codec in _BOMS:
         if body.startswith(bom):
             return body.decode(codec, errors="replace"), codec
@@ -331,29 +374,43 @@ def decode_body(body: bytes, declared: str | None = None, *, markup: bool = Fals
         # rest shows multi-byte UTF-8 at all (b"caf\xe9" is Latin-1, not a cut).
         if error.reason == "unexpected end of data" and not body[: error.start].isascii():
             return body[: error.start].decode("utf-8"), "utf-8"
+    sample = text_sample(body, markup=markup)
     labels = [declared] + (meta_charsets(body) if markup else [])
-    candidates: list[tuple[float, str, str]] = []
-    for codec in dict.fromkeys(filter(None, map(normalize_charset, labels))):
+    declared_codecs = list(dict.fromkeys(filter(None, map(normalize_charset, labels))))
+
+    def judged(codec: str, errors: str = "strict") -> tuple[float, str] | None:
+        """(mess, text) when ``codec`` decodes the whole body (strictly, unless ``errors``); None otherwise."""
         if codec.startswith("utf-8"):
-            continue  # already failed
-        if codec.startswith(("utf-16", "utf-32")) and b"\x00" not in body[:1024]:
-            continue  # markup in UTF-16 is full of NULs; without them it is a wrong label
+            return None  # already failed
+        wide = codec.startswith(("utf-16", "utf-32"))
+        if wide and b"\x00" not in body[:1024]:
+            return None  # markup in UTF-16 is full of NULs; without them it is a wrong label
         try:
-            text = body.decode(codec)
+            text = body.decode(codec, errors)
+            # A wide charset's sample is not the bytes' (they are all NUL-split).
+            words = _NON_ASCII_WORD.findall(text, 0, 200_000)[:1500] if wide else [sample.decode(codec, "replace")]
         except (UnicodeDecodeError, LookupError):
+            return None
+        return _mess(" ".join(words)), text
+
+    candidates: list[tuple[float, int, str, str]] = []  # (mess, preference, codec, text)
+    for codec in declared_codecs:
+        result = judged(codec)
+        if result is None:
             continue
-        mess = _mess(text)
-        if mess <= PLAUSIBLE_MESS:
-            return text, codec
-        candidates.append((mess, codec, text))
-    detected = _detect(body)
-    if detected and detected not in {codec for _, codec, _ in candidates}:
-        text = body.decode(detected, errors="replace")
-        mess = _mess(text)
-        if not candidates or mess < min(candidates)[0]:
-            return text, detected
+        if result[0] <= PLAUSIBLE_MESS:
+            return result[1], codec
+        candidates.append((result[0], len(candidates), codec, result[1]))
+    detected = _detect(sample)
+    for codec in dict.fromkeys(filter(None, [*USUAL_CHARSETS, detected])):
+        if codec in declared_codecs:
+            continue
+        # The detector judged a sample: a stray byte elsewhere does not make it wrong.
+        result = judged(codec, "replace" if codec == detected else "strict")
+        if result is not None:
+            candidates.append((result[0], len(candidates), codec, result[1]))
     if candidates:
-        mess, codec, text = min(candidates, key=lambda c: c[0])
+        _, _, codec, text = min(candidates)  # least messy; on a tie, declared first, then USUAL_CHARSETS' order
         return text, codec
     return body.decode("utf-8", errors="replace"), "utf-8"
 
@@ -413,8 +470,8 @@ def _quiet_libraries() -> None:
 
 
 def _site_name(value, url: str) -> str | None:
-    """trafilatura's site name, unless it is only the URL's host name echoed
-    back (the ``domain`` column already says that)."""
+    """A site name, unless it is only the URL's host name echoed back (the
+    ``domain`` column already says that)."""
     name = clean_line(value)
     if not name:
         return None
@@ -429,12 +486,31 @@ def _site_name(value, url: str) -> str | None:
     return name
 
 
-#: Meta tag names (lower-cased) that carry one author each, best group first:
+def page_metas(tree) -> dict[str, list[str]]:
+    """The page's meta tags: lower-cased ``name`` and ``property`` (a tag may
+    have both: bioRxiv's ``name="og-site-name" property="og:site_name"``) ->
+    their non-empty contents, in page order."""
+    metas: dict[str, list[str]] = {}
+    for meta in tree.iter("meta"):
+        content = (meta.get("content") or "").strip()
+        if not content:
+            continue
+        for key in {(meta.get(attribute) or "").strip().lower() for attribute in ("name", "property")} - {""}:
+            metas.setdefault(key, []).append(content)
+    return metas
+
+
+#: Meta tag names (lower-cased) that name authors, best group first:
 #: Highwire Press / Google Scholar (with the bepress and EPrints spellings),
-#: then Dublin Core. Values are "First Last" or "Last, First".
-PER_AUTHOR_META: tuple[frozenset[str], ...] = (
+#: then Dublin Core, one author per tag, "First Last" or "Last, First"; then
+#: the page-wide ``author``, then Open Graph's ``article:author`` (when a name:
+#: it is often a profile URL or path, "/@timoreilly"). The page's own spelling
+#: beats trafilatura's, which drops the periods of initials ("Sean T. Larkin").
+AUTHOR_META: tuple[frozenset[str], ...] = (
     frozenset({"citation_author", "bepress_citation_author", "eprints.creator_name"}),
     frozenset({"dc.creator", "dcterms.creator", "dc:creator"}),
+    frozenset({"author"}),
+    frozenset({"article:author"}),
 )
 
 
@@ -447,27 +523,69 @@ def _lone_tag_is_list(value: str) -> bool:
     return bool(comma) and len(last.split()) >= 2 and len(first.split()) >= 2 and last.strip()[:1].isupper()
 
 
-def meta_authors(tree) -> tuple[str, ...]:
-    """Authors from the page's per-author meta tags (``PER_AUTHOR_META``), one
-    author per tag, "Last, First" turned into "First Last"; () when there are none."""
-    found: list[list[str]] = [[] for _ in PER_AUTHOR_META]
-    for meta in tree.iter("meta"):
-        name = (meta.get("name") or meta.get("property") or "").strip().lower()
-        for group, names in zip(found, PER_AUTHOR_META):
-            content = (meta.get("content") or "").strip() if name in names else ""
-            if content:
-                group.append(content)
-    for values in found:
-        if not values:
-            continue
+_URL_OR_PATH = ("/", "http://", "https://", "www.")
+
+
+def meta_authors(metas: dict[str, list[str]]) -> tuple[str, ...]:
+    """Authors from the page's author meta tags (``AUTHOR_META``; ``metas`` from
+    ``page_metas``), one author per tag, "Last, First" turned into "First Last";
+    () when no group names anyone."""
+    for names in AUTHOR_META:
+        values = [value for name in names for value in metas.get(name, ()) if not value.startswith(_URL_OR_PATH)]
         lone = len(values) == 1
         # A value that is a list after all ("A, B; C, D", or a lone "A B, C D")
         # goes to normalize_authors whole, which splits it; any other value is
         # one person, and a comma-free "First Last" is not split again there.
-        return normalize_authors(
+        authors = normalize_authors(
             [value if ";" in value or (lone and _lone_tag_is_list(value)) else _last_first(value) for value in values]
         )
+        if authors:
+            return authors
     return ()
+
+
+#: Meta tags that name the site, as the site writes its name (trafilatura
+#: capitalizes it: "bioRxiv" -> "Biorxiv").
+SITE_NAME_META = ("og:site_name", "application-name")
+
+
+def meta_site_name(metas: dict[str, list[str]], url: str) -> str | None:
+    """The site's name from its own meta tags (``SITE_NAME_META``), as written; None when they give none."""
+    for name in SITE_NAME_META:
+        for value in metas.get(name, ()):
+            site_name = _site_name(value, url)
+            if site_name:
+                return site_name
+    return None
+
+
+#: Meta tags (lower-cased names) that give the page's own publication date,
+#: best first: Open Graph's, Dublin Core's, then Highwire Press's. A date in
+#: them is kept as precise as it is written ("2021/6" is June 2021); htmldate,
+#: through trafilatura, fills a missing day or month with today's or January 1st.
+PUBLISHED_META = (
+    "article:published_time", "dc.date.issued", "dcterms.issued", "dc.issued", "dc.date", "dcterms.date",
+    "citation_publication_date", "citation_date", "prism.publicationdate",
+)  # fmt: skip
+#: A date meta value read whole: a date of 1 to 3 numeric parts, perhaps a time.
+#: ("2012 Nov 26" is not: read as "2012" it would lose what trafilatura can read.)
+_META_DATE = re.compile(r"\d{4}(?:[-/.]\d{1,2}){0,2}(?:[T ]\d\d?:\d\d(?::\d\d(?:\.\d+)?)?\s*(?:Z|[+-]\d\d:?\d\d)?)?")
+
+
+def meta_published(metas: dict[str, list[str]]) -> str | None:
+    """The publication date the page's own meta tags give (``PUBLISHED_META``;
+    ``metas`` from ``page_metas``), as precise as written; None when they give
+    none. The first tag in that order wins; another that says the same more
+    precisely refines it."""
+    dates = [
+        date
+        for name in PUBLISHED_META
+        for value in metas.get(name, ())
+        if _META_DATE.fullmatch(value) and (date := normalize_date(value))
+    ]
+    if not dates:
+        return None
+    return max((date for date in dates if date.startswith(dates[0])), key=len)
 
 
 def _extract_html(body: bytes, *, url: str, media_type: str | None, declared: str | None) -> Extracted:
@@ -475,7 +593,7 @@ def _extract_html(body: bytes, *, url: str, media_type: str | None, declared: st
     tree = _parse_html(markup)
     if tree is None:
         return Extracted(content_kind="html", media_type=media_type, charset=charset)
-    authors = meta_authors(tree)  # before trafilatura, which may prune the tree
+    metas = page_metas(tree)  # before trafilatura, which may prune the tree
     import trafilatura
 
     _quiet_libraries()
@@ -512,9 +630,9 @@ def _extract_html(body: bytes, *, url: str, media_type: str | None, declared: st
         media_type=media_type,
         charset=charset,
         title=title,
-        authors=authors or normalize_authors(getattr(document, "author", None)),
-        published=normalize_date(getattr(document, "date", None)),
-        site_name=_site_name(getattr(document, "sitename", None), url),
+        authors=meta_authors(metas) or normalize_authors(getattr(document, "author", None)),
+        published=meta_published(metas) or normalize_date(getattr(document, "date", None)),
+        site_name=meta_site_name(metas, url) or _site_name(getattr(document, "sitename", None), url),
         description=description,
         language=language,
         text=text,
@@ -692,12 +810,12 @@ def truncate_words(value: str, limit: int) -> str:
     return cut.rstrip(" ,;:-") + "…"
 
 
-_DATE = re.compile(r"^(\d{4})(?:-(\d{1,2})(?:-(\d{1,2}))?)?")
+_DATE = re.compile(r"^(\d{4})(?:[-/.](\d{1,2})(?:[-/.](\d{1,2}))?)?")
 
 
 def normalize_date(value) -> str | None:
-    """``'2023-01-05T10:00:00Z'`` -> ``'2023-01-05'``; keeps ``YYYY`` / ``YYYY-MM``
-    precision; None for anything that is not a plausible date."""
+    """``'2023-01-05T10:00:00Z'`` -> ``'2023-01-05'``, ``'2021/6'`` -> ``'2021-06'``;
+    keeps ``YYYY`` / ``YYYY-MM`` precision; None for anything that is not a plausible date."""
     match = _DATE.match(str(value).strip()) if value else None
     if not match:
         return None
@@ -720,7 +838,13 @@ _AUTHOR_PREFIX = re.compile(
 )
 _EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 _URL_IN_NAME = re.compile(r"\S+://\S+|www\.\S+")
-_NOT_A_NAME = {"admin", "administrator", "unknown", "anonymous", "staff", "editor", "editors", "guest", "none", "null"}
+_NOT_A_NAME = {
+    "admin", "administrator", "unknown", "anonymous", "staff", "editor", "editors", "guest", "none", "null",
+    # a label where a name should be (a menu item, a byline's caption)
+    # (compared without brackets: "Author(s)", "Автор(ы)")
+    "by", "author", "authors", "auteur", "auteurs", "autor", "autoren", "autores", "autori", "автор", "авторы",
+    "written by", "posted by",
+}  # fmt: skip
 
 
 def _last_first(name: str) -> str:
@@ -737,6 +861,7 @@ def normalize_authors(raw) -> tuple[str, ...]:
     Accepts a string (``"By A, B and C"``, ``"A; B"``) or an iterable of them.
     Drops "By ...", e-mail addresses, URLs, "et al." and placeholders, strips a
     handle's ``@``, and dedupes case-insensitively, keeping the first spelling.
+    Past ``MAX_AUTHORS`` names, the rest become one ``MORE_AUTHORS``.
 
     >>> normalize_authors("By Jane Doe, John Roe and jane doe (jane@example.org)")
     ('Jane Doe', 'John Roe')
@@ -763,11 +888,18 @@ def normalize_authors(raw) -> tuple[str, ...]:
                     break
                 name = stripped
             name = re.sub(r"\s+", " ", name.lstrip("@")).strip(" \"'“”«»()[]<>:.,-–—")
-            if not name or len(name) > 80 or len(re.findall(r"[^\W\d_]", name)) < 2 or name.lower() in _NOT_A_NAME:
+            if (
+                not name
+                or len(name) > 80
+                or len(re.findall(r"[^\W\d_]", name)) < 2
+                or re.sub(r"[()]", "", name.lower()) in _NOT_A_NAME
+            ):
                 continue
-            names.setdefault(name.casefold(), name)
-            if len(names) >= MAX_AUTHORS:
-                return tuple(names.values())
+            if name.casefold() in names:
+                continue
+            if len(names) == MAX_AUTHORS:
+                return (*names.values(), MORE_AUTHORS)
+            names[name.casefold()] = name
     return tuple(names.values())
 
 

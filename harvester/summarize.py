@@ -15,8 +15,10 @@ in the text's own language and never says anything the text does not:
    razdel reads "5. We" right only when it does not follow a split.
 2. Keep prose sentences only: 5+ words, ending in sentence punctuation, mostly
    letters, written in the text's script (Cyrillic for ru/uk/be/..., Latin for
-   en/de/fr/...), and not boilerplate ("Subscribe to our newsletter",
-   "Читайте также", a bare URL).
+   en/de/fr/...) and, in English text, English (one word in ten or more a
+   function word: "the", "of", "and"), and not boilerplate ("Subscribe to
+   our newsletter", "Читайте также", a bare URL), code or a citation
+   export's markup (a BibTeX field ``abstract = "…``, an EndNote ``%X`` line).
 3. Score each one by centrality plus position. Centrality is the sentence's
    mean cosine similarity to all the others over TF-IDF word vectors: the
    degree centrality of LexRank's similarity graph, computed in linear time as
@@ -58,6 +60,12 @@ CENTRALITY_WEIGHT = 0.7
 POSITION_WEIGHT = 0.3
 #: A candidate this similar (cosine) to a chosen sentence adds nothing.
 REDUNDANCY = 0.6
+
+#: In English text, the least share of a sentence's words that are English
+#: function words (``STOPWORDS["en"]``: the, of, and, ...). English prose has
+#: several in ten; a French or German sentence of a bilingual page, in the same
+#: script, next to none (HAL: an English page with the French abstract too).
+MIN_ENGLISH_FUNCTION_WORDS = 0.1
 
 CYRILLIC_LANGUAGES = {"ru", "uk", "be", "bg", "sr", "mk", "kk", "ky", "tg", "mn"}
 LATIN_LANGUAGES = {
@@ -206,16 +214,22 @@ _CODE_START = re.compile(
     r"\s*(?:(?:def|class|function|fn|func)\s+\w+\s*[(:{<]|(?:var|let|const)\s+\w+\s*=|(?:import|from)\s+[\w.]+\s*(?:import\b|;|$))"
 )
 _CODE_TOKEN = re.compile(r"=>|==|!=|\+=|\(\);|\)\{|::|</|/>")
+#: A line of a citation export that a page shows for copying: a BibTeX entry
+#: (``@inproceedings{``) or field (``abstract = "…``, ``title = {…``), a
+#: refer/EndNote tag (``%X …``), or XML (MODS: ``<abstract>…``).
+_CITATION_MARKUP = re.compile(r"^\s*(?:\w+\s*=\s*[\"{]|%[A-Z0-9]\s|<[A-Za-z][\w:-]*>)|@\w+\s*\{|\w\s*=\s*\{")
 _CODE_CHAR = re.compile(r"[=(){}\[\]<>;$\\|`]")
 
 
 def _looks_like_code(sentence: str) -> bool:
-    """A line of source code rather than prose (cheap tests first: this runs on every sentence)."""
+    """A line of source code, or of a citation export, rather than prose (cheap tests first: this runs on every sentence)."""
     if "_" in sentence and _SNAKE.search(sentence):
         return True
     if "(" in sentence and _CALL.search(sentence):
         return True
     if _CODE_TOKEN.search(sentence) or _CODE_START.match(sentence):
+        return True
+    if ("=" in sentence or "{" in sentence or sentence.startswith(("%", "<"))) and _CITATION_MARKUP.search(sentence):
         return True
     return len(_CODE_CHAR.findall(sentence)) > 4
 
@@ -241,9 +255,12 @@ def is_prose(sentence: str, language: str | None = None) -> bool:
     letters = sum(map(len, words))
     if letters < 0.6 * (len(sentence) - sentence.count(" ")):
         return False
-    if _is_boilerplate(sentence) or _looks_like_code(sentence):
+    if _is_boilerplate(sentence) or _looks_like_code(sentence) or not _script_ok(sentence, language, letters):
         return False
-    return _script_ok(sentence, language, letters)
+    if language == "en":
+        english = STOPWORDS["en"]
+        return sum(word.lower() in english for word in words) >= MIN_ENGLISH_FUNCTION_WORDS * len(words)
+    return True
 
 
 # --------------------------------------------------------------------------- scoring

@@ -112,6 +112,18 @@ def test_authors_last_first_with_organizations_whole():
     )
 
 
+@pytest.mark.parametrize(
+    "names, written",
+    [
+        (["Ann Lee", "others"], "Lee, Ann and others"),  # the list was cut at MAX_AUTHORS: "et al."
+        (["Ann Lee", "Bo Chen", "others"], "Lee, Ann and Chen, Bo and others"),
+        (["others"], "{others}"),  # alone it is no cut list
+    ],
+)
+def test_a_cut_author_list_ends_in_bibtex_others(names, written):
+    assert format_authors([parse_person(name) for name in names]) == written
+
+
 def test_pybtex_reads_the_names_back():
     people = [parse_person(n) for n in ("Johannes van der Waals", "Jean-Luc Picard Jr.", "Research and Development Lab")]
     entry = parse_string("@misc{k, author = {" + format_authors(people) + "}}", "bibtex").entries["k"]

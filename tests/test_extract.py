@@ -1,6 +1,7 @@
 import concurrent.futures
 import multiprocessing
 import pickle
+import re
 import socket
 import struct
 import zlib
@@ -11,6 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from harvester.extract import (
+    MAX_AUTHORS,
     Extracted,
     classify_content,
     decode_body,
@@ -133,6 +135,45 @@ def test_charset_is_right_even_when_declared_wrong(article_ru_markup, encoding, 
     assert result.language == "ru"
 
 
+#: A real page's head is mostly ASCII script: judged on the raw bytes, the few
+#: words of prose in it read as cp852 or cp1250 as well as anything.
+ANALYTICS_SCRIPT = "<script>" + "".join(
+    f"window.dataLayer.push({{'event': 'view', 'id': {i}, 'path': '/news/2023/{i}/'}});\n" for i in range(3000)
+) + "</script>"
+FR_TITLE = "Une règle de décharge pour colorier les graphes planaires"
+FR_SENTENCE = "Voilà une idée très élégante"
+
+
+@pytest.mark.parametrize(
+    "page, encoding, meta, content_type, expected_charset",
+    [
+        ("ru", "cp1251", "", "text/html; charset=utf-8", "cp1251"),
+        ("ru", "cp1251", "", "text/html; charset=iso-8859-1", "cp1251"),
+        ("ru", "cp1251", "", "text/html", "cp1251"),
+        ("ru", "koi8_r", "", "text/html; charset=utf-8", "koi8-r"),
+        ("ru", "koi8_r", "", "text/html; charset=iso-8859-1", "koi8-r"),
+        ("ru", "koi8_r", '<meta charset="windows-1251">', "text/html", "koi8-r"),
+        # a server that transcodes to windows-1252 and keeps the page's own utf-8 labels
+        ("fr", "cp1252", '<meta charset="utf-8">', "text/html; charset=utf-8", "cp1252"),
+        ("fr", "cp1252", "", "text/html", "cp1252"),
+        ("fr", "cp1252", '<meta charset="iso-8859-1">', "text/html", "cp1252"),
+        # valid UTF-8 stays UTF-8, whatever is declared
+        ("ru", "utf-8", "", "text/html; charset=iso-8859-1", "utf-8"),
+        ("fr", "utf-8", '<meta charset="windows-1250">', "text/html; charset=windows-1250", "utf-8"),
+    ],
+)
+def test_charset_is_judged_by_the_text_not_the_markup(
+    fixtures, page, encoding, meta, content_type, expected_charset
+):
+    markup = (fixtures / "content" / f"article_{page}.html").read_text(encoding="utf-8")
+    markup = markup.replace('<meta charset="utf-8">', meta).replace("</head>", ANALYTICS_SCRIPT + "</head>")
+    result = extract(markup.encode(encoding, errors="xmlcharrefreplace"), url=URL, content_type=content_type)
+    assert result.charset == expected_charset
+    assert result.language == page
+    assert result.title == (RU_TITLE if page == "ru" else FR_TITLE)
+    assert (RU_SENTENCE if page == "ru" else FR_SENTENCE) in result.text
+
+
 def test_declared_charset_argument_overrides_header_parameter(article_ru_markup):
     body = article_ru_markup.replace('<meta charset="utf-8">', "").encode("cp1251", errors="xmlcharrefreplace")
     result = extract(body, url=URL, content_type="text/html; charset=koi8-r", declared_charset="windows-1251")
@@ -200,11 +241,12 @@ def test_html_fragment_without_html_tag():
     assert "Gradient checkpointing trades compute for memory" in result.text
 
 
-def paper_page(*metas: tuple[str, str]) -> bytes:
-    """A small paper landing page with the given (name, content) meta tags."""
+def paper_page(*metas: tuple[str, str], head: str = "", body: str = "") -> bytes:
+    """A small paper landing page with the given (name, content) meta tags,
+    and ``head`` and ``body`` markup before the article."""
     tags = "".join(f'<meta name="{name}" content="{content}">' for name, content in metas)
     return (
-        f"<html><head><title>Attention Is All You Need</title>{tags}</head><body><article>"
+        f"<html><head><title>Attention Is All You Need</title>{tags}{head}</head><body>{body}<article>"
         + "<p>The dominant sequence transduction models are based on complex recurrent networks. " * 4
         + "</p></article></body></html>"
     ).encode()
@@ -247,6 +289,56 @@ def paper_page(*metas: tuple[str, str]) -> bytes:
 def test_authors_from_per_author_meta_tags(metas, expected):
     result = extract(paper_page(*metas), url="https://papers.example/abs/1", content_type="text/html")
     assert result.authors == expected
+
+
+@pytest.mark.parametrize(
+    "head, authors, site_name",
+    [
+        # the page's own spelling, not trafilatura's (which drops the periods of initials)
+        ('<meta name="author" content="Sean T. Larkin">', ("Sean T. Larkin",), None),
+        ('<meta property="article:author" content="Jane Q. Doe">', ("Jane Q. Doe",), None),
+        # article:author as a profile path or URL is no name
+        ('<meta property="article:author" content="/@timoreilly"><meta name="author" content="Tim O&#x27;Reilly">',
+         ("Tim O'Reilly",), None),
+        ('<meta property="article:author" content="https://social.example/@someone">', (), None),
+        # the site's own capitals; a tag may have both name and property
+        ('<meta name="og-site-name" property="og:site_name" content="bioRxiv">', (), "bioRxiv"),
+        ('<meta property="og:site_name" content="bioRxiv">', (), "bioRxiv"),
+        ('<meta name="application-name" content="arXiv.org">', (), "arXiv.org"),
+        ('<meta property="og:site_name" content="papers.example">', (), None),  # the host echoed back
+    ],
+)  # fmt: skip
+def test_author_and_site_name_as_the_page_writes_them(head, authors, site_name):
+    result = extract(paper_page(head=head), url="https://papers.example/abs/1", content_type="text/html")
+    assert (result.authors, result.site_name) == (authors, site_name)
+
+
+@pytest.mark.parametrize("label", ["Auteurs", "Authors", "Autoren", "Авторы", "Автор(ы)", "Author(s):"])
+def test_a_menu_label_is_not_an_author(label):
+    menu = f'<div class="menu-authors-container"><h3 class="title-authors"><a href="/authors/">{label}</a></h3></div>'
+    result = extract(paper_page(body=menu), url="https://papers.example/abs/1", content_type="text/html")
+    assert result.authors == ()
+
+
+@pytest.mark.parametrize(
+    "metas, expected",
+    [
+        # month precision and no day anywhere: htmldate would add today's day
+        ([("citation_publication_date", "2021/6")], "2021-06"),
+        ([("citation_publication_date", "2022")], "2022"),
+        ([("article:published_time", "2020-01-20T07:39:00-05:00")], "2020-01-20"),
+        ([("DC.date", "2015/02/09"), ("citation_online_date", "2019/03/29")], "2015-02-09"),
+        # the first tag in order wins; one that says the same more precisely refines it
+        ([("citation_publication_date", "2020/01/01"), ("article:published_time", "2020-03-27")], "2020-03-27"),
+        ([("citation_publication_date", "2010/09"), ("citation_date", "2010/09/14")], "2010-09-14"),
+        # a value not read whole is left to trafilatura
+        ([("citation_date", "Dec 20, 2006")], "2006-12-20"),
+        ([], None),
+    ],
+)
+def test_published_date_from_the_pages_own_meta_tags(metas, expected):
+    result = extract(paper_page(*metas), url="https://papers.example/abs/1", content_type="text/html")
+    assert result.published == expected
 
 
 @pytest.mark.parametrize(
@@ -483,6 +575,9 @@ def test_parse_content_type(header, expected):
         ("https://twitter.com/someone", ()),
         ("jane@example.org", ()),
         ("Admin", ()),
+        ("Auteurs", ()),
+        ("Автор(ы):", ()),
+        ("By", ()),
         (["Jane Doe", "JANE DOE", "John Roe"], ("Jane Doe", "John Roe")),
         ("", ()),
         (None, ()),
@@ -492,12 +587,41 @@ def test_normalize_authors(raw, expected):
     assert normalize_authors(raw) == expected
 
 
+def many_names(count: int) -> list[str]:
+    return [f"Author{i} Family{i}" for i in range(count)]
+
+
+@pytest.mark.parametrize(
+    "raw, expected",
+    [
+        (many_names(100), tuple(many_names(100))),
+        (many_names(MAX_AUTHORS), tuple(many_names(MAX_AUTHORS))),
+        # more than a paper ever has: the cut is said, as BibTeX says it ("and others")
+        (many_names(MAX_AUTHORS + 1), (*many_names(MAX_AUTHORS), "others")),
+        ("; ".join(many_names(3000)), (*many_names(MAX_AUTHORS), "others")),
+        # duplicates are not counted
+        (many_names(MAX_AUTHORS) + many_names(5), tuple(many_names(MAX_AUTHORS))),
+    ],
+)
+def test_normalize_authors_keeps_every_real_author(raw, expected):
+    assert normalize_authors(raw) == expected
+
+
+@pytest.mark.parametrize("count", [21, 100, 300])
+def test_every_citation_author_of_a_page_is_kept(count):
+    names = many_names(count)
+    page = paper_page(*[("citation_author", name) for name in names])
+    assert extract(page, url="https://papers.example/abs/1", content_type="text/html").authors == tuple(names)
+
+
 @pytest.mark.parametrize(
     "raw, expected",
     [
         ("2023-01-05T10:00:00Z", "2023-01-05"),
         ("2023-1-5", "2023-01-05"),
         ("2023-04", "2023-04"),
+        ("2021/6", "2021-06"),
+        ("2015/02/09", "2015-02-09"),
         ("2023", "2023"),
         ("2023-13-01", "2023"),
         ("0001-01-01", None),
@@ -631,6 +755,40 @@ def test_real_article_pages(realworld, path, language, title_part):
 
 
 @pytest.mark.parametrize(
+    "path, encoding, content_type, title_part, language",
+    [
+        ("other-article-html/4pda_ru_news_article__embed.html", "cp1251", "text/html; charset=utf-8", "Состоялся релиз", "ru"),
+        ("other-article-html/4pda_ru_news_article__embed.html", "cp1251", "text/html; charset=iso-8859-1", "Состоялся релиз", "ru"),
+        ("other-article-html/4pda_ru_news_article__embed.html", "koi8_r", "text/html; charset=utf-8", "Состоялся релиз", "ru"),
+        ("other-article-html/4pda_ru_news_article__embed.html", "koi8_r", "text/html; charset=iso-8859-1", "Состоялся релиз", "ru"),
+        ("other-article-html/aoc_media_page__wallabag.html", "cp1252", "text/html; charset=utf-8", "AOC", "fr"),
+    ],
+)  # fmt: skip
+def test_real_pages_in_legacy_charsets(realworld, path, encoding, content_type, title_part, language):
+    """The real pages re-encoded, their own charset tags dropped (repro: a server that transcodes)."""
+    markup = (realworld / path).read_text(encoding="utf-8")
+    body = re.sub(r"<meta[^>]*charset[^>]*>", "", markup).encode(encoding, errors="replace")
+    result = extract(body, url="https://example.org/article", content_type=content_type)
+    assert result.charset == encoding.replace("_", "-")
+    assert title_part in result.title
+    assert result.language == language
+
+
+@pytest.mark.parametrize(
+    "path, published",
+    [
+        ("other-article-html/acl_anthology_2021.naacl-main.208__papis.html", "2021-06"),  # citation_publication_date 2021/6
+        ("other-article-html/usenix_sec22_bulekov__papis.html", "2022"),
+        ("other-article-html/hal_theses_tel-02083632__papis.html", "2015-02-09"),
+        ("other-article-html/biorxiv_2020.03.22.002386v3__metascraper.html", "2020-03-27"),
+    ],
+)
+def test_real_paper_pages_published(realworld, path, published):
+    result = extract((realworld / path).read_bytes(), url="https://example.org/abs", content_type="text/html")
+    assert result.published == published
+
+
+@pytest.mark.parametrize(
     "path, authors",
     [
         (
@@ -648,9 +806,23 @@ def test_real_article_pages(realworld, path, language, title_part):
             ("Sanchita Bandyopadhyay-Ghosh", "Robert Jeng", "Joydeep Mukherjee", "Mohini Sain"),
         ),
         ("other-article-html/nber_w29971__papis.html", ("David Lucca", "Jonathan H. Wright")),
+        ("other-article-html/medium_webpack-3-official-release__metascraper.html", ("Sean T. Larkin",)),
+        ("other-article-html/aoc_media_page__wallabag.html", ()),  # "Auteurs" is a menu label
     ],
 )  # fmt: skip
 def test_real_paper_pages_authors(realworld, path, authors):
     body = (realworld / path).read_bytes()
     result = extract(body, url="https://example.org/abs", content_type="text/html")
     assert result.authors == authors
+
+
+@pytest.mark.parametrize(
+    "path, site_name",
+    [
+        ("other-article-html/biorxiv_2020.03.22.002386v3__metascraper.html", "bioRxiv"),
+        ("other-article-html/4pda_ru_news_article__embed.html", "4PDA - Новости мира мобильных устройств"),
+    ],
+)
+def test_real_pages_site_name(realworld, path, site_name):
+    result = extract((realworld / path).read_bytes(), url="https://example.org/abs", content_type="text/html")
+    assert result.site_name == site_name

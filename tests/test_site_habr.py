@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from harvester.sites import habr
@@ -20,6 +22,41 @@ def test_mapping():
     assert metadata.language == "ru" and metadata.site_name == "Хабр"
     assert metadata.summary == "Рассказываем, как квантизация и спекулятивное декодирование ускорили ответы нашей модели."
     assert metadata.meta == {"hubs": ["Машинное обучение", "Python"], "company": "ACME", "reading_time": "12 мин"}
+
+
+HABR_BODY = (
+    "<p>В этой статье я расскажу, как мы сократили время ответа модели втрое без новой архитектуры.</p>"
+    "<p>Содержание</p><ul><li>Квантизация. Подготовка весов и</li><li>Спекулятивное декодирование</li></ul>"
+    + "".join(
+        f"<h2>Часть {n}</h2><p>{sentence} Измерения мы повторяли на одном и том же наборе запросов. "
+        "Результаты сравнивали с исходной моделью на тех же данных.</p>"
+        for n, sentence in enumerate(
+            [
+                "Сначала мы перевели веса модели в восьмибитный формат и проверили качество ответов.",
+                "Затем маленькая модель стала предлагать черновик, а большая проверяла его целиком.",
+                "Наконец, мы объединили оба приёма и получили ускорение втрое на реальной нагрузке.",
+            ],
+            1,
+        )
+    )
+)
+
+
+@pytest.mark.parametrize("description", [None, "Рассказываем, как квантизация ускорила ответы."])
+def test_summary_is_whole_sentences_of_the_article(description):
+    page = fixture_bytes("habr_article.html").decode().replace("<p>Текст статьи.</p>", HABR_BODY)
+    if description is None:
+        page = page.replace('<meta name="description"', '<meta name="no-description"')
+    else:
+        page = page.replace("Рассказываем, как квантизация и спекулятивное декодирование ускорили ответы нашей модели.", description)
+    metadata = habr.parse_article(page.encode())
+    assert metadata.description == description
+    summary = metadata.summary
+    assert summary.startswith("В этой статье я расскажу, как мы сократили время ответа модели втрое")
+    assert len(summary) <= habr.SUMMARY_CHARS and summary.endswith(".") and "…" not in summary
+    assert "Содержание" not in summary and "Часть" not in summary  # no table of contents, no heading
+    sentences = [s for s in re.split(r"(?<=\.) ", summary)]
+    assert 2 <= len(sentences) <= 4 and all(s in HABR_BODY for s in sentences)
 
 
 @pytest.mark.parametrize(

@@ -101,6 +101,44 @@ def test_summary_keeps_to_the_language(language, script):
         assert bool(CYRILLIC.search(sentence)) is (script == "cyrillic")
 
 
+#: A page with its abstract in English and in French (an English page by the language detector).
+BILINGUAL = "\n".join(
+    [
+        "Pruning removes the weights of a network that matter least for its answers.",
+        "We study which facts a language model forgets first when it is pruned.",
+        "Rare facts are lost long before common ones, even at a small pruning rate.",
+        "Choosing the weights to prune by their effect on rare facts keeps most of them.",
+        "L’élagage supprime les poids d’un réseau qui comptent le moins pour ses réponses.",
+        "Nous étudions quels faits un modèle de langue oublie en premier lorsqu’il est élagué.",
+        "Les faits rares sont perdus bien avant les faits courants, même à un faible taux d’élagage.",
+        "Choisir les poids à élaguer selon leur effet sur les faits rares en conserve la plupart.",
+        "Die seltenen Fakten gehen verloren, lange bevor die häufigen Fakten verschwinden.",
+    ]
+)
+
+
+def test_an_english_summary_quotes_no_sentence_in_another_latin_language():
+    sentences = summary_sentences(summarize(BILINGUAL, language="en"))
+    assert len(sentences) >= 2
+    assert all(sentence in BILINGUAL.split("\n")[:4] for sentence in sentences)
+
+
+@pytest.mark.parametrize(
+    "sentence, prose",
+    [
+        ("Rare facts are lost long before common ones, even at a small pruning rate.", True),
+        ("Pruned networks forget the rare facts first.", True),
+        # English with no function word at all is not quoted either: the rule's price (rare, and mostly
+        # reference lists and captions: "Acta Physiol Acad Sci Hung 53: 265–277.")
+        ("Instead, ambassadors provided discrediting information.", False),
+        ("Les faits rares sont perdus bien avant les faits courants, même à un faible taux.", False),
+        ("Die seltenen Fakten gehen verloren, lange bevor die häufigen Fakten verschwinden.", False),
+    ],
+)
+def test_english_prose_reads_as_english(sentence, prose):
+    assert is_prose(sentence, "en") is prose
+
+
 CENTRAL = (
     "The library thanks the volunteers, the bakers and the families whose children filled "
     "the reading chairs and the repaired shelves on opening day."
@@ -213,6 +251,40 @@ def test_ten_thousand_words_well_under_100_ms():
     assert min(timings) < 0.1
 
 
+PRUNING_ABSTRACT = (
+    "Small language models forget rare facts first when they are pruned. "
+    "We measure how much of a model can be pruned before rare facts are lost. "
+    "Rare facts survive pruning when the pruned weights are chosen by their effect on those facts. "
+    "Our method keeps ninety percent of rare facts at half the original model size."
+)
+#: A paper's landing page as text: its abstract only in the citation exports it offers for copying.
+CITATION_EXPORTS = "\n".join(
+    [
+        "@inproceedings{doe-roe-2024-pruning,",
+        '    title = "What pruning forgets first",',
+        '    author = "Doe, Jane  and Roe, John",',
+        '    booktitle = "Proceedings of the Workshop on Small Models",',
+        '    year = "2024",',
+        f'    abstract = "{PRUNING_ABSTRACT}",',
+        "}",
+        '<mods ID="doe-roe-2024-pruning">',
+        f"<abstract>{PRUNING_ABSTRACT}</abstract>",
+        "%T What pruning forgets first",
+        f"%X {PRUNING_ABSTRACT}",
+    ]
+)
+
+
+@pytest.mark.parametrize(
+    "text", [CITATION_EXPORTS, CITATION_EXPORTS.split("\n", 1)[1]], ids=["bibtex entry", "bibtex fields only"]
+)
+def test_summary_quotes_no_citation_export_markup(text):
+    summary = summarize(text, language="en")
+    sentences = summary_sentences(summary)
+    assert 2 <= len(sentences) <= 4
+    assert all(sentence in PRUNING_ABSTRACT for sentence in sentences)  # the prose, not its markup
+
+
 @pytest.mark.parametrize(
     "sentence, prose",
     [
@@ -229,6 +301,13 @@ def test_ten_thousand_words_well_under_100_ms():
         ("See https://example.org/a/very/long/link/to/somewhere for the details.", False),
         ("model.evaluate(test_set, metrics=['accuracy']) returns a dict.", False),
         ("Results: 12.5 / 13.7 / 14.2 / 15.9 / 16.1 / 17.3 / 18.8.", False),
+        # a citation export shown on the page: BibTeX, refer/EndNote, MODS
+        ('abstract = "Small language models forget rare facts first when they are pruned.', False),
+        ('@inproceedings{doe-2024-pruning, title = {What pruning forgets first}, and it goes on.', False),
+        ("The entry reads title = {What pruning forgets first} in the bibliography file.", False),
+        ("%X Small language models forget rare facts first when they are pruned.", False),
+        ("<abstract>Small language models forget rare facts first when they are pruned.", False),
+        ("We set the threshold to 5% and kept it for every run of the experiment.", True),
     ],
 )
 def test_is_prose(sentence, prose):

@@ -9,14 +9,19 @@ hubs ``.tm-publication-hub__link``, reading time
 
 Company blogs are listed among the hubs ("Блог компании X"); they go to
 ``meta.company``, not to the tags.
+
+The summary is ``harvester.summarize``'s, of the article body, as for any
+fetched page (whole sentences, headings and the table of contents skipped),
+falling back to the page's description.
 """
 
 from __future__ import annotations
 
 import re
 
-from harvester.sites.base import FAILED, OK, SiteMetadata, collapse, classify_status, shorten
+from harvester.sites.base import FAILED, OK, SiteMetadata, collapse, classify_status
 from harvester.sources._html import decode, node_text, parse_document
+from harvester.summarize import summarize
 
 __all__ = ["classify", "parse_article", "russian_date"]
 
@@ -126,18 +131,18 @@ def parse_article(body: bytes | str) -> SiteMetadata:
         match = _MINUTES_RE.search(reading)
         minutes = int(match.group(1)) if match else None
     description = _meta(tree, "description", "og:description")
-    summary = description
-    if not summary:
-        body_node = tree.css_first(".tm-article-body") or tree.css_first(".post__text")
-        summary = collapse(node_text(body_node)) if body_node is not None else None
     language = (tree.css_first("html").attributes.get("lang") or "").split("-")[0].lower() or None if tree.css_first("html") else None
+    body_node = tree.css_first(".tm-article-body") or tree.css_first(".post__text")
+    # Whole sentences of the article, as for any page; its lines kept apart, so
+    # a heading or a table of contents is never glued to a sentence.
+    summary = summarize(node_text(body_node), language=language, fallback=description, max_chars=SUMMARY_CHARS)
     meta = {"hubs": hubs, "company": companies[0] if companies else None, "reading_time": reading}
     return SiteMetadata(
         status=OK,
         title=title,
         authors=[author] if author else [],
         published=published,
-        summary=shorten(summary, SUMMARY_CHARS) if summary else None,
+        summary=summary,
         description=description,
         site_name="Хабр" if (language or "ru") == "ru" else "Habr",
         language=language,

@@ -135,8 +135,17 @@ def format_person(person: Person) -> str:
     return name
 
 
+#: BibTeX's keyword for "and more authors" (et al.); also what ends an author
+#: list that fetching cut (``harvester.extract.MORE_AUTHORS``).
+OTHERS = "others"
+
+
 def format_authors(people: list[Person]) -> str:
-    return " and ".join(format_person(person) for person in people)
+    """People joined with ``and``; a last ``others`` stays BibTeX's bare keyword, not a braced name."""
+    names = [format_person(person) for person in people]
+    if len(people) > 1 and people[-1] == Person(literal=OTHERS):
+        names[-1] = OTHERS
+    return " and ".join(names)
 
 
 def verbatim(value: str) -> str:
