@@ -103,7 +103,7 @@ def zotero_item(record: Record, collections: list[str] = ()) -> dict:
     """The Zotero item JSON for a record (only the fields we own; empty ones left out)."""
     item_type = ITEM_TYPES[record.work]
     creator_type = CREATOR_TYPES.get(item_type, "author")
-    people = record.authors
+    people = record.named_authors
     if record.authors_are_fallback and record.work not in ("software", "video", "dataset"):
         people = []  # a site standing in for an author belongs in BibTeX, not in Zotero's creators
     doi = record.doi or record.arxiv_doi

@@ -450,3 +450,20 @@ def test_the_journal_reference_and_the_users_note_are_both_kept(db_path, fmt, ex
     output = run(db_path, "-f", fmt).output
     notes = json.loads(output)[0]["note"] if fmt == "csljson" else [line for line in output.splitlines() if line.startswith("N1")]
     assert notes == expected
+
+
+def test_a_cut_author_list_says_others_only_in_bibtex(db_path):
+    """BibTeX has a keyword for "and more"; elsewhere "others" would be an author's name."""
+    from readinglist.export import select_items
+    from readinglist.zotero import zotero_item
+
+    db = open_db(db_path)
+    db["items"].insert({"id": "a1", "url": "https://example.org/big-collab", "kind": "paper", "status": "unread",
+                        "added_at": "2024-06-10T12:00:00+00:00", "title": "A Big Collaboration",
+                        "authors": json.dumps(["Ann Lee", "Bo Chen", "others"])})
+    db.conn.commit()
+    assert "  author = {Lee, Ann and Chen, Bo and others},\n" in run(db_path, "-f", "bibtex").output
+    assert [line for line in run(db_path, "-f", "ris").output.splitlines() if line.startswith("AU")] == [
+        "AU  - Lee, Ann", "AU  - Chen, Bo"]
+    assert [a["family"] for a in json.loads(run(db_path, "-f", "csljson").output)[0]["author"]] == ["Lee", "Chen"]
+    assert [c["lastName"] for c in zotero_item(select_items(db)[0])["creators"]] == ["Lee", "Chen"]

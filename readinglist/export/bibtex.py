@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import re
 
-from .records import Person, Record
+from .records import MORE_AUTHORS, Person, Record
 
 MONTHS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
 # Babel language names, for `langid` (BibLaTeX hyphenation; Pandoc keeps non-English titles' case).
@@ -135,16 +135,11 @@ def format_person(person: Person) -> str:
     return name
 
 
-#: BibTeX's keyword for "and more authors" (et al.); also what ends an author
-#: list that fetching cut (``harvester.extract.MORE_AUTHORS``).
-OTHERS = "others"
-
-
 def format_authors(people: list[Person]) -> str:
     """People joined with ``and``; a last ``others`` stays BibTeX's bare keyword, not a braced name."""
     names = [format_person(person) for person in people]
-    if len(people) > 1 and people[-1] == Person(literal=OTHERS):
-        names[-1] = OTHERS
+    if len(people) > 1 and people[-1] == Person(literal=MORE_AUTHORS):
+        names[-1] = MORE_AUTHORS
     return " and ".join(names)
 
 

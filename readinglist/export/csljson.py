@@ -46,7 +46,7 @@ def csl_item(record: Record) -> dict:
     # The key is the id (citeproc-py rejects the newer "citation-key" variable).
     item: dict = {"id": record.citekey, "type": TYPES[record.work]}
     item["title"] = record.title_or_url
-    item["author"] = [csl_name(person) for person in record.authors]
+    item["author"] = [csl_name(person) for person in record.named_authors]
     item["issued"] = {"date-parts": [record.date_parts]}
     if record.accessed:
         item["accessed"] = _date(record.accessed)

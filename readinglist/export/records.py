@@ -43,6 +43,9 @@ CROSSREF_WORKS = {
     "posted-content": "preprint",
     "dataset": "dataset",
 }
+#: What ends an author list that fetching cut (``harvester.extract.MORE_AUTHORS``):
+#: BibTeX's keyword for "and more authors".
+MORE_AUTHORS = "others"
 KIND_WORKS = {"repo": "software", "model": "software", "dataset": "dataset", "video": "video"}
 
 _CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")  # control characters and line separators
@@ -132,6 +135,13 @@ class Record:
     journal_ref: str | None = None
     meta: dict = field(default_factory=dict)
     mentions: list[Mention] = field(default_factory=list)
+
+    @property
+    def named_authors(self) -> list[Person]:
+        """``authors`` without the ``others`` that ends a list fetching cut: only BibTeX has a word for it."""
+        if len(self.authors) > 1 and self.authors[-1] == Person(literal=MORE_AUTHORS):
+            return self.authors[:-1]
+        return self.authors
 
     @property
     def title_or_url(self) -> str:

@@ -58,7 +58,7 @@ def _pages(pages: str | None) -> tuple[str | None, str | None]:
 def format_record(record: Record) -> str:
     lines = [_line("TY", TYPES[record.work])]
     lines.append(_line("TI", record.title_or_url))
-    lines += [_line("AU", _author(person)) for person in record.authors]
+    lines += [_line("AU", _author(person)) for person in record.named_authors]
     lines.append(_line("PY", record.year))
     if record.date_source == "published":
         lines.append(_line("DA", _ris_date(record)))
