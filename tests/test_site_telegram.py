@@ -22,6 +22,25 @@ def test_embed_url(url, expected):
     assert telegram.embed_url(Settings(telegram_base="http://tg.local"), url) == expected
 
 
+def test_a_long_post_is_summarized_in_whole_sentences():
+    sentences = [
+        "Авторы предлагают новый метод квантизации весов больших языковых моделей до двух бит.",
+        "Метод обучает кодбуки для групп весов и почти не теряет качество на стандартных бенчмарках.",
+        "На моделях семейства Llama потеря перплексии составила меньше половины пункта.",
+        "Для инференса написаны быстрые ядра, которые работают и на потребительских видеокартах.",
+        "Сравнение с GPTQ и QuIP показывает заметный выигрыш при одинаковом размере модели.",
+        "Отдельно авторы изучают, как дообучение после квантизации влияет на итоговое качество.",
+        "Код и веса моделей выложены в открытый доступ, статья принята на крупную конференцию.",
+    ]
+    html = fixture_bytes("telegram_embed.html").decode("utf-8")
+    start = html.index('js-message_text" dir="auto">') + len('js-message_text" dir="auto">')
+    html = html[:start] + "<br/><br/>".join(sentences) + html[html.index("</div>", start):]
+    summary = telegram.parse_embed(html, "https://t.me/ml_digest/1024").summary
+    quoted = [sentence for sentence in sentences if sentence in summary]
+    assert (" ".join(quoted), 2 <= len(quoted) <= 4) == (summary, True)
+    assert len(summary) <= 600
+
+
 def test_mapping():
     metadata = telegram.parse_embed(fixture_bytes("telegram_embed.html"), "https://t.me/ml_digest/1024")
     assert metadata.status == "ok"

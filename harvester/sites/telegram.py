@@ -13,11 +13,11 @@ import re
 from harvester.language import detect_language
 from harvester.sites.base import DEAD, FAILED, OK, SiteMetadata, collapse, classify_status, shorten
 from harvester.sources._html import decode, node_text, parse_document
+from harvester.summarize import summarize
 
 __all__ = ["post_path", "embed_url", "classify", "parse_embed"]
 
 _POST_RE = re.compile(r"^https://t\.me/(?:s/)?(?P<name>[A-Za-z0-9_]{3,})/(?P<number>\d+)$")
-SUMMARY_CHARS = 2000
 TITLE_CHARS = 100
 
 
@@ -53,6 +53,7 @@ def parse_embed(body: bytes | str, url: str = "") -> SiteMetadata:
     owner = tree.css_first(".tgme_widget_message_owner_name")
     channel_title = collapse(node_text(owner)) or None if owner is not None else None
     text = (post.text or "").strip()
+    language = detect_language(text)
     first_line = next((collapse(line) for line in text.splitlines() if collapse(line)), "")
     meta = {"channel": post.channel, "post": post.post_id, "views": None}
     views = tree.css_first(".tgme_widget_message_views")
@@ -65,8 +66,9 @@ def parse_embed(body: bytes | str, url: str = "") -> SiteMetadata:
         title=shorten(first_line, TITLE_CHARS) if first_line else None,
         authors=[channel_title] if channel_title else [],
         published=post.date[:10] if post.date else None,
-        summary=shorten(collapse(text), SUMMARY_CHARS) if text else None,
+        # A long post is summarized as any page is: whole sentences, never cut mid-phrase.
+        summary=summarize(text, language=language, fallback=text) if text else None,
         site_name=channel_title,
-        language=detect_language(text),
+        language=language,
         meta={k: v for k, v in meta.items() if v},
     )
