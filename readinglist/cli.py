@@ -186,10 +186,9 @@ def harvest(db, paths, format_name, channel, channel_list, since, limit, allow_p
         raise click.UsageError("give PATHS to harvest, @channel names, or --channels FILE")
     since_day = None
     if since:
-        _check_date(since, "--since")
         from datetime import date
 
-        since_day = date.fromisoformat(since)
+        since_day = date.fromisoformat(_iso_date(since, "--since"))
     from .live import harvest_channels
     from .pipeline import HarvestStats, expand_inputs, harvest as run_harvest
 
@@ -277,7 +276,7 @@ def list_(db, status, kind, channel, tag, domain, since, sort, as_json, as_csv):
     from .queue import ListFilter, list_items
 
     if since:
-        _check_date(since, "--since")
+        since = _iso_date(since, "--since")
     items = list_items(db, ListFilter(status=status, kind=kind, channel=channel, tag=tag, domain=domain, since=since, sort=sort))
     if as_json:
         click.echo(json.dumps(items, ensure_ascii=False, indent=2))
@@ -294,11 +293,16 @@ def list_(db, status, kind, channel, tag, domain, since, sort, as_json, as_csv):
             click.echo(_plain_line(item))
 
 
-def _check_date(value: str, option: str) -> None:
+def _iso_date(value: str, option: str) -> str:
+    """``value`` as YYYY-MM-DD, or ``Error: ...``.
+
+    Every ISO 8601 date Python reads is taken (20240101, 2024-W01-1 too), but
+    spelled YYYY-MM-DD: the filters compare it as text with stored ISO times.
+    """
     from datetime import date
 
     try:
-        date.fromisoformat(value)
+        return date.fromisoformat(value).isoformat()
     except ValueError:
         raise click.ClickException(f"{option}: invalid date {value!r} (use YYYY-MM-DD)") from None
 
@@ -891,7 +895,7 @@ def _select_records(db, status, kind, tag, since, **extra):
     from .export import select_items
 
     if since:
-        _check_date(since, "--since")
+        since = _iso_date(since, "--since")
     return select_items(db, status=status, kind=kind, tag=tag, since=since, **extra)
 
 
