@@ -23,6 +23,15 @@ PRIORITIES = ("high", "normal", "low")
 
 KINDS = ("paper", "repo", "model", "dataset", "video", "article", "post", "channel", "unresolved")
 PROGRESS_MIN_BYTES = 1_000_000
+# The most a count option (-n, --limit, --mentions) takes: more than any reading list
+# holds, and far below what SQLite and itertools.islice can take (a bigger number
+# overflowed them with a traceback).
+MAX_COUNT = 1_000_000
+
+
+def count_range(least: int = 1) -> click.IntRange:
+    """The type of every count option: ``least`` to :data:`MAX_COUNT`."""
+    return click.IntRange(least, MAX_COUNT)
 
 
 # ``--db PATH`` as a path: for commands that hand the file to something else (serve).
@@ -136,7 +145,7 @@ def cli(verbose: bool):
 @click.option("--channel", "-c", help="Channel name for the posts, overriding what the input says.")
 @click.option("--channels", "channel_list", type=click.Path(dir_okay=False), help="Read the public channels listed in this file live.")
 @click.option("--since", metavar="DATE", help="Live channels: stop at posts older than DATE (YYYY-MM-DD).")
-@click.option("--limit", "-n", type=click.IntRange(min=1), help="Live channels: at most N new posts per channel.")
+@click.option("--limit", "-n", type=count_range(), help="Live channels: at most N new posts per channel.")
 @click.option("--allow-private/--no-allow-private", default=None,
               help="Let requests reach private addresses (tests, mirrors), or not, whatever the environment and config say.")
 @config_option
@@ -486,7 +495,7 @@ def note(db, ref, text):
 
 
 @cli.command(name="next")
-@click.option("-n", "count", type=click.IntRange(min=1), default=5, show_default=True, help="How many items.")
+@click.option("-n", "count", type=count_range(), default=5, show_default=True, help="How many items.")
 @click.option("--kind", "-k", type=click.Choice(KINDS), help="Only items of this kind.")
 @click.option("--max-minutes", "-m", type=click.FloatRange(min=0), help="Only items that take at most this long to read.")
 @click.option("--channel", "-c", help="Only items mentioned in this channel.")
@@ -526,7 +535,7 @@ def next_(db, count, kind, max_minutes, channel, tag, lang, open_, as_json):
 
 @cli.command()
 @click.argument("ref", metavar="ID")
-@click.option("--mentions", "-m", type=click.IntRange(min=0), default=20, show_default=True,
+@click.option("--mentions", "-m", type=count_range(0), default=20, show_default=True,
               help="How many of the latest mentions to show (0: all).")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @db_option
@@ -557,7 +566,7 @@ def show(db, ref, mentions, as_json):
 @click.argument("query")
 @click.option("--status", "-s", type=click.Choice(STATUSES), default="all", show_default=True)
 @click.option("--kind", "-k", type=click.Choice(KINDS), help="Only items of this kind.")
-@click.option("--limit", "-n", type=click.IntRange(min=1), default=20, show_default=True)
+@click.option("--limit", "-n", type=count_range(), default=20, show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @db_option
 @user_errors
@@ -626,7 +635,7 @@ def stats(db, as_json):
 
 
 @cli.command()
-@click.option("--limit", "-n", type=click.IntRange(min=1), help="Fetch at most N items (best-ranked first).")
+@click.option("--limit", "-n", type=count_range(), help="Fetch at most N items (best-ranked first).")
 @click.option("--kind", "-k", type=click.Choice(KINDS), help="Only items of this kind.")
 @click.option("--retry-failed", is_flag=True, help="Also retry failed, dead and skipped items now.")
 @click.option("--refresh", is_flag=True, help="Fetch ok items again (conditional GET: unchanged pages cost a 304).")
@@ -749,7 +758,7 @@ def _metadata_summary(stats) -> str | None:
 
 
 @cli.command()
-@click.option("--limit", "-n", type=click.IntRange(min=1), help="Try at most N cited titles this run (most mentioned first).")
+@click.option("--limit", "-n", type=count_range(), help="Try at most N cited titles this run (most mentioned first).")
 @config_option
 @quiet_option
 @db_option

@@ -34,6 +34,30 @@ def test_usage_errors_are_one_line(db_path, args, message):
     assert (result.exit_code, result.output) == (1, f"Error: {message}\n")
 
 
+HUGE = "99999999999999999999"
+
+
+@pytest.mark.parametrize(
+    "args, option, least",
+    [
+        (["next", "-n", HUGE], "'-n'", 1),
+        (["show", "0000", "--mentions", HUGE], "'--mentions' / '-m'", 0),
+        (["search", "model", "-n", HUGE], "'--limit' / '-n'", 1),
+        (["fetch", "-n", HUGE], "'--limit' / '-n'", 1),
+        (["resolve", "-n", HUGE], "'--limit' / '-n'", 1),
+        (["harvest", "@channel", "--limit", HUGE], "'--limit' / '-n'", 1),
+    ],
+)
+def test_a_count_past_a_million_is_refused(db_path, args, option, least):
+    """SQLite and islice overflowed on it with a traceback: it is refused before any work."""
+    result = invoke(*args, "--db", str(db_path))
+    assert (result.exit_code, result.output) == (
+        1,
+        f"Error: Invalid value for {option}: {HUGE} is not in the range {least}<=x<=1000000"
+        f" (see 'readinglist {args[0]} --help')\n",
+    )
+
+
 def test_a_usage_error_changes_nothing_stored(db_path):
     assert invoke("add", "https://arxiv.org/abs/1706.03762", "--db", str(db_path)).exit_code == 0
     before = invoke("list", "--json", "--db", str(db_path)).output
