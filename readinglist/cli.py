@@ -250,8 +250,9 @@ def _harvest_with_progress(db, paths, format_name, channel, total):
 
 
 def _report(stats, quiet: bool) -> None:
-    for path in stats.channel_lists:
-        click.echo(f"Skipped {path}: a channel list, not posts (read its channels with --channels {path})", err=True)
+    if not quiet:  # a notice, not an error: cron would mail it every day
+        for path in stats.channel_lists:
+            click.echo(f"Skipped {path}: a channel list, not posts (read its channels with --channels {path})", err=True)
     for error in stats.errors:
         click.echo(f"Error: {error}", err=True)
     if not quiet:
@@ -954,7 +955,8 @@ def zotero():
 @click.option("--library-id", required=True, help="Your Zotero user ID or the group ID (digits; see zotero.org/settings/keys).")
 @click.option("--library-type", type=click.Choice(("user", "group")), default="user", show_default=True)
 @click.option("--collection", "-c", metavar="NAME", help="Put the items in this collection (created if missing).")
-@click.option("--dry-run", "-n", is_flag=True, help="Show what would be created or updated; send nothing.")
+@click.option("--dry-run", "-n", is_flag=True,
+              help="Show what would be created or updated; send nothing. With --quiet, only check (print nothing but errors).")
 @export_filters
 @quiet_option
 @config_option
@@ -985,6 +987,8 @@ def zotero_push(db, library_id, library_type, collection, dry_run, status, kind,
     records = _select_records(db, status, kind, tag, since, with_mentions=True)
     if dry_run:
         actions = plan(db, library, records)
+        if quiet:
+            return
         for action in actions:
             changed = f" ({', '.join(action.changed)})" if action.changed else ""
             title = " ".join((action.record.title_or_url).split())
@@ -1008,8 +1012,9 @@ def zotero_push(db, library_id, library_type, collection, dry_run, status, kind,
             report = push(db, client, records, collection)
     except ZoteroError as error:
         raise click.ClickException(str(error)) from None
-    for line in report.skipped:
-        click.echo(f"Skipped {line}", err=True)
+    if not quiet:  # items deleted in Zotero: a notice on every push, not an error
+        for line in report.skipped:
+            click.echo(f"Skipped {line}", err=True)
     for line in report.failed:
         click.echo(f"Error: {line}", err=True)
     if not quiet:
