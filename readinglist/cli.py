@@ -99,7 +99,11 @@ def _open(path: str):
 
 class OneLineErrors(click.Group):
     """A click group whose usage errors (a bad option value, an unknown option)
-    are one ``Error: ...`` line with exit status 1, like every other input error."""
+    are one ``Error: ...`` line with exit status 1, like every other input error.
+
+    Every error message is made one printable line: it names the input (a file
+    name, a channel, a value), and a control character in it would reach the
+    terminal (retitle it) and a newline would forge a second ``Error:`` line."""
 
     def make_context(self, *args, **kwargs):
         try:
@@ -112,13 +116,27 @@ class OneLineErrors(click.Group):
             return super().invoke(ctx)
         except click.UsageError as error:
             raise _one_line(error) from None
+        except click.ClickException as error:
+            from .render import printable_line
+
+            error.message = printable_line(error.message)
+            raise
 
 
 def _one_line(error: click.UsageError) -> click.ClickException:
+    from .render import printable_line
+
     if isinstance(error, click.exceptions.NoArgsIsHelpError):
         return error  # a bare group: click prints its help
     command = error.ctx.command_path if error.ctx is not None else "readinglist"
-    return click.ClickException(f"{error.format_message().rstrip('.')} (see '{command} --help')")
+    return click.ClickException(printable_line(f"{error.format_message().rstrip('.')} (see '{command} --help')"))
+
+
+def _echo_line(line: str, err: bool = False) -> None:
+    """A line naming input (a file name) or holding web text: see render.printable_line."""
+    from .render import printable_line
+
+    click.echo(printable_line(line), err=err)
 
 
 @click.group(cls=OneLineErrors)
@@ -252,9 +270,9 @@ def _harvest_with_progress(db, paths, format_name, channel, total):
 def _report(stats, quiet: bool) -> None:
     if not quiet:  # a notice, not an error: cron would mail it every day
         for path in stats.channel_lists:
-            click.echo(f"Skipped {path}: a channel list, not posts (read its channels with --channels {path})", err=True)
+            _echo_line(f"Skipped {path}: a channel list, not posts (read its channels with --channels {path})", err=True)
     for error in stats.errors:
-        click.echo(f"Error: {error}", err=True)
+        _echo_line(f"Error: {error}", err=True)
     if not quiet:
         click.echo(stats.summary())
     if stats.errors:
@@ -850,7 +868,7 @@ def serve(host, port, metadata_path, db_path):
     ds = build_datasette(db_path, metadata=metadata, password_hash=password_hash)
     url_host = f"[{host}]" if ":" in host else host
     base_url = f"http://{url_host}:{port}"
-    click.echo(f"Serving {db_path} at {base_url}/")
+    _echo_line(f"Serving {db_path} at {base_url}/")
     for line in sign_in_lines(ds, base_url, password_hash is not None):
         click.echo(line)
     if not is_loopback(host):
@@ -879,7 +897,7 @@ def set_password():
         raise click.ClickException(str(error)) from None
     except OSError as error:
         raise click.ClickException(f"{error.filename}: cannot save the password ({error.strerror})") from None
-    click.echo(f'Password saved (hash only) to {path}. Sign in as "owner" at /-/login after readinglist serve.')
+    _echo_line(f'Password saved (hash only) to {path}. Sign in as "owner" at /-/login after readinglist serve.')
 
 
 # ------------------------------------------------------------------ exports and Zotero (issue 7)
@@ -943,7 +961,7 @@ def export(db, format_name, status, kind, tag, since, output, quiet):
     except OSError as error:
         raise click.ClickException(f"{output}: cannot write ({error.strerror or error})") from None
     if not quiet:
-        click.echo(f"Exported {len(records)} items to {output} ({format_name}).", err=True)
+        _echo_line(f"Exported {len(records)} items to {output} ({format_name}).", err=True)
 
 
 @cli.group()
@@ -992,7 +1010,7 @@ def zotero_push(db, library_id, library_type, collection, dry_run, status, kind,
         for action in actions:
             changed = f" ({', '.join(action.changed)})" if action.changed else ""
             title = " ".join((action.record.title_or_url).split())
-            click.echo(f"{action.action:<9}  {action.item_type:<15}  {action.record.citekey}  {title}{changed}")
+            _echo_line(f"{action.action:<9}  {action.item_type:<15}  {action.record.citekey}  {title}{changed}")
         counts = {name: sum(a.action == name for a in actions) for name in ("create", "update", "unchanged")}
         where = f" into collection {collection!r}" if collection else ""
         click.echo(
@@ -1014,9 +1032,9 @@ def zotero_push(db, library_id, library_type, collection, dry_run, status, kind,
         raise click.ClickException(str(error)) from None
     if not quiet:  # items deleted in Zotero: a notice on every push, not an error
         for line in report.skipped:
-            click.echo(f"Skipped {line}", err=True)
+            _echo_line(f"Skipped {line}", err=True)
     for line in report.failed:
-        click.echo(f"Error: {line}", err=True)
+        _echo_line(f"Error: {line}", err=True)
     if not quiet:
         if report.collection_created:
             click.echo(f"Created collection {report.collection_created!r}.")

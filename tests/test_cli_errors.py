@@ -58,6 +58,33 @@ def test_a_count_past_a_million_is_refused(db_path, args, option, least):
     )
 
 
+# A file name as senders name attachments: it retitles the terminal and forges a second error line.
+FORGED = "result\x1b]0;pwned\x07\nError: fake.json"
+SHOWN = "result]0;pwned Error: fake.json"
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["harvest", "--channels", "DIR/FORGED"], "DIR/SHOWN: cannot read channel list (No such file or directory)"),
+        (["export", "-o", "DIR/FORGED/x.bib"], "DIR/SHOWN/x.bib: cannot write (No such file or directory)"),
+    ],
+)
+def test_input_named_in_an_error_is_one_printable_line(db_path, tmp_path, args, message):
+    def named(text):
+        return text.replace("DIR", str(tmp_path)).replace("FORGED", FORGED).replace("SHOWN", SHOWN)
+
+    result = invoke(*map(named, args), "--db", str(db_path))
+    assert (result.exit_code, result.stderr) == (1, f"Error: {named(message)}\n")
+
+
+def test_a_file_met_in_a_folder_is_named_on_one_printable_line(db_path, tmp_path):
+    (tmp_path / "export").mkdir()
+    (tmp_path / "export" / FORGED).write_text('{"name": "x", "type": "personal_chat", "messages": [ {"id": 1, ')
+    result = invoke("harvest", str(tmp_path / "export"), "--db", str(db_path))
+    assert (result.exit_code, result.stderr) == (1, f"Error: {tmp_path / 'export' / SHOWN}: truncated JSON at byte 63\n")
+
+
 def test_a_usage_error_changes_nothing_stored(db_path):
     assert invoke("add", "https://arxiv.org/abs/1706.03762", "--db", str(db_path)).exit_code == 0
     before = invoke("list", "--json", "--db", str(db_path)).output
