@@ -23,6 +23,8 @@ PRIORITIES = ("high", "normal", "low")
 
 KINDS = ("paper", "repo", "model", "dataset", "video", "article", "post", "channel", "unresolved")
 PROGRESS_MIN_BYTES = 1_000_000
+# The exit status after Ctrl-C (128 + SIGINT), as a shell reports it.
+INTERRUPTED = 130
 # The most a count option (-n, --limit, --mentions) takes: more than any reading list
 # holds, and far below what SQLite and itertools.islice can take (a bigger number
 # overflowed them with a traceback).
@@ -121,6 +123,11 @@ class OneLineErrors(click.Group):
 
             error.message = printable_line(error.message)
             raise
+        except KeyboardInterrupt:
+            # Ctrl-C outside a command's own handler (opening the database, a query):
+            # click would print "Aborted!" and exit 1 as for an error; 130 is the shell's code for it.
+            click.echo("Interrupted.", err=True)
+            raise click.exceptions.Exit(INTERRUPTED) from None
 
 
 def _one_line(error: click.UsageError) -> click.ClickException:
@@ -235,7 +242,7 @@ def harvest(db, paths, format_name, channel, channel_list, since, limit, allow_p
             stats = harvest_channels(db, channels, settings, since=since_day, limit=limit, stats=stats)
     except KeyboardInterrupt:
         click.echo("Interrupted: every finished batch is saved; run the same command again to continue.", err=True)
-        sys.exit(130)
+        sys.exit(INTERRUPTED)
     except sqlite3.Error as error:
         raise click.ClickException(f"database error: {error} (every finished batch is saved)") from None
     _report(stats, quiet)
@@ -719,7 +726,7 @@ def fetch(db, limit, kind, retry_failed, refresh, concurrency, per_host, ignore_
             stats = run_fetch(db, settings, **options)
     except KeyboardInterrupt:
         click.echo("Interrupted: every finished item is saved; run the same command again to continue.", err=True)
-        sys.exit(130)
+        sys.exit(INTERRUPTED)
     except sqlite3.Error as error:
         raise click.ClickException(f"database error: {error}") from None
     if not quiet:
@@ -808,7 +815,7 @@ def resolve(db, limit, config_path, quiet):
             stats = run_resolve(db, settings, limit=limit)
     except KeyboardInterrupt:
         click.echo("Interrupted: every finished title is saved; run the same command again to continue.", err=True)
-        sys.exit(130)
+        sys.exit(INTERRUPTED)
     except sqlite3.Error as error:
         raise click.ClickException(f"database error: {error}") from None
     if not quiet:
@@ -844,6 +851,7 @@ def serve(host, port, metadata_path, db_path):
     Prints the URL and a one-time link that signs you in as the owner (only
     the owner can change anything); with a password set by set-password you
     can also sign in at /-/login as "owner". Anyone else can only read.
+    Ctrl-C stops the server (exit status 0).
 
     \b
     Examples:

@@ -178,14 +178,23 @@ def _reason(error: OSError) -> str:
 
 
 def run(ds, sock) -> None:
-    """Serve on ``sock`` (from :func:`listen`) until interrupted (uvicorn, one worker: Datasette keeps state in the process)."""
+    """Serve on ``sock`` (from :func:`listen`) until Ctrl-C, then return (uvicorn, one worker: Datasette keeps state in the process).
+
+    Ctrl-C is how a server is stopped, not an error: uvicorn shuts down, then
+    raises the SIGINT again (KeyboardInterrupt), which click would report as
+    ``Aborted!`` with exit status 1; serving ends normally instead, as
+    ``python -m http.server`` and Django's runserver do.
+    """
     import asyncio
 
     import uvicorn
     from datasette.cli import check_databases
 
-    loop = asyncio.new_event_loop()
-    asyncio.set_event_loop(loop)
-    loop.run_until_complete(ds.invoke_startup())
-    loop.run_until_complete(check_databases(ds))
-    uvicorn.Server(uvicorn.Config(ds.app(), log_level="warning", lifespan="on")).run(sockets=[sock])
+    try:
+        loop = asyncio.new_event_loop()
+        asyncio.set_event_loop(loop)
+        loop.run_until_complete(ds.invoke_startup())
+        loop.run_until_complete(check_databases(ds))
+        uvicorn.Server(uvicorn.Config(ds.app(), log_level="warning", lifespan="on")).run(sockets=[sock])
+    except KeyboardInterrupt:
+        pass

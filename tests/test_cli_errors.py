@@ -85,6 +85,25 @@ def test_a_file_met_in_a_folder_is_named_on_one_printable_line(db_path, tmp_path
     assert (result.exit_code, result.stderr) == (1, f"Error: {tmp_path / 'export' / SHOWN}: truncated JSON at byte 63\n")
 
 
+@pytest.mark.parametrize(
+    "args, interrupted",
+    [
+        (["list"], "readinglist.queue.list_items"),
+        (["stats"], "readinglist.queue.queue_stats"),
+        (["export"], "readinglist.export.select_items"),
+    ],
+)
+def test_ctrl_c_outside_a_command_s_own_handler_exits_130(db_path, monkeypatch, args, interrupted):
+    """Not click's "Aborted!" and exit status 1, as for an error."""
+
+    def ctrl_c(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(interrupted, ctrl_c)
+    result = invoke(*args, "--db", str(db_path))
+    assert (result.exit_code, result.output) == (130, "Interrupted.\n")
+
+
 def test_a_usage_error_changes_nothing_stored(db_path):
     assert invoke("add", "https://arxiv.org/abs/1706.03762", "--db", str(db_path)).exit_code == 0
     before = invoke("list", "--json", "--db", str(db_path)).output

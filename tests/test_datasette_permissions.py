@@ -205,6 +205,21 @@ def test_serve_refuses_a_port_in_use(db_path, list_ids, password_file):
     assert result.output == f"Error: cannot listen on 127.0.0.1:{port}: address already in use (try another --port)\n"
 
 
+def test_ctrl_c_stops_serve_quietly(db_path, list_ids, tmp_path):
+    """Ctrl-C is how serve is stopped: exit status 0, nothing printed (not click's "Aborted!", status 1)."""
+    import signal
+
+    from datasette_fixtures import Server
+
+    server = Server(db_path, tmp_path)
+    try:
+        server.process.send_signal(signal.SIGINT)
+        assert server.process.wait(timeout=30) == 0
+        assert (server.process.stdout.read(), server.stderr()) == ("", "")
+    finally:
+        server.stop()
+
+
 def test_password_sign_in_lets_the_owner_write(password_file, db_path, list_ids):
     save_password("correct horse")
     c = Client(build_datasette(db_path, password_hash=load_password_hash()))
