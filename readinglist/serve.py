@@ -39,11 +39,17 @@ def load_metadata(path: str | os.PathLike | None = None) -> dict:
 
     path = Path(path) if path else metadata_path()
     try:
-        return parse_metadata(path.read_text(encoding="utf-8"))
+        metadata = parse_metadata(path.read_text(encoding="utf-8"))
     except OSError as error:
         raise ServeError(f"{path}: cannot read metadata ({error.strerror or error})") from None
+    except UnicodeDecodeError as error:
+        raise ServeError(f"{path}: not UTF-8 text (byte {error.start})") from None
     except BadMetadataError as error:
         raise ServeError(f"{path}: {error}") from None
+    # Datasette parses any YAML or JSON document, then fails on one that is not a mapping (or is empty).
+    if not isinstance(metadata, dict):
+        raise ServeError(f"{path}: metadata must be a mapping (title:, databases: ...)")
+    return metadata
 
 
 # ------------------------------------------------------------------ the owner's password
