@@ -189,7 +189,12 @@ BAD_CONFIG_VALUES = [
     ('concurrency = "16"', "concurrency: expected an integer >= 1, got '16'"),
     ("concurrency = true", "concurrency: expected an integer >= 1, got true"),
     ("per_host = 1.5", "per_host: expected an integer >= 1, got 1.5"),
-    ("user_agent = 5", "user_agent: expected a string, got 5"),
+    ("user_agent = 5", "user_agent: expected a string of printable ASCII characters, got 5"),
+    # httpx cannot encode it (a traceback); a newline ends the header, so every request failed.
+    ('user_agent = "Jürgen reading bot"', "user_agent: expected a string of printable ASCII characters, got 'Jürgen reading bot'"),
+    ('user_agent = "reader\\nX-Injected: 1"',
+     "user_agent: expected a string of printable ASCII characters, got 'reader\\nX-Injected: 1'"),
+    ('user_agent = "reader\\tbot"', "user_agent: expected a string of printable ASCII characters, got 'reader\\tbot'"),
     ('max_bytes = "big"', "max_bytes: expected an integer >= 1, got 'big'"),
     ("max_bytes = 0", "max_bytes: expected an integer >= 1, got 0"),
     ('connect_timeout = "x"', "connect_timeout: expected a number > 0, got 'x'"),
