@@ -43,6 +43,12 @@ def _url(default: str):
     return field(default=default, metadata={"url": True})
 
 
+def _header(default: str):
+    """Text sent as an HTTP header: printable ASCII only. httpx cannot encode other
+    characters (a traceback), and a newline would end the header (every request refused)."""
+    return field(default=default, metadata={"header": True})
+
+
 def _at_least(default, least):
     """A number that must be ``least`` or more."""
     return field(default=default, metadata={"at_least": least})
@@ -66,7 +72,7 @@ class Settings:
     telegram_base: str = _url("https://t.me")
     zotero_api: str = _url("https://api.zotero.org")
     # Fetching.
-    user_agent: str = USER_AGENT
+    user_agent: str = _header(USER_AGENT)
     concurrency: int = _at_least(32, 1)
     per_host: int = _at_least(2, 1)
     per_host_delay: float = _at_least(0.5, 0)  # seconds between requests to one host
@@ -134,6 +140,8 @@ def _expected(name: str) -> str:
     if typing.get_origin(annotation) is tuple:
         return "a list of strings"
     words = _TYPE_WORDS[_without_none(annotation)]
+    if metadata.get("header"):
+        return f"{words} of printable ASCII characters"
     if "at_least" in metadata:
         return f"{words} >= {metadata['at_least']}"
     if "above" in metadata:
@@ -170,6 +178,8 @@ def _in_range(metadata: Mapping, value) -> bool:
     if metadata.get("url"):
         parts = urlsplit(value)
         return parts.scheme in ("http", "https") and bool(parts.netloc)
+    if metadata.get("header"):
+        return all(" " <= character <= "~" for character in value)
     if isinstance(value, float) and math.isnan(value):
         return False
     if "at_least" in metadata and value < metadata["at_least"]:

@@ -23,6 +23,17 @@ PRIORITIES = ("high", "normal", "low")
 
 KINDS = ("paper", "repo", "model", "dataset", "video", "article", "post", "channel", "unresolved")
 PROGRESS_MIN_BYTES = 1_000_000
+# The exit status after Ctrl-C (128 + SIGINT), as a shell reports it.
+INTERRUPTED = 130
+# The most a count option (-n, --limit, --mentions) takes: more than any reading list
+# holds, and far below what SQLite and itertools.islice can take (a bigger number
+# overflowed them with a traceback).
+MAX_COUNT = 1_000_000
+
+
+def count_range(least: int = 1) -> click.IntRange:
+    """The type of every count option: ``least`` to :data:`MAX_COUNT`."""
+    return click.IntRange(least, MAX_COUNT)
 
 
 # ``--db PATH`` as a path: for commands that hand the file to something else (serve).
@@ -90,7 +101,11 @@ def _open(path: str):
 
 class OneLineErrors(click.Group):
     """A click group whose usage errors (a bad option value, an unknown option)
-    are one ``Error: ...`` line with exit status 1, like every other input error."""
+    are one ``Error: ...`` line with exit status 1, like every other input error.
+
+    Every error message is made one printable line: it names the input (a file
+    name, a channel, a value), and a control character in it would reach the
+    terminal (retitle it) and a newline would forge a second ``Error:`` line."""
 
     def make_context(self, *args, **kwargs):
         try:
@@ -103,13 +118,32 @@ class OneLineErrors(click.Group):
             return super().invoke(ctx)
         except click.UsageError as error:
             raise _one_line(error) from None
+        except click.ClickException as error:
+            from .render import printable_line
+
+            error.message = printable_line(error.message)
+            raise
+        except KeyboardInterrupt:
+            # Ctrl-C outside a command's own handler (opening the database, a query):
+            # click would print "Aborted!" and exit 1 as for an error; 130 is the shell's code for it.
+            click.echo("Interrupted.", err=True)
+            raise click.exceptions.Exit(INTERRUPTED) from None
 
 
 def _one_line(error: click.UsageError) -> click.ClickException:
+    from .render import printable_line
+
     if isinstance(error, click.exceptions.NoArgsIsHelpError):
         return error  # a bare group: click prints its help
     command = error.ctx.command_path if error.ctx is not None else "readinglist"
-    return click.ClickException(f"{error.format_message().rstrip('.')} (see '{command} --help')")
+    return click.ClickException(printable_line(f"{error.format_message().rstrip('.')} (see '{command} --help')"))
+
+
+def _echo_line(line: str, err: bool = False) -> None:
+    """A line naming input (a file name) or holding web text: see render.printable_line."""
+    from .render import printable_line
+
+    click.echo(printable_line(line), err=err)
 
 
 @click.group(cls=OneLineErrors)
@@ -136,7 +170,7 @@ def cli(verbose: bool):
 @click.option("--channel", "-c", help="Channel name for the posts, overriding what the input says.")
 @click.option("--channels", "channel_list", type=click.Path(dir_okay=False), help="Read the public channels listed in this file live.")
 @click.option("--since", metavar="DATE", help="Live channels: stop at posts older than DATE (YYYY-MM-DD).")
-@click.option("--limit", "-n", type=click.IntRange(min=1), help="Live channels: at most N new posts per channel.")
+@click.option("--limit", "-n", type=count_range(), help="Live channels: at most N new posts per channel.")
 @click.option("--allow-private/--no-allow-private", default=None,
               help="Let requests reach private addresses (tests, mirrors), or not, whatever the environment and config say.")
 @config_option
@@ -186,10 +220,9 @@ def harvest(db, paths, format_name, channel, channel_list, since, limit, allow_p
         raise click.UsageError("give PATHS to harvest, @channel names, or --channels FILE")
     since_day = None
     if since:
-        _check_date(since, "--since")
         from datetime import date
 
-        since_day = date.fromisoformat(since)
+        since_day = date.fromisoformat(_iso_date(since, "--since"))
     from .live import harvest_channels
     from .pipeline import HarvestStats, expand_inputs, harvest as run_harvest
 
@@ -209,7 +242,7 @@ def harvest(db, paths, format_name, channel, channel_list, since, limit, allow_p
             stats = harvest_channels(db, channels, settings, since=since_day, limit=limit, stats=stats)
     except KeyboardInterrupt:
         click.echo("Interrupted: every finished batch is saved; run the same command again to continue.", err=True)
-        sys.exit(130)
+        sys.exit(INTERRUPTED)
     except sqlite3.Error as error:
         raise click.ClickException(f"database error: {error} (every finished batch is saved)") from None
     _report(stats, quiet)
@@ -242,10 +275,11 @@ def _harvest_with_progress(db, paths, format_name, channel, total):
 
 
 def _report(stats, quiet: bool) -> None:
-    for path in stats.channel_lists:
-        click.echo(f"Skipped {path}: a channel list, not posts (read its channels with --channels {path})", err=True)
+    if not quiet:  # a notice, not an error: cron would mail it every day
+        for path in stats.channel_lists:
+            _echo_line(f"Skipped {path}: a channel list, not posts (read its channels with --channels {path})", err=True)
     for error in stats.errors:
-        click.echo(f"Error: {error}", err=True)
+        _echo_line(f"Error: {error}", err=True)
     if not quiet:
         click.echo(stats.summary())
     if stats.errors:
@@ -277,7 +311,7 @@ def list_(db, status, kind, channel, tag, domain, since, sort, as_json, as_csv):
     from .queue import ListFilter, list_items
 
     if since:
-        _check_date(since, "--since")
+        since = _iso_date(since, "--since")
     items = list_items(db, ListFilter(status=status, kind=kind, channel=channel, tag=tag, domain=domain, since=since, sort=sort))
     if as_json:
         click.echo(json.dumps(items, ensure_ascii=False, indent=2))
@@ -294,11 +328,16 @@ def list_(db, status, kind, channel, tag, domain, since, sort, as_json, as_csv):
             click.echo(_plain_line(item))
 
 
-def _check_date(value: str, option: str) -> None:
+def _iso_date(value: str, option: str) -> str:
+    """``value`` as YYYY-MM-DD, or ``Error: ...``.
+
+    Every ISO 8601 date Python reads is taken (20240101, 2024-W01-1 too), but
+    spelled YYYY-MM-DD: the filters compare it as text with stored ISO times.
+    """
     from datetime import date
 
     try:
-        date.fromisoformat(value)
+        return date.fromisoformat(value).isoformat()
     except ValueError:
         raise click.ClickException(f"{option}: invalid date {value!r} (use YYYY-MM-DD)") from None
 
@@ -482,7 +521,7 @@ def note(db, ref, text):
 
 
 @cli.command(name="next")
-@click.option("-n", "count", type=click.IntRange(min=1), default=5, show_default=True, help="How many items.")
+@click.option("-n", "count", type=count_range(), default=5, show_default=True, help="How many items.")
 @click.option("--kind", "-k", type=click.Choice(KINDS), help="Only items of this kind.")
 @click.option("--max-minutes", "-m", type=click.FloatRange(min=0), help="Only items that take at most this long to read.")
 @click.option("--channel", "-c", help="Only items mentioned in this channel.")
@@ -522,7 +561,7 @@ def next_(db, count, kind, max_minutes, channel, tag, lang, open_, as_json):
 
 @cli.command()
 @click.argument("ref", metavar="ID")
-@click.option("--mentions", "-m", type=click.IntRange(min=0), default=20, show_default=True,
+@click.option("--mentions", "-m", type=count_range(0), default=20, show_default=True,
               help="How many of the latest mentions to show (0: all).")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @db_option
@@ -553,7 +592,7 @@ def show(db, ref, mentions, as_json):
 @click.argument("query")
 @click.option("--status", "-s", type=click.Choice(STATUSES), default="all", show_default=True)
 @click.option("--kind", "-k", type=click.Choice(KINDS), help="Only items of this kind.")
-@click.option("--limit", "-n", type=click.IntRange(min=1), default=20, show_default=True)
+@click.option("--limit", "-n", type=count_range(), default=20, show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @db_option
 @user_errors
@@ -622,7 +661,7 @@ def stats(db, as_json):
 
 
 @cli.command()
-@click.option("--limit", "-n", type=click.IntRange(min=1), help="Fetch at most N items (best-ranked first).")
+@click.option("--limit", "-n", type=count_range(), help="Fetch at most N items (best-ranked first).")
 @click.option("--kind", "-k", type=click.Choice(KINDS), help="Only items of this kind.")
 @click.option("--retry-failed", is_flag=True, help="Also retry failed, dead and skipped items now.")
 @click.option("--refresh", is_flag=True, help="Fetch ok items again (conditional GET: unchanged pages cost a 304).")
@@ -687,7 +726,7 @@ def fetch(db, limit, kind, retry_failed, refresh, concurrency, per_host, ignore_
             stats = run_fetch(db, settings, **options)
     except KeyboardInterrupt:
         click.echo("Interrupted: every finished item is saved; run the same command again to continue.", err=True)
-        sys.exit(130)
+        sys.exit(INTERRUPTED)
     except sqlite3.Error as error:
         raise click.ClickException(f"database error: {error}") from None
     if not quiet:
@@ -745,7 +784,7 @@ def _metadata_summary(stats) -> str | None:
 
 
 @cli.command()
-@click.option("--limit", "-n", type=click.IntRange(min=1), help="Try at most N cited titles this run (most mentioned first).")
+@click.option("--limit", "-n", type=count_range(), help="Try at most N cited titles this run (most mentioned first).")
 @config_option
 @quiet_option
 @db_option
@@ -776,7 +815,7 @@ def resolve(db, limit, config_path, quiet):
             stats = run_resolve(db, settings, limit=limit)
     except KeyboardInterrupt:
         click.echo("Interrupted: every finished title is saved; run the same command again to continue.", err=True)
-        sys.exit(130)
+        sys.exit(INTERRUPTED)
     except sqlite3.Error as error:
         raise click.ClickException(f"database error: {error}") from None
     if not quiet:
@@ -812,6 +851,7 @@ def serve(host, port, metadata_path, db_path):
     Prints the URL and a one-time link that signs you in as the owner (only
     the owner can change anything); with a password set by set-password you
     can also sign in at /-/login as "owner". Anyone else can only read.
+    Ctrl-C stops the server (exit status 0).
 
     \b
     Examples:
@@ -836,7 +876,7 @@ def serve(host, port, metadata_path, db_path):
     ds = build_datasette(db_path, metadata=metadata, password_hash=password_hash)
     url_host = f"[{host}]" if ":" in host else host
     base_url = f"http://{url_host}:{port}"
-    click.echo(f"Serving {db_path} at {base_url}/")
+    _echo_line(f"Serving {db_path} at {base_url}/")
     for line in sign_in_lines(ds, base_url, password_hash is not None):
         click.echo(line)
     if not is_loopback(host):
@@ -865,7 +905,7 @@ def set_password():
         raise click.ClickException(str(error)) from None
     except OSError as error:
         raise click.ClickException(f"{error.filename}: cannot save the password ({error.strerror})") from None
-    click.echo(f'Password saved (hash only) to {path}. Sign in as "owner" at /-/login after readinglist serve.')
+    _echo_line(f'Password saved (hash only) to {path}. Sign in as "owner" at /-/login after readinglist serve.')
 
 
 # ------------------------------------------------------------------ exports and Zotero (issue 7)
@@ -891,7 +931,7 @@ def _select_records(db, status, kind, tag, since, **extra):
     from .export import select_items
 
     if since:
-        _check_date(since, "--since")
+        since = _iso_date(since, "--since")
     return select_items(db, status=status, kind=kind, tag=tag, since=since, **extra)
 
 
@@ -929,7 +969,7 @@ def export(db, format_name, status, kind, tag, since, output, quiet):
     except OSError as error:
         raise click.ClickException(f"{output}: cannot write ({error.strerror or error})") from None
     if not quiet:
-        click.echo(f"Exported {len(records)} items to {output} ({format_name}).", err=True)
+        _echo_line(f"Exported {len(records)} items to {output} ({format_name}).", err=True)
 
 
 @cli.group()
@@ -941,7 +981,8 @@ def zotero():
 @click.option("--library-id", required=True, help="Your Zotero user ID or the group ID (digits; see zotero.org/settings/keys).")
 @click.option("--library-type", type=click.Choice(("user", "group")), default="user", show_default=True)
 @click.option("--collection", "-c", metavar="NAME", help="Put the items in this collection (created if missing).")
-@click.option("--dry-run", "-n", is_flag=True, help="Show what would be created or updated; send nothing.")
+@click.option("--dry-run", "-n", is_flag=True,
+              help="Show what would be created or updated; send nothing. With --quiet, only check (print nothing but errors).")
 @export_filters
 @quiet_option
 @config_option
@@ -972,10 +1013,12 @@ def zotero_push(db, library_id, library_type, collection, dry_run, status, kind,
     records = _select_records(db, status, kind, tag, since, with_mentions=True)
     if dry_run:
         actions = plan(db, library, records)
+        if quiet:
+            return
         for action in actions:
             changed = f" ({', '.join(action.changed)})" if action.changed else ""
             title = " ".join((action.record.title_or_url).split())
-            click.echo(f"{action.action:<9}  {action.item_type:<15}  {action.record.citekey}  {title}{changed}")
+            _echo_line(f"{action.action:<9}  {action.item_type:<15}  {action.record.citekey}  {title}{changed}")
         counts = {name: sum(a.action == name for a in actions) for name in ("create", "update", "unchanged")}
         where = f" into collection {collection!r}" if collection else ""
         click.echo(
@@ -995,10 +1038,11 @@ def zotero_push(db, library_id, library_type, collection, dry_run, status, kind,
             report = push(db, client, records, collection)
     except ZoteroError as error:
         raise click.ClickException(str(error)) from None
-    for line in report.skipped:
-        click.echo(f"Skipped {line}", err=True)
+    if not quiet:  # items deleted in Zotero: a notice on every push, not an error
+        for line in report.skipped:
+            _echo_line(f"Skipped {line}", err=True)
     for line in report.failed:
-        click.echo(f"Error: {line}", err=True)
+        _echo_line(f"Error: {line}", err=True)
     if not quiet:
         if report.collection_created:
             click.echo(f"Created collection {report.collection_created!r}.")

@@ -36,6 +36,12 @@ def printable(data):
     return data
 
 
+def printable_line(text: str) -> str:
+    """``text`` as :func:`printable` makes it, on one line: for file names and other
+    input in ``Error: ...`` lines, where a newline would start a second, forged line."""
+    return " ".join(printable(text).splitlines())
+
+
 def _snippet(text: str | None, limit: int = SNIPPET_CHARS) -> str:
     flat = " ".join((text or "").split())
     return flat if len(flat) <= limit else flat[: limit - 1] + "…"

@@ -39,11 +39,17 @@ def load_metadata(path: str | os.PathLike | None = None) -> dict:
 
     path = Path(path) if path else metadata_path()
     try:
-        return parse_metadata(path.read_text(encoding="utf-8"))
+        metadata = parse_metadata(path.read_text(encoding="utf-8"))
     except OSError as error:
         raise ServeError(f"{path}: cannot read metadata ({error.strerror or error})") from None
+    except UnicodeDecodeError as error:
+        raise ServeError(f"{path}: not UTF-8 text (byte {error.start})") from None
     except BadMetadataError as error:
         raise ServeError(f"{path}: {error}") from None
+    # Datasette parses any YAML or JSON document, then fails on one that is not a mapping (or is empty).
+    if not isinstance(metadata, dict):
+        raise ServeError(f"{path}: metadata must be a mapping (title:, databases: ...)")
+    return metadata
 
 
 # ------------------------------------------------------------------ the owner's password
@@ -178,14 +184,23 @@ def _reason(error: OSError) -> str:
 
 
 def run(ds, sock) -> None:
-    """Serve on ``sock`` (from :func:`listen`) until interrupted (uvicorn, one worker: Datasette keeps state in the process)."""
+    """Serve on ``sock`` (from :func:`listen`) until Ctrl-C, then return (uvicorn, one worker: Datasette keeps state in the process).
+
+    Ctrl-C is how a server is stopped, not an error: uvicorn shuts down, then
+    raises the SIGINT again (KeyboardInterrupt), which click would report as
+    ``Aborted!`` with exit status 1; serving ends normally instead, as
+    ``python -m http.server`` and Django's runserver do.
+    """
     import asyncio
 
     import uvicorn
     from datasette.cli import check_databases
 
-    loop = asyncio.new_event_loop()
-    asyncio.set_event_loop(loop)
-    loop.run_until_complete(ds.invoke_startup())
-    loop.run_until_complete(check_databases(ds))
-    uvicorn.Server(uvicorn.Config(ds.app(), log_level="warning", lifespan="on")).run(sockets=[sock])
+    try:
+        loop = asyncio.new_event_loop()
+        asyncio.set_event_loop(loop)
+        loop.run_until_complete(ds.invoke_startup())
+        loop.run_until_complete(check_databases(ds))
+        uvicorn.Server(uvicorn.Config(ds.app(), log_level="warning", lifespan="on")).run(sockets=[sock])
+    except KeyboardInterrupt:
+        pass

@@ -20,6 +20,22 @@ from .ranking import PRIORITIES
 MIN_PREFIX = 4
 _HEX = re.compile(r"^[0-9a-f]+$")
 _SCHEME = re.compile(r"^[a-z][a-z0-9+.-]*://", re.I)
+# A scheme with no "//" (mailto:, tel:, javascript:); host:port (localhost:8000/x) is none.
+_OTHER_SCHEME = re.compile(r"^[a-z][a-z0-9+.-]*:(?!\d)", re.I)
+
+
+def _web_url(text: str) -> str | None:
+    """``text`` as a URL to identify, https:// put before a bare host (arxiv.org/abs/...).
+
+    None for what no prefix makes a web link: another scheme (mailto:a@b.org,
+    tel:+1) or an e-mail address (a@b.org), which https:// would turn into
+    the mail domain's home page (https://a@b.org is b.org, as user a).
+    """
+    if _SCHEME.match(text):
+        return text
+    if _OTHER_SCHEME.match(text) or "@" in text.split("/", 1)[0]:
+        return None
+    return "https://" + text
 
 
 class QueueError(Exception):
@@ -83,8 +99,8 @@ def resolve_item(db: sqlite_utils.Database, ref: str) -> ItemRef:
             return _ref(row)
         from harvester.identity import identify
 
-        url = text if _SCHEME.match(text) else "https://" + text
-        identity = identify(url)
+        url = _web_url(text)
+        identity = identify(url) if url else None
         if identity is not None:
             row = db.execute("SELECT id, url, title FROM items WHERE url = ?", [identity.url]).fetchone()
             if row:
@@ -216,9 +232,10 @@ def add_url(db, url: str, note: str | None = None) -> tuple[ItemRef, bool]:
     from .db import item_id_for, mention_id_for, mentions_written, short_hash
 
     text = url.strip()
-    identity = identify(text if _SCHEME.match(text) else "https://" + text)
+    web_url = _web_url(text)
+    identity = identify(web_url) if web_url else None
     if identity is None:
-        raise QueueError(f"not a web link: {url!r}")
+        raise QueueError(f"{text or repr(url)}: not a web link")
     item_id = item_id_for(identity.url)
     when = now_iso()
     post_id = short_hash("manual\0" + identity.url, 16)

@@ -182,6 +182,23 @@ def test_corrupt_password_file_is_a_one_line_error(password_file, db_path, list_
     assert result.output == f"Error: {password_file}: no password hash in it; run readinglist set-password\n"
 
 
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        (b"- title: Reading list\n- databases: {}\n", "metadata must be a mapping (title:, databases: ...)"),
+        (b"[]", "metadata must be a mapping (title:, databases: ...)"),
+        (b"", "metadata must be a mapping (title:, databases: ...)"),
+        ("title: Lecture caf\u00e9\n".encode("latin-1"), "not UTF-8 text (byte 18)"),
+    ],
+)
+def test_serve_refuses_metadata_that_is_no_mapping_or_no_utf8(db_path, list_ids, tmp_path, content, message):
+    """They crashed with a traceback (ValueError, UnicodeDecodeError)."""
+    path = tmp_path / "metadata.yml"
+    path.write_bytes(content)
+    result = CliRunner().invoke(cli, ["serve", "--db", str(db_path), "--metadata", str(path)])
+    assert (result.exit_code, result.output) == (1, f"Error: {path}: {message}\n")
+
+
 def test_serve_refuses_a_missing_database(tmp_path):
     missing = tmp_path / "nope.db"
     result = CliRunner().invoke(cli, ["serve", "--db", str(missing)])
@@ -203,6 +220,21 @@ def test_serve_refuses_a_port_in_use(db_path, list_ids, password_file):
         taken.close()
     assert result.exit_code == 1
     assert result.output == f"Error: cannot listen on 127.0.0.1:{port}: address already in use (try another --port)\n"
+
+
+def test_ctrl_c_stops_serve_quietly(db_path, list_ids, tmp_path):
+    """Ctrl-C is how serve is stopped: exit status 0, nothing printed (not click's "Aborted!", status 1)."""
+    import signal
+
+    from datasette_fixtures import Server
+
+    server = Server(db_path, tmp_path)
+    try:
+        server.process.send_signal(signal.SIGINT)
+        assert server.process.wait(timeout=30) == 0
+        assert (server.process.stdout.read(), server.stderr()) == ("", "")
+    finally:
+        server.stop()
 
 
 def test_password_sign_in_lets_the_owner_write(password_file, db_path, list_ids):

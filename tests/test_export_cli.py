@@ -54,6 +54,12 @@ def test_filters(library, db_path):
     assert len(_keys(db_path)) == 16  # channels left out by default
 
 
+@pytest.mark.parametrize("day", ["2024-06-10", "20240610", "2024-W24-1"])
+def test_since_takes_every_iso_spelling_of_a_date(library, db_path, day):
+    assert _keys(db_path, "--since", day, "--kind", "paper") == [
+        "cruz2020preprint", "devlin2018bert", "he2016deep", "lecun2015deep", "maldacena1997large"]
+
+
 def test_output_file(library, db_path, tmp_path):
     target = tmp_path / "reading.bib"
     result = CliRunner().invoke(cli, ["export", "--db", str(db_path), "-o", str(target)])

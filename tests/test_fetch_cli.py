@@ -189,7 +189,12 @@ BAD_CONFIG_VALUES = [
     ('concurrency = "16"', "concurrency: expected an integer >= 1, got '16'"),
     ("concurrency = true", "concurrency: expected an integer >= 1, got true"),
     ("per_host = 1.5", "per_host: expected an integer >= 1, got 1.5"),
-    ("user_agent = 5", "user_agent: expected a string, got 5"),
+    ("user_agent = 5", "user_agent: expected a string of printable ASCII characters, got 5"),
+    # httpx cannot encode it (a traceback); a newline ends the header, so every request failed.
+    ('user_agent = "Jürgen reading bot"', "user_agent: expected a string of printable ASCII characters, got 'Jürgen reading bot'"),
+    ('user_agent = "reader\\nX-Injected: 1"',
+     "user_agent: expected a string of printable ASCII characters, got 'reader\\nX-Injected: 1'"),
+    ('user_agent = "reader\\tbot"', "user_agent: expected a string of printable ASCII characters, got 'reader\\tbot'"),
     ('max_bytes = "big"', "max_bytes: expected an integer >= 1, got 'big'"),
     ("max_bytes = 0", "max_bytes: expected an integer >= 1, got 0"),
     ('connect_timeout = "x"', "connect_timeout: expected a number > 0, got 'x'"),
@@ -264,7 +269,8 @@ def test_non_positive_numbers_are_usage_errors(db_path, config, option):
     result = invoke(db_path, config, option, "0")
     assert result.exit_code == 1
     assert result.output.startswith(f"Error: Invalid value for '{option}'")
-    assert result.output.endswith(" 0 is not in the range x>=1 (see 'cli fetch --help')\n")  # CliRunner's program name
+    allowed = "1<=x<=1000000" if option == "--limit" else "x>=1"  # --limit is a count, which has a most too
+    assert result.output.endswith(f" 0 is not in the range {allowed} (see 'cli fetch --help')\n")  # CliRunner's program name
     assert result.output.count("\n") == 1
 
 

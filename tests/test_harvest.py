@@ -378,6 +378,15 @@ def test_a_channel_list_named_as_input_is_skipped_with_a_hint(db_path, dump, tmp
     assert not any(item["kind"] == "channel" for item in listed(db_path))
 
 
+@pytest.mark.parametrize("quiet", ["-q", "--quiet"])
+def test_quiet_leaves_out_the_channel_list_notice(db_path, dump, tmp_path, quiet):
+    """The notice is no error: cron would mail it on every run."""
+    path = tmp_path / "channels.txt"
+    path.write_text("@boris_again\n", encoding="utf-8")
+    result = CliRunner().invoke(cli, ["harvest", str(path), dump, "--db", db_path, quiet])
+    assert (result.exit_code, result.stdout, result.stderr) == (0, "", "")
+
+
 def test_naming_every_seed_file_is_like_harvesting_the_folder(db_path, tmp_path):
     folder = run("harvest", str(SEEDS), "--db", str(tmp_path / "folder.db"))
     result = CliRunner().invoke(cli, ["harvest", *sorted(str(path) for path in SEEDS.iterdir()), "--db", db_path])

@@ -47,6 +47,13 @@ def test_filters(items, db_path):
     )
 
 
+@pytest.mark.parametrize("spelling", ["%Y-%m-%d", "%Y%m%d", "%G-W%V-%u"])
+def test_since_takes_every_iso_spelling_of_a_date(items, db_path, spelling):
+    """20240101 and 2024-W01-1 are dates too: they select what 2024-01-01 does, not nothing."""
+    month_ago = (date.today() - timedelta(days=30)).strftime(spelling)
+    assert listed(db_path, "--since", month_ago) == ["Alpha"]
+
+
 SITES = ["https://docs.cohere.ai/docs/intro", "https://пример.рф/статья", "https://github.com/a/b",
          "https://www.bbc.co.uk/news/1", "https://example.org/c"]
 

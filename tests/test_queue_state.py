@@ -132,3 +132,25 @@ def test_add_manual(db_path):
     assert db.execute("SELECT COUNT(*) FROM posts WHERE source = 'manual'").fetchone()[0] == 1
     assert db["items"].get(item_id)["mention_posts"] == 1
     assert run("add", "--db", db_path, "not a url").exit_code == 1
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["mailto:authors@arxiv.org", "someone@huggingface.co", "mailto:a@b.example?subject=paper",
+     "someone@huggingface.co/path", "tel:+123", "javascript:alert(1)"],
+)
+def test_add_refuses_what_is_no_web_link(db_path, text):
+    """An e-mail address was added as its mail domain's home page (https://arxiv.org/)."""
+    result = run("add", "--db", db_path, text)
+    assert (result.exit_code, result.output) == (1, f"Error: {text}: not a web link\n")
+    assert json.loads(run("list", "--db", db_path, "--json", "--status", "all").output) == []
+
+
+@pytest.mark.parametrize(
+    "text, url",
+    [("example.org:8080/notes", "https://example.org:8080/notes"), ("github.com/a/b@main", "https://github.com/a/b@main"),
+     ("https://someone@example.org/page", "https://example.org/page")],
+)
+def test_add_still_takes_a_bare_host_with_a_port_or_an_at_in_the_path(db_path, text, url):
+    result = run("add", "--db", db_path, text)
+    assert (result.exit_code, result.output.split()[-1]) == (0, url)

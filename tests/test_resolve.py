@@ -497,7 +497,7 @@ def test_cli_resolve(cli_env, db_path):
 @pytest.mark.parametrize(
     "args, message",
     [
-        (["--limit", "0"], "Error: Invalid value for '--limit' / '-n': 0 is not in the range x>=1 (see 'cli resolve --help')\n"),
+        (["--limit", "0"], "Error: Invalid value for '--limit' / '-n': 0 is not in the range 1<=x<=1000000 (see 'cli resolve --help')\n"),
         (["--config", "missing.toml"], "Error: missing.toml: no such config file\n"),
     ],
 )

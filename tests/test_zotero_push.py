@@ -274,6 +274,34 @@ def test_dry_run_lists_what_would_happen(library, db_path, fake, clock):
     assert len(fake.requests) == 2  # the push's items and note; the dry runs sent nothing
 
 
+@pytest.mark.parametrize("quiet", ["-q", "--quiet"])
+def test_a_quiet_dry_run_only_checks(library, db_path, fake, quiet):
+    """--quiet is for cron: nothing but errors, also in a dry run."""
+    result = cli_run(db_path, "--library-id", "12345", "--dry-run", quiet)
+    assert (result.exit_code, result.output) == (0, "")
+    assert cli_run(db_path, "--library-id", "me", "--dry-run", quiet).output == (
+        "Error: --library-id: 'me' is not a Zotero library ID (digits)\n")
+    assert fake.requests == []
+
+
+@pytest.mark.parametrize(
+    "quiet, stdout, stderr",
+    [
+        ([], "Zotero users/12345: 0 created, 0 updated, 15 unchanged, 1 skipped, 0 failed.\n",
+         "Skipped he2016deep: deleted from Zotero; not recreated\n"),
+        (["--quiet"], "", ""),
+    ],
+)
+def test_quiet_leaves_out_items_deleted_in_zotero(library, db_path, fake, clock, quiet, stdout, stderr):
+    do_push(library, fake, clock)
+    paper_id = item_id_for("https://doi.org/10.1109/cvpr.2016.90")
+    fake.delete(library.execute("SELECT zotero_key FROM zotero_items WHERE item_id = ?", [paper_id]).fetchone()[0])
+    library.execute("UPDATE items SET title = 'ResNet' WHERE id = ?", [paper_id])  # so the push sends it
+    library.conn.commit()
+    result = cli_run(db_path, "--library-id", "12345", *quiet, env={**PUSH_ENV, "READINGLIST_ZOTERO_API": fake.url})
+    assert (result.exit_code, result.stdout, result.stderr) == (0, stdout, stderr)
+
+
 def test_push_command(library, db_path, fake):
     env = {"ZOTERO_API_KEY": "secret-key", "READINGLIST_ZOTERO_API": fake.url, "READINGLIST_CONFIG": ""}
     result = cli_run(db_path, "--library-id", "12345", "--collection", "ML", "--kind", "paper", env=env)
