@@ -79,7 +79,12 @@ def load_settings(config_path, **flags):
         raise click.ClickException(str(error)) from None
 
 
+DB_PATH_KEY = "readinglist.db_path"
+
+
 def _open(path: str):
+    # Kept for OneLineErrors: an SQLite error while a command runs names this file.
+    click.get_current_context().meta[DB_PATH_KEY] = path
     try:
         return database.open_db(path)
     except sqlite3.DatabaseError as error:
@@ -90,7 +95,8 @@ def _open(path: str):
 
 class OneLineErrors(click.Group):
     """A click group whose usage errors (a bad option value, an unknown option)
-    are one ``Error: ...`` line with exit status 1, like every other input error."""
+    are one ``Error: ...`` line with exit status 1, like every other input error;
+    so are SQLite errors (a locked, read-only or damaged database): ``Error: <db>: <why>``."""
 
     def make_context(self, *args, **kwargs):
         try:
@@ -103,6 +109,12 @@ class OneLineErrors(click.Group):
             return super().invoke(ctx)
         except click.UsageError as error:
             raise _one_line(error) from None
+        except sqlite3.Error as error:
+            raise click.ClickException(_database_error(ctx, error)) from None
+
+
+def _database_error(ctx: click.Context, error: sqlite3.Error) -> str:
+    return f"{ctx.meta.get(DB_PATH_KEY, 'database')}: {database.explain(error)}"
 
 
 def _one_line(error: click.UsageError) -> click.ClickException:
@@ -211,7 +223,7 @@ def harvest(db, paths, format_name, channel, channel_list, since, limit, allow_p
         click.echo("Interrupted: every finished batch is saved; run the same command again to continue.", err=True)
         sys.exit(130)
     except sqlite3.Error as error:
-        raise click.ClickException(f"database error: {error} (every finished batch is saved)") from None
+        raise click.ClickException(f"{_database_error(click.get_current_context(), error)} (every finished batch is saved)") from None
     _report(stats, quiet)
 
 
@@ -688,8 +700,6 @@ def fetch(db, limit, kind, retry_failed, refresh, concurrency, per_host, ignore_
     except KeyboardInterrupt:
         click.echo("Interrupted: every finished item is saved; run the same command again to continue.", err=True)
         sys.exit(130)
-    except sqlite3.Error as error:
-        raise click.ClickException(f"database error: {error}") from None
     if not quiet:
         metadata_line = _metadata_summary(stats.metadata)
         if metadata_line:
@@ -777,8 +787,6 @@ def resolve(db, limit, config_path, quiet):
     except KeyboardInterrupt:
         click.echo("Interrupted: every finished title is saved; run the same command again to continue.", err=True)
         sys.exit(130)
-    except sqlite3.Error as error:
-        raise click.ClickException(f"database error: {error}") from None
     if not quiet:
         for found in stats.resolved_items:
             _echo_label(f"Resolved: {found['title']} -> {found['url']}")
@@ -892,7 +900,15 @@ def _select_records(db, status, kind, tag, since, **extra):
 
     if since:
         _check_date(since, "--since")
-    return select_items(db, status=status, kind=kind, tag=tag, since=since, **extra)
+    try:
+        return select_items(db, status=status, kind=kind, tag=tag, since=since, **extra)
+    except sqlite3.OperationalError as error:
+        if not getattr(error, "sqlite_errorname", "").startswith("SQLITE_READONLY"):
+            raise
+    # A read-only database can still be exported; only the new citation keys cannot be kept.
+    records = select_items(db, status=status, kind=kind, tag=tag, since=since, store_keys=False, **extra)
+    click.echo(f"Warning: {db.path}: read-only database: new citation keys are not stored, so a later export may change them", err=True)
+    return records
 
 
 @cli.command()

@@ -17,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
+import sqlite3
 from pathlib import Path
 
 import sqlite_utils
@@ -148,6 +149,16 @@ def resolve_path(path: str | os.PathLike | None) -> Path:
     return Path(path or os.environ.get(DB_ENV) or DEFAULT_DB)
 
 
+def explain(error: sqlite3.Error) -> str:
+    """What an SQLite error means to the user, in a few words (the CLI puts the file's path before it)."""
+    code = getattr(error, "sqlite_errorname", "") or ""
+    if code.startswith("SQLITE_BUSY") or code.startswith("SQLITE_LOCKED"):
+        return "database is locked (another process is writing; try again)"
+    if code.startswith("SQLITE_READONLY"):
+        return "read-only database"
+    return str(error)
+
+
 def open_db(path: str | os.PathLike | None = None, *, migrate: bool = True) -> sqlite_utils.Database:
     """Open (creating if needed) the database in WAL mode, with migrations applied.
 
@@ -155,6 +166,7 @@ def open_db(path: str | os.PathLike | None = None, *, migrate: bool = True) -> s
     second writer wait instead of failing with "database is locked".
     """
     db = Database(resolve_path(path))
+    db.path = resolve_path(path)  # for messages: errors name the file
     db.conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
     db.conn.execute("PRAGMA foreign_keys = ON")
     if db.journal_mode != "wal":

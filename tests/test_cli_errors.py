@@ -45,3 +45,87 @@ def test_help_and_version_are_not_errors():
     assert invoke("--help").exit_code == 0
     assert invoke("list", "--help").exit_code == 0
     assert invoke("--version").exit_code == 0
+
+
+# ------------------------------------------------------------------ database errors: one line naming the file
+
+import sqlite3  # noqa: E402
+
+from readinglist import db as database  # noqa: E402
+
+PAPER = "https://arxiv.org/abs/1706.03762"
+WRITES = [["read", "ID"], ["unread", "ID"], ["archive", "ID"], ["skip", "ID"], ["priority", "ID", "high"],
+          ["tag", "ID", "+x"], ["note", "ID", "hi"], ["add", "https://example.com/new"]]
+READS = [["list"], ["stats"], ["next"], ["show", "ID"], ["search", "attention"]]
+LOCKED = "database is locked (another process is writing; try again)"
+
+
+@pytest.fixture
+def listed(db_path):
+    """A database with one item; returns the item's id."""
+    assert invoke("add", PAPER, "--db", str(db_path)).exit_code == 0
+    return database.item_id_for(PAPER)
+
+
+def run_on(db_path, item_id, args):
+    return invoke(*[item_id if arg == "ID" else arg for arg in args], "--db", str(db_path))
+
+
+@pytest.fixture
+def read_only(monkeypatch):
+    """Every database the CLI opens is opened read-only, as SQLite opens a file the user cannot write
+    (the tests may run as root, who can write any file)."""
+
+    class ReadOnlyFile(database.Database):
+        def __init__(self, path, **kwargs):
+            super().__init__(sqlite3.connect(f"file:{path}?mode=ro", uri=True), **kwargs)
+
+    monkeypatch.setattr(database, "Database", ReadOnlyFile)
+
+
+@pytest.mark.parametrize("args", WRITES, ids=lambda args: args[0])
+def test_a_read_only_database_is_one_error_line(db_path, listed, read_only, args):
+    result = run_on(db_path, listed, args)
+    assert (result.exit_code, result.output) == (1, f"Error: {db_path}: read-only database\n")
+
+
+@pytest.mark.parametrize("args", READS, ids=lambda args: args[0])
+def test_a_read_only_database_can_be_read(db_path, listed, read_only, args):
+    assert run_on(db_path, listed, args).exit_code == 0
+
+
+@pytest.mark.parametrize("args", [["export", "-f", "bibtex"], ["zotero", "push", "--library-id", "1", "--dry-run"]],
+                         ids=["export", "zotero push --dry-run"])
+def test_a_read_only_database_exports_without_storing_keys(db_path, listed, read_only, args):
+    result = invoke(*args, "--db", str(db_path))
+    assert result.exit_code == 0 and "arxiv20" in result.stdout  # its key, e.g. arxiv2026
+    assert result.stderr == (f"Warning: {db_path}: read-only database: new citation keys are not stored,"
+                             " so a later export may change them\n")
+    assert sqlite3.connect(db_path).execute("SELECT count(*) FROM citekeys").fetchone() == (0,)
+
+
+@pytest.mark.parametrize("args", [*WRITES, ["export"]], ids=lambda args: args[0])
+def test_a_database_locked_by_another_writer_is_one_error_line(db_path, listed, monkeypatch, args):
+    monkeypatch.setattr(database, "BUSY_TIMEOUT_MS", 10)
+    writer = sqlite3.connect(db_path, isolation_level=None)
+    writer.execute("BEGIN IMMEDIATE")
+    try:
+        result = run_on(db_path, listed, args)
+    finally:
+        writer.execute("ROLLBACK")
+    assert (result.exit_code, result.output) == (1, f"Error: {db_path}: {LOCKED}\n")
+
+
+@pytest.mark.parametrize("args", [*READS[:-1], *WRITES[:-1], ["export"]], ids=lambda args: args[0])
+def test_a_damaged_database_is_one_error_line(db_path, listed, args):
+    conn = sqlite3.connect(db_path)
+    pages = [page for (page,) in conn.execute("SELECT pageno FROM dbstat WHERE name = 'items' AND pagetype = 'leaf'")]
+    page_size = conn.execute("PRAGMA page_size").fetchone()[0]
+    conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    conn.close()
+    data = bytearray(db_path.read_bytes())
+    for page in pages:
+        data[(page - 1) * page_size:(page - 1) * page_size + 12] = b"\xff" * 12
+    db_path.write_bytes(bytes(data))
+    result = run_on(db_path, listed, args)
+    assert (result.exit_code, result.output) == (1, f"Error: {db_path}: database disk image is malformed\n")
