@@ -38,7 +38,11 @@ db_path_option = click.option(
 
 
 def db_option(command):
-    """``--db PATH``, shared by every command that opens the database: the command gets ``db``."""
+    """``--db PATH``, shared by every command that opens the database: the command gets ``db``.
+
+    The database must exist: only harvest and add create one (they take ``db_path``
+    and call ``_open(db_path, create=True)`` once their own arguments are checked).
+    """
 
     @db_path_option
     @functools.wraps(command)
@@ -82,11 +86,13 @@ def load_settings(config_path, **flags):
 DB_PATH_KEY = "readinglist.db_path"
 
 
-def _open(path: str):
+def _open(path: str, create: bool = False):
     # Kept for OneLineErrors: an SQLite error while a command runs names this file.
     click.get_current_context().meta[DB_PATH_KEY] = path
     try:
-        return database.open_db(path)
+        return database.open_db(path, create=create)
+    except database.UnusableDatabase as error:
+        raise click.ClickException(str(error)) from None
     except sqlite3.DatabaseError as error:
         raise click.ClickException(f"{path}: not a readinglist database ({error})") from None
     except OSError as error:
@@ -153,8 +159,8 @@ def cli(verbose: bool):
               help="Let requests reach private addresses (tests, mirrors), or not, whatever the environment and config say.")
 @config_option
 @quiet_option
-@db_option
-def harvest(db, paths, format_name, channel, channel_list, since, limit, allow_private, config_path, quiet):
+@db_path_option
+def harvest(db_path, paths, format_name, channel, channel_list, since, limit, allow_private, config_path, quiet):
     """Harvest the links of posts in PATHS into the database.
 
     PATHS are files, directories (walked; files of unknown format are skipped)
@@ -207,6 +213,7 @@ def harvest(db, paths, format_name, channel, channel_list, since, limit, allow_p
 
     # Settings are read (and checked) before any work, so a bad config stops nothing half-way.
     settings = load_settings(config_path, allow_private=allow_private) if channels else None
+    db = _open(db_path, create=True)
     stats = HarvestStats()
     try:
         if paths:
@@ -594,18 +601,19 @@ def search(db, query, status, kind, limit, as_json):
 @cli.command()
 @click.argument("url")
 @click.option("--note", "note_text", help="A note to attach.")
-@db_option
+@db_path_option
 @user_errors
-def add(db, url, note_text):
+def add(db_path, url, note_text):
     """Add a link by hand (recorded as a post from source 'manual').
 
     \b
     Example:
         readinglist add arxiv.org/abs/2401.12345 --note "from a talk"
     """
-    from .state import add_url
+    from .state import add_url, web_link
 
-    item, created = add_url(db, url, note_text)
+    web_link(url)  # a bad link creates no database
+    item, created = add_url(_open(db_path, create=True), url, note_text)
     _echo_label(f"{'Added' if created else 'Already listed'}: {item.label}")
 
 
@@ -826,14 +834,10 @@ def serve(host, port, metadata_path, db_path):
         readinglist serve
         readinglist serve --port 8080 --db ~/reading.db
     """
-    from pathlib import Path
-
     from .serve import (
         ServeError, build_datasette, is_loopback, listen, load_metadata, load_password_hash, run, sign_in_lines,
     )
 
-    if not Path(db_path).exists():
-        raise click.ClickException(f"{db_path}: no such database (run readinglist harvest first)")
     _open(db_path).conn.close()  # migrated, so the views and triggers the UI uses exist
     try:
         metadata = load_metadata(metadata_path)

@@ -149,24 +149,36 @@ def resolve_path(path: str | os.PathLike | None) -> Path:
     return Path(path or os.environ.get(DB_ENV) or DEFAULT_DB)
 
 
+class UnusableDatabase(Exception):
+    """The database cannot be opened: the message names the file and says why."""
+
+    def __init__(self, path: os.PathLike | str, reason: str):
+        super().__init__(f"{path}: {reason}")
+
+
 def explain(error: sqlite3.Error) -> str:
     """What an SQLite error means to the user, in a few words (the CLI puts the file's path before it)."""
     code = getattr(error, "sqlite_errorname", "") or ""
-    if code.startswith("SQLITE_BUSY") or code.startswith("SQLITE_LOCKED"):
+    if code.startswith(("SQLITE_BUSY", "SQLITE_LOCKED")):
         return "database is locked (another process is writing; try again)"
     if code.startswith("SQLITE_READONLY"):
         return "read-only database"
     return str(error)
 
 
-def open_db(path: str | os.PathLike | None = None, *, migrate: bool = True) -> sqlite_utils.Database:
-    """Open (creating if needed) the database in WAL mode, with migrations applied.
+def open_db(path: str | os.PathLike | None = None, *, create: bool = True, migrate: bool = True) -> sqlite_utils.Database:
+    """Open the database in WAL mode, with migrations applied; create it if ``create``.
 
     WAL lets Datasette read while a harvest writes; the busy timeout makes a
-    second writer wait instead of failing with "database is locked".
+    second writer wait instead of failing with "database is locked". Without
+    ``create`` a missing file is :class:`UnusableDatabase`: a mistyped path
+    must not become an empty reading list.
     """
-    db = Database(resolve_path(path))
-    db.path = resolve_path(path)  # for messages: errors name the file
+    path = resolve_path(path)
+    if not create and not path.exists():
+        raise UnusableDatabase(path, "no such database (run readinglist harvest first)")
+    db = Database(path)
+    db.path = path  # for messages: errors name the file
     db.conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
     db.conn.execute("PRAGMA foreign_keys = ON")
     if db.journal_mode != "wal":

@@ -13,8 +13,8 @@ bm25, titles weighing most.
 from __future__ import annotations
 
 import re
-import sqlite3
 import shlex
+import sqlite3
 
 import sqlite_utils
 

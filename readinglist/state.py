@@ -205,20 +205,27 @@ def tag(db, ref: str, changes: Iterable[str]) -> tuple[ItemRef, list[str]]:
     return item, tags
 
 
+def web_link(url: str):
+    """The identity of ``url`` (a scheme is optional), or QueueError if it is no web link."""
+    from harvester.identity import identify
+
+    text = url.strip()
+    identity = identify(text if _SCHEME.match(text) else "https://" + text)
+    if identity is None:
+        raise QueueError(f"not a web link: {url!r}")
+    return identity
+
+
 def add_url(db, url: str, note: str | None = None) -> tuple[ItemRef, bool]:
     """Add ``url`` as an item (or find it), with a mention from a post of source 'manual'.
 
     Returns the item and whether it is new. The manual post has no channel, so
     it counts as a post but not as a channel.
     """
-    from harvester.identity import identify
-
     from .db import item_id_for, mention_id_for, mentions_written, short_hash
 
     text = url.strip()
-    identity = identify(text if _SCHEME.match(text) else "https://" + text)
-    if identity is None:
-        raise QueueError(f"not a web link: {url!r}")
+    identity = web_link(url)
     item_id = item_id_for(identity.url)
     when = now_iso()
     post_id = short_hash("manual\0" + identity.url, 16)

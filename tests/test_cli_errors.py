@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import sqlite3
+
 import pytest
 from click.testing import CliRunner
 
+from readinglist import db as database
 from readinglist.cli import cli
 
 
@@ -48,10 +51,6 @@ def test_help_and_version_are_not_errors():
 
 
 # ------------------------------------------------------------------ database errors: one line naming the file
-
-import sqlite3  # noqa: E402
-
-from readinglist import db as database  # noqa: E402
 
 PAPER = "https://arxiv.org/abs/1706.03762"
 WRITES = [["read", "ID"], ["unread", "ID"], ["archive", "ID"], ["skip", "ID"], ["priority", "ID", "high"],
@@ -129,3 +128,39 @@ def test_a_damaged_database_is_one_error_line(db_path, listed, args):
     db_path.write_bytes(bytes(data))
     result = run_on(db_path, listed, args)
     assert (result.exit_code, result.output) == (1, f"Error: {db_path}: database disk image is malformed\n")
+
+
+# ------------------------------------------------------------------ a mistyped --db creates nothing
+
+NEEDS_A_DATABASE = [*READS, *WRITES[:-1], ["export"], ["zotero", "push", "--library-id", "1", "--dry-run"],
+                    ["fetch"], ["resolve"], ["serve"]]
+
+
+@pytest.mark.parametrize("args", NEEDS_A_DATABASE, ids=lambda args: " ".join(args[:2]))
+def test_a_missing_database_is_not_created(tmp_path, args):
+    typo = tmp_path / "readng.db"
+    result = run_on(typo, "0123456789ab", args)
+    assert (result.exit_code, result.output) == (1, f"Error: {typo}: no such database (run readinglist harvest first)\n")
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("args", [["harvest"], ["harvest", "@"], ["list", "--since", "bad"], ["add", "not a link"],
+                                  ["export", "--since", "bad"]], ids=" ".join)
+def test_a_usage_error_creates_no_database(tmp_path, monkeypatch, args):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv(database.DB_ENV, raising=False)
+    result = invoke(*args)
+    assert result.exit_code == 1 and result.output.startswith("Error: ")
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("args", [["harvest", "SEEDS"], ["add", PAPER]], ids=lambda args: args[0])
+def test_harvest_and_add_create_the_database(tmp_path, monkeypatch, args):
+    from conftest import SEEDS
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv(database.DB_ENV, raising=False)
+    assert invoke(*[str(SEEDS) if arg == "SEEDS" else arg for arg in args]).exit_code == 0
+    result = invoke("list", "--json")
+    assert result.exit_code == 0 and result.output != "[]\n"
+    assert (tmp_path / "readinglist.db").exists()
