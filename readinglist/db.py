@@ -166,6 +166,17 @@ def explain(error: sqlite3.Error) -> str:
     return str(error)
 
 
+def _is_ours(db: sqlite_utils.Database) -> bool:
+    """Whether ``db`` is empty or a readinglist database (its migrations recorded):
+    another application's database, given by mistake, must not be migrated."""
+    tables = {name for (name,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")}
+    if not tables:
+        return True
+    return migrations.migrations_table in tables and db.execute(
+        f"SELECT 1 FROM [{migrations.migrations_table}] WHERE migration_set = ? LIMIT 1", [migrations.name]
+    ).fetchone() is not None
+
+
 def open_db(path: str | os.PathLike | None = None, *, create: bool = True, migrate: bool = True) -> sqlite_utils.Database:
     """Open the database in WAL mode, with migrations applied; create it if ``create``.
 
@@ -179,6 +190,9 @@ def open_db(path: str | os.PathLike | None = None, *, create: bool = True, migra
         raise UnusableDatabase(path, "no such database (run readinglist harvest first)")
     db = Database(path)
     db.path = path  # for messages: errors name the file
+    if not _is_ours(db):
+        db.close()
+        raise UnusableDatabase(path, "not a readinglist database (it has other tables)")
     db.conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
     db.conn.execute("PRAGMA foreign_keys = ON")
     if db.journal_mode != "wal":

@@ -164,3 +164,25 @@ def test_harvest_and_add_create_the_database(tmp_path, monkeypatch, args):
     result = invoke("list", "--json")
     assert result.exit_code == 0 and result.output != "[]\n"
     assert (tmp_path / "readinglist.db").exists()
+
+
+# ------------------------------------------------------------------ another application's database is left alone
+
+
+@pytest.mark.parametrize("table", ["notes", "items"], ids=["other tables", "a clashing items table"])
+@pytest.mark.parametrize("args", [["list"], ["stats"], ["read", "0123456789ab"], ["add", PAPER], ["harvest", "SEEDS"]],
+                         ids=lambda args: args[0])
+def test_another_apps_database_is_refused_untouched(tmp_path, table, args):
+    from conftest import SEEDS
+
+    other = tmp_path / "other.db"
+    conn = sqlite3.connect(other)
+    conn.execute(f"CREATE TABLE {table}(id INTEGER PRIMARY KEY, body TEXT)")
+    conn.execute(f"INSERT INTO {table}(body) VALUES ('precious')")
+    conn.commit()
+    conn.close()
+    before = other.read_bytes()
+    result = invoke(*[str(SEEDS) if arg == "SEEDS" else arg for arg in args], "--db", str(other))
+    assert (result.exit_code, result.output) == (1, f"Error: {other}: not a readinglist database (it has other tables)\n")
+    assert other.read_bytes() == before
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["other.db"]
