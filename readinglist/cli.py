@@ -93,8 +93,8 @@ def _open(path: str, create: bool = False):
         return database.open_db(path, create=create)
     except database.UnusableDatabase as error:
         raise click.ClickException(str(error)) from None
-    except sqlite3.DatabaseError as error:
-        raise click.ClickException(f"{path}: not a readinglist database ({error})") from None
+    except sqlite3.Error as error:
+        raise click.ClickException(f"{path}: {database.explain(error, path)}") from None
     except OSError as error:
         raise click.ClickException(f"{path}: cannot open database ({error.strerror or error})") from None
 
@@ -120,7 +120,8 @@ class OneLineErrors(click.Group):
 
 
 def _database_error(ctx: click.Context, error: sqlite3.Error) -> str:
-    return f"{ctx.meta.get(DB_PATH_KEY, 'database')}: {database.explain(error)}"
+    path = ctx.meta.get(DB_PATH_KEY)
+    return f"{path or 'database'}: {database.explain(error, path)}"
 
 
 def _one_line(error: click.UsageError) -> click.ClickException:

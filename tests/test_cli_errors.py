@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import sqlite3
 
 import pytest
@@ -186,3 +187,91 @@ def test_another_apps_database_is_refused_untouched(tmp_path, table, args):
     assert (result.exit_code, result.output) == (1, f"Error: {other}: not a readinglist database (it has other tables)\n")
     assert other.read_bytes() == before
     assert sorted(path.name for path in tmp_path.iterdir()) == ["other.db"]
+
+
+# ------------------------------------------------------------------ each problem opening the database says what it is
+
+
+@pytest.mark.parametrize("args, reason", [
+    (["list"], "no such database (run readinglist harvest first)"),
+    (["add", PAPER], "cannot create the database: no such directory DIR"),
+    (["harvest", "SEEDS"], "cannot create the database: no such directory DIR"),
+], ids=lambda value: value[0] if isinstance(value, list) else None)
+def test_a_missing_directory_is_named(tmp_path, args, reason):
+    from conftest import SEEDS
+
+    missing = tmp_path / "no" / "such" / "r.db"
+    result = invoke(*[str(SEEDS) if arg == "SEEDS" else arg for arg in args], "--db", str(missing))
+    assert (result.exit_code, result.output) == (1, f"Error: {missing}: {reason.replace('DIR', str(missing.parent))}\n")
+
+
+def test_a_file_that_is_not_sqlite_is_named(tmp_path):
+    text = tmp_path / "notes.txt"
+    text.write_text("not a database, just some notes\n" * 100)
+    result = invoke("list", "--db", str(text))
+    assert (result.exit_code, result.output) == (1, f"Error: {text}: not a readinglist database (not an SQLite file)\n")
+
+
+@pytest.fixture
+def rollback_journal(db_path, listed, monkeypatch):
+    """The database in rollback-journal mode (restored with sqlite3 .restore, say), another process writing to it."""
+    gc.collect()  # closes the connections of the commands run in this process
+    monkeypatch.setattr(database, "BUSY_TIMEOUT_MS", 10)
+    conn = sqlite3.connect(db_path, isolation_level=None)
+    conn.execute("PRAGMA journal_mode = DELETE")
+    conn.execute("BEGIN IMMEDIATE")
+    conn.execute("UPDATE items SET note = note")
+    yield
+    conn.execute("ROLLBACK")
+
+
+@pytest.mark.parametrize("args", READS, ids=lambda args: args[0])
+def test_a_rollback_journal_database_being_written_can_be_read(db_path, listed, rollback_journal, args):
+    assert run_on(db_path, listed, args).exit_code == 0
+
+
+@pytest.mark.parametrize("args", WRITES[:3], ids=lambda args: args[0])
+def test_a_rollback_journal_database_being_written_is_locked(db_path, listed, rollback_journal, args):
+    result = run_on(db_path, listed, args)
+    assert (result.exit_code, result.output) == (1, f"Error: {db_path}: {LOCKED}\n")
+
+
+def as_a_user(*command):
+    """``command`` run with file modes enforced, as for a normal user (root ignores them)."""
+    import os
+    import shutil
+
+    if os.geteuid() != 0:
+        return list(command)
+    if not shutil.which("setpriv"):
+        pytest.skip("running as root, and no setpriv to drop the capability to ignore file modes")
+    return ["setpriv", "--bounding-set=-dac_override,-dac_read_search,-fowner", *command]
+
+
+@pytest.mark.parametrize("args, output", [
+    (["list", "--json"], None),
+    (["read", "ID"], "Error: DB: read-only directory (SQLite must create its -wal and -shm files beside the database)\n"),
+], ids=lambda value: value[0] if isinstance(value, list) else None)
+def test_a_database_in_a_read_only_directory(tmp_path, args, output):
+    import subprocess
+    import sys
+
+    from conftest import ROOT
+
+    directory = tmp_path / "ro"
+    directory.mkdir()
+    db_path = directory / "r.db"
+    assert invoke("add", PAPER, "--db", str(db_path)).exit_code == 0
+    gc.collect()  # closes the connections of the commands run in this process, and so their -wal and -shm files
+    directory.chmod(0o555)
+    try:
+        argv = [database.item_id_for(PAPER) if arg == "ID" else arg for arg in args]
+        result = subprocess.run(as_a_user(sys.executable, "-m", "readinglist.cli", *argv, "--db", str(db_path)),
+                                cwd=ROOT, capture_output=True, text=True)
+    finally:
+        directory.chmod(0o755)
+    if output is None:
+        assert (result.returncode, result.stderr) == (0, "") and PAPER in result.stdout
+    else:
+        assert (result.returncode, result.stderr) == (1, output.replace("DB", str(db_path)))
+    assert sorted(path.name for path in directory.iterdir()) == ["r.db"]
