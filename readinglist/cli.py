@@ -40,8 +40,9 @@ db_path_option = click.option(
 def db_option(command):
     """``--db PATH``, shared by every command that opens the database: the command gets ``db``.
 
-    The database must exist: only harvest and add create one (they take ``db_path``
-    and call ``_open(db_path, create=True)`` once their own arguments are checked).
+    The database must exist: only harvest and add create one. Commands that check
+    more than click does (harvest, add, fetch, resolve) take ``db_path`` instead and
+    call ``_open`` once their own arguments and settings are checked.
     """
 
     @db_path_option
@@ -659,8 +660,8 @@ def stats(db, as_json):
 @click.option("--model", "llm_model", metavar="NAME", help="The llm model for --summarizer llm (see `llm models`).")
 @config_option
 @quiet_option
-@db_option
-def fetch(db, limit, kind, retry_failed, refresh, concurrency, per_host, ignore_robots, allow_private, summarizer,
+@db_path_option
+def fetch(db_path, limit, kind, retry_failed, refresh, concurrency, per_host, ignore_robots, allow_private, summarizer,
           llm_model, config_path, quiet):
     """Fetch the links of the reading list: title, authors, date, language, reading time, summary.
 
@@ -701,6 +702,7 @@ def fetch(db, limit, kind, retry_failed, refresh, concurrency, per_host, ignore_
         allow_private=allow_private,
     )
     options = dict(limit=limit, kind=kind, retry_failed=retry_failed, refresh=refresh, llm_model=llm_model)
+    db = _open(db_path)  # after the options and settings: their errors come first
     try:
         if not quiet and sys.stderr.isatty():
             stats = _fetch_with_progress(db, settings, options)
@@ -767,8 +769,8 @@ def _metadata_summary(stats) -> str | None:
 @click.option("--limit", "-n", type=click.IntRange(min=1), help="Try at most N cited titles this run (most mentioned first).")
 @config_option
 @quiet_option
-@db_option
-def resolve(db, limit, config_path, quiet):
+@db_path_option
+def resolve(db_path, limit, config_path, quiet):
     """Put papers that posts cite by title (no link) on the list.
 
     Finds titles that posts cite without a link ("Title" + "Name et al.",
@@ -788,6 +790,7 @@ def resolve(db, limit, config_path, quiet):
     from .references import run as run_resolve
 
     settings = load_settings(config_path)
+    db = _open(db_path)  # after the settings: their errors come first
     try:
         if not quiet and sys.stderr.isatty():
             stats = _resolve_with_progress(db, settings, limit)
