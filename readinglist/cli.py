@@ -49,7 +49,12 @@ db_path_option = click.option(
 
 
 def db_option(command):
-    """``--db PATH``, shared by every command that opens the database: the command gets ``db``."""
+    """``--db PATH``, shared by every command that opens the database: the command gets ``db``.
+
+    The database must exist: only harvest and add create one. Commands that check
+    more than click does (harvest, add, fetch, resolve) take ``db_path`` instead and
+    call ``_open`` once their own arguments and settings are checked.
+    """
 
     @db_path_option
     @functools.wraps(command)
@@ -90,18 +95,26 @@ def load_settings(config_path, **flags):
         raise click.ClickException(str(error)) from None
 
 
-def _open(path: str):
+DB_PATH_KEY = "readinglist.db_path"
+
+
+def _open(path: str, create: bool = False):
+    # Kept for OneLineErrors: an SQLite error while a command runs names this file.
+    click.get_current_context().meta[DB_PATH_KEY] = path
     try:
-        return database.open_db(path)
-    except sqlite3.DatabaseError as error:
-        raise click.ClickException(f"{path}: not a readinglist database ({error})") from None
+        return database.open_db(path, create=create)
+    except database.UnusableDatabase as error:
+        raise click.ClickException(str(error)) from None
+    except sqlite3.Error as error:
+        raise click.ClickException(f"{path}: {database.explain(error, path)}") from None
     except OSError as error:
         raise click.ClickException(f"{path}: cannot open database ({error.strerror or error})") from None
 
 
 class OneLineErrors(click.Group):
     """A click group whose usage errors (a bad option value, an unknown option)
-    are one ``Error: ...`` line with exit status 1, like every other input error.
+    are one ``Error: ...`` line with exit status 1, like every other input error;
+    so are SQLite errors (a locked, read-only or damaged database): ``Error: <db>: <why>``.
 
     Every error message is made one printable line: it names the input (a file
     name, a channel, a value), and a control character in it would reach the
@@ -123,11 +136,20 @@ class OneLineErrors(click.Group):
 
             error.message = printable_line(error.message)
             raise
+        except sqlite3.Error as error:
+            from .render import printable_line
+
+            raise click.ClickException(printable_line(_database_error(ctx, error))) from None
         except KeyboardInterrupt:
             # Ctrl-C outside a command's own handler (opening the database, a query):
             # click would print "Aborted!" and exit 1 as for an error; 130 is the shell's code for it.
             click.echo("Interrupted.", err=True)
             raise click.exceptions.Exit(INTERRUPTED) from None
+
+
+def _database_error(ctx: click.Context, error: sqlite3.Error) -> str:
+    path = ctx.meta.get(DB_PATH_KEY)
+    return f"{path or 'database'}: {database.explain(error, path)}"
 
 
 def _one_line(error: click.UsageError) -> click.ClickException:
@@ -175,8 +197,8 @@ def cli(verbose: bool):
               help="Let requests reach private addresses (tests, mirrors), or not, whatever the environment and config say.")
 @config_option
 @quiet_option
-@db_option
-def harvest(db, paths, format_name, channel, channel_list, since, limit, allow_private, config_path, quiet):
+@db_path_option
+def harvest(db_path, paths, format_name, channel, channel_list, since, limit, allow_private, config_path, quiet):
     """Harvest the links of posts in PATHS into the database.
 
     PATHS are files, directories (walked; files of unknown format are skipped)
@@ -228,6 +250,7 @@ def harvest(db, paths, format_name, channel, channel_list, since, limit, allow_p
 
     # Settings are read (and checked) before any work, so a bad config stops nothing half-way.
     settings = load_settings(config_path, allow_private=allow_private) if channels else None
+    db = _open(db_path, create=True)
     stats = HarvestStats()
     try:
         if paths:
@@ -244,7 +267,7 @@ def harvest(db, paths, format_name, channel, channel_list, since, limit, allow_p
         click.echo("Interrupted: every finished batch is saved; run the same command again to continue.", err=True)
         sys.exit(INTERRUPTED)
     except sqlite3.Error as error:
-        raise click.ClickException(f"database error: {error} (every finished batch is saved)") from None
+        raise click.ClickException(f"{_database_error(click.get_current_context(), error)} (every finished batch is saved)") from None
     _report(stats, quiet)
 
 
@@ -621,18 +644,19 @@ def search(db, query, status, kind, limit, as_json):
 @cli.command()
 @click.argument("url")
 @click.option("--note", "note_text", help="A note to attach.")
-@db_option
+@db_path_option
 @user_errors
-def add(db, url, note_text):
+def add(db_path, url, note_text):
     """Add a link by hand (recorded as a post from source 'manual').
 
     \b
     Example:
         readinglist add arxiv.org/abs/2401.12345 --note "from a talk"
     """
-    from .state import add_url
+    from .state import add_url, web_link
 
-    item, created = add_url(db, url, note_text)
+    web_link(url)  # a bad link creates no database
+    item, created = add_url(_open(db_path, create=True), url, note_text)
     _echo_label(f"{'Added' if created else 'Already listed'}: {item.label}")
 
 
@@ -677,8 +701,8 @@ def stats(db, as_json):
 @click.option("--model", "llm_model", metavar="NAME", help="The llm model for --summarizer llm (see `llm models`).")
 @config_option
 @quiet_option
-@db_option
-def fetch(db, limit, kind, retry_failed, refresh, concurrency, per_host, ignore_robots, allow_private, summarizer,
+@db_path_option
+def fetch(db_path, limit, kind, retry_failed, refresh, concurrency, per_host, ignore_robots, allow_private, summarizer,
           llm_model, config_path, quiet):
     """Fetch the links of the reading list: title, authors, date, language, reading time, summary.
 
@@ -719,6 +743,7 @@ def fetch(db, limit, kind, retry_failed, refresh, concurrency, per_host, ignore_
         allow_private=allow_private,
     )
     options = dict(limit=limit, kind=kind, retry_failed=retry_failed, refresh=refresh, llm_model=llm_model)
+    db = _open(db_path)  # after the options and settings: their errors come first
     try:
         if not quiet and sys.stderr.isatty():
             stats = _fetch_with_progress(db, settings, options)
@@ -727,8 +752,6 @@ def fetch(db, limit, kind, retry_failed, refresh, concurrency, per_host, ignore_
     except KeyboardInterrupt:
         click.echo("Interrupted: every finished item is saved; run the same command again to continue.", err=True)
         sys.exit(INTERRUPTED)
-    except sqlite3.Error as error:
-        raise click.ClickException(f"database error: {error}") from None
     if not quiet:
         metadata_line = _metadata_summary(stats.metadata)
         if metadata_line:
@@ -787,8 +810,8 @@ def _metadata_summary(stats) -> str | None:
 @click.option("--limit", "-n", type=count_range(), help="Try at most N cited titles this run (most mentioned first).")
 @config_option
 @quiet_option
-@db_option
-def resolve(db, limit, config_path, quiet):
+@db_path_option
+def resolve(db_path, limit, config_path, quiet):
     """Put papers that posts cite by title (no link) on the list.
 
     Finds titles that posts cite without a link ("Title" + "Name et al.",
@@ -808,6 +831,7 @@ def resolve(db, limit, config_path, quiet):
     from .references import run as run_resolve
 
     settings = load_settings(config_path)
+    db = _open(db_path)  # after the settings: their errors come first
     try:
         if not quiet and sys.stderr.isatty():
             stats = _resolve_with_progress(db, settings, limit)
@@ -816,8 +840,6 @@ def resolve(db, limit, config_path, quiet):
     except KeyboardInterrupt:
         click.echo("Interrupted: every finished title is saved; run the same command again to continue.", err=True)
         sys.exit(INTERRUPTED)
-    except sqlite3.Error as error:
-        raise click.ClickException(f"database error: {error}") from None
     if not quiet:
         for found in stats.resolved_items:
             _echo_label(f"Resolved: {found['title']} -> {found['url']}")
@@ -858,14 +880,10 @@ def serve(host, port, metadata_path, db_path):
         readinglist serve
         readinglist serve --port 8080 --db ~/reading.db
     """
-    from pathlib import Path
-
     from .serve import (
         ServeError, build_datasette, is_loopback, listen, load_metadata, load_password_hash, run, sign_in_lines,
     )
 
-    if not Path(db_path).exists():
-        raise click.ClickException(f"{db_path}: no such database (run readinglist harvest first)")
     _open(db_path).conn.close()  # migrated, so the views and triggers the UI uses exist
     try:
         metadata = load_metadata(metadata_path)
@@ -932,7 +950,15 @@ def _select_records(db, status, kind, tag, since, **extra):
 
     if since:
         since = _iso_date(since, "--since")
-    return select_items(db, status=status, kind=kind, tag=tag, since=since, **extra)
+    try:
+        return select_items(db, status=status, kind=kind, tag=tag, since=since, **extra)
+    except sqlite3.OperationalError as error:
+        if not getattr(error, "sqlite_errorname", "").startswith("SQLITE_READONLY"):
+            raise
+    # A read-only database can still be exported; only the new citation keys cannot be kept.
+    records = select_items(db, status=status, kind=kind, tag=tag, since=since, store_keys=False, **extra)
+    click.echo(f"Warning: {db.path}: read-only database: new citation keys are not stored, so a later export may change them", err=True)
+    return records
 
 
 @cli.command()

@@ -17,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
+import sqlite3
 from pathlib import Path
 
 import sqlite_utils
@@ -148,17 +149,80 @@ def resolve_path(path: str | os.PathLike | None) -> Path:
     return Path(path or os.environ.get(DB_ENV) or DEFAULT_DB)
 
 
-def open_db(path: str | os.PathLike | None = None, *, migrate: bool = True) -> sqlite_utils.Database:
-    """Open (creating if needed) the database in WAL mode, with migrations applied.
+class UnusableDatabase(Exception):
+    """The database cannot be opened: the message names the file and says why."""
+
+    def __init__(self, path: os.PathLike | str, reason: str):
+        super().__init__(f"{path}: {reason}")
+
+
+def explain(error: sqlite3.Error, path: str | os.PathLike | None = None) -> str:
+    """What an SQLite error on the database at ``path`` means to the user, in a few words
+    (the CLI puts the path before it)."""
+    code = getattr(error, "sqlite_errorname", "") or ""
+    if code.startswith(("SQLITE_BUSY", "SQLITE_LOCKED")):
+        return "database is locked (another process is writing; try again)"
+    # open_db reads a database in a read-only directory as a snapshot: writing it fails as read-only.
+    directory_read_only = path is not None and not os.access(Path(path).absolute().parent, os.W_OK)
+    if code == "SQLITE_READONLY_DIRECTORY" or (code.startswith("SQLITE_READONLY") and directory_read_only):
+        return "read-only directory (SQLite must create its -wal and -shm files beside the database)"
+    if code.startswith("SQLITE_READONLY"):
+        return "read-only database"
+    if code == "SQLITE_NOTADB":
+        return "not a readinglist database (not an SQLite file)"
+    return str(error)
+
+
+def _is_ours(db: sqlite_utils.Database) -> bool:
+    """Whether ``db`` is empty or a readinglist database (its migrations recorded):
+    another application's database, given by mistake, must not be migrated."""
+    tables = {name for (name,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")}
+    if not tables:
+        return True
+    return migrations.migrations_table in tables and db.execute(
+        f"SELECT 1 FROM [{migrations.migrations_table}] WHERE migration_set = ? LIMIT 1", [migrations.name]
+    ).fetchone() is not None
+
+
+def open_db(path: str | os.PathLike | None = None, *, create: bool = True, migrate: bool = True) -> sqlite_utils.Database:
+    """Open the database in WAL mode, with migrations applied; create it if ``create``.
 
     WAL lets Datasette read while a harvest writes; the busy timeout makes a
-    second writer wait instead of failing with "database is locked".
+    second writer wait instead of failing with "database is locked". Without
+    ``create`` a missing file is :class:`UnusableDatabase`: a mistyped path
+    must not become an empty reading list.
     """
-    db = Database(resolve_path(path))
+    path = resolve_path(path)
+    if not path.exists():
+        if not create:
+            raise UnusableDatabase(path, "no such database (run readinglist harvest first)")
+        if not path.absolute().parent.is_dir():
+            raise UnusableDatabase(path, f"cannot create the database: no such directory {path.parent}")
+    db = Database(path)
+    db.path = path  # for messages: errors name the file
     db.conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+    try:
+        ours = _is_ours(db)
+    except sqlite3.OperationalError as error:
+        # A WAL database in a directory we cannot write: no -shm file can be made,
+        # so no one is writing it now; it can still be read, as a snapshot.
+        if error.sqlite_errorname != "SQLITE_READONLY_DIRECTORY" or Path(f"{path}-wal").exists():
+            raise
+        db.close()
+        db = Database(sqlite3.connect(f"{path.absolute().as_uri().replace('file://', 'file:', 1)}?immutable=1", uri=True))
+        db.path = path
+        ours = _is_ours(db)
+    if not ours:
+        db.close()
+        raise UnusableDatabase(path, "not a readinglist database (it has other tables)")
     db.conn.execute("PRAGMA foreign_keys = ON")
     if db.journal_mode != "wal":
-        db.enable_wal()
+        try:
+            db.enable_wal()
+        except sqlite3.OperationalError as error:
+            # Locked by a writer in rollback-journal mode, or a read-only file: WAL can wait for the next open.
+            if not error.sqlite_errorname.startswith(("SQLITE_BUSY", "SQLITE_READONLY")):
+                raise
     # WAL is durable with synchronous=NORMAL except for the last commits on power loss.
     db.conn.execute("PRAGMA synchronous = NORMAL")
     if migrate:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 import shlex
+import sqlite3
 
 import sqlite_utils
 
@@ -270,7 +271,9 @@ def search(
             """,
             [match, *rowids],
         )
-    except Exception as error:  # sqlite3.OperationalError: fts5 syntax error
+    except sqlite3.OperationalError as error:
+        if error.sqlite_errorname != "SQLITE_ERROR":
+            raise  # not the query's fault: a locked, read-only or damaged database
         raise BadQuery(f"cannot search for {query!r} ({error})") from None
     columns = [d[0] for d in cursor.description]
     found = {row[0]: dict(zip(columns[1:], row[1:])) for row in cursor}

@@ -221,21 +221,28 @@ def tag(db, ref: str, changes: Iterable[str]) -> tuple[ItemRef, list[str]]:
     return item, tags
 
 
-def add_url(db, url: str, note: str | None = None) -> tuple[ItemRef, bool]:
-    """Add ``url`` as an item (or find it), with a mention from a post of source 'manual'.
-
-    Returns the item and whether it is new. The manual post has no channel, so
-    it counts as a post but not as a channel.
-    """
+def web_link(url: str):
+    """The identity of ``url`` (a scheme is optional), or QueueError if it is no web link."""
     from harvester.identity import identify
-
-    from .db import item_id_for, mention_id_for, mentions_written, short_hash
 
     text = url.strip()
     web_url = _web_url(text)
     identity = identify(web_url) if web_url else None
     if identity is None:
         raise QueueError(f"{text or repr(url)}: not a web link")
+    return identity
+
+
+def add_url(db, url: str, note: str | None = None) -> tuple[ItemRef, bool]:
+    """Add ``url`` as an item (or find it), with a mention from a post of source 'manual'.
+
+    Returns the item and whether it is new. The manual post has no channel, so
+    it counts as a post but not as a channel.
+    """
+    from .db import item_id_for, mention_id_for, mentions_written, short_hash
+
+    text = url.strip()
+    identity = web_link(url)
     item_id = item_id_for(identity.url)
     when = now_iso()
     post_id = short_hash("manual\0" + identity.url, 16)

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import gc
+import sqlite3
+
 import pytest
 from click.testing import CliRunner
 
+from readinglist import db as database
 from readinglist.cli import cli
 
 
@@ -70,7 +74,7 @@ SHOWN = "result]0;pwned Error: fake.json"
         (["export", "-o", "DIR/FORGED/x.bib"], "DIR/SHOWN/x.bib: cannot write (No such file or directory)"),
     ],
 )
-def test_input_named_in_an_error_is_one_printable_line(db_path, tmp_path, args, message):
+def test_input_named_in_an_error_is_one_printable_line(fresh_db, db_path, tmp_path, args, message):
     def named(text):
         return text.replace("DIR", str(tmp_path)).replace("FORGED", FORGED).replace("SHOWN", SHOWN)
 
@@ -93,7 +97,7 @@ def test_a_file_met_in_a_folder_is_named_on_one_printable_line(db_path, tmp_path
         (["export"], "readinglist.export.select_items"),
     ],
 )
-def test_ctrl_c_outside_a_command_s_own_handler_exits_130(db_path, monkeypatch, args, interrupted):
+def test_ctrl_c_outside_a_command_s_own_handler_exits_130(fresh_db, db_path, monkeypatch, args, interrupted):
     """Not click's "Aborted!" and exit status 1, as for an error."""
 
     def ctrl_c(*args, **kwargs):
@@ -115,3 +119,229 @@ def test_help_and_version_are_not_errors():
     assert invoke("--help").exit_code == 0
     assert invoke("list", "--help").exit_code == 0
     assert invoke("--version").exit_code == 0
+
+
+# ------------------------------------------------------------------ database errors: one line naming the file
+
+PAPER = "https://arxiv.org/abs/1706.03762"
+WRITES = [["read", "ID"], ["unread", "ID"], ["archive", "ID"], ["skip", "ID"], ["priority", "ID", "high"],
+          ["tag", "ID", "+x"], ["note", "ID", "hi"], ["add", "https://example.com/new"]]
+READS = [["list"], ["stats"], ["next"], ["show", "ID"], ["search", "attention"]]
+LOCKED = "database is locked (another process is writing; try again)"
+
+
+@pytest.fixture
+def listed(db_path):
+    """A database with one item; returns the item's id."""
+    assert invoke("add", PAPER, "--db", str(db_path)).exit_code == 0
+    return database.item_id_for(PAPER)
+
+
+def run_on(db_path, item_id, args):
+    return invoke(*[item_id if arg == "ID" else arg for arg in args], "--db", str(db_path))
+
+
+@pytest.fixture
+def read_only(monkeypatch):
+    """Every database the CLI opens is opened read-only, as SQLite opens a file the user cannot write
+    (the tests may run as root, who can write any file)."""
+
+    class ReadOnlyFile(database.Database):
+        def __init__(self, path, **kwargs):
+            super().__init__(sqlite3.connect(f"file:{path}?mode=ro", uri=True), **kwargs)
+
+    monkeypatch.setattr(database, "Database", ReadOnlyFile)
+
+
+@pytest.mark.parametrize("args", WRITES, ids=lambda args: args[0])
+def test_a_read_only_database_is_one_error_line(db_path, listed, read_only, args):
+    result = run_on(db_path, listed, args)
+    assert (result.exit_code, result.output) == (1, f"Error: {db_path}: read-only database\n")
+
+
+@pytest.mark.parametrize("args", READS, ids=lambda args: args[0])
+def test_a_read_only_database_can_be_read(db_path, listed, read_only, args):
+    assert run_on(db_path, listed, args).exit_code == 0
+
+
+@pytest.mark.parametrize("args", [["export", "-f", "bibtex"], ["zotero", "push", "--library-id", "1", "--dry-run"]],
+                         ids=["export", "zotero push --dry-run"])
+def test_a_read_only_database_exports_without_storing_keys(db_path, listed, read_only, args):
+    result = invoke(*args, "--db", str(db_path))
+    assert result.exit_code == 0 and "arxiv20" in result.stdout  # its key, e.g. arxiv2026
+    assert result.stderr == (f"Warning: {db_path}: read-only database: new citation keys are not stored,"
+                             " so a later export may change them\n")
+    assert sqlite3.connect(db_path).execute("SELECT count(*) FROM citekeys").fetchone() == (0,)
+
+
+@pytest.mark.parametrize("args", [*WRITES, ["export"]], ids=lambda args: args[0])
+def test_a_database_locked_by_another_writer_is_one_error_line(db_path, listed, monkeypatch, args):
+    monkeypatch.setattr(database, "BUSY_TIMEOUT_MS", 10)
+    writer = sqlite3.connect(db_path, isolation_level=None)
+    writer.execute("BEGIN IMMEDIATE")
+    try:
+        result = run_on(db_path, listed, args)
+    finally:
+        writer.execute("ROLLBACK")
+    assert (result.exit_code, result.output) == (1, f"Error: {db_path}: {LOCKED}\n")
+
+
+@pytest.mark.parametrize("args", [*READS[:-1], *WRITES[:-1], ["export"]], ids=lambda args: args[0])
+def test_a_damaged_database_is_one_error_line(db_path, listed, args):
+    conn = sqlite3.connect(db_path)
+    pages = [page for (page,) in conn.execute("SELECT pageno FROM dbstat WHERE name = 'items' AND pagetype = 'leaf'")]
+    page_size = conn.execute("PRAGMA page_size").fetchone()[0]
+    conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    conn.close()
+    data = bytearray(db_path.read_bytes())
+    for page in pages:
+        data[(page - 1) * page_size:(page - 1) * page_size + 12] = b"\xff" * 12
+    db_path.write_bytes(bytes(data))
+    result = run_on(db_path, listed, args)
+    assert (result.exit_code, result.output) == (1, f"Error: {db_path}: database disk image is malformed\n")
+
+
+# ------------------------------------------------------------------ a mistyped --db creates nothing
+
+NEEDS_A_DATABASE = [*READS, *WRITES[:-1], ["export"], ["zotero", "push", "--library-id", "1", "--dry-run"],
+                    ["fetch"], ["resolve"], ["serve"]]
+
+
+@pytest.mark.parametrize("args", NEEDS_A_DATABASE, ids=lambda args: " ".join(args[:2]))
+def test_a_missing_database_is_not_created(tmp_path, args):
+    typo = tmp_path / "readng.db"
+    result = run_on(typo, "0123456789ab", args)
+    assert (result.exit_code, result.output) == (1, f"Error: {typo}: no such database (run readinglist harvest first)\n")
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("args", [["harvest"], ["harvest", "@"], ["list", "--since", "bad"], ["add", "not a link"],
+                                  ["export", "--since", "bad"]], ids=" ".join)
+def test_a_usage_error_creates_no_database(tmp_path, monkeypatch, args):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv(database.DB_ENV, raising=False)
+    result = invoke(*args)
+    assert result.exit_code == 1 and result.output.startswith("Error: ")
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("args", [["harvest", "SEEDS"], ["add", PAPER]], ids=lambda args: args[0])
+def test_harvest_and_add_create_the_database(tmp_path, monkeypatch, args):
+    from conftest import SEEDS
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv(database.DB_ENV, raising=False)
+    assert invoke(*[str(SEEDS) if arg == "SEEDS" else arg for arg in args]).exit_code == 0
+    result = invoke("list", "--json")
+    assert result.exit_code == 0 and result.output != "[]\n"
+    assert (tmp_path / "readinglist.db").exists()
+
+
+# ------------------------------------------------------------------ another application's database is left alone
+
+
+@pytest.mark.parametrize("table", ["notes", "items"], ids=["other tables", "a clashing items table"])
+@pytest.mark.parametrize("args", [["list"], ["stats"], ["read", "0123456789ab"], ["add", PAPER], ["harvest", "SEEDS"]],
+                         ids=lambda args: args[0])
+def test_another_apps_database_is_refused_untouched(tmp_path, table, args):
+    from conftest import SEEDS
+
+    other = tmp_path / "other.db"
+    conn = sqlite3.connect(other)
+    conn.execute(f"CREATE TABLE {table}(id INTEGER PRIMARY KEY, body TEXT)")
+    conn.execute(f"INSERT INTO {table}(body) VALUES ('precious')")
+    conn.commit()
+    conn.close()
+    before = other.read_bytes()
+    result = invoke(*[str(SEEDS) if arg == "SEEDS" else arg for arg in args], "--db", str(other))
+    assert (result.exit_code, result.output) == (1, f"Error: {other}: not a readinglist database (it has other tables)\n")
+    assert other.read_bytes() == before
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["other.db"]
+
+
+# ------------------------------------------------------------------ each problem opening the database says what it is
+
+
+@pytest.mark.parametrize("args, reason", [
+    (["list"], "no such database (run readinglist harvest first)"),
+    (["add", PAPER], "cannot create the database: no such directory DIR"),
+    (["harvest", "SEEDS"], "cannot create the database: no such directory DIR"),
+], ids=lambda value: value[0] if isinstance(value, list) else None)
+def test_a_missing_directory_is_named(tmp_path, args, reason):
+    from conftest import SEEDS
+
+    missing = tmp_path / "no" / "such" / "r.db"
+    result = invoke(*[str(SEEDS) if arg == "SEEDS" else arg for arg in args], "--db", str(missing))
+    assert (result.exit_code, result.output) == (1, f"Error: {missing}: {reason.replace('DIR', str(missing.parent))}\n")
+
+
+def test_a_file_that_is_not_sqlite_is_named(tmp_path):
+    text = tmp_path / "notes.txt"
+    text.write_text("not a database, just some notes\n" * 100)
+    result = invoke("list", "--db", str(text))
+    assert (result.exit_code, result.output) == (1, f"Error: {text}: not a readinglist database (not an SQLite file)\n")
+
+
+@pytest.fixture
+def rollback_journal(db_path, listed, monkeypatch):
+    """The database in rollback-journal mode (restored with sqlite3 .restore, say), another process writing to it."""
+    gc.collect()  # closes the connections of the commands run in this process
+    monkeypatch.setattr(database, "BUSY_TIMEOUT_MS", 10)
+    conn = sqlite3.connect(db_path, isolation_level=None)
+    conn.execute("PRAGMA journal_mode = DELETE")
+    conn.execute("BEGIN IMMEDIATE")
+    conn.execute("UPDATE items SET note = note")
+    yield
+    conn.execute("ROLLBACK")
+
+
+@pytest.mark.parametrize("args", READS, ids=lambda args: args[0])
+def test_a_rollback_journal_database_being_written_can_be_read(db_path, listed, rollback_journal, args):
+    assert run_on(db_path, listed, args).exit_code == 0
+
+
+@pytest.mark.parametrize("args", WRITES[:3], ids=lambda args: args[0])
+def test_a_rollback_journal_database_being_written_is_locked(db_path, listed, rollback_journal, args):
+    result = run_on(db_path, listed, args)
+    assert (result.exit_code, result.output) == (1, f"Error: {db_path}: {LOCKED}\n")
+
+
+def as_a_user(*command):
+    """``command`` run with file modes enforced, as for a normal user (root ignores them)."""
+    import os
+    import shutil
+
+    if os.geteuid() != 0:
+        return list(command)
+    if not shutil.which("setpriv"):
+        pytest.skip("running as root, and no setpriv to drop the capability to ignore file modes")
+    return ["setpriv", "--bounding-set=-dac_override,-dac_read_search,-fowner", *command]
+
+
+@pytest.mark.parametrize("args, output", [
+    (["list", "--json"], None),
+    (["read", "ID"], "Error: DB: read-only directory (SQLite must create its -wal and -shm files beside the database)\n"),
+], ids=lambda value: value[0] if isinstance(value, list) else None)
+def test_a_database_in_a_read_only_directory(tmp_path, args, output):
+    import subprocess
+    import sys
+
+    from conftest import ROOT
+
+    directory = tmp_path / "ro"
+    directory.mkdir()
+    db_path = directory / "r.db"
+    assert invoke("add", PAPER, "--db", str(db_path)).exit_code == 0
+    gc.collect()  # closes the connections of the commands run in this process, and so their -wal and -shm files
+    directory.chmod(0o555)
+    try:
+        argv = [database.item_id_for(PAPER) if arg == "ID" else arg for arg in args]
+        result = subprocess.run(as_a_user(sys.executable, "-m", "readinglist.cli", *argv, "--db", str(db_path)),
+                                cwd=ROOT, capture_output=True, text=True)
+    finally:
+        directory.chmod(0o755)
+    if output is None:
+        assert (result.returncode, result.stderr) == (0, "") and PAPER in result.stdout
+    else:
+        assert (result.returncode, result.stderr) == (1, output.replace("DB", str(db_path)))
+    assert sorted(path.name for path in directory.iterdir()) == ["r.db"]

@@ -144,6 +144,7 @@ def select_items(
     *,
     with_mentions: bool = False,
     ids: list[str] | None = None,
+    store_keys: bool = True,
 ) -> list[Record]:
     """The records of the items matching the filters, ordered by citation key.
 
@@ -151,7 +152,8 @@ def select_items(
     ``readinglist list --since`` does. Channels and unresolved references are
     left out unless ``kind`` asks for them. ``with_mentions`` loads the latest
     posts that mentioned each item (for Zotero notes). Citation keys missing
-    for the selected items are assigned and stored (see ``citekeys``).
+    for the selected items are assigned and stored (see ``citekeys``); with
+    ``store_keys=False`` (a read-only database) they are assigned only.
     """
     from .citekeys import assign, base_key
 
@@ -189,7 +191,7 @@ def select_items(
 
     records = [build_record(row, "", hashtags.get(row["id"], ()), mentions.get(row["id"], ())) for row in rows]
     # Rows come in the order items were added, which is the order new keys are handed out.
-    keys = assign(db, [(record.id, base_key(record.authors, record.year, record.title)) for record in records])
+    keys = assign(db, [(record.id, base_key(record.authors, record.year, record.title)) for record in records], store=store_keys)
     for record in records:
         record.citekey = keys[record.id]
     records.sort(key=lambda record: record.citekey)

@@ -82,11 +82,12 @@ def suffixes():
             yield "".join(letters)
 
 
-def assign(db: sqlite_utils.Database, wanted: list[tuple[str, str]]) -> dict[str, str]:
+def assign(db: sqlite_utils.Database, wanted: list[tuple[str, str]], *, store: bool = True) -> dict[str, str]:
     """Keys for ``wanted`` ``(item_id, base_key)`` pairs, in that order; stored keys win.
 
     New keys are stored in the same transaction that reads the taken ones, so
-    two exports never hand one key to two items.
+    two exports never hand one key to two items; with ``store=False`` they are
+    only handed out (a later export may give them to other items).
     """
     if not wanted:
         return {}
@@ -106,6 +107,6 @@ def assign(db: sqlite_utils.Database, wanted: list[tuple[str, str]]) -> dict[str
             taken.add(key)
             keys[item_id] = key
             new_rows.append((item_id, key, now))
-        if new_rows:
+        if new_rows and store:
             db.conn.executemany("INSERT INTO citekeys(item_id, citekey, assigned_at) VALUES (?, ?, ?)", new_rows)
     return keys
