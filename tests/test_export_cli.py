@@ -100,6 +100,30 @@ def test_output_file_keeps_mode_and_symlink(library, db_path, tmp_path, umask, m
     assert sorted(p.name for p in folder.iterdir()) == sorted({"reading.bib", named.name})  # no temporary file left
 
 
+@pytest.mark.parametrize(
+    "name, make, message",
+    [
+        ("readinglist.db", None, "is the database"),  # -o reading<TAB>
+        ("link.db", lambda folder: (folder / "link.db").symlink_to("readinglist.db"), "is the database"),
+        ("hard.db", lambda folder: os.link(folder / "readinglist.db", folder / "hard.db"), "is the database"),
+        ("readinglist.db-wal", None, "is the database"),  # where the last commits are until a checkpoint
+        ("other.db", lambda folder: open_db(folder / "other.db").close(), "is an SQLite database"),
+    ],
+)
+def test_export_never_writes_over_a_database(library, db_path, monkeypatch, name, make, message):
+    # -o readinglist.db replaced the whole reading list with a .bib file, exit 0.
+    folder = db_path.parent
+    monkeypatch.chdir(folder)
+    if make:
+        make(folder)
+    target = folder / name
+    before = (target.lstat().st_ino, target.read_bytes()[:16])  # the export itself stores citation keys
+    result = run(db_path, "-o", name)
+    assert (result.exit_code, result.output) == (1, f"Error: {name}: {message}; choose another output file\n")
+    assert (target.lstat().st_ino, target.read_bytes()[:16]) == before
+    assert _keys(db_path, "--kind", "repo") == ["huggingface2018transformers", "karpathy2022nanogpt"]
+
+
 def test_same_keys_on_every_export(library, db_path):
     first = run(db_path, "-f", "bibtex").output
     assert run(db_path, "-f", "bibtex").output == first
