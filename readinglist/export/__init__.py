@@ -74,15 +74,20 @@ def write_file(path: str | os.PathLike, text: str, *, database: sqlite_utils.Dat
 
     The rename replaces a file by another, so what the old one was is carried
     over: an existing file keeps its mode (a new one gets the umask's, as any
-    new file), and a symlink stays a symlink, its target written. Refuses
-    (ExportError) to write over ``database`` or any other SQLite database.
-    Raises OSError.
+    new file), and a symlink stays a symlink, its target written. What is not
+    a regular file (a device such as /dev/null, a FIFO, /dev/stdout) cannot be
+    replaced and is written as it is. Refuses (ExportError) to write over
+    ``database`` or any other SQLite database. Raises OSError.
     """
     try:
         status = os.stat(path)
     except FileNotFoundError:
         status = None
     _check_not_a_database(path, status, database)
+    if status is not None and not _replaceable(path, status):
+        with open(path, "w", encoding="utf-8") as out:
+            out.write(text)
+        return
     target = Path(os.path.realpath(path))
     mode = stat.S_IMODE(status.st_mode) if status is not None else None
     temporary = target.with_name(f".{target.name}.{secrets.token_hex(4)}.tmp")
@@ -97,6 +102,17 @@ def write_file(path: str | os.PathLike, text: str, *, database: sqlite_utils.Dat
     except BaseException:
         temporary.unlink(missing_ok=True)
         raise
+
+
+def _replaceable(path: str | os.PathLike, status: os.stat_result) -> bool:
+    """Whether ``path`` is a regular file a new one may be renamed over.
+
+    /dev/stdout and /proc/self/fd/N are links to whatever the descriptor is
+    (a pipe, a file opened for appending): renaming over what they resolve to
+    is not writing to the descriptor, so they are written as they are.
+    """
+    absolute = os.path.abspath(path)
+    return stat.S_ISREG(status.st_mode) and not absolute.startswith(("/dev/", "/proc/"))
 
 
 def _check_not_a_database(path, status: os.stat_result | None, database: sqlite_utils.Database | None) -> None:
