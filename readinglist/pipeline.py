@@ -174,11 +174,11 @@ def harvest(
                             logger.info("skipped %s: unknown format", input_file.path)
                             continue
                 posts = read_posts(reader, _source_name(input_file), file_format)
-                stats.files += 1
                 for post in posts:
                     if channel:
                         post.channel = channel
                     writer.add(post)
+                stats.files += 1  # read to its end: a file that failed is not a file read
             except SourceError as error:
                 stats.errors.append(error)
             except (OSError, UnicodeError) as error:

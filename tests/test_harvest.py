@@ -417,6 +417,27 @@ def test_format_option_forces_a_parser(db_path, tmp_path):
     assert [item["url"] for item in listed(db_path)] == ["https://github.com/a/b"]
 
 
+@pytest.mark.parametrize(
+    "data, format_name, reason",
+    [
+        (bytes(range(256)) * 8, "text", "binary data, not a text dump"),
+        (bytes(range(256)) * 8, "tme", "binary data, not a t.me page"),
+        ("Статья https://example.com/статья\nhttps://example.com/caf\xe9\n".encode("utf-8").replace(b"\xc3\xa9", b"\xe9"),
+         None, "not UTF-8 text (byte 0xe9 at offset 69)"),
+    ],
+)
+def test_a_file_that_fails_is_not_counted_as_read(db_path, tmp_path, data, format_name, reason):
+    # "0 posts read from 1 file ... 1 failed": the file that failed was counted as read; with --format text
+    # random bytes became a post, and a UTF-8 dump with a Latin-1 byte stored https://example.com/caf.
+    path = tmp_path / "dump.txt"
+    path.write_bytes(data)
+    forced = ["--format", format_name] if format_name else []
+    result = CliRunner().invoke(cli, ["harvest", str(path), "--db", db_path, *forced])
+    assert (result.exit_code, result.stderr) == (1, f"Error: {path}: {reason}\n")
+    assert result.stdout == "Harvested: 0 posts read from 0 files, 0 links found, 0 new items, 0 files skipped, 1 failed.\n"
+    assert listed(db_path) == []
+
+
 def test_empty_stdin_is_reported(db_path):
     result = CliRunner().invoke(cli, ["harvest", "-", "--db", db_path], input="")
     assert result.exit_code == 1
