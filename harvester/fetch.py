@@ -47,6 +47,7 @@ from typing import AsyncIterator, Awaitable, Callable, Iterable
 import httpx
 from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt, wait_exponential_jitter
 
+from .errors import redact_secrets
 from .netguard import GuardedAsyncTransport, GuardedSyncTransport, NameNotFound, Policy, RefusedURL, check_scheme
 from .robots import MAX_ROBOTS_BYTES, RobotsAnswer, RobotsCache
 from .settings import Settings
@@ -642,7 +643,8 @@ def _kind_of_timeout(error: httpx.TimeoutException) -> str:
 
 def _describe_transport_error(error: httpx.TransportError) -> str:
     cause = error.__cause__ or error.__context__
-    text = str(error) or (str(cause) if cause is not None else "") or type(error).__name__
+    # Stored as last_error, which anyone reading the list sees: no header quoted in it.
+    text = redact_secrets(str(error) or (str(cause) if cause is not None else "") or type(error).__name__)
     if isinstance(error, httpx.ConnectError):
         return f"connection failed: {text}"
     if isinstance(error, httpx.RemoteProtocolError):

@@ -87,7 +87,7 @@ class Settings:
     # The private-address guard: off only when the user says so.
     allow_private: bool = False
     allow_hosts: tuple[str, ...] = field(default_factory=tuple)  # host names or CIDR blocks let through
-    github_token: str | None = None
+    github_token: str | None = field(default=None, metadata={"token": True})
 
     def with_changes(self, **changes) -> "Settings":
         """A copy with the given settings changed; ``None`` values are ignored (an unset flag)."""
@@ -115,7 +115,33 @@ def check_setting(name: str, value, label: str | None = None):
     expected, checked = _expected(name), _converted(_TYPES[name], value)
     if checked is _WRONG or not _in_range(_FIELDS[name].metadata, checked):
         raise SettingError(f"{label}: expected {expected}, got {_shown(value)}")
+    if _FIELDS[name].metadata.get("token") and checked is not None:
+        return check_token(checked, label)
     return checked
+
+
+def check_token(value: str, label: str) -> str:
+    """``value`` without surrounding whitespace, or :class:`SettingError` if it cannot be a token or API key.
+
+    A token goes into a request header, which takes printable ASCII only: a
+    second line (from a token file) made every request fail with an error
+    quoting the header, secret included, and a non-ASCII character crashed
+    the request. The message never shows the value: it is a secret.
+    """
+    token = value.strip()
+    for character in token:
+        if character in "\r\n":
+            reason = "it holds a line break"
+        elif character.isspace():
+            reason = "it holds a space"
+        elif not character.isascii():
+            reason = "it holds a non-ASCII character"
+        elif not character.isprintable():
+            reason = "it holds a control character"
+        else:
+            continue
+        raise SettingError(f"{label}: not a valid token ({reason})")
+    return token
 
 
 def check_settings(values: Mapping, label=lambda name: name) -> dict:
@@ -215,5 +241,5 @@ def env_overrides(environ: Mapping[str, str] | None = None) -> dict:
             raise SettingError(f"{ALLOW_PRIVATE_ENV}: expected 1/0, true/false, yes/no or on/off, got {allow_private!r}")
         found["allow_private"] = BOOLEAN_WORDS[allow_private.lower()]
     if environ.get("GITHUB_TOKEN", "").strip():
-        found["github_token"] = environ["GITHUB_TOKEN"].strip()
+        found["github_token"] = check_setting("github_token", environ["GITHUB_TOKEN"], "GITHUB_TOKEN")
     return found

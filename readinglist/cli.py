@@ -983,7 +983,7 @@ def export(db, format_name, status, kind, tag, since, output, quiet):
         readinglist export -f ris --tag llm -o llm.ris
         readinglist export -f netscape -o bookmarks.html
     """
-    from .export import FORMATS, write_file
+    from .export import FORMATS, ExportError, write_file
 
     records = _select_records(db, status, kind, tag, since)
     text = FORMATS[format_name].write(records)
@@ -991,7 +991,9 @@ def export(db, format_name, status, kind, tag, since, output, quiet):
         click.echo(text, nl=False)
         return
     try:
-        write_file(output, text)
+        write_file(output, text, database=db)
+    except ExportError as error:
+        raise click.ClickException(str(error)) from None
     except OSError as error:
         raise click.ClickException(f"{output}: cannot write ({error.strerror or error})") from None
     if not quiet:

@@ -53,6 +53,7 @@ from typing import Callable, Iterable, Iterator
 import httpx
 import sqlite_utils
 
+from harvester.errors import redact_secrets
 from harvester.sites import ADAPTERS, adapter_for
 from harvester.sites.base import DEAD, DEFERRED, FAILED, OK, SiteMetadata
 
@@ -265,7 +266,8 @@ def _transport_failure(error: Exception) -> SiteMetadata:
         return SiteMetadata(status=FAILED, error=f"timeout: {type(error).__name__}")
     if isinstance(error, httpx.TooManyRedirects):
         return SiteMetadata(status=FAILED, error="too many redirects")
-    return SiteMetadata(status=FAILED, error=f"network error: {error}" if str(error) else f"network error: {type(error).__name__}")
+    # Stored as last_error, which anyone reading the list sees: no header quoted in it.
+    return SiteMetadata(status=FAILED, error=f"network error: {redact_secrets(str(error)) or type(error).__name__}")
 
 
 NETWORK_ERRORS = (httpx.HTTPError, BodyTooLarge, OSError)

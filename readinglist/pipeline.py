@@ -82,14 +82,18 @@ def _count(number: int, noun: str) -> str:
 
 @dataclass(frozen=True)
 class InputFile:
-    """One input to read: a path, or ``-`` for stdin. ``walked`` inputs came from a directory."""
+    """One input to read: a path, or ``-`` for stdin. ``walked`` inputs came from a directory.
+
+    ``error``: why a directory met while walking could not be read (it is reported, not read).
+    """
 
     path: str
     walked: bool = False
+    error: str | None = None
 
     @property
     def size(self) -> int:
-        if self.path == STDIN:
+        if self.path == STDIN or self.error:
             return 0
         try:
             return os.path.getsize(self.path)
@@ -98,11 +102,26 @@ class InputFile:
 
 
 def expand_inputs(paths: Iterable[str]) -> list[InputFile]:
-    """Files named directly, and every non-hidden file under named directories, sorted."""
+    """Files named directly, and every non-hidden file under named directories, sorted.
+
+    Symlinked directories are followed, each directory once (a link back up
+    would loop); a directory that cannot be read is an input with its
+    ``error``, so it is reported rather than silently holding no files.
+    """
     inputs: list[InputFile] = []
     for path in paths:
         if path != STDIN and os.path.isdir(path):
-            for root, dirs, files in os.walk(path):
+            seen: set[str] = set()
+
+            def unreadable(error: OSError) -> None:
+                inputs.append(InputFile(error.filename or path, walked=True, error=_os_reason(error)))
+
+            for root, dirs, files in os.walk(path, onerror=unreadable, followlinks=True):
+                real = os.path.realpath(root)
+                if real in seen:
+                    dirs[:] = []
+                    continue
+                seen.add(real)
                 dirs[:] = sorted(d for d in dirs if not d.startswith("."))
                 for name in sorted(files):
                     if not name.startswith("."):
@@ -148,6 +167,9 @@ def harvest(
     stats = HarvestStats()
     writer = PostWriter(db, stats)
     for input_file in expand_inputs(paths):
+        if input_file.error:
+            stats.errors.append(SourceError(input_file.path, input_file.error))
+            continue
         try:
             opened = _open(input_file, stdin)
         except SourceError as error:
@@ -174,11 +196,11 @@ def harvest(
                             logger.info("skipped %s: unknown format", input_file.path)
                             continue
                 posts = read_posts(reader, _source_name(input_file), file_format)
-                stats.files += 1
                 for post in posts:
                     if channel:
                         post.channel = channel
                     writer.add(post)
+                stats.files += 1  # read to its end: a file that failed is not a file read
             except SourceError as error:
                 stats.errors.append(error)
             except (OSError, UnicodeError) as error:

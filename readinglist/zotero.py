@@ -33,6 +33,8 @@ from typing import Callable
 import httpx
 import sqlite_utils
 
+from harvester.settings import SettingError, check_token
+
 from .export.records import Person, Record
 
 log = logging.getLogger(__name__)
@@ -259,6 +261,10 @@ class ZoteroClient:
         timeout: httpx.Timeout | float = 30.0,
         user_agent: str = "readinglist",
     ):
+        try:
+            api_key = check_token(api_key, "ZOTERO_API_KEY")
+        except SettingError as error:
+            raise ZoteroError(str(error)) from None
         self.library = library
         self.sleep = sleep
         self.clock = clock

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import stat
+import threading
 
 import pytest
 from click.testing import CliRunner
@@ -104,6 +105,85 @@ def test_output_file_keeps_mode_and_symlink(library, db_path, tmp_path, umask, m
     assert target.read_text(encoding="utf-8").startswith("@")
     assert stat.S_IMODE(target.stat().st_mode) == expected_mode
     assert sorted(p.name for p in folder.iterdir()) == sorted({"reading.bib", named.name})  # no temporary file left
+
+
+@pytest.mark.parametrize(
+    "name, make, message",
+    [
+        ("readinglist.db", None, "is the database"),  # -o reading<TAB>
+        ("link.db", lambda folder: (folder / "link.db").symlink_to("readinglist.db"), "is the database"),
+        ("hard.db", lambda folder: os.link(folder / "readinglist.db", folder / "hard.db"), "is the database"),
+        ("readinglist.db-wal", None, "is the database"),  # where the last commits are until a checkpoint
+        ("other.db", lambda folder: open_db(folder / "other.db").close(), "is an SQLite database"),
+    ],
+)
+def test_export_never_writes_over_a_database(library, db_path, monkeypatch, name, make, message):
+    # -o readinglist.db replaced the whole reading list with a .bib file, exit 0.
+    folder = db_path.parent
+    monkeypatch.chdir(folder)
+    if make:
+        make(folder)
+    target = folder / name
+    before = (target.lstat().st_ino, target.read_bytes()[:16])  # the export itself stores citation keys
+    result = run(db_path, "-o", name)
+    assert (result.exit_code, result.output) == (1, f"Error: {name}: {message}; choose another output file\n")
+    assert (target.lstat().st_ino, target.read_bytes()[:16]) == before
+    assert _keys(db_path, "--kind", "repo") == ["huggingface2018transformers", "karpathy2022nanogpt"]
+
+
+def _reader(open_stream) -> tuple[threading.Thread, list[bytes]]:
+    """A thread reading a pipe to its end (its writer would block on a full pipe)."""
+    chunks: list[bytes] = []
+
+    def read():
+        with open_stream() as stream:
+            chunks.append(stream.read())
+
+    thread = threading.Thread(target=read, daemon=True)  # left waiting if nothing opens the FIFO
+    thread.start()
+    return thread, chunks
+
+
+def _fifo(folder):
+    os.mkfifo(folder / "fifo")
+    return "fifo", lambda: open(folder / "fifo", "rb"), None
+
+
+def _pipe(folder):
+    read_end, write_end = os.pipe()
+    # What /dev/stdout is when the output goes into a pipe.
+    return f"/proc/self/fd/{write_end}", lambda: open(read_end, "rb"), write_end
+
+
+def _null_device(folder):
+    if os.geteuid() != 0:
+        pytest.skip("mknod needs root")
+    os.mknod(folder / "null", stat.S_IFCHR | 0o666, os.makedev(1, 3))
+    return "null", None, None
+
+
+@pytest.mark.parametrize("make", [_fifo, _pipe, _null_device])
+def test_output_to_a_device_fifo_or_pipe_is_written_not_replaced(library, db_path, tmp_path, monkeypatch, make):
+    # The export was renamed over the FIFO or device node, replacing it with a regular file
+    # (as root, -o /dev/null destroyed /dev/null); -o /dev/stdout into a pipe failed with
+    # "cannot write (No such file or directory)".
+    folder = tmp_path / "out"
+    folder.mkdir()
+    monkeypatch.chdir(folder)
+    name, open_stream, write_end = make(folder)
+    before = os.stat(name).st_mode
+    thread, chunks = _reader(open_stream) if open_stream else (None, [])
+    result = run(db_path, "-o", name, "-f", "ris")
+    if write_end is not None:
+        os.close(write_end)
+    if thread:
+        thread.join(10)
+    assert (result.exit_code, result.output) == (0, f"Exported 16 items to {name} (ris).\n")
+    if not name.startswith("/proc/"):
+        assert os.stat(name).st_mode == before
+        assert os.listdir(folder) == [name]  # no temporary file left
+    if thread:
+        assert chunks[0].startswith(b"TY  - ") and chunks[0].count(b"\nER  -") == 16
 
 
 def test_same_keys_on_every_export(library, db_path):

@@ -264,6 +264,48 @@ def test_a_bad_environment_value_is_one_error_line(db_path, config):
     )
 
 
+@pytest.mark.parametrize(
+    "token, reason",
+    [
+        ("ghp_SECRET1234\n# from the token file's second line", "it holds a line break"),
+        ("ghp_SECRET 1234", "it holds a space"),
+        ("ghp_tökén", "it holds a non-ASCII character"),
+        ("ghp_SECRET\x7f1234", "it holds a control character"),
+    ],
+)
+def test_a_malformed_github_token_is_one_error_line_that_does_not_show_it(db_path, config, server, token, reason):
+    # A second line went into the Authorization header: every request failed with
+    # "Illegal header value b'Bearer ghp_...'", stored and shown to Datasette's visitors;
+    # a non-ASCII character crashed fetch with a traceback.
+    url = server.add("/a", Reply(200, html_page("A"), HTML))
+    add_items(open_db(db_path), [url])
+    result = invoke(db_path, config, "--allow-private", env={"GITHUB_TOKEN": token})
+    assert (result.exit_code, result.output) == (1, f"Error: GITHUB_TOKEN: not a valid token ({reason})\n")
+    assert server.hits["/a"] == 0 and listed(db_path)[url]["fetch_status"] == "pending"
+
+
+@pytest.mark.parametrize(
+    "source, line",
+    [("environment", "  ghp_SECRET1234\n"), ("config", 'github_token = " ghp_SECRET1234\\n"')],
+)
+def test_a_github_token_loses_the_whitespace_around_it(config, source, line):
+    from readinglist.config import load_settings
+
+    if source == "config":
+        config.write_text(line + "\n", encoding="utf-8")
+    settings = load_settings(config, environ={"GITHUB_TOKEN": line} if source == "environment" else {})
+    assert settings.github_token == "ghp_SECRET1234"
+
+
+def test_a_malformed_github_token_in_the_config_file_is_not_shown(config):
+    from readinglist.config import ConfigError, load_settings
+
+    config.write_text('github_token = "ghp_SECRET1234\\nsecond line"\n', encoding="utf-8")
+    with pytest.raises(ConfigError) as raised:
+        load_settings(config, environ={})
+    assert str(raised.value) == f"{config}: github_token: not a valid token (it holds a line break)"
+
+
 @pytest.mark.parametrize("option", ["--concurrency", "--per-host", "--limit"])
 def test_non_positive_numbers_are_usage_errors(db_path, config, option):
     result = invoke(db_path, config, option, "0")

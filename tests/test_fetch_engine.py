@@ -408,3 +408,22 @@ def test_a_bug_fails_one_url_and_the_run_goes_on(server, monkeypatch):
     assert [results[url].status for url in good] == ["ok"] * 3
     assert (results[cursed].status, results[cursed].error) == ("failed", "internal error: KeyError: 'a bug somewhere below'")
     assert "/cursed" not in server.hits  # it never got as far as a request
+
+
+@pytest.mark.parametrize(
+    "message, stored",
+    [
+        ("Illegal header value b'Bearer ghp_SECRET1234\\n# second line'", "Illegal header value (hidden)"),
+        ("Illegal header value b\"token x'y\" (h11)", "Illegal header value (hidden) (h11)"),
+        ("Illegal header name b'X-Key: abc'", "Illegal header name (hidden)"),
+        ("401 for Authorization: Bearer abc123", "401 for Authorization: (hidden)"),
+        ("sent {'Zotero-API-Key': 'k3y'}", "sent {'Zotero-API-Key': (hidden)}"),
+        ("token ghp_SECRET1234 refused", "token (hidden) refused"),
+        ("[Errno 111] Connection refused", "[Errno 111] Connection refused"),
+        ("unexpected token < in JSON at position 0", "unexpected token < in JSON at position 0"),
+    ],
+)
+def test_error_texts_are_stored_without_the_headers_or_credentials_they_quote(message, stored):
+    from harvester.errors import redact_secrets
+
+    assert redact_secrets(message) == stored

@@ -426,6 +426,72 @@ def test_format_option_forces_a_parser(db_path, tmp_path):
     assert [item["url"] for item in listed(db_path)] == ["https://github.com/a/b"]
 
 
+@pytest.mark.parametrize(
+    "data, format_name, reason",
+    [
+        (bytes(range(256)) * 8, "text", "binary data, not a text dump"),
+        (bytes(range(256)) * 8, "tme", "binary data, not a t.me page"),
+        ("Статья https://example.com/статья\nhttps://example.com/caf\xe9\n".encode("utf-8").replace(b"\xc3\xa9", b"\xe9"),
+         None, "not UTF-8 text (byte 0xe9 at offset 69)"),
+    ],
+)
+def test_a_file_that_fails_is_not_counted_as_read(db_path, tmp_path, data, format_name, reason):
+    # "0 posts read from 1 file ... 1 failed": the file that failed was counted as read; with --format text
+    # random bytes became a post, and a UTF-8 dump with a Latin-1 byte stored https://example.com/caf.
+    path = tmp_path / "dump.txt"
+    path.write_bytes(data)
+    forced = ["--format", format_name] if format_name else []
+    result = CliRunner().invoke(cli, ["harvest", str(path), "--db", db_path, *forced])
+    assert (result.exit_code, result.stderr) == (1, f"Error: {path}: {reason}\n")
+    assert result.stdout == "Harvested: 0 posts read from 0 files, 0 links found, 0 new items, 0 files skipped, 1 failed.\n"
+    assert listed(db_path) == []
+
+
+@pytest.fixture
+def unreadable_directories(monkeypatch):
+    """Directories to make unreadable whoever runs the tests (root reads a chmod 000 directory)."""
+    import os
+
+    unreadable: set[str] = set()
+    scandir = os.scandir
+
+    def refusing_scandir(path="."):
+        if os.fspath(path) in unreadable:
+            raise PermissionError(13, "Permission denied", os.fspath(path))
+        return scandir(path)
+
+    monkeypatch.setattr(os, "scandir", refusing_scandir)
+    return unreadable
+
+
+def test_an_unreadable_directory_is_an_error(db_path, tmp_path, unreadable_directories):
+    # "Harvested: 0 posts read from 0 files", exit 0: the dumps inside were silently not harvested.
+    for folder in ("export/sub", "locked"):
+        (tmp_path / folder).mkdir(parents=True)
+        shutil.copy(SEEDS / "000_b2c38260c34db979.txt", tmp_path / folder)
+    unreadable_directories.update({str(tmp_path / "export" / "sub"), str(tmp_path / "locked")})
+    result = CliRunner().invoke(cli, ["harvest", str(tmp_path / "export"), str(tmp_path / "locked"), "--db", db_path])
+    assert (result.exit_code, result.stderr) == (
+        1, f"Error: {tmp_path / 'export' / 'sub'}: permission denied\nError: {tmp_path / 'locked'}: permission denied\n"
+    )
+    assert result.stdout == "Harvested: 0 posts read from 0 files, 0 links found, 0 new items, 0 files skipped, 2 failed.\n"
+
+
+@pytest.mark.parametrize("loop", [False, True])
+def test_a_symlinked_directory_is_walked_once(db_path, tmp_path, loop):
+    # os.walk did not follow the link: its dumps were silently not harvested.
+    (tmp_path / "real").mkdir()
+    (tmp_path / "top").mkdir()
+    shutil.copy(SEEDS / "000_b2c38260c34db979.txt", tmp_path / "real")
+    (tmp_path / "top" / "chan").symlink_to("../real")
+    if loop:
+        (tmp_path / "real" / "back").symlink_to("../top")  # top/chan/back/chan/... would never end
+    result = run("harvest", str(tmp_path / "top"), "--db", db_path)
+    assert (result.exit_code, result.stdout) == (
+        0, "Harvested: 7 posts read from 1 file, 0 links found, 0 new items, 0 files skipped.\n"
+    )
+
+
 def test_empty_stdin_is_reported(db_path):
     result = CliRunner().invoke(cli, ["harvest", "-", "--db", db_path], input="")
     assert result.exit_code == 1

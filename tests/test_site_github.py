@@ -155,6 +155,16 @@ def test_no_token_no_authorization(httpserver, fresh_db):
     assert all("Authorization" not in request.headers for request, _ in httpserver.log)
 
 
+def test_an_error_quoting_the_token_is_stored_without_it(httpserver, fresh_db):
+    # A token with a second line (settings made by a library user, unchecked): httpx refused
+    # the header with "Illegal header value b'Bearer ghp_...'", stored as last_error, which
+    # Datasette shows to anonymous visitors.
+    item_id = add_item(fresh_db, "https://github.com/microsoft/LoRA")
+    stats = run_stage(fresh_db, settings_for(httpserver, github_token="ghp_SECRET1234\nsecond line"))
+    assert stats.failed == 1
+    assert item(fresh_db, item_id)["last_error"] == "network error: Illegal header value (hidden)"
+
+
 def test_primary_rate_limit_defers_and_stops(httpserver, fresh_db):
     ids = [add_item(fresh_db, f"https://github.com/owner/repo{n}") for n in range(3)]
     reset = int(NOW.timestamp()) + 600

@@ -2,6 +2,7 @@ import io
 
 import pytest
 
+from harvester.errors import SourceError
 from harvester.models import Preview
 from harvester.sources import detect_format, read_posts
 from harvester.sources.text import parse_text, sniff
@@ -215,3 +216,54 @@ def test_seed_dumps_parse(fixtures):
         assert not any(post.text.startswith("Download Telegram") for post in posts)
     assert len(counts) == 5
     assert all(count >= 5 for count in counts.values())
+
+
+
+CYRILLIC_DUMP = (
+    "Канал про ML\nСмотрите статью https://example.com/статья про трансформеры и внимание\n\n"
+    "Новая модель для генерации текста: https://github.com/foo/bar, обучена на русском корпусе.\n"
+)
+LATIN_DUMP = "ML notes\nSee https://example.com/café-résumé now\n\nhttps://github.com/foo/bar\n"
+
+
+@pytest.mark.parametrize(
+    "text, encoding",
+    [
+        (CYRILLIC_DUMP, "utf-8"),
+        (CYRILLIC_DUMP, "utf-8-sig"),
+        (CYRILLIC_DUMP, "utf-16"),  # Windows Notepad's "Unicode": UTF-16-LE with its BOM
+        (CYRILLIC_DUMP, "utf-32"),
+        (CYRILLIC_DUMP, "cp1251"),
+        (CYRILLIC_DUMP * 2, "koi8-r"),  # detected from a few sentences (one reads as Shift JIS too)
+        (LATIN_DUMP, "cp1252"),  # Latin-1 bytes in an otherwise ASCII dump
+    ],
+    ids=["utf-8", "utf-8-bom", "utf-16", "utf-32", "cp1251", "koi8-r", "cp1252"],
+)
+def test_a_dump_is_read_in_its_encoding(text, encoding):
+    # cp1251 was decoded as UTF-8, every letter U+FFFD, cutting https://example.com/статья short; a Latin-1
+    # line gave https://example.com/caf; a UTF-16 dump was an "unknown format".
+    data = text.encode(encoding)
+    assert detect_format(data) == "text"
+    for forced in (None, "text"):
+        posts = list(read_posts(io.BytesIO(data), "dump.txt", forced))
+        assert [post.text for post in posts] == [post.text for post in parse_text(text)]
+        assert "https://example.com/" in posts[0].text
+
+
+@pytest.mark.parametrize(
+    "data, message",
+    [
+        # UTF-8 with one Latin-1 byte: neither UTF-8 nor any single legacy encoding.
+        ("Статья https://example.com/статья\nhttps://example.com/café\n".encode().replace("é".encode(), b"\xe9"),
+         "dump.txt: not UTF-8 text (byte 0xe9 at offset 69)"),
+        (bytes(range(256)) * 8, "dump.txt: binary data, not a text dump"),
+        (b"\xff\xfe" + "ok https://example.com/".encode("utf-16-le") + b"\x00\xd8\x41\x00",
+         "dump.txt: not UTF-16 text (byte 0x00 at offset 48)"),
+    ],
+    ids=["mixed", "binary", "bad-utf-16"],
+)
+def test_a_dump_that_is_not_text_is_an_error_even_when_forced(data, message):
+    # --format text made random bytes a post and a cut URL of a mixed dump, silently.
+    with pytest.raises(SourceError) as raised:
+        list(read_posts(io.BytesIO(data), "dump.txt", "text"))
+    assert str(raised.value) == message

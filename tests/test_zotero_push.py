@@ -334,6 +334,18 @@ def test_wrong_key_is_one_error_line(library, db_path, fake):
     assert result.output == "Error: users/12345: the API key is not valid or cannot write to this library (HTTP 403)\n"
 
 
+@pytest.mark.parametrize(
+    "key, reason",
+    [("kéy", "it holds a non-ASCII character"), ("secret\nkey", "it holds a line break"), ("sec ret", "it holds a space")],
+)
+def test_a_malformed_key_is_one_error_line_that_does_not_show_it(library, db_path, fake, key, reason):
+    # A non-ASCII key crashed the push with a UnicodeEncodeError traceback.
+    env = {"ZOTERO_API_KEY": key, "READINGLIST_ZOTERO_API": fake.url, "READINGLIST_CONFIG": ""}
+    result = cli_run(db_path, "--library-id", "12345", env=env)
+    assert (result.exit_code, result.output) == (1, f"Error: ZOTERO_API_KEY: not a valid token ({reason})\n")
+    assert fake.requests == []
+
+
 PUSH_ENV = {"ZOTERO_API_KEY": "secret-key", "READINGLIST_CONFIG": ""}
 
 

@@ -31,12 +31,15 @@ affects how many posts count as mentioning a link, never which links are found.
 
 from __future__ import annotations
 
+import codecs
 import json
 import re
 from pathlib import Path
 from typing import BinaryIO, Iterable, Iterator
 from urllib.parse import urlsplit
 
+from ..errors import SourceError
+from ..extract import decode_body
 from ..links import find_links
 from ..models import Anchor, Post, Preview
 
@@ -102,9 +105,26 @@ KNOWN_SITES = {
 SITE_NAME_MAX = 40
 CLOSING_HASHTAG_AFTER = 3
 
+# How much is read before deciding how the dump is encoded (what sniffing looks at too).
+HEAD_BYTES = 64 * 1024
+# A Unicode encoding other than UTF-8 is told by its BOM (Windows Notepad's "Unicode" is UTF-16).
+UNICODE_BOMS = (
+    (codecs.BOM_UTF32_LE, "utf-32"),  # before UTF-16-LE, whose BOM it starts with
+    (codecs.BOM_UTF32_BE, "utf-32"),
+    (codecs.BOM_UTF16_LE, "utf-16"),
+    (codecs.BOM_UTF16_BE, "utf-16"),
+)
+# Control characters no text holds (tab, line breaks, form feed and escape are text).
+BINARY_BYTES = re.compile(rb"[\x00-\x08\x0b\x0e-\x1a\x1c-\x1f\x7f]")
+
 
 def sniff(head: bytes) -> bool:
-    """Text is the fallback: anything that decodes as UTF-8 and is not JSON, HTML, a stylesheet or a script."""
+    """Text is the fallback: anything that is text (UTF-8, UTF-16/32 with a BOM, or a legacy
+    encoding such as cp1251) and is not JSON, HTML, a stylesheet or a script."""
+    codec = _unicode_codec(head)
+    if codec:
+        # The head may end mid-character: that one becomes U+FFFD.
+        head = head.decode(codec, errors="replace").encode("utf-8")
     if b"\x00" in head:
         return False
     stripped = head.lstrip(b"\xef\xbb\xbf \t\r\n")
@@ -113,10 +133,34 @@ def sniff(head: bytes) -> bool:
     lowered = stripped[:200].lower()
     if lowered.startswith((b"<!doctype", b"<html", b"<?xml")) or _looks_like_code(stripped):
         return False
+    if _looks_binary(head):
+        return False
     # The head may end mid-character: ignore the last few bytes.
     sample = head[:-4] if len(head) > 4 else head
     decoded = sample.decode("utf-8", errors="replace")
-    return decoded.count("\ufffd") <= max(2, len(decoded) // 200)
+    return decoded.count("\ufffd") <= max(2, len(decoded) // 200) or _legacy_codec(sample) is not None
+
+
+def _unicode_codec(head: bytes) -> str | None:
+    """UTF-16 or UTF-32, when ``head`` starts with its BOM."""
+    return next((codec for bom, codec in UNICODE_BOMS if head.startswith(bom)), None)
+
+
+def _looks_binary(head: bytes) -> bool:
+    """Whether ``head`` holds more control characters than any text (random bytes hold one in 10)."""
+    return len(BINARY_BYTES.findall(head, 0, HEAD_BYTES)) > len(head[:HEAD_BYTES]) // 1000
+
+
+def _legacy_codec(data: bytes) -> str | None:
+    """The legacy encoding (cp1251, koi8-r, cp1252, ...) ``data``, which is not UTF-8, is in; None if there is none.
+
+    Text that holds UTF-8 characters and bytes that are not UTF-8 is UTF-8
+    with a few bad bytes, not another encoding: None.
+    """
+    if any(character != "\ufffd" and not character.isascii() for character in data.decode("utf-8", errors="replace")):
+        return None
+    _text, codec = decode_body(data)
+    return None if codec.startswith("utf-8") else codec
 
 
 def _looks_like_json(head: bytes) -> bool:
@@ -151,8 +195,72 @@ def _looks_like_code(head: bytes) -> bool:
 
 
 def parse(stream: BinaryIO, source: str) -> Iterator[Post]:
-    lines = (raw.decode("utf-8", errors="replace").rstrip("\r\n") for raw in stream)
-    return parse_lines(lines, source)
+    """The posts of a dump; a dump that is not text (binary data, bytes of no encoding) raises ``SourceError``."""
+    return parse_lines(_decoded_lines(stream, source), source)
+
+
+def _decoded_lines(stream: BinaryIO, source: str) -> Iterator[str]:
+    """The lines of a dump, decoded: UTF-8, else the encoding a BOM declares, else a legacy one detected.
+
+    A wrong guess is no option: a byte decoded wrongly cut a URL short
+    (``https://example.com/caf`` for ``café``), which was stored silently.
+    UTF-8 is read line by line; the encoding is decided on the first
+    ``HEAD_BYTES``, so a UTF-8 dump with a bad byte further on is an error.
+    """
+    head = stream.read(HEAD_BYTES)
+    codec = _unicode_codec(head)
+    if codec:
+        data = head + stream.read()
+        try:
+            text = data.decode(codec)
+        except UnicodeDecodeError as error:
+            raise SourceError(source, f"not {codec.upper()} text ({_bad_byte(data, error.start)})") from None
+        yield from _split_lines(text)
+        return
+    if _looks_binary(head):
+        raise SourceError(source, "binary data, not a text dump")
+    try:
+        head.decode("utf-8")
+    except UnicodeDecodeError as error:
+        if not (error.reason == "unexpected end of data" and len(head) == HEAD_BYTES):  # not cut mid-character
+            data = head + stream.read()
+            codec = _legacy_codec(data)
+            if codec is None:
+                raise SourceError(source, f"not UTF-8 text ({_bad_byte(data, error.start)})") from None
+            yield from _split_lines(data.decode(codec, errors="replace"))
+            return
+    offset = 0
+    for raw in _raw_lines(head, stream):
+        try:
+            line = raw.decode("utf-8")
+        except UnicodeDecodeError as error:
+            raise SourceError(source, f"not UTF-8 text ({_bad_byte(raw, error.start, offset)})") from None
+        offset += len(raw)
+        yield line.rstrip("\r\n")
+
+
+def _split_lines(text: str) -> Iterator[str]:
+    """Lines as a UTF-8 dump is split: at "\\n" only (str.splitlines also splits at U+2028, U+0085, ...)."""
+    return (line.rstrip("\r") for line in text.split("\n"))
+
+
+def _bad_byte(data: bytes, index: int, offset: int = 0) -> str:
+    return f"byte 0x{data[index]:02x} at offset {offset + index}"
+
+
+def _raw_lines(head: bytes, stream: BinaryIO) -> Iterator[bytes]:
+    """The lines of ``head`` and the rest of ``stream``, each with its line break."""
+    buffer = head
+    while True:
+        *lines, buffer = buffer.split(b"\n")
+        for line in lines:
+            yield line + b"\n"
+        chunk = stream.read(HEAD_BYTES)
+        if not chunk:
+            break
+        buffer += chunk
+    if buffer:
+        yield buffer
 
 
 def parse_text(text: str, source: str = "<text>") -> list[Post]:

@@ -60,18 +60,36 @@ def export(db: sqlite_utils.Database, format_name: str, **filters) -> tuple[str,
     return FORMATS[format_name].write(records), len(records)
 
 
-def write_file(path: str | os.PathLike, text: str) -> None:
+class ExportError(Exception):
+    """An export that must not be written where it was asked to go."""
+
+
+SQLITE_HEADER = b"SQLite format 3\x00"
+# What SQLite keeps beside a database while it is open; writing over one loses commits.
+DATABASE_COMPANIONS = ("-wal", "-shm", "-journal")
+
+
+def write_file(path: str | os.PathLike, text: str, *, database: sqlite_utils.Database | None = None) -> None:
     """Write ``text`` (UTF-8) to ``path`` in full or not at all: into a new file beside it, renamed over it.
 
     The rename replaces a file by another, so what the old one was is carried
     over: an existing file keeps its mode (a new one gets the umask's, as any
-    new file), and a symlink stays a symlink, its target written. Raises OSError.
+    new file), and a symlink stays a symlink, its target written. What is not
+    a regular file (a device such as /dev/null, a FIFO, /dev/stdout) cannot be
+    replaced and is written as it is. Refuses (ExportError) to write over
+    ``database`` or any other SQLite database. Raises OSError.
     """
-    target = Path(os.path.realpath(path))
     try:
-        mode = stat.S_IMODE(target.stat().st_mode)
+        status = os.stat(path)
     except FileNotFoundError:
-        mode = None
+        status = None
+    _check_not_a_database(path, status, database)
+    if status is not None and not _replaceable(path, status):
+        with open(path, "w", encoding="utf-8") as out:
+            out.write(text)
+        return
+    target = Path(os.path.realpath(path))
+    mode = stat.S_IMODE(status.st_mode) if status is not None else None
     temporary = target.with_name(f".{target.name}.{secrets.token_hex(4)}.tmp")
     # 0o666 less the umask, as open() would create the file.
     descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
@@ -84,6 +102,40 @@ def write_file(path: str | os.PathLike, text: str) -> None:
     except BaseException:
         temporary.unlink(missing_ok=True)
         raise
+
+
+def _replaceable(path: str | os.PathLike, status: os.stat_result) -> bool:
+    """Whether ``path`` is a regular file a new one may be renamed over.
+
+    /dev/stdout and /proc/self/fd/N are links to whatever the descriptor is
+    (a pipe, a file opened for appending): renaming over what they resolve to
+    is not writing to the descriptor, so they are written as they are.
+    """
+    absolute = os.path.abspath(path)
+    return stat.S_ISREG(status.st_mode) and not absolute.startswith(("/dev/", "/proc/"))
+
+
+def _check_not_a_database(path, status: os.stat_result | None, database: sqlite_utils.Database | None) -> None:
+    """ExportError if ``path`` is ``database`` (by any name, links included), a file it keeps beside it, or an SQLite file."""
+    if status is None:
+        return
+    if database is not None:
+        main = next((row[2] for row in database.execute("PRAGMA database_list") if row[1] == "main"), "")
+        for name in (main, *(main + suffix for suffix in DATABASE_COMPANIONS if main)):
+            try:
+                other = os.stat(name)
+            except OSError:
+                continue
+            if (other.st_dev, other.st_ino) == (status.st_dev, status.st_ino):
+                raise ExportError(f"{os.fspath(path)}: is the database; choose another output file")
+    if stat.S_ISREG(status.st_mode):  # reading a FIFO to look at it would wait for a writer
+        try:
+            with open(path, "rb") as existing:
+                header = existing.read(len(SQLITE_HEADER))
+        except OSError:
+            return  # unreadable: writing it will say why, if it fails too
+        if header == SQLITE_HEADER:
+            raise ExportError(f"{os.fspath(path)}: is an SQLite database; choose another output file")
 
 
 def _where(status: str | None, kind: str | None, tags: list[str] | None) -> tuple[str, list]:
