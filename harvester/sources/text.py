@@ -114,6 +114,8 @@ UNICODE_BOMS = (
     (codecs.BOM_UTF16_LE, "utf-16"),
     (codecs.BOM_UTF16_BE, "utf-16"),
 )
+# Share of letters among the non-ASCII characters of a dump in a legacy encoding.
+LEGACY_LETTERS = 0.8
 # Control characters no text holds (tab, line breaks, form feed and escape are text).
 BINARY_BYTES = re.compile(rb"[\x00-\x08\x0b\x0e-\x1a\x1c-\x1f\x7f]")
 
@@ -159,8 +161,13 @@ def _legacy_codec(data: bytes) -> str | None:
     """
     if any(character != "\ufffd" and not character.isascii() for character in data.decode("utf-8", errors="replace")):
         return None
-    _text, codec = decode_body(data)
-    return None if codec.startswith("utf-8") else codec
+    text, codec = decode_body(data)
+    if codec.startswith("utf-8"):
+        return None
+    # decode_body picks the least garbled reading, however garbled: bytes of no encoding read as
+    # KOI8-R's box-drawing characters. A dump's non-ASCII characters are mostly letters.
+    non_ascii = [character for character in text if not character.isascii()]
+    return codec if sum(character.isalpha() for character in non_ascii) >= LEGACY_LETTERS * len(non_ascii) else None
 
 
 def _looks_like_json(head: bytes) -> bool:
