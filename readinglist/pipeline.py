@@ -90,6 +90,8 @@ class InputFile:
     path: str
     walked: bool = False
     error: str | None = None
+    #: Why a file met while walking is skipped unread (an attachment of a Telegram Desktop export).
+    skip: str | None = None
 
     @property
     def size(self) -> int:
@@ -106,12 +108,16 @@ def expand_inputs(paths: Iterable[str]) -> list[InputFile]:
 
     Symlinked directories are followed, each directory once (a link back up
     would loop); a directory that cannot be read is an input with its
-    ``error``, so it is reported rather than silently holding no files.
+    ``error``, so it is reported rather than silently holding no files. The
+    attachment folders of a Telegram Desktop export (``files/``, ``photos/``,
+    ...) hold what the messages carried, not posts: their files are inputs to
+    ``skip``, whatever their content (a ``requirements.txt`` reads as a dump).
     """
     inputs: list[InputFile] = []
     for path in paths:
         if path != STDIN and os.path.isdir(path):
             seen: set[str] = set()
+            skipped_roots: set[str] = set()
 
             def unreadable(error: OSError) -> None:
                 inputs.append(InputFile(error.filename or path, walked=True, error=_os_reason(error)))
@@ -123,12 +129,30 @@ def expand_inputs(paths: Iterable[str]) -> list[InputFile]:
                     continue
                 seen.add(real)
                 dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+                if _is_export_folder(files):
+                    attachments = {os.path.join(root, d) for d in dirs if d in EXPORT_ATTACHMENT_DIRS}
+                    skipped_roots.update(os.path.realpath(folder) for folder in attachments)
+                skip = "an attachment of a Telegram export" if any(
+                    real == folder or real.startswith(folder + os.sep) for folder in skipped_roots
+                ) else None
                 for name in sorted(files):
                     if not name.startswith("."):
-                        inputs.append(InputFile(os.path.join(root, name), walked=True))
+                        inputs.append(InputFile(os.path.join(root, name), walked=True, skip=skip))
         else:
             inputs.append(InputFile(path))
     return inputs
+
+
+# Folders of a Telegram Desktop export that hold the messages' attachments.
+EXPORT_ATTACHMENT_DIRS = frozenset(
+    {"files", "photos", "video_files", "voice_messages", "round_video_messages", "stickers", "contacts", "calls", "images"}
+)
+_EXPORT_PAGE = re.compile(r"messages\d*\.html")
+
+
+def _is_export_folder(files: list[str]) -> bool:
+    """Whether a folder holding ``files`` is a Telegram Desktop export (its ``result.json`` or ``messages*.html``)."""
+    return "result.json" in files or any(_EXPORT_PAGE.fullmatch(name) for name in files)
 
 
 class _CountingReader:
@@ -169,6 +193,10 @@ def harvest(
     for input_file in expand_inputs(paths):
         if input_file.error:
             stats.errors.append(SourceError(input_file.path, input_file.error))
+            continue
+        if input_file.skip:
+            stats.skipped.append(input_file.path)
+            logger.info("skipped %s: %s", input_file.path, input_file.skip)
             continue
         try:
             opened = _open(input_file, stdin)

@@ -362,6 +362,47 @@ def test_directory_walk_skips_the_assets_of_an_html_export(db_path, fixtures, tm
     ).fetchall()
 
 
+def test_directory_walk_skips_the_attachments_of_an_export(db_path, fixtures, tmp_path):
+    """A requirements.txt sent in a chat reads as a dump: it made a channel "requirements"."""
+    inputs = tmp_path / "inputs"
+    folder = inputs / "ChatExport"
+    for name in ("files", "photos", "files/nested"):
+        (folder / name).mkdir(parents=True)
+    shutil.copy(fixtures / "telegram_html" / "messages.html", folder / "messages.html")
+    (folder / "files" / "requirements.txt").write_text("torch>=2.1  # https://pytorch.org/get-started/locally/\n")
+    (folder / "files" / "nested" / "train.txt").write_text("see https://github.com/karpathy/nanoGPT\n")
+    (folder / "photos" / "photo_1.jpg").write_bytes(b"\xff\xd8\xff\xe0\x00\x10JFIF")
+    (inputs / "files").mkdir()  # outside an export, a folder named files is walked as any other
+    (inputs / "files" / "notes.txt").write_text("Read https://arxiv.org/abs/1706.03762\n")
+    alone = str(tmp_path / "alone.db")
+    run("harvest", str(folder / "messages.html"), "--db", alone)
+    result = run("harvest", str(inputs), "--db", db_path)
+    assert result.exit_code == 0 and result.output.endswith(", 3 files skipped.\n"), result.output
+    channels = {row[0] for row in open_db(db_path).execute("SELECT DISTINCT channel FROM posts")}
+    assert channels == {row[0] for row in open_db(alone).execute("SELECT DISTINCT channel FROM posts")} | {"notes"}
+
+
+@pytest.mark.parametrize(
+    "name, content",
+    [
+        ("reading.bib", "@misc{lee2024big,\n  author = {Lee, Ann},\n  url    = {https://tldraw.com/},\n}\n"),
+        ("reading.ris", "TY  - GEN\nTI  - Tldraw\nUR  - https://tldraw.com/\nER  - \n"),
+        ("reading.csv", "id,url,kind,title,status,added_at\n1a2b,https://tldraw.com/,repo,,unread,2026-11-22\n"),
+        ("reading.tsv", "id\turl\tkind\ttitle\n1a2b\thttps://tldraw.com/\trepo\tTldraw\n"),
+    ],
+)
+def test_directory_walk_skips_our_own_exports(db_path, dump, tmp_path, name, content):
+    """An export saved next to the dumps became a channel that mentioned every item, and junk URLs."""
+    inputs = tmp_path / "inputs"
+    inputs.mkdir()
+    shutil.copy(dump, inputs / "dump.txt")
+    (inputs / name).write_text(content)
+    result = run("harvest", str(inputs), "--db", db_path)
+    assert (result.exit_code, result.output) == (
+        0, "Harvested: 5 posts read from 1 file, 8 links found, 7 new items, 1 file skipped.\n"
+    )
+
+
 @pytest.mark.parametrize(
     "listing",
     ["@boris_again\nhttps://t.me/s/asisakov_channel  # demo\n", "# channels\ndata_digest\n"],

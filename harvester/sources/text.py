@@ -114,6 +114,12 @@ UNICODE_BOMS = (
     (codecs.BOM_UTF16_LE, "utf-16"),
     (codecs.BOM_UTF16_BE, "utf-16"),
 )
+# Bibliographic records and tables (_looks_like_records): a BibTeX entry (after % comments),
+# a header row of short column names.
+BIBTEX_START_RE = re.compile(rb"(?:\s|%[^\n]*\n)*@[A-Za-z]+\s*[{(]")
+TABLE_HEADER_RE = re.compile(rb'"?[A-Za-z_][\w .-]{0,39}"?')
+TABLE_MIN_COLUMNS = 4
+TABLE_SCAN_LINES = 20
 # Share of letters among the non-ASCII characters of a dump in a legacy encoding.
 LEGACY_LETTERS = 0.8
 # Control characters no text holds (tab, line breaks, form feed and escape are text).
@@ -134,6 +140,8 @@ def sniff(head: bytes) -> bool:
         return False
     lowered = stripped[:200].lower()
     if lowered.startswith((b"<!doctype", b"<html", b"<?xml")) or _looks_like_code(stripped):
+        return False
+    if _looks_like_records(stripped):
         return False
     if _looks_binary(head):
         return False
@@ -188,6 +196,21 @@ def _looks_like_json(head: bytes) -> bool:
     except (RecursionError, ValueError):
         return True  # nested deeper than Python's stack, or a number too long for int(): JSON, not prose
     return not text[end:].strip()
+
+
+def _looks_like_records(head: bytes) -> bool:
+    """Whether ``head`` is bibliographic records or a table (BibTeX, RIS, CSV/TSV with a header row),
+    as our own exports write them: no posts, and a dump read from them makes every record a mention."""
+    if BIBTEX_START_RE.match(head) or head.startswith(b"TY  - "):
+        return True
+    lines = [line for line in head.splitlines()[:TABLE_SCAN_LINES] if line.strip()]
+    if len(lines) < 2:
+        return False
+    for separator in (b",", b"\t"):
+        header = lines[0].rstrip(b"\r").split(separator)
+        if len(header) >= TABLE_MIN_COLUMNS and all(TABLE_HEADER_RE.fullmatch(name.strip()) for name in header):
+            return all(line.count(separator) >= len(header) - 1 for line in lines[1:-1] or lines[1:])
+    return False
 
 
 def _looks_like_code(head: bytes) -> bool:
