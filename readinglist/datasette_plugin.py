@@ -195,6 +195,12 @@ def readinglist_escape_fts(query: str) -> str:
 def prepare_connection(conn, database, datasette):
     # Runs after Datasette's own escape_fts is registered, so this one wins (for our database only).
     if database == DATABASE:
+        from .db import BUSY_TIMEOUT_MS
+
+        # Datasette connects with sqlite3's 5 s timeout: a "Mark read" while a
+        # harvest batch holds the write lock longer failed with "database is
+        # locked". The browser's writes wait as long as the CLI's do.
+        conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
         conn.create_function("escape_fts", 1, readinglist_escape_fts, deterministic=True)
 
 
