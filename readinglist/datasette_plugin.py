@@ -34,6 +34,7 @@ Everything that came from the web is escaped (Jinja autoescape, or
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import re
 from pathlib import Path
 from urllib.parse import quote_plus, unquote_plus, urlsplit
@@ -42,7 +43,7 @@ from datasette import hookimpl
 from datasette.database import QueryInterrupted, Results
 from datasette.facets import ArrayFacet, ColumnFacet
 from datasette.filters import FilterArguments
-from datasette.utils import path_with_added_args, path_with_removed_args, sqlite3
+from datasette.utils import escape_sqlite, path_with_added_args, path_with_removed_args, sqlite3
 from datasette.utils.asgi import Response
 from markupsafe import Markup, escape
 
@@ -267,6 +268,9 @@ SEARCH_WHERE = (
 )
 # Datasette's first page of a sorted table: one sort column, no tie-breaker (see wrap_execute).
 FIRST_PAGE_ORDER = re.compile(r" order by (?P<order>[^,()]+) limit (?P<limit>\d+)$")
+# The table whose page this request builds (set by filters_from_request, which
+# Datasette calls for table pages only; read by wrap_execute in the same task).
+PAGE_TABLE: contextvars.ContextVar[str | None] = contextvars.ContextVar("readinglist_page_table", default=None)
 
 
 def search_match(conn, query: str) -> str:
@@ -290,7 +294,12 @@ def filters_from_request(request, database, table, datasette):
     # items): that one gathers every match before sorting, counting and
     # faceting them. trylast: our supports_search is applied after Datasette's.
     # And ?_channel= / ?_tag=, the one-channel and one-tag views.
-    if database != DATABASE or table != "items":
+    # Every table page of ours gets its tie-breaker (see wrap_execute).
+    if database != DATABASE:
+        return None
+    wrap_execute(datasette.get_database(DATABASE))
+    PAGE_TABLE.set(table)
+    if table != "items":
         return None
 
     async def inner():
@@ -300,7 +309,6 @@ def filters_from_request(request, database, table, datasette):
         where, params, descriptions = await array_filter_arguments(request, db)
         if not search:
             return FilterArguments(where, params, descriptions, extra_context=context)
-        wrap_execute(db)
         description = f'search matches "{search}"'
         match = await db.execute_fn(lambda conn: search_match(conn, search))
         try:
@@ -401,7 +409,6 @@ async def array_filter_arguments(request, db) -> tuple[list[str], dict, list[str
     chosen = array_filters(request)
     if not chosen:
         return [], {}, []
-    wrap_execute(db)
     answerable = counted_filters(request)
     filters = answerable[0] if answerable else {}
     picked = [
@@ -426,7 +433,7 @@ async def array_filter_arguments(request, db) -> tuple[list[str], dict, list[str
 
 
 def wrap_execute(db) -> None:
-    """Two corrections to the SQL Datasette 0.65 runs on items, which it has no hook for.
+    """Two corrections to the SQL Datasette 0.65 runs on our tables, which it has no hook for.
 
     * A known row count. Datasette counts a filtered table page with
       ``select count(*) from items where ...``; counting a channel's 170,000
@@ -435,25 +442,42 @@ def wrap_execute(db) -> None:
       tag), the filter hook puts the count in the params under
       :data:`KNOWN_COUNT`, which no SQL names, and the count query is
       answered with it.
-    * The tie-breaker of a search's first page. Datasette sorts the first
-      page by the sort column alone (``order by rank_key desc limit 101``)
-      and the pages after it by the column and the primary key, starting
-      after the last row's (rank_key, id). Plain pages walk a (…, rank_key,
-      id) index, so equal keys come in id order anyway; a search page sorts
-      its matches, and equal keys (common in rank_key) came in any order:
-      rows were skipped and repeated from page to page. The first page of
-      a search is ordered by ``id`` after the sort column too (a sort of the
-      search window's rows, as before).
+    * The tie-breaker of a sorted table's first page. Datasette sorts the
+      first page by the sort column alone (``order by title limit 101``) and
+      the pages after it by the column and the primary key (``order by
+      title, id``), starting after the last row's (title, id): a column
+      ascending has its NULLs first, descending last, and the key ascends
+      either way. Rows with equal values (every text-dump post's NULL date,
+      an added_at shared by a harvest batch, equal rank_keys of a search)
+      came on the first page in any order: rows were skipped and repeated
+      from page to page, and so in the streamed CSV. The first page of every
+      table of ours (:data:`PAGE_TABLE`) is ordered by its primary key
+      (rowid if none) after the sort column too, exactly as the later pages.
     """
     if getattr(db, "_readinglist_execute_wrapped", False):
         return
     execute = db.execute
+    tie_breakers: dict[str, str | None] = {}
+
+    async def tie_breaker(table: str) -> str | None:
+        """What Datasette orders ``table``'s later pages by after the sort column; None for a view (paged by offset)."""
+        if table not in tie_breakers:
+            if table in await db.view_names():
+                tie_breakers[table] = None
+            else:
+                pks = await db.primary_keys(table)
+                tie_breakers[table] = ", ".join(escape_sqlite(pk) for pk in pks) if pks else "rowid"
+        return tie_breakers[table]
 
     async def execute_items_sql(sql, params=None, *args, **kwargs):
         if isinstance(params, dict) and KNOWN_COUNT in params and sql.startswith("select count(*) from items where "):
             return Results([(params[KNOWN_COUNT],)], False, [("count(*)", None, None, None, None, None, None)])
-        if isinstance(params, dict) and "search_match" in params and sql.startswith("select ") and SEARCH_MARK in sql:
-            sql = FIRST_PAGE_ORDER.sub(r" order by \g<order>, id limit \g<limit>", sql)
+        table = PAGE_TABLE.get()
+        first_page = FIRST_PAGE_ORDER.search(sql) if table and sql.startswith("select ") else None
+        if first_page and f" from {escape_sqlite(table)} " in sql:
+            pks = await tie_breaker(table)
+            if pks and first_page["order"] != pks:
+                sql = sql[: first_page.start()] + f" order by {first_page['order']}, {pks} limit {first_page['limit']}"
         return await execute(sql, params, *args, **kwargs)
 
     db.execute = execute_items_sql
