@@ -94,10 +94,16 @@ def kind_badge(kind) -> Markup:
     ).format(color, kind)
 
 
-def title_link(title, url, kind=None) -> Markup:
-    """The title (or the URL) linking to ``url`` when it is http(s), then the kind badge."""
+def title_link(title, url, kind=None, final_url=None) -> Markup:
+    """The title (or the URL) linking to the item's reading address when it is http(s), then the kind badge.
+
+    That is ``url``, or ``final_url`` where fetching fell back to plain http
+    (see :func:`readinglist.queue.reading_url`).
+    """
+    from .queue import reading_url
+
     shown = title or url or ""
-    href = safe_href(url)
+    href = safe_href(reading_url(url, final_url))
     if href:
         html = Markup('<a href="{}" rel="noopener noreferrer">{}</a>').format(href, shown)
     else:
@@ -130,6 +136,15 @@ def _columns(row) -> set:
         return set()
 
 
+def row_title_link(row) -> Markup:
+    """:func:`title_link` of an items row (a dict, or Datasette's row), with its final_url where it has one."""
+    columns = _columns(row)
+    return title_link(
+        row["title"], row["url"], row["kind"] if "kind" in columns else None,
+        row["final_url"] if "final_url" in columns else None,
+    )
+
+
 @hookimpl
 def render_cell(row, value, column, table, database, datasette):
     # Items on their table and row pages, and in the canned queries (table None).
@@ -137,9 +152,8 @@ def render_cell(row, value, column, table, database, datasette):
     if column not in CELL_COLUMNS or database != DATABASE or table not in ("items", None):
         return None
     if column == "title":
-        columns = _columns(row)
-        if "url" in columns and (value or row["url"]):
-            return title_link(value, row["url"], row["kind"] if "kind" in columns else None)
+        if "url" in _columns(row) and (value or row["url"]):
+            return row_title_link(row)
         return None
     if table == "items" and column == "kind":
         return kind_badge(value)
@@ -182,7 +196,7 @@ def prepare_jinja2_environment(env, datasette):
     env.filters["rl_minutes"] = minutes
     env.filters["rl_paragraphs"] = paragraphs
     env.filters["rl_kind_badge"] = kind_badge
-    env.filters["rl_title_link"] = lambda row: title_link(row["title"], row["url"], row["kind"])
+    env.filters["rl_title_link"] = row_title_link
 
 
 def readinglist_escape_fts(query: str) -> str:

@@ -7,6 +7,7 @@ import re
 import pytest
 
 from datasette_fixtures import HOSTILE_SUMMARY, HOSTILE_TITLE, HOSTILE_URL, client, list_ids  # noqa: F401
+from queue_fixtures import Builder
 from readinglist.datasette_plugin import paragraphs, safe_href, title_link
 from readinglist.db import open_db
 from readinglist.queue import NextFilter, next_items
@@ -94,6 +95,36 @@ def test_item_card(client, list_ids):
     assert 'class="rl-kind"' in card and ">paper</span>" in card
     assert '<span class="rl-minutes">25 min</span>' in card
     assert '<p class="rl-summary">The Transformer architecture.</p>' in card
+
+
+PLAIN_URL = "https://plain.example/bitter.html"
+# An item's final_url after a fetch, and where its title links to.
+FINAL_URLS = [
+    ("http://plain.example/bitter.html", "http://plain.example/bitter.html"),  # the plain-http fallback
+    ("https://plain.example/bitter.html", PLAIN_URL),
+    ("https://plain.example/moved.html", PLAIN_URL),  # a redirect: the item is still its url
+    ("http://plain.example/moved.html", PLAIN_URL),  # the fallback, then a redirect
+    ("https://api.plain.example/v1/bitter", PLAIN_URL),  # a site adapter's API request
+    (None, PLAIN_URL),
+]
+TITLE_PAGES = ["item", "/-/next", "/readinglist/items", "/readinglist/queue", "/readinglist/by_channel?channel=plainchan"]
+
+
+@pytest.mark.parametrize("final_url, href", FINAL_URLS)
+@pytest.mark.parametrize("page", TITLE_PAGES)
+def test_title_links_where_the_fetch_could_read_it(client, db_path, list_ids, final_url, href, page):
+    # A link posted as http:// to a site with no https is stored as https://; the fetch fell back to http.
+    b = Builder(db_path)
+    b._posts = 1000  # after the list's posts
+    item_id = b.item(PLAIN_URL, "article", "The Bitter Lesson", fetch_status="ok", final_url=final_url, priority="high")
+    b.mention(item_id, "plainchan", 0.1, "the bitter lesson")
+    b.db.conn.commit()
+    b.db.conn.close()
+    response = client.get(f"/readinglist/items/{item_id}" if page == "item" else page)
+    assert response.status_code == 200
+    # The item page links it twice: the card and the row's title cell.
+    links = re.findall(r'<a href="([^"]*)" rel="noopener noreferrer">The Bitter Lesson</a>', response.text)
+    assert links == [href] * (2 if page == "item" else 1)
 
 
 def test_table_cells(client, list_ids):
