@@ -104,10 +104,12 @@ def title_link(title, url, kind=None, final_url=None) -> Markup:
 
     shown = title or url or ""
     href = safe_href(reading_url(url, final_url))
+    # <bdi>: a bidi override in a title (U+202E from a post's anchor text) stops at its end, not
+    # running on over the badge, the reading time and the links after it.
     if href:
-        html = Markup('<a href="{}" rel="noopener noreferrer">{}</a>').format(href, shown)
+        html = Markup('<bdi><a href="{}" rel="noopener noreferrer">{}</a></bdi>').format(href, shown)
     else:
-        html = escape(shown)
+        html = Markup("<bdi>{}</bdi>").format(shown)
     return html + Markup(" ") + kind_badge(kind) if kind else html
 
 
@@ -116,7 +118,7 @@ def minutes(value) -> str:
 
 
 def paragraphs(text, limit: int | None = None) -> Markup:
-    """Plain text as escaped HTML paragraphs (blank lines separate them)."""
+    """Plain text as escaped HTML paragraphs (blank lines separate them), each line isolated (<bdi>)."""
     if not text:
         return Markup("")
     text = str(text)
@@ -124,7 +126,9 @@ def paragraphs(text, limit: int | None = None) -> Markup:
         text = text[:limit].rstrip() + "…"
     blocks = [block.strip() for block in text.replace("\r\n", "\n").split("\n\n") if block.strip()]
     return Markup("").join(
-        Markup('<p class="rl-summary">{}</p>').format(Markup("<br>").join(escape(line) for line in block.split("\n")))
+        Markup('<p class="rl-summary">{}</p>').format(
+            Markup("<br>").join(Markup("<bdi>{}</bdi>").format(line) for line in block.split("\n"))
+        )
         for block in blocks
     )
 
