@@ -418,6 +418,10 @@ def decode_body(body: bytes, declared: str | None = None, *, markup: bool = Fals
 # --------------------------------------------------------------------------- HTML
 
 _XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+# Bidi embeddings, overrides, isolates and marks: in a title, an unterminated
+# RIGHT-TO-LEFT OVERRIDE reverses whatever is shown after it on the line
+# ("Paper \u202efdp.exe" reads "Paper exe.pdf").
+BIDI_CONTROLS = re.compile("[\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 
 
 def _parse_html(markup: str):
@@ -796,7 +800,7 @@ def clean_line(value, limit: int = MAX_TITLE_CHARS) -> str | None:
     """One line of metadata: whitespace collapsed, bounded, None when empty."""
     if value is None:
         return None
-    value = re.sub(r"\s+", " ", _XML_INVALID.sub("", str(value))).strip()
+    value = re.sub(r"\s+", " ", BIDI_CONTROLS.sub("", _XML_INVALID.sub("", str(value)))).strip()
     return truncate_words(value, limit) if value else None
 
 

@@ -578,8 +578,10 @@ def next_(db, count, kind, max_minutes, channel, tag, lang, open_, as_json):
     if open_:
         import webbrowser
 
+        from .queue import reading_url
+
         for item in items:
-            webbrowser.open(item["url"])
+            webbrowser.open(reading_url(item["url"], item["final_url"]))
 
 
 @cli.command()

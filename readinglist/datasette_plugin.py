@@ -34,6 +34,7 @@ Everything that came from the web is escaped (Jinja autoescape, or
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import re
 from pathlib import Path
 from urllib.parse import quote_plus, unquote_plus, urlsplit
@@ -42,7 +43,7 @@ from datasette import hookimpl
 from datasette.database import QueryInterrupted, Results
 from datasette.facets import ArrayFacet, ColumnFacet
 from datasette.filters import FilterArguments
-from datasette.utils import path_with_added_args, path_with_removed_args, sqlite3
+from datasette.utils import escape_sqlite, path_with_added_args, path_with_removed_args, sqlite3
 from datasette.utils.asgi import Response
 from markupsafe import Markup, escape
 
@@ -93,14 +94,22 @@ def kind_badge(kind) -> Markup:
     ).format(color, kind)
 
 
-def title_link(title, url, kind=None) -> Markup:
-    """The title (or the URL) linking to ``url`` when it is http(s), then the kind badge."""
+def title_link(title, url, kind=None, final_url=None) -> Markup:
+    """The title (or the URL) linking to the item's reading address when it is http(s), then the kind badge.
+
+    That is ``url``, or ``final_url`` where fetching fell back to plain http
+    (see :func:`readinglist.queue.reading_url`).
+    """
+    from .queue import reading_url
+
     shown = title or url or ""
-    href = safe_href(url)
+    href = safe_href(reading_url(url, final_url))
+    # <bdi>: a bidi override in a title (U+202E from a post's anchor text) stops at its end, not
+    # running on over the badge, the reading time and the links after it.
     if href:
-        html = Markup('<a href="{}" rel="noopener noreferrer">{}</a>').format(href, shown)
+        html = Markup('<bdi><a href="{}" rel="noopener noreferrer">{}</a></bdi>').format(href, shown)
     else:
-        html = escape(shown)
+        html = Markup("<bdi>{}</bdi>").format(shown)
     return html + Markup(" ") + kind_badge(kind) if kind else html
 
 
@@ -109,7 +118,7 @@ def minutes(value) -> str:
 
 
 def paragraphs(text, limit: int | None = None) -> Markup:
-    """Plain text as escaped HTML paragraphs (blank lines separate them)."""
+    """Plain text as escaped HTML paragraphs (blank lines separate them), each line isolated (<bdi>)."""
     if not text:
         return Markup("")
     text = str(text)
@@ -117,7 +126,9 @@ def paragraphs(text, limit: int | None = None) -> Markup:
         text = text[:limit].rstrip() + "…"
     blocks = [block.strip() for block in text.replace("\r\n", "\n").split("\n\n") if block.strip()]
     return Markup("").join(
-        Markup('<p class="rl-summary">{}</p>').format(Markup("<br>").join(escape(line) for line in block.split("\n")))
+        Markup('<p class="rl-summary">{}</p>').format(
+            Markup("<br>").join(Markup("<bdi>{}</bdi>").format(line) for line in block.split("\n"))
+        )
         for block in blocks
     )
 
@@ -129,6 +140,15 @@ def _columns(row) -> set:
         return set()
 
 
+def row_title_link(row) -> Markup:
+    """:func:`title_link` of an items row (a dict, or Datasette's row), with its final_url where it has one."""
+    columns = _columns(row)
+    return title_link(
+        row["title"], row["url"], row["kind"] if "kind" in columns else None,
+        row["final_url"] if "final_url" in columns else None,
+    )
+
+
 @hookimpl
 def render_cell(row, value, column, table, database, datasette):
     # Items on their table and row pages, and in the canned queries (table None).
@@ -136,9 +156,8 @@ def render_cell(row, value, column, table, database, datasette):
     if column not in CELL_COLUMNS or database != DATABASE or table not in ("items", None):
         return None
     if column == "title":
-        columns = _columns(row)
-        if "url" in columns and (value or row["url"]):
-            return title_link(value, row["url"], row["kind"] if "kind" in columns else None)
+        if "url" in _columns(row) and (value or row["url"]):
+            return row_title_link(row)
         return None
     if table == "items" and column == "kind":
         return kind_badge(value)
@@ -181,7 +200,7 @@ def prepare_jinja2_environment(env, datasette):
     env.filters["rl_minutes"] = minutes
     env.filters["rl_paragraphs"] = paragraphs
     env.filters["rl_kind_badge"] = kind_badge
-    env.filters["rl_title_link"] = lambda row: title_link(row["title"], row["url"], row["kind"])
+    env.filters["rl_title_link"] = row_title_link
 
 
 def readinglist_escape_fts(query: str) -> str:
@@ -195,6 +214,12 @@ def readinglist_escape_fts(query: str) -> str:
 def prepare_connection(conn, database, datasette):
     # Runs after Datasette's own escape_fts is registered, so this one wins (for our database only).
     if database == DATABASE:
+        from .db import BUSY_TIMEOUT_MS
+
+        # Datasette connects with sqlite3's 5 s timeout: a "Mark read" while a
+        # harvest batch holds the write lock longer failed with "database is
+        # locked". The browser's writes wait as long as the CLI's do.
+        conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
         conn.create_function("escape_fts", 1, readinglist_escape_fts, deterministic=True)
 
 
@@ -261,6 +286,9 @@ SEARCH_WHERE = (
 )
 # Datasette's first page of a sorted table: one sort column, no tie-breaker (see wrap_execute).
 FIRST_PAGE_ORDER = re.compile(r" order by (?P<order>[^,()]+) limit (?P<limit>\d+)$")
+# The table whose page this request builds (set by filters_from_request, which
+# Datasette calls for table pages only; read by wrap_execute in the same task).
+PAGE_TABLE: contextvars.ContextVar[str | None] = contextvars.ContextVar("readinglist_page_table", default=None)
 
 
 def search_match(conn, query: str) -> str:
@@ -284,7 +312,12 @@ def filters_from_request(request, database, table, datasette):
     # items): that one gathers every match before sorting, counting and
     # faceting them. trylast: our supports_search is applied after Datasette's.
     # And ?_channel= / ?_tag=, the one-channel and one-tag views.
-    if database != DATABASE or table != "items":
+    # Every table page of ours gets its tie-breaker (see wrap_execute).
+    if database != DATABASE:
+        return None
+    wrap_execute(datasette.get_database(DATABASE))
+    PAGE_TABLE.set(table)
+    if table != "items":
         return None
 
     async def inner():
@@ -294,7 +327,6 @@ def filters_from_request(request, database, table, datasette):
         where, params, descriptions = await array_filter_arguments(request, db)
         if not search:
             return FilterArguments(where, params, descriptions, extra_context=context)
-        wrap_execute(db)
         description = f'search matches "{search}"'
         match = await db.execute_fn(lambda conn: search_match(conn, search))
         try:
@@ -395,7 +427,6 @@ async def array_filter_arguments(request, db) -> tuple[list[str], dict, list[str
     chosen = array_filters(request)
     if not chosen:
         return [], {}, []
-    wrap_execute(db)
     answerable = counted_filters(request)
     filters = answerable[0] if answerable else {}
     picked = [
@@ -420,7 +451,7 @@ async def array_filter_arguments(request, db) -> tuple[list[str], dict, list[str
 
 
 def wrap_execute(db) -> None:
-    """Two corrections to the SQL Datasette 0.65 runs on items, which it has no hook for.
+    """Two corrections to the SQL Datasette 0.65 runs on our tables, which it has no hook for.
 
     * A known row count. Datasette counts a filtered table page with
       ``select count(*) from items where ...``; counting a channel's 170,000
@@ -429,25 +460,42 @@ def wrap_execute(db) -> None:
       tag), the filter hook puts the count in the params under
       :data:`KNOWN_COUNT`, which no SQL names, and the count query is
       answered with it.
-    * The tie-breaker of a search's first page. Datasette sorts the first
-      page by the sort column alone (``order by rank_key desc limit 101``)
-      and the pages after it by the column and the primary key, starting
-      after the last row's (rank_key, id). Plain pages walk a (…, rank_key,
-      id) index, so equal keys come in id order anyway; a search page sorts
-      its matches, and equal keys (common in rank_key) came in any order:
-      rows were skipped and repeated from page to page. The first page of
-      a search is ordered by ``id`` after the sort column too (a sort of the
-      search window's rows, as before).
+    * The tie-breaker of a sorted table's first page. Datasette sorts the
+      first page by the sort column alone (``order by title limit 101``) and
+      the pages after it by the column and the primary key (``order by
+      title, id``), starting after the last row's (title, id): a column
+      ascending has its NULLs first, descending last, and the key ascends
+      either way. Rows with equal values (every text-dump post's NULL date,
+      an added_at shared by a harvest batch, equal rank_keys of a search)
+      came on the first page in any order: rows were skipped and repeated
+      from page to page, and so in the streamed CSV. The first page of every
+      table of ours (:data:`PAGE_TABLE`) is ordered by its primary key
+      (rowid if none) after the sort column too, exactly as the later pages.
     """
     if getattr(db, "_readinglist_execute_wrapped", False):
         return
     execute = db.execute
+    tie_breakers: dict[str, str | None] = {}
+
+    async def tie_breaker(table: str) -> str | None:
+        """What Datasette orders ``table``'s later pages by after the sort column; None for a view (paged by offset)."""
+        if table not in tie_breakers:
+            if table in await db.view_names():
+                tie_breakers[table] = None
+            else:
+                pks = await db.primary_keys(table)
+                tie_breakers[table] = ", ".join(escape_sqlite(pk) for pk in pks) if pks else "rowid"
+        return tie_breakers[table]
 
     async def execute_items_sql(sql, params=None, *args, **kwargs):
         if isinstance(params, dict) and KNOWN_COUNT in params and sql.startswith("select count(*) from items where "):
             return Results([(params[KNOWN_COUNT],)], False, [("count(*)", None, None, None, None, None, None)])
-        if isinstance(params, dict) and "search_match" in params and sql.startswith("select ") and SEARCH_MARK in sql:
-            sql = FIRST_PAGE_ORDER.sub(r" order by \g<order>, id limit \g<limit>", sql)
+        table = PAGE_TABLE.get()
+        first_page = FIRST_PAGE_ORDER.search(sql) if table and sql.startswith("select ") else None
+        if first_page and f" from {escape_sqlite(table)} " in sql:
+            pks = await tie_breaker(table)
+            if pks and first_page["order"] != pks:
+                sql = sql[: first_page.start()] + f" order by {first_page['order']}, {pks} limit {first_page['limit']}"
         return await execute(sql, params, *args, **kwargs)
 
     db.execute = execute_items_sql

@@ -20,6 +20,7 @@ from urllib.parse import urlsplit
 import sqlite_utils
 
 from harvester.errors import SourceError
+from harvester.extract import clean_line
 from harvester.identity import identify
 from harvester.links import FoundLink, find_hashtags, links_in_post
 from harvester.models import Post
@@ -557,9 +558,11 @@ _URL_TEXT = re.compile(r"(?:www\.)?[^\s/@]+\.[^\W\d_]{2,}(?:[/?#:…]\S*|\.{3})?
 
 
 def _title_from(link: FoundLink) -> tuple[str | None, str | None]:
-    if link.title:
-        return link.title.strip(), "preview"
-    text = (link.anchor_text or "").strip()
+    # Cleaned as fetched titles are (bidi controls and all).
+    preview = clean_line(link.title)
+    if preview:
+        return preview, "preview"
+    text = clean_line(link.anchor_text) or ""
     if len(text) >= MIN_ANCHOR_TITLE and "://" not in text and not text.startswith("@") and not _URL_TEXT.fullmatch(text):
         return text, "anchor"
     return None, None

@@ -200,11 +200,28 @@ def _item(row: dict, offset: float = 0.0) -> dict:
     }
 
 
+def reading_url(url: str | None, final_url: str | None) -> str | None:
+    """The address to open an item at: its ``url``, or ``final_url`` where fetching fell back to plain http.
+
+    A link posted as http:// is stored as https:// (one item per work); when
+    its site has no https at all, fetching reads it over http and
+    ``final_url`` is the same address with http:// (fetching.http_fallback).
+    The https address then fails in a browser too. Any other final_url (a
+    redirect, or what a site adapter asked of an API) is not for reading.
+    """
+    if (
+        isinstance(url, str) and isinstance(final_url, str)
+        and url.startswith("https://") and final_url == "http://" + url[len("https://"):]
+    ):
+        return final_url
+    return url
+
+
 # ---------------------------------------------------------------- the queue
 
 QUEUE_COLUMNS = (
     "items.id, items.url, items.kind, items.title, items.domain, items.status, items.priority, items.tags,"
-    " items.note, items.summary, items.language, items.reading_minutes, items.fetch_status,"
+    " items.note, items.summary, items.language, items.reading_minutes, items.fetch_status, items.final_url,"
     " items.mention_posts, items.mention_channels, items.last_mentioned, items.added_at, items.rank_key"
 )
 MENTIONS_SHOWN = 3

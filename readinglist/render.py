@@ -14,6 +14,8 @@ import re
 
 import click
 
+from .queue import reading_url
+
 SNIPPET_CHARS = 160
 # C0 control characters (but tab and newline, which lay text out), DEL and C1.
 # A terminal acts on them: ESC and CSI start sequences that retitle the window,
@@ -67,7 +69,7 @@ def next_lines(items: list[dict]) -> list[str]:
         lines.append(f"{rank}. {item['title'] or item['url']}")
         lines.append(f"   {item['kind']} · {item['domain']} · {_minutes(item)} · {item['id']}")
         if item["title"]:
-            lines.append(f"   {item['url']}")
+            lines.append(f"   {reading_url(item['url'], item.get('final_url'))}")
         if item.get("summary"):
             lines.append(f"   {_snippet(item['summary'], 240)}")
         lines.append(f"   why: {item['reason']}")
@@ -90,7 +92,7 @@ def print_next(items: list[dict], tty: bool) -> None:
     console = Console()
     for rank, item in enumerate(items, 1):
         body = [Text(f"{item['kind']} · {item['domain']} · {_minutes(item)} · ", style="dim") + Text(item["id"], style="bold cyan")]
-        body.append(Text(item["url"], style="blue underline"))
+        body.append(Text(reading_url(item["url"], item.get("final_url")), style="blue underline"))
         if item.get("summary"):
             body.append(Text(_snippet(item["summary"], 400)))
         body.append(Text("why: ", style="bold") + Text(item["reason"]))

@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import re
+import sqlite3
 import subprocess
 import sys
 import threading
+import time
 
 import httpx
+import pytest
 
-from datasette_fixtures import Server
+from datasette_fixtures import Server, client, list_ids  # noqa: F401  (fixtures)
 from queue_fixtures import Builder
-from readinglist.db import open_db
+from readinglist.db import BUSY_TIMEOUT_MS, open_db
+from readinglist.queue import show_item
 
 ITEMS = 300
 # A fetcher: many short transactions, each updating one item (title and summary
@@ -144,3 +148,63 @@ def test_serving_while_a_fetcher_writes(db_path, tmp_path):
     assert db.execute(
         "SELECT COUNT(*) FROM search_docs_fts WHERE search_docs_fts MATCH ?", [f'"round {rounds}"']
     ).fetchone()[0] == ITEMS
+
+
+# Longer than sqlite3's default 5 s timeout, which Datasette connects with: a harvest batch under load.
+LOCK_HELD_SECONDS = 7
+
+
+@pytest.mark.parametrize(
+    "query, form, change",
+    [
+        ("mark_read", {}, {"status": "read"}),
+        ("set_priority", {"priority": "low"}, {"priority": "low"}),
+    ],
+)
+def test_a_browser_write_waits_for_a_writer_holding_the_lock(client, db_path, list_ids, query, form, change):
+    """README, The database: a second writer waits up to 30 s instead of failing; the browser's writes too."""
+    item_id = list_ids["paper"]
+    locked, done = threading.Event(), threading.Event()
+
+    def harvest_batch() -> None:
+        conn = sqlite3.connect(db_path, isolation_level=None, check_same_thread=False)
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            locked.set()
+            done.wait(LOCK_HELD_SECONDS)
+            conn.execute("COMMIT")
+        finally:
+            conn.close()
+
+    holder = threading.Thread(target=harvest_batch)
+    holder.start()
+    try:
+        assert locked.wait(10)
+        started = time.monotonic()
+        response = client.write(query, {"item_id": item_id, **form, "_json": "1"})
+        waited = time.monotonic() - started
+    finally:
+        done.set()
+        holder.join()
+    assert response.json()["ok"] is True, response.json()
+    assert waited >= LOCK_HELD_SECONDS - 1
+    db = open_db(db_path)
+    try:
+        item = show_item(db, item_id)
+    finally:
+        db.conn.close()
+    for field, expected in change.items():
+        assert item[field] == expected, field
+
+
+@pytest.mark.parametrize("connection", ["read", "write"])
+def test_datasette_connections_have_the_cli_busy_timeout(client, list_ids, connection):
+    # The read connections too (a page read while WAL is recovered waits as well).
+    db = client.ds.get_database("readinglist")
+    if connection == "read":
+        timeout = client.loop.run_until_complete(db.execute("PRAGMA busy_timeout")).rows[0][0]
+    else:
+        timeout = client.loop.run_until_complete(
+            db.execute_write_fn(lambda conn: conn.execute("PRAGMA busy_timeout").fetchone()[0])
+        )
+    assert timeout == BUSY_TIMEOUT_MS

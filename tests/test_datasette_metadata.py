@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 from pathlib import Path
+from urllib.parse import urlencode, urlsplit
 
 import pytest
 import yaml
 
-from datasette_fixtures import client, list_ids  # noqa: F401  (fixtures)
+from datasette_fixtures import Client, client, list_ids  # noqa: F401  (fixtures)
+from queue_fixtures import Builder, days_ago
 from readinglist import ranking
 from readinglist.db import open_db
 from readinglist.queue import NextFilter, next_items
 from readinglist.search import search as cli_search
-from readinglist.serve import load_metadata, metadata_path
+from readinglist.serve import build_datasette, load_metadata, metadata_path
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -211,3 +215,63 @@ def test_paper_code_relations_are_browsable(client, db_path, list_ids):
     )
     assert "Paper ↔ code" in client.get("/readinglist/item_relations").text
     assert "item_relations" in client.get("/readinglist").text
+
+
+TIED_ROWS = 40
+PAGE_SIZE = 7
+# Sorted pages whose sort column has many equal values and NULLs: the posts of a
+# text dump (no dates: the default order, by date, is all one tie) and items
+# sorted by any column but the default.
+SORTED_PAGES = [
+    ("posts", {}),
+    ("items", {"_sort": "title"}),
+    ("items", {"_sort": "added_at"}),
+    ("items", {"_sort_desc": "reading_minutes"}),
+    ("items", {"_sort_desc": "title"}),
+    ("items", {}),
+]
+
+
+def build_ties(db_path) -> dict[str, set[str]]:
+    """Items with few distinct titles, one added_at and reading times (a third NULL), each in a dateless post."""
+    b = Builder(str(db_path))
+    same_time = days_ago(3)
+    items = [
+        b.item(f"https://example.org/tie/{n}", "article", None if n % 3 == 0 else f"Same title {n % 2}",
+               added_at=same_time, reading_minutes=None if n % 3 == 1 else 5)
+        for n in range(TIED_ROWS)
+    ]
+    posts = [b.mention(item_id, "dumpchannel", 1) for item_id in items]
+    b.db.execute("UPDATE posts SET date = NULL")
+    b.db.conn.commit()
+    b.db.conn.close()
+    return {"items": set(items), "posts": set(posts)}
+
+
+@pytest.mark.parametrize("table, query", SORTED_PAGES)
+def test_next_links_show_every_row_exactly_once(db_path, table, query):
+    expected = build_ties(db_path)[table]
+    client = Client(build_datasette(db_path))
+    try:
+        url, ids = f"/readinglist/{table}.json?" + urlencode({**query, "_shape": "objects", "_size": PAGE_SIZE}), []
+        while url:
+            data = client.json(url)
+            ids += [row["id"] for row in data["rows"]]
+            url = data["next_url"] and urlsplit(data["next_url"])._replace(scheme="", netloc="").geturl()
+    finally:
+        client.close()
+    assert sorted(ids) == sorted(expected)
+
+
+@pytest.mark.parametrize("table, query", SORTED_PAGES)
+def test_streamed_csv_has_every_row_exactly_once(db_path, table, query):
+    expected = build_ties(db_path)[table]
+    # Datasette streams the CSV a page (of default_page_size rows) after another, along the same next keys.
+    client = Client(build_datasette(db_path, settings={"default_page_size": PAGE_SIZE}))
+    try:
+        response = client.get(f"/readinglist/{table}.csv?" + urlencode({**query, "_stream": "on"}))
+    finally:
+        client.close()
+    assert response.status_code == 200
+    ids = [row["id"] for row in csv.DictReader(io.StringIO(response.text))]
+    assert sorted(ids) == sorted(expected)

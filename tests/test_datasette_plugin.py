@@ -7,6 +7,7 @@ import re
 import pytest
 
 from datasette_fixtures import HOSTILE_SUMMARY, HOSTILE_TITLE, HOSTILE_URL, client, list_ids  # noqa: F401
+from queue_fixtures import Builder
 from readinglist.datasette_plugin import paragraphs, safe_href, title_link
 from readinglist.db import open_db
 from readinglist.queue import NextFilter, next_items
@@ -38,14 +39,16 @@ def test_only_http_urls_become_links(url, expected):
 
 def test_title_link_escapes_everything():
     html = str(title_link('<b>"x"</b>', 'https://e.com/?q="><script>', "paper"))
-    assert html.startswith('<a href="https://e.com/?q=&#34;&gt;&lt;script&gt;" rel="noopener noreferrer">&lt;b&gt;&#34;x&#34;&lt;/b&gt;</a> ')
+    assert html.startswith('<bdi><a href="https://e.com/?q=&#34;&gt;&lt;script&gt;" rel="noopener noreferrer">&lt;b&gt;&#34;x&#34;&lt;/b&gt;</a></bdi> ')
     assert 'class="rl-kind"' in html and ">paper</span>" in html
-    assert str(title_link("<i>t</i>", "javascript:alert(1)")) == "&lt;i&gt;t&lt;/i&gt;"
+    assert str(title_link("<i>t</i>", "javascript:alert(1)")) == "<bdi>&lt;i&gt;t&lt;/i&gt;</bdi>"
 
 
 def test_paragraphs_are_escaped():
-    assert str(paragraphs("a <script>\nb\n\nc & d")) == '<p class="rl-summary">a &lt;script&gt;<br>b</p><p class="rl-summary">c &amp; d</p>'
-    assert str(paragraphs("x" * 10, limit=4)) == '<p class="rl-summary">xxxx…</p>'
+    assert str(paragraphs("a <script>\nb\n\nc & d")) == (
+        '<p class="rl-summary"><bdi>a &lt;script&gt;</bdi><br><bdi>b</bdi></p><p class="rl-summary"><bdi>c &amp; d</bdi></p>'
+    )
+    assert str(paragraphs("x" * 10, limit=4)) == '<p class="rl-summary"><bdi>xxxx…</bdi></p>'
 
 
 def assert_no_live_markup(page: str):
@@ -93,7 +96,59 @@ def test_item_card(client, list_ids):
     assert '<a href="https://arxiv.org/abs/1706.03762" rel="noopener noreferrer">Attention Is All You Need</a>' in card
     assert 'class="rl-kind"' in card and ">paper</span>" in card
     assert '<span class="rl-minutes">25 min</span>' in card
-    assert '<p class="rl-summary">The Transformer architecture.</p>' in card
+    assert '<p class="rl-summary"><bdi>The Transformer architecture.</bdi></p>' in card
+
+
+PLAIN_URL = "https://plain.example/bitter.html"
+# An item's final_url after a fetch, and where its title links to.
+FINAL_URLS = [
+    ("http://plain.example/bitter.html", "http://plain.example/bitter.html"),  # the plain-http fallback
+    ("https://plain.example/bitter.html", PLAIN_URL),
+    ("https://plain.example/moved.html", PLAIN_URL),  # a redirect: the item is still its url
+    ("http://plain.example/moved.html", PLAIN_URL),  # the fallback, then a redirect
+    ("https://api.plain.example/v1/bitter", PLAIN_URL),  # a site adapter's API request
+    (None, PLAIN_URL),
+]
+TITLE_PAGES = ["item", "/-/next", "/readinglist/items", "/readinglist/queue", "/readinglist/by_channel?channel=plainchan"]
+
+
+@pytest.mark.parametrize("final_url, href", FINAL_URLS)
+@pytest.mark.parametrize("page", TITLE_PAGES)
+def test_title_links_where_the_fetch_could_read_it(client, db_path, list_ids, final_url, href, page):
+    # A link posted as http:// to a site with no https is stored as https://; the fetch fell back to http.
+    b = Builder(db_path)
+    b._posts = 1000  # after the list's posts
+    item_id = b.item(PLAIN_URL, "article", "The Bitter Lesson", fetch_status="ok", final_url=final_url, priority="high")
+    b.mention(item_id, "plainchan", 0.1, "the bitter lesson")
+    b.db.conn.commit()
+    b.db.conn.close()
+    response = client.get(f"/readinglist/items/{item_id}" if page == "item" else page)
+    assert response.status_code == 200
+    # The item page links it twice: the card and the row's title cell.
+    links = re.findall(r'<a href="([^"]*)" rel="noopener noreferrer">The Bitter Lesson</a>', response.text)
+    assert links == [href] * (2 if page == "item" else 1)
+
+
+RLO_TITLE = "Paper draft \u202efdp.exe"
+RLO_SUMMARY = "First line \u202eenil tsrif\nSecond \u2067line"
+
+
+@pytest.mark.parametrize("page", ["item", "/-/next", "/readinglist/items", "/readinglist/queue"])
+def test_bidi_overrides_in_web_text_stop_at_its_end(client, db_path, list_ids, page):
+    # Stored as an older harvest left it: the override and an isolate still in the text.
+    b = Builder(db_path)
+    item_id = b.item("https://example.org/bidi", "article", RLO_TITLE, summary=RLO_SUMMARY, priority="high")
+    b.db.conn.commit()
+    b.db.conn.close()
+    text = client.get(f"/readinglist/items/{item_id}" if page == "item" else page).text
+    assert '<bdi><a href="https://example.org/bidi" rel="noopener noreferrer">Paper draft \u202efdp.exe</a></bdi>' in text
+    if page in ("item", "/-/next"):
+        assert "<bdi>First line \u202eenil tsrif</bdi><br><bdi>Second \u2067line</bdi>" in text
+    # Every bidi control shown is inside a <bdi> that holds it alone.
+    for control in re.finditer("[\u202a-\u202e\u2066-\u2069]", text):
+        before, after = text[: control.start()], text[control.end():]
+        next_open = after.find("<bdi>") if "<bdi>" in after else len(after)
+        assert before.rindex("<bdi>") > before.rfind("</bdi>") and after.index("</bdi>") < next_open
 
 
 def test_table_cells(client, list_ids):

@@ -252,6 +252,26 @@ def test_link_text_that_is_a_url_is_not_a_title(db_path, link_text, title):
     assert {item["url"]: item["title"] for item in listed(db_path)}["https://example.org/page"] == title
 
 
+@pytest.mark.parametrize("control", ["\u202e", "\u202d", "\u202a", "\u202b", "\u202c", "\u2066", "\u2067", "\u2068", "\u2069", "\u200e", "\u200f"])
+@pytest.mark.parametrize("where", ["anchor", "preview"])
+def test_bidi_controls_are_cleaned_out_of_anchor_and_preview_titles(db_path, tmp_path, control, where):
+    # As fetched titles are (extract.clean_line): "Paper draft \u202efdp.exe" would show as "Paper draft exe.pdf".
+    if where == "anchor":
+        export = tmp_path / "result.json"
+        export.write_text(json.dumps({"name": "Bidi chan", "type": "public_channel", "id": 77, "messages": [
+            {"id": 1, "type": "message", "date": "2025-11-20T10:00:00",
+             "text": ["Смотрите ", {"type": "text_link", "text": f"Paper draft {control}fdp.exe", "href": "https://example.org/bidi"}]},
+        ]}))
+        result = run("harvest", str(export), "--db", db_path, "-q")
+        expected = ("https://example.org/bidi", "Paper draft fdp.exe")
+    else:
+        dump = f"Релиз 🔥https://github.com/openai/whisper🔥\nGitHub\nGitHub - openai/whisper: {control}Robust Speech\nRobust Speech\n"
+        result = run("harvest", "-", "--db", db_path, "-q", input=dump)
+        expected = ("https://github.com/openai/whisper", "GitHub - openai/whisper: Robust Speech")
+    assert result.exit_code == 0
+    assert [(item["url"], item["title"]) for item in listed(db_path)] == [expected]
+
+
 def test_a_link_entity_on_any_host_is_an_untitled_item(db_path, tmp_path):
     export = tmp_path / "result.json"
     export.write_text(json.dumps({"name": "C", "type": "public_channel", "id": 7, "messages": [

@@ -92,6 +92,26 @@ def test_next_plain_output_and_reason(builder, db_path):
     assert lines[4].startswith("   - ML заметки, ") and lines[4].endswith(": Разбор статьи")
 
 
+@pytest.mark.parametrize(
+    "final_url, shown",
+    [
+        ("http://plain.example/p", "http://plain.example/p"),  # fetched over the plain-http fallback
+        ("https://plain.example/moved", "https://plain.example/p"),
+        ("https://api.plain.example/p", "https://plain.example/p"),
+        (None, "https://plain.example/p"),
+    ],
+)
+def test_next_prints_and_opens_the_address_the_fetch_could_read(builder, db_path, final_url, shown):
+    item_id = builder.item("https://plain.example/p", title="Plain", fetch_status="ok", final_url=final_url)
+    builder.db.conn.commit()
+    result = run("next", "--db", db_path)
+    assert result.exit_code == 0
+    assert result.output.splitlines()[:3] == ["1. Plain", f"   article · plain.example · ? min · {item_id}", f"   {shown}"]
+    with mock.patch("webbrowser.open") as opened:
+        assert run("next", "--db", db_path, "--open").exit_code == 0
+    assert [call.args[0] for call in opened.call_args_list] == [shown]
+
+
 def test_open_marks_nothing_read(crafted, db_path):
     with mock.patch("webbrowser.open") as opened:
         result = run("next", "--db", db_path, "-n", "2", "--open")
