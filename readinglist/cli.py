@@ -1039,6 +1039,9 @@ def zotero_push(db, library_id, library_type, collection, dry_run, status, kind,
     if not library_id.strip().isdigit():
         raise click.ClickException(f"--library-id: {library_id!r} is not a Zotero library ID (digits)")
     library = Library(library_type, library_id.strip())
+    if not dry_run:
+        # Items pushed but not recorded would be created again by the next push.
+        database.require_writable(db)
     # The note lists the posts that mentioned the item: the dry run compares it with the pushed one too.
     records = _select_records(db, status, kind, tag, since, with_mentions=True)
     if dry_run:

@@ -239,6 +239,19 @@ def open_db(path: str | os.PathLike | None = None, *, create: bool = True, migra
     return db
 
 
+def require_writable(db: sqlite_utils.Database) -> None:
+    """Raise the ``sqlite3.Error`` a write would meet (a read-only file or directory, a lock), writing nothing.
+
+    For work that cannot be undone before it is recorded, such as a Zotero push.
+    """
+    db.conn.execute("BEGIN IMMEDIATE")
+    try:
+        version = db.conn.execute("PRAGMA user_version").fetchone()[0]
+        db.conn.execute(f"PRAGMA user_version = {int(version)}")
+    finally:
+        db.conn.execute("ROLLBACK")
+
+
 QUEUE_COLUMNS = {
     # name: (type, NOT NULL default or None)
     "priority": (str, "normal"),  # high | normal | low

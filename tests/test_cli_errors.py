@@ -159,6 +159,14 @@ def test_a_read_only_database_is_one_error_line(db_path, listed, read_only, args
     assert (result.exit_code, result.output) == (1, f"Error: {db_path}: read-only database\n")
 
 
+def test_a_read_only_database_pushes_nothing_to_zotero(db_path, listed, read_only, monkeypatch):
+    """The push could not record what it created in Zotero, so the next push would create it again."""
+    monkeypatch.setenv("ZOTERO_API_KEY", "key")
+    monkeypatch.setenv("READINGLIST_ZOTERO_API", "http://127.0.0.1:9")  # never reached
+    result = invoke("zotero", "push", "--library-id", "1", "--db", str(db_path))
+    assert (result.exit_code, result.output) == (1, f"Error: {db_path}: read-only database\n")
+
+
 @pytest.mark.parametrize("args", READS, ids=lambda args: args[0])
 def test_a_read_only_database_can_be_read(db_path, listed, read_only, args):
     assert run_on(db_path, listed, args).exit_code == 0
