@@ -783,7 +783,7 @@ def merge_items(db, keep_id: str, drop_id: str, when: str | None = None) -> None
       ``keep`` has its own text or key, that one stays);
     * identifiers and empty fields are filled from ``drop``; ``meta`` merges
       (``keep``'s fields win, but the published version's Crossref ``type``
-      wins, for the exports); user state merges: tags united, notes joined,
+      wins, for the exports, and so does its date when it names its journal); user state merges: tags united, notes joined,
       the higher priority, the further status (read beats unread);
     * ``drop``'s URL becomes an alias of ``keep``; ``drop`` is deleted.
 
@@ -840,6 +840,9 @@ def merge_items(db, keep_id: str, drop_id: str, when: str | None = None) -> None
             merged_meta = {**drop_meta, **keep_meta}
             if drop_meta.get("registration_agency") and drop_meta.get("type"):
                 merged_meta["type"] = drop_meta["type"]  # the published version's type
+                if drop_meta.get("container") and drop.get("published"):
+                    # Cited as published in a journal or proceedings: its date, not the preprint's.
+                    updates["published"] = drop["published"]
             merged_meta.pop("site_tags", None)
             if keep_meta.get("site_tags"):
                 merged_meta["site_tags"] = keep_meta["site_tags"]

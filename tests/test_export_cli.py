@@ -485,12 +485,12 @@ def test_an_arxiv_journal_reference_is_a_note_not_a_journal(db_path, fmt, expect
 @pytest.mark.parametrize(
     "fmt, expected",
     [
-        ("bibtex", "@article{example1998distances,\n"
+        ("bibtex", "@article{example1999distances,\n"
                    "  author        = {Example, Saul},\n"
                    "  title         = {Distances to Faint Supernovae},\n"
                    "  journal       = {The Astrophysical Journal},\n"
-                   "  year          = {1998},\n"
-                   "  month         = dec,\n"
+                   "  year          = {1999},\n"  # the journal's, not the preprint's (1998)
+                   "  month         = jun,\n"
                    "  volume        = {517},\n"
                    "  number        = {2},\n"
                    "  pages         = {565--586},\n"
@@ -505,7 +505,7 @@ def test_an_arxiv_journal_reference_is_a_note_not_a_journal(db_path, fmt, expect
         ("csljson", {"type": "article-journal", "container-title": "The Astrophysical Journal",
                      "publisher": "Example Astronomical Society"}),
         ("zotero", {"itemType": "journalArticle", "publicationTitle": "The Astrophysical Journal",
-                    "extra": "Citation Key: example1998distances\narXiv: astro-ph/9901001"}),
+                    "extra": "Citation Key: example1999distances\narXiv: astro-ph/9901001"}),
     ],
     ids=["bibtex", "csljson", "zotero"],
 )
