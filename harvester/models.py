@@ -50,6 +50,9 @@ class Post:
     #: When the message was last edited, where the source says (Desktop JSON exports):
     #: a newer edit of a stored post replaces its text and links.
     edited: str | None = None
+    #: The source says when messages were edited, so ``edited`` None means never
+    #: edited: this text is the original, older than any edit.
+    reports_edits: bool = field(default=False, compare=False)
     forwarded_from: str | None = None
     anchors: list[Anchor] = field(default_factory=list)
     previews: list[Preview] = field(default_factory=list)

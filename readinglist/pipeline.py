@@ -330,7 +330,9 @@ class PostWriter:
         mentions: dict[str, dict] = {}
         self.posts = self._in_known_channels(self.posts)
         stored_as = _stored_post_ids(self.db, self.posts)
-        stored_edits = _stored_versions(self.db, [stored_as.get(post.key, post.key) for post in self.posts if post.edited])
+        stored_edits = _stored_versions(
+            self.db, [stored_as.get(post.key, post.key) for post in self.posts if post.edited or post.reports_edits]
+        )
         # Posts whose cited titles are (re)scanned: new ones, and stored ones edited since.
         first_seen: list[tuple[str, Post]] = []
         edited: list[str] = []
@@ -696,15 +698,17 @@ def _stored_versions(db: sqlite_utils.Database, post_ids: list[str]) -> dict[str
 
 
 def _edit_order(post: Post, stored: tuple) -> str:
-    """Whether ``post`` (which has an ``edited`` time) is a ``newer`` or ``older`` version of the stored post, or the ``same``.
+    """Whether ``post`` (from a source that reports edits) is a ``newer`` or ``older`` version of the stored post, or the ``same``.
 
-    A stored text with no edit time is the original when it came from an
-    export (an edit made before the export would be in it), so any edit is
-    newer; from t.me it was current when harvested, so only a later edit is.
-    Edits are compared by time, not text: an edit may change only where a
-    link points.
+    Unedited, it is the original: older than a stored edit. A stored text with
+    no edit time is the original when it came from an export (an edit made
+    before the export would be in it), so any edit is newer; from t.me it was
+    current when harvested, so only a later edit is. Edits are compared by
+    time, not text: an edit may change only where a link points.
     """
     edited, permalink, harvested_at = stored
+    if post.edited is None:
+        return "older" if edited else "same"
     if not edited and not permalink:
         return "newer"
     known = (edited or harvested_at or "")[:19]

@@ -831,10 +831,12 @@ SEE_OLD, FIXED = f"See {OLD_LINK}", f"Fixed: {NEW_LINK}"
         ((SEE_OLD, "2024-05-01T12:00:00"), (FIXED, "2024-05-02T09:00:00"), FIXED, [(OLD_LINK.lower(), 0), (NEW_LINK.lower(), 1)], [FIXED]),
         # An earlier version read after a later one changes nothing and adds none of its links.
         ((FIXED, "2024-05-02T09:00:00"), (SEE_OLD, "2024-05-01T12:00:00"), FIXED, [(NEW_LINK.lower(), 1)], [FIXED]),
-        # Without edit times nothing says which is newer: the stored text stays, the new links are added.
+        # The original (no edit time in a JSON export) read again after its edit, as harvesting a folder of exports does.
+        ((FIXED, "2024-05-02T09:00:00"), (SEE_OLD, None), FIXED, [(NEW_LINK.lower(), 1)], [FIXED]),
+        # Unedited in both: the stored text stays, a link only the second gives is added.
         ((SEE_OLD, None), (FIXED, None), SEE_OLD, [(OLD_LINK.lower(), 1), (NEW_LINK.lower(), 1)], [SEE_OLD, FIXED]),
     ],
-    ids=["original, then edit", "edit, then later edit", "edit, then earlier edit", "no edit times"],
+    ids=["original, then edit", "edit, then later edit", "edit, then earlier edit", "edit, then original", "no edit times"],
 )
 def test_a_later_export_of_an_edited_message_replaces_its_text_and_links(
     db_path, tmp_path, first, second, text_after, urls_after, contexts

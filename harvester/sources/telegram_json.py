@@ -413,6 +413,7 @@ def _post(message: dict, channel: str | None, chat_id: Any, source: str) -> Post
         post_id=post_id,
         date=_time(message, "date"),
         edited=_time(message, "edited"),
+        reports_edits=True,
         forwarded_from=forwarded if isinstance(forwarded, str) and forwarded else None,
         anchors=anchors,
         hashtags=hashtags,
