@@ -369,7 +369,11 @@ class PostWriter:
 
                 record_candidates(self.db, first_seen)
             if unlinked:
+                from .state import archive_unmentioned
+
                 mentions_written(self.db, unlinked)
+                # Else the ranking would take a link edited out of its only post for one added by hand, today.
+                archive_unmentioned(self.db, unlinked, "edited out of the post that gave it")
 
     def _replace_edited(self, post_ids: list[str], post_rows: dict) -> set[str]:
         """Give stored posts their edited text, dropping their mentions, which the new text gives again; the items they were of.

@@ -152,6 +152,28 @@ def archive(db, refs: Iterable[str]) -> list[ItemRef]:
     return _change(db, refs, "archive", "UPDATE items SET status = 'archived' WHERE id = ?", lambda w: [])
 
 
+def archive_unmentioned(db, item_ids: Iterable[str], why: str) -> list[str]:
+    """Archive those of ``item_ids`` that are unread and no longer mentioned by any post (an edit took their link out).
+
+    Not deleted: the user may have seen them; ``--status all`` still lists them.
+    """
+    ids = list(item_ids)
+    gone = [
+        item_id
+        for start in range(0, len(ids), 500)
+        for (item_id,) in db.execute(
+            f"SELECT id FROM items WHERE id IN ({', '.join('?' * len(ids[start : start + 500]))}) AND status = 'unread'"
+            " AND NOT EXISTS (SELECT 1 FROM mentions WHERE mentions.item_id = items.id)",
+            ids[start : start + 500],
+        ).fetchall()
+    ]
+    when = now_iso()
+    for item_id in gone:
+        db.execute("UPDATE items SET status = 'archived' WHERE id = ?", [item_id])
+        _event(db, item_id, "archive", why, when)
+    return gone
+
+
 def parse_day(text: str) -> date:
     """``YYYY-MM-DD``, ``today``, ``tomorrow`` or ``+N`` (days from today)."""
     value = text.strip().lower()

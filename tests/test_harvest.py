@@ -867,6 +867,16 @@ def test_an_edit_is_reported_and_keeps_when_a_kept_link_was_first_seen(db_path, 
     assert again.output == "Harvested: 1 post read from 1 file, 2 links found, 0 new items, 0 files skipped.\n"
 
 
+def test_a_link_edited_out_of_its_only_post_is_archived_not_queued(db_path, tmp_path):
+    run("harvest", edited_export(tmp_path, "a.json", SEE_OLD), "--db", db_path, "-q")
+    run("harvest", edited_export(tmp_path, "b.json", FIXED, "2024-05-02T09:00:00"), "--db", db_path, "-q")
+    db = open_db(db_path)
+    assert sorted(db.execute("SELECT url, status FROM items")) == [(OLD_LINK.lower(), "archived"), (NEW_LINK.lower(), "unread")]
+    assert db.execute("SELECT action, value FROM events").fetchall() == [("archive", "edited out of the post that gave it")]
+    queued = run("next", "--db", db_path, "--json")
+    assert [item["url"] for item in json.loads(queued.output)] == [NEW_LINK.lower()]
+
+
 def test_an_edit_that_only_changes_where_a_link_points_is_taken(db_path, tmp_path):
     def linked(href):
         return ["Код ", {"type": "text_link", "text": "тут", "href": href}]
