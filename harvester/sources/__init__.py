@@ -17,6 +17,7 @@ from typing import BinaryIO, Iterator
 from ..errors import SourceError, UnknownFormatError
 from ..models import Post
 from . import telegram_html, telegram_json, text, tme
+from .text import lines_of
 
 # Order matters: the most specific formats are sniffed first, plain text last.
 SOURCES = {module.NAME: module for module in (telegram_json, tme, telegram_html, text)}
@@ -77,17 +78,7 @@ class _Peekable:
 
     def __iter__(self):
         # Line iteration, for sources that read text line by line.
-        buffer = b""
-        while True:
-            chunk = self.read(SNIFF_BYTES)
-            if not chunk:
-                break
-            buffer += chunk
-            *lines, buffer = buffer.split(b"\n")
-            for line in lines:
-                yield line + b"\n"
-        if buffer:
-            yield buffer
+        return lines_of(iter(lambda: self.read(SNIFF_BYTES), b""))
 
 
 __all__ = ["FORMAT_NAMES", "Post", "SOURCES", "SourceError", "UnknownFormatError", "detect_format", "read_posts"]

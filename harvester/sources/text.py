@@ -32,6 +32,7 @@ affects how many posts count as mentioning a link, never which links are found.
 from __future__ import annotations
 
 import codecs
+import itertools
 import json
 import re
 from pathlib import Path
@@ -280,17 +281,28 @@ def _bad_byte(data: bytes, index: int, offset: int = 0) -> str:
 
 def _raw_lines(head: bytes, stream: BinaryIO) -> Iterator[bytes]:
     """The lines of ``head`` and the rest of ``stream``, each with its line break."""
-    buffer = head
-    while True:
-        *lines, buffer = buffer.split(b"\n")
-        for line in lines:
-            yield line + b"\n"
-        chunk = stream.read(HEAD_BYTES)
-        if not chunk:
-            break
-        buffer += chunk
-    if buffer:
-        yield buffer
+    return lines_of(itertools.chain([head], iter(lambda: stream.read(HEAD_BYTES), b"")))
+
+
+def lines_of(chunks: Iterable[bytes]) -> Iterator[bytes]:
+    """The lines, each with its b"\\n", of bytes read in ``chunks``.
+
+    A line that spans chunks is joined once, at its end: re-splitting a
+    growing buffer made a 50 MB line cost time quadratic in its length.
+    """
+    pending: list[bytes] = []
+    for chunk in chunks:
+        *lines, rest = chunk.split(b"\n")
+        if lines:
+            if pending:
+                lines[0] = b"".join([*pending, lines[0]])
+                pending = []
+            for line in lines:
+                yield line + b"\n"
+        if rest:
+            pending.append(rest)
+    if pending:
+        yield b"".join(pending)
 
 
 def parse_text(text: str, source: str = "<text>") -> list[Post]:
