@@ -38,6 +38,14 @@ def _web_url(text: str) -> str | None:
     return "https://" + text
 
 
+def _identity(text: str):
+    """The identity of the web link ``text`` (see :func:`_web_url`); None if it is none."""
+    from harvester.identity import identify
+
+    url = _web_url(text)
+    return identify(url) if url else None
+
+
 class QueueError(Exception):
     """A user error: the CLI prints it as ``Error: <message>`` and exits 1."""
 
@@ -97,10 +105,7 @@ def resolve_item(db: sqlite_utils.Database, ref: str) -> ItemRef:
         row = db.execute("SELECT id, url, title FROM items WHERE url = ?", [text]).fetchone()
         if row:
             return _ref(row)
-        from harvester.identity import identify
-
-        url = _web_url(text)
-        identity = identify(url) if url else None
+        identity = _identity(text)
         if identity is not None:
             row = db.execute("SELECT id, url, title FROM items WHERE url = ?", [identity.url]).fetchone()
             if row:
@@ -158,15 +163,14 @@ def archive_unmentioned(db, item_ids: Iterable[str], why: str) -> list[str]:
     Not deleted: the user may have seen them; ``--status all`` still lists them.
     """
     ids = list(item_ids)
-    gone = [
-        item_id
-        for start in range(0, len(ids), 500)
-        for (item_id,) in db.execute(
-            f"SELECT id FROM items WHERE id IN ({', '.join('?' * len(ids[start : start + 500]))}) AND status = 'unread'"
+    gone: list[str] = []
+    for start in range(0, len(ids), 500):
+        chunk = ids[start : start + 500]
+        gone += [item_id for (item_id,) in db.execute(
+            f"SELECT id FROM items WHERE id IN ({', '.join('?' * len(chunk))}) AND status = 'unread'"
             " AND NOT EXISTS (SELECT 1 FROM mentions WHERE mentions.item_id = items.id)",
-            ids[start : start + 500],
-        ).fetchall()
-    ]
+            chunk,
+        )]
     when = now_iso()
     for item_id in gone:
         db.execute("UPDATE items SET status = 'archived' WHERE id = ?", [item_id])
@@ -245,11 +249,8 @@ def tag(db, ref: str, changes: Iterable[str]) -> tuple[ItemRef, list[str]]:
 
 def web_link(url: str):
     """The identity of ``url`` (a scheme is optional), or QueueError if it is no web link."""
-    from harvester.identity import identify
-
     text = url.strip()
-    web_url = _web_url(text)
-    identity = identify(web_url) if web_url else None
+    identity = _identity(text)
     if identity is None:
         raise QueueError(f"{text or repr(url)}: not a web link")
     return identity
