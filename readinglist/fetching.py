@@ -59,6 +59,8 @@ logger = logging.getLogger(__name__)
 NEVER_FETCHED_KINDS = ("channel", "unresolved")
 # Title sources a fetched page's <title> replaces (an anchor text or preview card is a guess).
 WEAKER_TITLE_SOURCES = ("anchor", "preview", "page")
+# What a page fetch writes besides the title, in the order of _write_ok's parameters.
+PAGE_FIELDS = ("authors", "published", "site_name", "language", "word_count", "reading_minutes", "description", "summary")
 # A failed item waits RETRY_BASE, then twice as long after each failed run, up to RETRY_MAX.
 RETRY_BASE = timedelta(hours=1)
 RETRY_MAX = timedelta(days=7)
@@ -487,16 +489,19 @@ class Store:
         title = (fields.get("title") or "").strip() or None
         weaker = ", ".join("?" for _ in WEAKER_TITLE_SOURCES)
         take_title = f"(? IS NOT NULL AND (title_source IS NULL OR title_source IN ({weaker})))"
+        text = fields.get("text")
+        # A page read again says what the item is now: a field it no longer gives goes (a refresh
+        # must not keep a date or description the page dropped). A page with no readable text
+        # (a PDF, a cookie wall) leaves what an earlier reading found.
+        page_field = "?" if text else "COALESCE(?, {})"
+        replaced = ", ".join(f"{name} = {page_field.format(name)}" for name in PAGE_FIELDS)
         self.db.execute(
             f"""UPDATE items SET
                 fetch_status = 'ok', http_status = ?, final_url = ?, content_type = ?, attempts = ?, last_error = NULL,
                 fetched_at = ?, next_retry_at = NULL, etag = ?, last_modified = ?,
                 title = CASE WHEN {take_title} THEN ? ELSE title END,
                 title_source = CASE WHEN {take_title} THEN 'page' ELSE title_source END,
-                authors = COALESCE(?, authors), published = COALESCE(?, published),
-                site_name = COALESCE(?, site_name), language = COALESCE(?, language),
-                word_count = COALESCE(?, word_count), reading_minutes = COALESCE(?, reading_minutes),
-                description = COALESCE(?, description), summary = COALESCE(?, summary)
+                {replaced}
             WHERE id = ?""",
             [
                 result.http_status,
@@ -519,7 +524,6 @@ class Store:
                 candidate.id,
             ],
         )
-        text = fields.get("text")
         if text:
             self.db.execute(
                 "INSERT INTO texts(item_id, text, extracted_at) VALUES (?, ?, ?)"

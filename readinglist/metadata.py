@@ -69,6 +69,8 @@ DEFAULT_DEFER = timedelta(minutes=15)
 # Titles a person chose are never replaced by an API's.
 KEPT_TITLE_SOURCES = frozenset({"user", "manual"})
 API_TITLE_SOURCE = "api"
+# What an adapter's answer writes besides the title.
+ADAPTER_FIELDS = ("authors", "published", "summary", "description", "site_name", "language", "reading_minutes")
 # Due items read from the database at a time: a backlog of any size is held one chunk at a time.
 SELECT_CHUNK = 2000
 # The adapters whose answers can make two items one work (an arXiv paper's DOI, a DOI's arXiv preprint).
@@ -726,18 +728,37 @@ def write_metadata(db, row: dict, metadata: SiteMetadata, now: datetime, *, adap
     if metadata.title and current.get("title_source") not in KEPT_TITLE_SOURCES:
         updates["title"] = metadata.title
         updates["title_source"] = API_TITLE_SOURCE
-    if metadata.authors:
-        updates["authors"] = _dumps(metadata.authors)
-    for name in ("published", "summary", "description", "site_name", "language", "reading_minutes"):
+    # What the site says now replaces what it said before, a field it no longer gives included
+    # (a refresh must drop a date or description the record dropped). An item holding a
+    # published version's record (see merge_items) keeps what that record gave, and its
+    # journal's date beats the preprint's.
+    holds_published_version = adapter != "crossref" and _published_version(meta)
+    for name in ADAPTER_FIELDS:
         value = getattr(metadata, name)
+        if name == "authors":
+            value = _dumps(value) if value else None
+        if name == "published" and holds_published_version and _dated_by_journal(meta):
+            continue
         if value not in (None, ""):
             updates[name] = value
+        elif not holds_published_version:
+            updates[name] = None
     # The DOI of an arXiv paper's published version: the item carries both identifiers.
     if adapter == "arxiv" and metadata.doi and not current.get("doi"):
         updates["doi"] = metadata.doi
     assignments = ", ".join(f"{name} = ?" for name in updates)
     db.execute(f"UPDATE items SET {assignments} WHERE id = ?", [*updates.values(), item_id])
     return item_id
+
+
+def _published_version(meta: dict) -> bool:
+    """Whether ``meta`` holds a DOI registry's record of the work (Crossref's or DataCite's)."""
+    return bool(meta.get("registration_agency") and meta.get("type"))
+
+
+def _dated_by_journal(meta: dict) -> bool:
+    """Whether that record names where the work was published: then its date is the work's."""
+    return _published_version(meta) and bool(meta.get("container"))
 
 
 def _row(db, item_id: str) -> dict:
@@ -838,9 +859,9 @@ def merge_items(db, keep_id: str, drop_id: str, when: str | None = None) -> None
         keep_meta, drop_meta = _json_object(keep.get("meta")), _json_object(drop.get("meta"))
         if drop_meta:
             merged_meta = {**drop_meta, **keep_meta}
-            if drop_meta.get("registration_agency") and drop_meta.get("type"):
+            if _published_version(drop_meta):
                 merged_meta["type"] = drop_meta["type"]  # the published version's type
-                if drop_meta.get("container") and drop.get("published"):
+                if _dated_by_journal(drop_meta) and drop.get("published"):
                     # Cited as published in a journal or proceedings: its date, not the preprint's.
                     updates["published"] = drop["published"]
             merged_meta.pop("site_tags", None)

@@ -10,7 +10,7 @@ import threading
 import pytest
 from click.testing import CliRunner
 
-from export_fixtures import add_described_item, build_library, library  # noqa: F401
+from export_fixtures import add_described_item, build_library, library, write_answer  # noqa: F401
 from readinglist.cli import cli
 from readinglist.db import open_db
 
@@ -509,15 +509,18 @@ def test_an_arxiv_journal_reference_is_a_note_not_a_journal(db_path, fmt, expect
     ],
     ids=["bibtex", "csljson", "zotero"],
 )
-def test_an_arxiv_paper_is_a_journal_article_once_crossref_names_the_journal(db_path, fmt, expected):
+@pytest.mark.parametrize("refreshed", [False, True], ids=["merged", "merged-then-refreshed"])
+def test_an_arxiv_paper_is_a_journal_article_once_crossref_names_the_journal(db_path, fmt, expected, refreshed):
     from readinglist.metadata import merge_duplicates
 
     db = open_db(db_path)
     url, identifiers, answer = ARXIV_REF
-    add_described_item(db, url, answer, **identifiers)
+    item_id = add_described_item(db, url, answer, **identifiers)
     # The DOI the arXiv entry names, fetched from Crossref, is folded into the arXiv item.
     add_described_item(db, "https://doi.org/10.1000/apj.517.565", ("crossref", "crossref_apj.json"), doi="10.1000/apj.517.565")
     assert merge_duplicates(db) == 1
+    if refreshed:  # `fetch --refresh` asks arXiv again: the preprint's date must not come back
+        write_answer(db, item_id, *answer)
     db.conn.commit()
     assert _journal_as_exported(db_path, fmt) == expected
 

@@ -384,3 +384,47 @@ def test_limit_counts_the_pages_not_the_site_items_left_out(fresh_db, server):
                               "priority": "high"})
     chosen = fetching.select_candidates(fresh_db, limit=2, skip_site_items=True)
     assert len(chosen) == 2 and all(c.url in urls for c in chosen)
+
+
+def article_page(head: str = "") -> bytes:
+    body = "".join(f"<p>{RUSSIAN_TEXT.strip()} Абзац {n}.</p>" for n in range(3))
+    return (f"<!doctype html><html lang='ru'><head><meta charset='utf-8'><title>{RUSSIAN_TITLE}</title>{head}</head>"
+            f"<body><article><h1>{RUSSIAN_TITLE}</h1>{body}</article></body></html>").encode()
+
+
+DESCRIBED = (
+    "<meta name='author' content='Анна Петрова'>"
+    "<meta property='article:published_time' content='2024-03-05T10:00:00Z'>"
+    "<meta name='description' content='Как устроен трансформер.'>"
+    "<meta property='og:site_name' content='Хабр-подобный блог'>"
+)
+
+
+@pytest.mark.parametrize(
+    "field, stored",
+    [("authors", '["Анна Петрова"]'), ("published", "2024-03-05"), ("description", "Как устроен трансформер."),
+     ("site_name", "Хабр-подобный блог")],
+)
+def test_a_refreshed_page_replaces_what_it_no_longer_says(fresh_db, server, field, stored):
+    url = server.add("/post", [Reply(200, article_page(DESCRIBED), HTML), Reply(200, article_page(), HTML)])
+    (item_id,) = add_items(fresh_db, [url])
+    run(fresh_db, extractor=fetching.extract_page)
+    assert str(row(fresh_db, item_id)[field]).startswith(stored)
+    assert run(fresh_db, refresh=True, extractor=fetching.extract_page).ok == 1
+    item = row(fresh_db, item_id)
+    # With no og:site_name the page's host names the site.
+    assert item[field] == (url.split("/")[2] if field == "site_name" else None)
+    assert (item["title"], item["language"]) == (RUSSIAN_TITLE, "ru")
+
+
+def test_a_refresh_that_reads_no_text_keeps_what_the_page_said(fresh_db, server):
+    # The page became an image (a site now serving a placeholder): nothing readable replaces the article.
+    url = server.add("/post", [Reply(200, article_page(DESCRIBED), HTML),
+                               Reply(200, b"\x89PNG\r\n\x1a\n" + bytes(64), {"Content-Type": "image/png"})])
+    (item_id,) = add_items(fresh_db, [url])
+    run(fresh_db, extractor=fetching.extract_page)
+    before = row(fresh_db, item_id)
+    assert run(fresh_db, refresh=True, extractor=fetching.extract_page).ok == 1
+    after = row(fresh_db, item_id)
+    assert after["content_type"] == "image/png"
+    assert {name: after[name] for name in fetching.PAGE_FIELDS} == {name: before[name] for name in fetching.PAGE_FIELDS}

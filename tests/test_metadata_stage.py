@@ -272,3 +272,25 @@ def test_a_deferral_holds_for_the_rest_of_the_run_across_chunks(httpserver, fres
     stats = run_stage(fresh_db, settings_for(httpserver))
     assert (stats.deferred, len(httpserver.log)) == (5, 1)  # GitHub is asked once, not once per chunk
     assert all(item(fresh_db, item_id)["fetch_status"] == "pending" for item_id in ids)
+
+
+@pytest.mark.parametrize(
+    "dropped, field",
+    [(("issued", "published"), "published"), (("abstract",), "summary"), (("author",), "authors"),
+     (("language",), "language")],
+)
+def test_a_refresh_drops_what_the_record_no_longer_gives(httpserver, fresh_db, dropped, field):
+    """A wrong date stored from an older answer must not outlive the record that no longer says it."""
+    record = json.loads(fixture_bytes("crossref_work.json"))
+    for key in dropped:
+        del record["message"][key]
+    path = "/crossref/works/10.1000/example.lora.2022"
+    httpserver.expect_ordered_request(path).respond_with_data(fixture_bytes("crossref_work.json"))
+    httpserver.expect_ordered_request(path).respond_with_json(record)
+    item_id = add_item(fresh_db, "https://doi.org/10.1000/example.lora.2022")
+    run_stage(fresh_db, settings_for(httpserver))
+    assert item(fresh_db, item_id)[field] not in (None, [])
+    run_stage(fresh_db, settings_for(httpserver), refresh=True)
+    row = item(fresh_db, item_id)
+    assert (row["fetch_status"], row[field]) == ("ok", None)
+    assert row["title"] == "LoRA: Low-Rank Adaptation of Large Language Models"
