@@ -314,6 +314,7 @@ class PostWriter:
         self._pairs_of_cut_posts: set[tuple[str, str]] = set()
         # Mention id -> added_at, for the mentions of edited posts, which are written again.
         self._kept_added_at: dict[str, str] = {}
+        self._edit_archives: bool | None = None
 
     def add(self, post: Post) -> None:
         self.posts.append(post)
@@ -373,7 +374,18 @@ class PostWriter:
 
                 mentions_written(self.db, unlinked)
                 # Else the ranking would take a link edited out of its only post for one added by hand, today.
-                archive_unmentioned(self.db, unlinked, "edited out of the post that gave it")
+                if archive_unmentioned(self.db, unlinked):
+                    self._edit_archives = True
+
+    def _archived_by_edits(self) -> bool:
+        """Whether any item was ever archived for being edited out of its post (almost never: one cheap query per run)."""
+        if self._edit_archives is None:
+            from .state import EDITED_OUT
+
+            self._edit_archives = self.db.execute(
+                "SELECT EXISTS (SELECT 1 FROM events WHERE action = 'archive' AND value = ?)", [EDITED_OUT]
+            ).fetchone()[0] == 1
+        return self._edit_archives
 
     def _replace_edited(self, post_ids: list[str], post_rows: dict) -> set[str]:
         """Give stored posts their edited text, dropping their mentions, which the new text gives again; the items they were of.
@@ -485,6 +497,10 @@ class PostWriter:
                     db.conn.executemany("UPDATE mentions SET added_at = ? WHERE id = ?", kept)
                 mentions_written(db, (row["item_id"] for row in new_mentions), _added(new_mentions, post_rows, existing_posts))
                 _tag_with_hashtags(db, new_mentions, post_rows)
+                if self._archived_by_edits():
+                    from .state import restore_mentioned
+
+                    restore_mentioned(db, (row["item_id"] for row in new_mentions))
             self.stats.new_mentions += len(new_mentions) - len(kept)
 
     def complete_truncated(self) -> None:

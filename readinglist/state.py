@@ -157,25 +157,59 @@ def archive(db, refs: Iterable[str]) -> list[ItemRef]:
     return _change(db, refs, "archive", "UPDATE items SET status = 'archived' WHERE id = ?", lambda w: [])
 
 
-def archive_unmentioned(db, item_ids: Iterable[str], why: str) -> list[str]:
+#: Why the harvest archived an item (the value of its ``archive`` event).
+EDITED_OUT = "edited out of the post that gave it"
+#: Why the harvest put such an item back in the queue.
+LINKED_AGAIN = "a post links it again"
+
+
+def archive_unmentioned(db, item_ids: Iterable[str]) -> list[str]:
     """Archive those of ``item_ids`` that are unread and no longer mentioned by any post (an edit took their link out).
 
     Not deleted: the user may have seen them; ``--status all`` still lists them.
     """
-    ids = list(item_ids)
-    gone: list[str] = []
-    for start in range(0, len(ids), 500):
-        chunk = ids[start : start + 500]
-        gone += [item_id for (item_id,) in db.execute(
-            f"SELECT id FROM items WHERE id IN ({', '.join('?' * len(chunk))}) AND status = 'unread'"
-            " AND NOT EXISTS (SELECT 1 FROM mentions WHERE mentions.item_id = items.id)",
-            chunk,
-        )]
+    gone = _select_chunked(
+        db, item_ids,
+        "status = 'unread' AND NOT EXISTS (SELECT 1 FROM mentions WHERE mentions.item_id = items.id)",
+    )
     when = now_iso()
     for item_id in gone:
         db.execute("UPDATE items SET status = 'archived' WHERE id = ?", [item_id])
-        _event(db, item_id, "archive", why, when)
+        _event(db, item_id, "archive", EDITED_OUT, when)
     return gone
+
+
+def restore_mentioned(db, item_ids: Iterable[str]) -> list[str]:
+    """Put back in the queue those of ``item_ids`` that :func:`archive_unmentioned` archived, now that a post
+    mentions them again (a later edit restored the link, or another post gives it).
+
+    Only while that archive is the item's last state change: an item the user archived, or read, since stays.
+    """
+    back = _select_chunked(
+        db, item_ids,
+        "status = 'archived' AND EXISTS (SELECT 1 FROM events WHERE events.id = ("
+        "SELECT MAX(id) FROM events WHERE events.item_id = items.id AND action IN ('read', 'unread', 'archive'))"
+        " AND action = 'archive' AND value = ?)",
+        [EDITED_OUT],
+    )
+    when = now_iso()
+    for item_id in back:
+        db.execute("UPDATE items SET status = 'unread' WHERE id = ?", [item_id])
+        _event(db, item_id, "unread", LINKED_AGAIN, when)
+    return back
+
+
+def _select_chunked(db, item_ids: Iterable[str], condition: str, params: list | None = None) -> list[str]:
+    """Those of ``item_ids`` whose row meets ``condition``, asked 500 ids at a time."""
+    ids = list(dict.fromkeys(item_ids))
+    found: list[str] = []
+    for start in range(0, len(ids), 500):
+        chunk = ids[start : start + 500]
+        found += [item_id for (item_id,) in db.execute(
+            f"SELECT id FROM items WHERE id IN ({', '.join('?' * len(chunk))}) AND {condition}",
+            [*chunk, *(params or [])],
+        )]
+    return found
 
 
 def parse_day(text: str) -> date:

@@ -909,3 +909,38 @@ def test_an_edit_replaces_a_tme_post_only_if_made_after_it_was_read(db_path, tmp
     assert run("harvest", export, "--db", db_path, "-q").exit_code == 0
     after = open_db(db_path).execute("SELECT text FROM posts WHERE message_id LIKE '%100'").fetchone()[0]
     assert after == (f"Fixed: {NEW_LINK}" if replaced else before)
+
+
+@pytest.mark.parametrize(
+    "user_action, status_after",
+    [(None, "unread"), ("archive", "archived"), ("read", "read")],
+    ids=["archived by the edit", "archived by the user since", "read by the user since"],
+)
+def test_a_link_an_edit_restores_comes_back_to_the_queue(db_path, tmp_path, user_action, status_after):
+    run("harvest", edited_export(tmp_path, "a.json", SEE_OLD), "--db", db_path, "-q")
+    run("harvest", edited_export(tmp_path, "b.json", FIXED, "2024-05-02T09:00:00"), "--db", db_path, "-q")
+    db = open_db(db_path)
+    (old_id,) = db.execute("SELECT id FROM items WHERE url = ?", [OLD_LINK.lower()]).fetchone()
+    if user_action:
+        assert run(user_action, old_id[:8], "--db", db_path).exit_code == 0
+    # A third version puts the first link back.
+    both = f"{SEE_OLD} and {FIXED}"
+    run("harvest", edited_export(tmp_path, "c.json", both, "2024-05-03T09:00:00"), "--db", db_path, "-q")
+    assert db.execute("SELECT status, mention_posts FROM items WHERE id = ?", [old_id]).fetchone() == (status_after, 1)
+    if not user_action:
+        assert db.execute("SELECT action, value FROM events ORDER BY id").fetchall() == [
+            ("archive", "edited out of the post that gave it"), ("unread", "a post links it again")]
+        queued = run("next", "--db", db_path, "--json")
+        assert sorted(item["url"] for item in json.loads(queued.output)) == sorted([OLD_LINK.lower(), NEW_LINK.lower()])
+
+
+def test_a_link_edited_out_and_back_in_one_run_stays_queued(db_path, tmp_path):
+    """A folder holding three exports of the message: the link leaves in the second and is back in the third."""
+    folder = tmp_path / "exports"
+    folder.mkdir()
+    for name, version in (("a.json", (SEE_OLD,)), ("b.json", (FIXED, "2024-05-02T09:00:00")),
+                          ("c.json", (f"{SEE_OLD} and {FIXED}", "2024-05-03T09:00:00"))):
+        edited_export(folder, name, *version)
+    assert run("harvest", str(folder), "--db", db_path, "-q").exit_code == 0
+    db = open_db(db_path)
+    assert sorted(db.execute("SELECT url, status FROM items")) == [(OLD_LINK.lower(), "unread"), (NEW_LINK.lower(), "unread")]
