@@ -36,6 +36,39 @@ def count_range(least: int = 1) -> click.IntRange:
     return click.IntRange(least, MAX_COUNT)
 
 
+def _checked_date(ctx, param, value):
+    """An ``--since`` value as YYYY-MM-DD, checked while the options are read: before the database is opened."""
+    return None if value is None else _iso_date(value, param.opts[0])
+
+
+def _checked_day(ctx, param, value):
+    """An ``--until`` value as a date (it may be relative: tomorrow, +N), checked before the database is opened."""
+    from .state import QueueError, parse_day
+
+    try:
+        return None if value is None else parse_day(value)
+    except QueueError as error:
+        raise click.ClickException(str(error)) from None
+
+
+def since_option(help: str):
+    return click.option("--since", metavar="DATE", callback=_checked_date, help=help)
+
+
+def _iso_date(value: str, option: str) -> str:
+    """``value`` as YYYY-MM-DD, or ``Error: ...``.
+
+    Every ISO 8601 date Python reads is taken (20240101, 2024-W01-1 too), but
+    spelled YYYY-MM-DD: the filters compare it as text with stored ISO times.
+    """
+    from datetime import date
+
+    try:
+        return date.fromisoformat(value).isoformat()
+    except ValueError:
+        raise click.ClickException(f"{option}: invalid date {value!r} (use YYYY-MM-DD)") from None
+
+
 # ``--db PATH`` as a path: for commands that hand the file to something else (serve).
 db_path_option = click.option(
     "--db",
@@ -191,7 +224,7 @@ def cli(verbose: bool):
 @click.option("--format", "-f", "format_name", type=click.Choice(FORMAT_NAMES), help="Force an input format instead of detecting it.")
 @click.option("--channel", "-c", help="Channel name for the posts, overriding what the input says.")
 @click.option("--channels", "channel_list", type=click.Path(dir_okay=False), help="Read the public channels listed in this file live.")
-@click.option("--since", metavar="DATE", help="Live channels: stop at posts older than DATE (YYYY-MM-DD).")
+@since_option("Live channels: stop at posts older than DATE (YYYY-MM-DD).")
 @click.option("--limit", "-n", type=count_range(), help="Live channels: at most N new posts per channel.")
 @click.option("--allow-private/--no-allow-private", default=None,
               help="Let requests reach private addresses (tests, mirrors), or not, whatever the environment and config say.")
@@ -244,7 +277,7 @@ def harvest(db_path, paths, format_name, channel, channel_list, since, limit, al
     if since:
         from datetime import date
 
-        since_day = date.fromisoformat(_iso_date(since, "--since"))
+        since_day = date.fromisoformat(since)
     from .live import harvest_channels
     from .pipeline import HarvestStats, expand_inputs, harvest as run_harvest
 
@@ -315,7 +348,7 @@ def _report(stats, quiet: bool) -> None:
 @click.option("--channel", "-c", help="Only items mentioned in (or forwarded from) this channel.")
 @click.option("--tag", "-t", help="Only items with this tag.")
 @click.option("--domain", "-d", help="Only items on this site, e.g. github.com (docs.cohere.ai means cohere.ai).")
-@click.option("--since", metavar="DATE", help="Only items first seen on or after DATE (YYYY-MM-DD).")
+@since_option("Only items first seen on or after DATE (YYYY-MM-DD).")
 @click.option("--sort", type=click.Choice(SORTS), default="mentions", show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON array (stable field names, for scripts).")
 @click.option("--csv", "as_csv", is_flag=True, help="Print CSV with a header row.")
@@ -333,8 +366,6 @@ def list_(db, status, kind, channel, tag, domain, since, sort, as_json, as_csv):
     """
     from .queue import ListFilter, list_items
 
-    if since:
-        since = _iso_date(since, "--since")
     items = list_items(db, ListFilter(status=status, kind=kind, channel=channel, tag=tag, domain=domain, since=since, sort=sort))
     if as_json:
         click.echo(json.dumps(items, ensure_ascii=False, indent=2))
@@ -349,20 +380,6 @@ def list_(db, status, kind, channel, tag, domain, since, sort, as_json, as_csv):
 
         for item in printable(items):
             click.echo(_plain_line(item))
-
-
-def _iso_date(value: str, option: str) -> str:
-    """``value`` as YYYY-MM-DD, or ``Error: ...``.
-
-    Every ISO 8601 date Python reads is taken (20240101, 2024-W01-1 too), but
-    spelled YYYY-MM-DD: the filters compare it as text with stored ISO times.
-    """
-    from datetime import date
-
-    try:
-        return date.fromisoformat(value).isoformat()
-    except ValueError:
-        raise click.ClickException(f"{option}: invalid date {value!r} (use YYYY-MM-DD)") from None
 
 
 def _plain_line(item: dict) -> str:
@@ -474,7 +491,7 @@ def archive(db, refs):
 
 @cli.command()
 @click.argument("refs", nargs=-1, required=True, metavar="ID...")
-@click.option("--until", metavar="DATE", help="Snooze until DATE (YYYY-MM-DD, tomorrow, +N days). Default: tomorrow.")
+@click.option("--until", metavar="DATE", callback=_checked_day, help="Snooze until DATE (YYYY-MM-DD, tomorrow, +N days). Default: tomorrow.")
 @db_option
 @user_errors
 def skip(db, refs, until):
@@ -485,9 +502,9 @@ def skip(db, refs, until):
         readinglist skip 3f2a9c1b
         readinglist skip 3f2a9c1b --until 2025-01-31
     """
-    from .state import parse_day, skip as skip_items
+    from .state import skip as skip_items
 
-    items, day = skip_items(db, refs, parse_day(until) if until else None)
+    items, day = skip_items(db, refs, until)
     _confirm(f"Snoozed until {day.isoformat()}", items)
 
 
@@ -940,7 +957,7 @@ def export_filters(command):
             click.option("--status", "-s", type=click.Choice(STATUSES), default="all", show_default=True),
             click.option("--kind", "-k", type=click.Choice(KINDS), help="Only items of this kind (channels only if asked)."),
             click.option("--tag", "-t", help="Only items with this tag."),
-            click.option("--since", metavar="DATE", help="Only items first seen on or after DATE (YYYY-MM-DD)."),
+            since_option("Only items first seen on or after DATE (YYYY-MM-DD)."),
         )
     ):
         command = option(command)
@@ -950,8 +967,6 @@ def export_filters(command):
 def _select_records(db, status, kind, tag, since, **extra):
     from .export import select_items
 
-    if since:
-        since = _iso_date(since, "--since")
     try:
         return select_items(db, status=status, kind=kind, tag=tag, since=since, **extra)
     except sqlite3.OperationalError as error:

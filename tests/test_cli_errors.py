@@ -233,6 +233,21 @@ def test_a_usage_error_creates_no_database(tmp_path, monkeypatch, args):
     assert list(tmp_path.iterdir()) == []
 
 
+@pytest.mark.parametrize(
+    "args, message",
+    [(["list", "--since", "bad"], "--since: invalid date 'bad' (use YYYY-MM-DD)"),
+     (["export", "--since", "2024-13-01"], "--since: invalid date '2024-13-01' (use YYYY-MM-DD)"),
+     (["zotero", "push", "--library-id", "1", "--dry-run", "--since", "soon"], "--since: invalid date 'soon' (use YYYY-MM-DD)"),
+     (["skip", "0123456789ab", "--until", "someday"], "invalid date 'someday' (use YYYY-MM-DD, tomorrow or +N)")],
+    ids=lambda value: " ".join(value[:2]) if isinstance(value, list) else None,
+)
+def test_a_bad_option_is_named_before_a_missing_database(tmp_path, args, message):
+    """Fixing the option first, then finding the database missing, would cost the user two runs."""
+    result = invoke(*args, "--db", str(tmp_path / "readng.db"))
+    assert (result.exit_code, result.output) == (1, f"Error: {message}\n")
+    assert list(tmp_path.iterdir()) == []
+
+
 @pytest.mark.parametrize("args", [["harvest", "SEEDS"], ["add", PAPER]], ids=lambda args: args[0])
 def test_harvest_and_add_create_the_database(tmp_path, monkeypatch, args):
     from conftest import SEEDS
