@@ -292,18 +292,18 @@ PAGE_TABLE: contextvars.ContextVar[str | None] = contextvars.ContextVar("reading
 
 
 def search_match(conn, query: str) -> str:
-    """``?_search=`` text as the FTS5 query ``readinglist search`` runs, prefixes expanded the same way.
+    """``?_search=`` text as the FTS5 query ``readinglist search`` runs, prefixes and word forms expanded the same way.
 
-    ``word*`` becomes an OR of the index's terms with that prefix: FTS5 would
+    A word finds its other forms (``трансформеры``, ``трансформеров``); ``word*`` becomes an OR of the index's terms with that prefix: FTS5 would
     otherwise merge the prefix's whole doclist before the newest matches come.
     Whatever was typed gives a valid query (a stray quote is closed, no words
     match nothing), so a search page is never an SQL error.
     """
     import sqlite_utils
 
-    from .search import _prefix_expander, fts_query
+    from .search import _index_lookups, fts_query
 
-    return fts_query(query, expand=_prefix_expander(sqlite_utils.Database(conn)) if "*" in query else None, forgiving=True)
+    return fts_query(query, **_index_lookups(sqlite_utils.Database(conn)), forgiving=True)
 
 
 @hookimpl(trylast=True)

@@ -6,8 +6,11 @@ INTEGER primary key so the external-content FTS5 index ``search_docs_fts``
 (made by sqlite-utils ``enable_fts`` with its triggers) survives VACUUM.
 The tokenizer is ``unicode61 remove_diacritics 2``: Russian and English, case
 folded; ``word*`` is a prefix query; ``еще`` finds ``ещё`` and the other
-way round (:func:`yo_spellings`, on the query side). Results are ordered by
-bm25, titles weighing most.
+way round (:func:`yo_spellings`, on the query side). A word finds its other
+forms: ``трансформеры`` finds ``трансформеров``, ``expert`` finds ``Experts``
+(:func:`word_stem`, Snowball stemmers, also on the query side: the index holds
+words as written and the query asks for those of them that share the word's
+stem). Results are ordered by bm25, titles weighing most.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ import re
 import shlex
 import sqlite3
 
+import snowballstemmer
 import sqlite_utils
 
 TOKENIZE = "unicode61 remove_diacritics 2"
@@ -129,6 +133,39 @@ def yo_spellings(text: str) -> list[str]:
     return list(dict.fromkeys(spellings))
 
 
+_STEMMERS: dict[str, object] = {}
+_CYRILLIC_WORD = re.compile(r"^[а-яё]+$")
+_LATIN_WORD = re.compile(r"^[a-z]+$")
+# A stem shorter than this finds too many unrelated words (бы, on, из-...): such a word is matched as typed.
+MIN_STEM = 3
+# The indexed words starting like a word's stem that are looked at for its forms.
+MAX_FORM_CANDIDATES = 2000
+
+
+def word_stem(word: str) -> str | None:
+    """The Snowball stem of a folded Russian or English word (ё read as е); None for anything else."""
+    if _CYRILLIC_WORD.match(word):
+        language = "russian"
+    elif _LATIN_WORD.match(word):
+        language = "english"
+    else:
+        return None
+    stemmer = _STEMMERS.get(language)
+    if stemmer is None:
+        stemmer = _STEMMERS[language] = snowballstemmer.stemmer(language)
+    return stemmer.stemWord(word)
+
+
+def _common_prefix(stem: str, word: str) -> str:
+    # English stems can end unlike the word (study -> studi): the indexed forms start with what both share.
+    length = 0
+    for a, b in zip(stem, word.translate(_YO_AS_E)):
+        if a != b:
+            break
+        length += 1
+    return stem[:length]
+
+
 def _quoted(text: str) -> str:
     return '"' + text.replace('"', '""') + '"'
 
@@ -151,14 +188,16 @@ def _expanded(prefixes: list[str], expand) -> list[str] | None:
     return words if 0 < len(words) <= MAX_PREFIX_TERMS else None
 
 
-def fts_query(query: str, expand=None, *, forgiving: bool = False) -> str:
+def fts_query(query: str, expand=None, *, forgiving: bool = False, forms=None) -> str:
     """A user query as a safe FTS5 query: every term quoted, ``term*`` kept as a prefix query.
 
     Terms are ANDed; ``"two words"`` is a phrase; a term with е or ё is any of
     its :func:`yo_spellings`. ``expand(prefix)`` may return the indexed terms
     that start with a one-word prefix ([] for none, None for too many), to
     query them as an OR instead (FTS5 materializes a prefix's whole doclist; an
-    OR of terms streams). Raises :class:`BadQuery`; ``forgiving`` (a search
+    OR of terms streams). ``forms(word)`` may return the indexed forms of a
+    one-word term (see :func:`_index_lookups`), asked for as an OR with the
+    word's own spellings. Raises :class:`BadQuery`; ``forgiving`` (a search
     box: whatever is typed gives results or none, never an error) closes an
     unbalanced quote and makes a query with no words :data:`MATCH_NOTHING`.
     """
@@ -170,6 +209,9 @@ def fts_query(query: str, expand=None, *, forgiving: bool = False) -> str:
             continue
         spellings = yo_spellings(body)
         words = _expanded(spellings, expand) if star else None
+        if not star and forms is not None and _ONE_TOKEN.match(body) and " " not in term:
+            words = list(dict.fromkeys([spelling.lower() for spelling in spellings] + (forms(body) or [])))
+            words = words if len(words) > len(spellings) else None
         if words:
             parts.append("(" + " OR ".join(map(_quoted, words)) + ")")
         else:
@@ -182,25 +224,46 @@ def fts_query(query: str, expand=None, *, forgiving: bool = False) -> str:
     return " AND ".join(parts)
 
 
-def _prefix_expander(db: sqlite_utils.Database):
-    """``expand`` for :func:`fts_query`: the index's own terms with a prefix, via an fts5vocab table."""
+def _index_lookups(db: sqlite_utils.Database) -> dict:
+    """``expand`` and ``forms`` for :func:`fts_query`: the index's own terms, via an fts5vocab table."""
     db.execute("CREATE VIRTUAL TABLE IF NOT EXISTS temp.search_vocab USING fts5vocab(main, search_docs_fts, 'row')")
+
+    def starting_with(prefix: str, most: int) -> list[str]:
+        return [
+            row[0]
+            for row in db.execute(
+                "SELECT term FROM temp.search_vocab WHERE term >= ? AND term < ? LIMIT ?",
+                [prefix, prefix + "\U0010ffff", most + 1],
+            )
+        ]
 
     def expand(prefix: str) -> list[str] | None:
         # unicode61 folds case; where Python folds differently nothing is found
         # and (when no spelling of the prefix finds anything) the query falls
         # back to FTS5's prefix search, which is always right.
-        folded = prefix.lower()
-        words = [
-            row[0]
-            for row in db.execute(
-                "SELECT term FROM temp.search_vocab WHERE term >= ? AND term < ? LIMIT ?",
-                [folded, folded + "\U0010ffff", MAX_PREFIX_TERMS + 1],
-            )
-        ]
+        words = starting_with(prefix.lower(), MAX_PREFIX_TERMS)
         return words if len(words) <= MAX_PREFIX_TERMS else None
 
-    return expand
+    def forms(word: str) -> list[str] | None:
+        folded = word.lower()
+        stem = word_stem(folded)
+        if stem is None or len(stem) < MIN_STEM:
+            return None
+        found: list[str] = []
+        for prefix in yo_spellings(_common_prefix(stem, folded)):
+            candidates = starting_with(prefix, MAX_FORM_CANDIDATES)
+            if len(candidates) > MAX_FORM_CANDIDATES:
+                return None  # a stem shared by that many words is no filter
+            found += [term for term in candidates if word_stem(term) == stem]
+        found = list(dict.fromkeys(found))
+        return found if len(found) <= MAX_PREFIX_TERMS else None
+
+    return {"expand": expand, "forms": forms}
+
+
+def _prefix_expander(db: sqlite_utils.Database):
+    """``expand`` for :func:`fts_query` (see :func:`_index_lookups`)."""
+    return _index_lookups(db)["expand"]
 
 
 # bm25 costs a lookup per matching row. A query that matches a large share of
@@ -225,7 +288,7 @@ def search(
     Ranked by bm25 (title weighing most, see :data:`WEIGHTS`) among the
     ``window`` most recently added matches; see :data:`RANK_WINDOW`.
     """
-    match = fts_query(query, expand=_prefix_expander(db))
+    match = fts_query(query, **_index_lookups(db))
     filters, filter_params = [], []
     if status != "all":
         filters.append("items.status = ?")

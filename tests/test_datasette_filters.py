@@ -35,9 +35,12 @@ def truth(db_path, query: list[tuple[str, str]]) -> dict:
     rows = [dict(r) for r in db.query("SELECT id, kind, status, domain, tags, channels, rank_key FROM items")]
     search = [v for k, v in query if k == "_search"]
     if search:
+        from readinglist.search import _index_lookups, fts_query
+
+        # As `readinglist search` reads the query (word forms, prefixes), straight from FTS5.
         matched = {r[0] for r in db.execute(
             "SELECT search_docs.item_id FROM search_docs_fts JOIN search_docs ON search_docs.id = search_docs_fts.rowid"
-            " WHERE search_docs_fts MATCH ?", search)}
+            " WHERE search_docs_fts MATCH ?", [fts_query(search[0], **_index_lookups(db))])}
         rows = [r for r in rows if r["id"] in matched]
     db.conn.close()
     for key, value in query:

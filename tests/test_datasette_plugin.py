@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from urllib.parse import urlencode
 
 import pytest
 
@@ -226,3 +227,15 @@ def test_next_up_top_10_at_most(db_path, tmp_path):
         assert len(c.json("/-/next?_json=1")) == 10
     finally:
         c.close()
+
+
+@pytest.mark.parametrize(
+    "query, expected",
+    [("transformer", {"paper", "repo"}),  # "Transformer architecture", "the transformers library"
+     ("transformers", {"paper", "repo"}),
+     ('"transformers library"', {"repo"})],
+)
+def test_search_box_finds_a_words_other_forms(client, list_ids, query, expected):
+    rows = client.json("/readinglist/items.json?" + urlencode({"_search": query, "_shape": "array", "_size": "max"}))
+    names = {name for name, item_id in list_ids.items() if item_id in {row["id"] for row in rows}}
+    assert names == expected

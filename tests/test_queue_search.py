@@ -41,7 +41,7 @@ def test_english_and_context(items, db_path):
 
 def test_status_filter_and_updates(items, db_path, builder):
     run("read", "--db", db_path, items["habr"])
-    assert found(db_path, "трансформер", "--status", "unread") == []
+    assert found(db_path, "руками", "--status", "unread") == []
     builder.db.execute("UPDATE items SET summary = 'diffusion models explained' WHERE id = ?", [items["repo"]])
     builder.db.conn.commit()
     assert found(db_path, "diffusion") == [items["repo"]]
@@ -175,3 +175,45 @@ def test_yo_spellings_grow_with_the_number_of_ye():
     assert yo_spellings("ещё") == ["ещё", "еще", "ёще"]
     assert yo_spellings("model") == ["model"]
     assert len(yo_spellings("перечень переменных")) == 2 + 5
+
+
+@pytest.fixture
+def inflected(builder):
+    ids = {}
+    ids["speech"] = builder.item("https://habr.com/ru/articles/2/", "article", "Применение трансформеров для распознавания речи")
+    ids["moe"] = builder.item("https://example.org/moe", "article", "Mixture of Experts, explained")
+    ids["quant"] = builder.item("https://example.org/quant", "article", "Квантизация моделей на практике")
+    ids["adjective"] = builder.item("https://example.org/adj", "article", "Трансформерный подход к задаче")
+    ids["studies"] = builder.item("https://example.org/studies", "article", "Case studies in retrieval")
+    ids["hedgehog"] = builder.item("https://example.org/yo", "article", "Ёжики в тумане")
+    return ids
+
+
+@pytest.mark.parametrize(
+    "query, expected",
+    [
+        ("трансформеры", ["speech"]),          # трансформеров
+        ("трансформер", ["speech"]),           # not трансформерный: another word, another stem
+        ("речь", ["speech"]),                  # речи
+        ("квантизацию", ["quant"]),            # Квантизация
+        ("модель", ["quant"]),                 # моделей
+        ("expert", ["moe"]),                   # Experts
+        ("explain", ["moe"]),                  # explained
+        ("study", ["studies"]),                # a stem unlike the word: studi
+        ("ежик", ["hedgehog"]),                # Ёжики: forms and ё together
+        ('"трансформеры для"', []),            # a phrase is matched as written
+        ("трансформеры речь", ["speech"]),
+        ("expertise", []),
+    ],
+)
+def test_a_word_finds_its_other_forms(inflected, db_path, query, expected):
+    assert sorted(found(db_path, query)) == sorted(inflected[name] for name in expected)
+
+
+def test_word_forms_are_an_or_of_indexed_terms(inflected, builder):
+    from readinglist import search
+
+    lookups = search._index_lookups(builder.db)
+    assert lookups["forms"]("трансформеры") == ["трансформеров"]
+    assert search.fts_query("речь tiny", **lookups) == '("речь" OR "рёчь" OR "речи") AND "tiny"'
+    assert lookups["forms"]("на") is None  # too short a stem to mean anything: matched as typed
