@@ -18,7 +18,9 @@ Per content kind:
   (trafilatura drops the periods of initials); otherwise trafilatura's author.
   Likewise the site name (``og:site_name``) and the publication date (the
   page's date tags, as precise as written) come from the page's own meta tags
-  before trafilatura's guesses.
+  before trafilatura's guesses; a guessed date is kept only when no part of
+  it is made up (``guessed_date``), and Russian bylines, which htmldate cannot
+  read, come last (``byline_date``).
 - PDF goes through pypdf: the text of the first ``PDF_MAX_PAGES`` pages (capped
   at ``MAX_TEXT_CHARS``) and the document info (title, author, creation date).
 - Plain text is read as it is; its title is the first non-empty line.
@@ -61,6 +63,7 @@ from __future__ import annotations
 
 import codecs
 import datetime
+import html
 import io
 import logging
 import re
@@ -593,6 +596,41 @@ def meta_published(metas: dict[str, list[str]]) -> str | None:
     return max((date for date in dates if date.startswith(dates[0])), key=len)
 
 
+def guessed_date(date, markup: str, url: str) -> str | None:
+    """trafilatura's date (htmldate's guess), unless part of it is made up.
+
+    htmldate gives a date it read without a day or a month ("June 2021", a
+    "© 2019" footer, a lone year) as a whole day, the gap filled with the 1st,
+    January, or today's day and month (dateutil's default). A date on such a
+    day is kept only when the page (``markup``, ``url``) writes it out in full."""
+    date = normalize_date(date)
+    if date is None or len(date) < len("YYYY-MM-DD"):
+        return date
+    if int(date[8:]) not in (1, datetime.date.today().day):
+        return date
+    return date if date_is_stated(date, f"{html.unescape(markup)} {url}") else None
+
+
+#: Where a page writes its date for readers: <time>, and elements whose class,
+#: id or itemprop says date, time, byline, published, meta or info.
+_DATE_PLACES = (
+    "//time | //*[re:test(concat(@class, ' ', @id, ' ', @itemprop), 'date|time|byline|publish|posted|meta|info', 'i')]"
+)
+#: Longer than this, an element is a wrapper (the whole post), not a byline.
+MAX_BYLINE_CHARS = 300
+
+
+def byline_date(tree) -> str | None:
+    """The first Russian date with a year ("Автор: Мария · 7 февраля 2024 г.")
+    in the page's date places (``_DATE_PLACES``): htmldate reads no Russian
+    month names."""
+    for node in tree.xpath(_DATE_PLACES, namespaces={"re": "http://exslt.org/regular-expressions"}):
+        text = node.text_content()
+        if len(text) <= MAX_BYLINE_CHARS and (date := russian_date(text)):
+            return date
+    return None
+
+
 def _extract_html(body: bytes, *, url: str, media_type: str | None, declared: str | None) -> Extracted:
     markup, charset = decode_body(body[:MAX_HTML_BYTES], declared, markup=True)
     tree = _parse_html(markup)
@@ -636,7 +674,9 @@ def _extract_html(body: bytes, *, url: str, media_type: str | None, declared: st
         charset=charset,
         title=title,
         authors=meta_authors(metas) or normalize_authors(getattr(document, "author", None)),
-        published=meta_published(metas) or normalize_date(getattr(document, "date", None)),
+        published=(
+            meta_published(metas) or guessed_date(getattr(document, "date", None), markup, url) or byline_date(tree)
+        ),
         site_name=meta_site_name(metas, url) or _site_name(getattr(document, "sitename", None), url),
         description=description,
         language=language,
@@ -889,6 +929,23 @@ def russian_date(text: str | None, *, today: datetime.date | None = None) -> str
             if match.group("year") or date <= today:
                 return normalize_date(date.isoformat())
     return None
+
+
+def date_is_stated(date: str, text: str) -> bool:
+    """True when ``text`` writes the day ``date`` (``YYYY-MM-DD``) out in full:
+    ``2021-06-01``, ``20210601``, ``01.06.2021``, ``6/1/21``, ``1 June 2021``,
+    ``June 1st, 2021``, ``1 июня 2021 г.``, ``Tue, 01 Jun 21``."""
+    year, month, day = (int(part) for part in date.split("-"))
+    y, m, d, name = rf"(?:{year}|{year % 100:02d})", rf"0?{month}", rf"0?{day}", rf"(?:{MONTH_NAMES[month - 1]})"
+    forms = (
+        rf"{year}[-/.]{m}[-/.]{d}",
+        rf"{year}{month:02d}{day:02d}",
+        rf"{d}[-/.]{m}[-/.]{y}",
+        rf"{m}[-/.]{d}[-/.]{y}",
+        rf"{d}(?:st|nd|rd|th|\.)?\s+(?:of\s+)?{name}\.?,?\s+{y}",
+        rf"{name}\.?\s+{d}(?:st|nd|rd|th)?,?\s+{y}",
+    )
+    return re.search(rf"(?<![\w.-])(?:{'|'.join(forms)})(?!\d)", text, re.I) is not None
 
 
 _AUTHOR_SPLIT = re.compile(r"\s*(?:[;,|\n/·•]|\s(?:and|&|und|et|и)\s)\s*", re.I)

@@ -342,6 +342,32 @@ def test_published_date_from_the_pages_own_meta_tags(metas, expected):
 
 
 @pytest.mark.parametrize(
+    "body, expected",
+    [
+        # htmldate reads no Russian month names: it took the lone year, as 1 January
+        ('<div class="byline">Автор: Мария Кузнецова · 7 февраля 2024 г.</div>', "2024-02-07"),
+        ('<div class="post-meta"><span>1 марта 2021</span> · 5 мин</div>', "2021-03-01"),
+        ('<p class="article-info">Опубликовано 3 мар. 2024 в 10:00</p>', "2024-03-03"),
+        # a copyright footer's year is no publication date (it was 2019-01-01)
+        ("<footer>© 2019 Блог про ML</footer>", None),
+        ('<div class="date">2021</div>', None),
+        # a month without a day was made the 1st (or today's day): no day is made up
+        ('<div class="date">June 2021</div>', None),
+        ('<div class="date">2021/06</div>', None),
+        # a date written out in full stays, on the 1st too
+        ("<p>Posted on June 1, 2021</p>", "2021-06-01"),
+        ('<div class="date">1 June 2021</div>', "2021-06-01"),
+        ("<p>Posted on March 7, 2024</p>", "2024-03-07"),
+        # a date in the article's text is not the page's
+        ("<p>7 февраля 2024 г. мы выпустили модель, и вот что из этого вышло.</p>", None),
+    ],
+)
+def test_published_date_is_never_made_up(body, expected):
+    result = extract(paper_page(body=body), url="https://papers.example/abs/1", content_type="text/html")
+    assert result.published == expected
+
+
+@pytest.mark.parametrize(
     "body",
     [
         b"",
