@@ -464,6 +464,97 @@ def _tree_title(tree) -> str | None:
     return None
 
 
+#: What sites put between the headline and their name or section in <title>
+#: ("Headline | Section | Site", "Headline — Site", "Site / Headline"): one of
+#: trafilatura's separators or a slash, with a space on each side (so
+#: "PyTorch 2.0: torch.compile" and "Fine-tuning" stay whole).
+_TITLE_SEPARATOR = re.compile(r"(\s+[|–—·•/⁄*⋆~‹«<›»>:-]\s+)")
+#: A <title> part that is a host name ("arXiv.org") names the site.
+_HOST_NAME = re.compile(r"(?:[\w-]+\.)+[^\W\d_]{2,}")
+
+
+def _spaced(text: str) -> str:
+    return re.sub(r"\s+", " ", text).strip()
+
+
+def _folded(text: str) -> str:
+    return _spaced(text).casefold()
+
+
+def title_and_site_name(
+    tree, metas: dict[str, list[str]], url: str, found_title: str | None, found_site_name: str | None
+) -> tuple[str | None, str | None]:
+    """The page's title and site name, from trafilatura's (``found_*``) and the page's own.
+
+    Without an ``og:title`` or a single <h1>, trafilatura takes a <title>
+    part without a "." as the title and one with a "." as the site name, so
+    "Llama 3.1 on one GPU | Notes | Acme" gave the title "Acme" and the site
+    name "Llama 3.1 on one GPU | Notes". So when its title is a part of the
+    <title> that no heading of the page gives, or is the site name, the
+    <title> is split on its separators here: the title is the longest run of
+    parts that is a heading (``og:title``, ``twitter:title``, an <h1> or <h2>);
+    without such a heading, it is the first part that is neither the site name
+    nor a host name. The site name is the page's own meta tags'
+    (``meta_site_name``), else trafilatura's unless it is a <title> part, else
+    the part at the other end of the <title> from a heading that starts or
+    ends it, else trafilatura's <title> part unless it overlaps the title."""
+    site_name = meta_site_name(metas, url)
+    found_site_name = _site_name(found_site_name, url)
+    full = _tree_title(tree)
+    if not full:
+        return found_title, site_name or found_site_name
+    tokens = _TITLE_SEPARATOR.split(full)
+    parts = [part.strip() for part in tokens[0::2]]
+    runs = {  # (first part, after the last part) -> the text of those parts, separators and all
+        (first, end): "".join(tokens[2 * first : 2 * end - 1]).strip()
+        for first in range(len(parts))
+        for end in range(first + 1, len(parts) + 1)
+    }
+    spaced_runs = {_spaced(run) for run in runs.values()}
+    if found_site_name and _spaced(found_site_name) not in spaced_runs:
+        site_name = site_name or found_site_name  # from the page's metadata, not from its <title>
+    site = _folded(site_name) if site_name else None
+    headings = {
+        _folded(heading)
+        for heading in [
+            *metas.get("og:title", ()),
+            *metas.get("twitter:title", ()),
+            *(node.text_content() for node in tree.xpath("//h1 | //h2")),
+        ]
+    }
+    if (
+        found_title
+        and _folded(found_title) != site
+        and (_spaced(found_title) not in spaced_runs or _folded(found_title) in headings)
+    ):
+        title = found_title
+    else:
+        matched = [key for key, run in runs.items() if _folded(run) in headings and _folded(run) != site]
+        if matched:
+            title = runs[max(matched, key=lambda key: (len(runs[key]), -key[0]))]
+        else:
+            title = next(
+                (part for part in parts if part and _folded(part) != site and not _HOST_NAME.fullmatch(part)),
+                found_title or full,
+            )
+    if not site_name and _folded(title) in headings:
+        # The heading is at one end of the <title>: the site's name is at the other.
+        ends = [
+            parts[-1] if first == 0 else parts[0]
+            for (first, end), run in runs.items()
+            if _folded(run) == _folded(title) and (first == 0) != (end == len(parts))
+        ]
+        site_name = _site_name(ends[0], url) if ends else None
+    return title, site_name or _other_site_name(found_site_name, title)
+
+
+def _other_site_name(site_name: str | None, title: str | None) -> str | None:
+    """``site_name`` (trafilatura's, from a <title> part), unless it holds the title or is a part of it."""
+    if site_name and title and (_folded(title) in _folded(site_name) or _folded(site_name) in _folded(title)):
+        return None
+    return site_name
+
+
 #: Libraries that log every odd page at WARNING/ERROR ("discarding data",
 #: "empty HTML tree", broken xref tables): odd pages are the norm when fetching
 #: thousands of links, and our caller records what matters per item.
@@ -663,7 +754,9 @@ def _extract_html(body: bytes, *, url: str, media_type: str | None, declared: st
             logger.debug("trafilatura metadata failed on %s", url, exc_info=True)
             document = None
     text = clean_text(getattr(document, "text", None) or "")
-    title = clean_line(getattr(document, "title", None)) or _tree_title(tree)
+    title, site_name = title_and_site_name(
+        tree, metas, url, clean_line(getattr(document, "title", None)), getattr(document, "sitename", None)
+    )
     description = clean_line(getattr(document, "description", None), MAX_DESCRIPTION_CHARS)
     language = (
         detect_language(text) or detect_language(" ".join(filter(None, [title, description]))) or _tree_language(tree)
@@ -677,7 +770,7 @@ def _extract_html(body: bytes, *, url: str, media_type: str | None, declared: st
         published=(
             meta_published(metas) or guessed_date(getattr(document, "date", None), markup, url) or byline_date(tree)
         ),
-        site_name=meta_site_name(metas, url) or _site_name(getattr(document, "sitename", None), url),
+        site_name=site_name,
         description=description,
         language=language,
         text=text,
