@@ -18,7 +18,9 @@ Per content kind:
   (trafilatura drops the periods of initials); otherwise trafilatura's author.
   Likewise the site name (``og:site_name``) and the publication date (the
   page's date tags, as precise as written) come from the page's own meta tags
-  before trafilatura's guesses.
+  before trafilatura's guesses; a guessed date is kept only when no part of
+  it is made up (``guessed_date``), and Russian bylines, which htmldate cannot
+  read, come last (``byline_date``).
 - PDF goes through pypdf: the text of the first ``PDF_MAX_PAGES`` pages (capped
   at ``MAX_TEXT_CHARS``) and the document info (title, author, creation date).
 - Plain text is read as it is; its title is the first non-empty line.
@@ -60,6 +62,8 @@ the IReST figures for those languages.
 from __future__ import annotations
 
 import codecs
+import datetime
+import html
 import io
 import logging
 import re
@@ -460,6 +464,97 @@ def _tree_title(tree) -> str | None:
     return None
 
 
+#: What sites put between the headline and their name or section in <title>
+#: ("Headline | Section | Site", "Headline — Site", "Site / Headline"): one of
+#: trafilatura's separators or a slash, with a space on each side (so
+#: "PyTorch 2.0: torch.compile" and "Fine-tuning" stay whole).
+_TITLE_SEPARATOR = re.compile(r"(\s+[|–—·•/⁄*⋆~‹«<›»>:-]\s+)")
+#: A <title> part that is a host name ("arXiv.org") names the site.
+_HOST_NAME = re.compile(r"(?:[\w-]+\.)+[^\W\d_]{2,}")
+
+
+def _spaced(text: str) -> str:
+    return re.sub(r"\s+", " ", text).strip()
+
+
+def _folded(text: str) -> str:
+    return _spaced(text).casefold()
+
+
+def title_and_site_name(
+    tree, metas: dict[str, list[str]], url: str, found_title: str | None, found_site_name: str | None
+) -> tuple[str | None, str | None]:
+    """The page's title and site name, from trafilatura's (``found_*``) and the page's own.
+
+    Without an ``og:title`` or a single <h1>, trafilatura takes a <title>
+    part without a "." as the title and one with a "." as the site name, so
+    "Llama 3.1 on one GPU | Notes | Acme" gave the title "Acme" and the site
+    name "Llama 3.1 on one GPU | Notes". So when its title is a part of the
+    <title> that no heading of the page gives, or is the site name, the
+    <title> is split on its separators here: the title is the longest run of
+    parts that is a heading (``og:title``, ``twitter:title``, an <h1> or <h2>);
+    without such a heading, it is the first part that is neither the site name
+    nor a host name. The site name is the page's own meta tags'
+    (``meta_site_name``), else trafilatura's unless it is a <title> part, else
+    the part at the other end of the <title> from a heading that starts or
+    ends it, else trafilatura's <title> part unless it overlaps the title."""
+    site_name = meta_site_name(metas, url)
+    found_site_name = _site_name(found_site_name, url)
+    full = _tree_title(tree)
+    if not full:
+        return found_title, site_name or found_site_name
+    tokens = _TITLE_SEPARATOR.split(full)
+    parts = [part.strip() for part in tokens[0::2]]
+    runs = {  # (first part, after the last part) -> the text of those parts, separators and all
+        (first, end): "".join(tokens[2 * first : 2 * end - 1]).strip()
+        for first in range(len(parts))
+        for end in range(first + 1, len(parts) + 1)
+    }
+    spaced_runs = {_spaced(run) for run in runs.values()}
+    if found_site_name and _spaced(found_site_name) not in spaced_runs:
+        site_name = site_name or found_site_name  # from the page's metadata, not from its <title>
+    site = _folded(site_name) if site_name else None
+    headings = {
+        _folded(heading)
+        for heading in [
+            *metas.get("og:title", ()),
+            *metas.get("twitter:title", ()),
+            *(node.text_content() for node in tree.xpath("//h1 | //h2")),
+        ]
+    }
+    if (
+        found_title
+        and _folded(found_title) != site
+        and (_spaced(found_title) not in spaced_runs or _folded(found_title) in headings)
+    ):
+        title = found_title
+    else:
+        matched = [key for key, run in runs.items() if _folded(run) in headings and _folded(run) != site]
+        if matched:
+            title = runs[max(matched, key=lambda key: (len(runs[key]), -key[0]))]
+        else:
+            title = next(
+                (part for part in parts if part and _folded(part) != site and not _HOST_NAME.fullmatch(part)),
+                found_title or full,
+            )
+    if not site_name and _folded(title) in headings:
+        # The heading is at one end of the <title>: the site's name is at the other.
+        ends = [
+            parts[-1] if first == 0 else parts[0]
+            for (first, end), run in runs.items()
+            if _folded(run) == _folded(title) and (first == 0) != (end == len(parts))
+        ]
+        site_name = _site_name(ends[0], url) if ends else None
+    return title, site_name or _other_site_name(found_site_name, title)
+
+
+def _other_site_name(site_name: str | None, title: str | None) -> str | None:
+    """``site_name`` (trafilatura's, from a <title> part), unless it holds the title or is a part of it."""
+    if site_name and title and (_folded(title) in _folded(site_name) or _folded(site_name) in _folded(title)):
+        return None
+    return site_name
+
+
 #: Libraries that log every odd page at WARNING/ERROR ("discarding data",
 #: "empty HTML tree", broken xref tables): odd pages are the norm when fetching
 #: thousands of links, and our caller records what matters per item.
@@ -592,6 +687,41 @@ def meta_published(metas: dict[str, list[str]]) -> str | None:
     return max((date for date in dates if date.startswith(dates[0])), key=len)
 
 
+def guessed_date(date, markup: str, url: str) -> str | None:
+    """trafilatura's date (htmldate's guess), unless part of it is made up.
+
+    htmldate gives a date it read without a day or a month ("June 2021", a
+    "© 2019" footer, a lone year) as a whole day, the gap filled with the 1st,
+    January, or today's day and month (dateutil's default). A date on such a
+    day is kept only when the page (``markup``, ``url``) writes it out in full."""
+    date = normalize_date(date)
+    if date is None or len(date) < len("YYYY-MM-DD"):
+        return date
+    if int(date[8:]) not in (1, datetime.date.today().day):
+        return date
+    return date if date_is_stated(date, f"{html.unescape(markup)} {url}") else None
+
+
+#: Where a page writes its date for readers: <time>, and elements whose class,
+#: id or itemprop says date, time, byline, published, meta or info.
+_DATE_PLACES = (
+    "//time | //*[re:test(concat(@class, ' ', @id, ' ', @itemprop), 'date|time|byline|publish|posted|meta|info', 'i')]"
+)
+#: Longer than this, an element is a wrapper (the whole post), not a byline.
+MAX_BYLINE_CHARS = 300
+
+
+def byline_date(tree) -> str | None:
+    """The first Russian date with a year ("Автор: Мария · 7 февраля 2024 г.")
+    in the page's date places (``_DATE_PLACES``): htmldate reads no Russian
+    month names."""
+    for node in tree.xpath(_DATE_PLACES, namespaces={"re": "http://exslt.org/regular-expressions"}):
+        text = node.text_content()
+        if len(text) <= MAX_BYLINE_CHARS and (date := russian_date(text)):
+            return date
+    return None
+
+
 def _extract_html(body: bytes, *, url: str, media_type: str | None, declared: str | None) -> Extracted:
     markup, charset = decode_body(body[:MAX_HTML_BYTES], declared, markup=True)
     tree = _parse_html(markup)
@@ -624,7 +754,9 @@ def _extract_html(body: bytes, *, url: str, media_type: str | None, declared: st
             logger.debug("trafilatura metadata failed on %s", url, exc_info=True)
             document = None
     text = clean_text(getattr(document, "text", None) or "")
-    title = clean_line(getattr(document, "title", None)) or _tree_title(tree)
+    title, site_name = title_and_site_name(
+        tree, metas, url, clean_line(getattr(document, "title", None)), getattr(document, "sitename", None)
+    )
     description = clean_line(getattr(document, "description", None), MAX_DESCRIPTION_CHARS)
     language = (
         detect_language(text) or detect_language(" ".join(filter(None, [title, description]))) or _tree_language(tree)
@@ -635,8 +767,10 @@ def _extract_html(body: bytes, *, url: str, media_type: str | None, declared: st
         charset=charset,
         title=title,
         authors=meta_authors(metas) or normalize_authors(getattr(document, "author", None)),
-        published=meta_published(metas) or normalize_date(getattr(document, "date", None)),
-        site_name=meta_site_name(metas, url) or _site_name(getattr(document, "sitename", None), url),
+        published=(
+            meta_published(metas) or guessed_date(getattr(document, "date", None), markup, url) or byline_date(tree)
+        ),
+        site_name=site_name,
         description=description,
         language=language,
         text=text,
@@ -833,6 +967,78 @@ def normalize_date(value) -> str | None:
     if day is None or not 1 <= int(day) <= 31:
         return f"{year}-{int(month):02d}"
     return f"{year}-{int(month):02d}-{int(day):02d}"
+
+
+#: Month names by month number, as a regex: English, Russian (nominative,
+#: genitive and abbreviated: "февраля", "фев", "февр."), and the German and
+#: French ones htmldate also reads. Russian abbreviations are told apart by
+#: their first three letters: "мар" is March, "мая" / "май" May.
+MONTH_NAMES = (
+    r"jan(?:uary)?|januar|janv(?:ier)?|январ[ья]|янв",
+    r"feb(?:ruary)?|februar|f[ée]vr?(?:ier)?|феврал[ья]|февр?",
+    r"mar(?:ch)?|m[äa]rz|mars|март[а]?|мар",
+    r"apr(?:il)?|avr(?:il)?|апрел[ья]|апр",
+    r"may|mai|ма[йя]",
+    r"june?|juni|juin|июн[ья]?",
+    r"july?|juli|juil(?:let)?|июл[ья]?",
+    r"aug(?:ust)?|ao[ûu]t|август[а]?|авг",
+    r"sept?(?:ember)?|septembre|сентябр[ья]|сент?",
+    r"oct(?:ober)?|okt(?:ober)?|octobre|октябр[ья]|окт",
+    r"nov(?:ember)?|novembre|ноябр[ья]|нояб?",
+    r"dec(?:ember)?|dez(?:ember)?|d[ée]c(?:embre)?|декабр[ья]|дек",
+)
+_RUSSIAN_MONTH = "|".join(  # one named group per month: (?P<m1>январ[ья]|янв)|(?P<m2>...
+    f"(?P<m{number}>{'|'.join(name for name in names.split('|') if re.match('[а-я]', name))})"
+    for number, names in enumerate(MONTH_NAMES, start=1)
+)
+_RUSSIAN_DATE = re.compile(
+    rf"(?<!\d)(?P<day>\d{{1,2}})\s+(?:{_RUSSIAN_MONTH})\.?(?![^\W\d_])(?:\s+(?P<year>\d{{4}})(?!\d))?", re.I
+)
+
+
+def russian_date(text: str | None, *, today: datetime.date | None = None) -> str | None:
+    """The first date written the Russian way in ``text`` as ``YYYY-MM-DD``:
+    ``"7 февраля 2024 г."`` -> ``"2024-02-07"``, ``"3 мар 2024 в 10:00"`` ->
+    ``"2024-03-03"``; None when there is none.
+
+    A date without a year ("15 марта в 10:00": Habr shows none for this year's
+    posts) is read only when ``today`` (the day the page was shown) is given:
+    as the last such day not after ``today`` ("28 декабря" read on 5 January is
+    last year's)."""
+    for match in _RUSSIAN_DATE.finditer(text or ""):
+        month = next(int(name[1:]) for name, value in match.groupdict().items() if value and name.startswith("m"))
+        day = int(match.group("day"))
+        if match.group("year"):
+            years = [int(match.group("year"))]
+        elif today is not None:
+            years = [today.year, today.year - 1]
+        else:
+            continue
+        for year in years:
+            try:
+                date = datetime.date(year, month, day)
+            except ValueError:  # "31 февраля"; 29 февраля of a common year
+                continue
+            if match.group("year") or date <= today:
+                return normalize_date(date.isoformat())
+    return None
+
+
+def date_is_stated(date: str, text: str) -> bool:
+    """True when ``text`` writes the day ``date`` (``YYYY-MM-DD``) out in full:
+    ``2021-06-01``, ``20210601``, ``01.06.2021``, ``6/1/21``, ``1 June 2021``,
+    ``June 1st, 2021``, ``1 июня 2021 г.``, ``Tue, 01 Jun 21``."""
+    year, month, day = (int(part) for part in date.split("-"))
+    y, m, d, name = rf"(?:{year}|{year % 100:02d})", rf"0?{month}", rf"0?{day}", rf"(?:{MONTH_NAMES[month - 1]})"
+    forms = (
+        rf"{year}[-/.]{m}[-/.]{d}",
+        rf"{year}{month:02d}{day:02d}",
+        rf"{d}[-/.]{m}[-/.]{y}",
+        rf"{m}[-/.]{d}[-/.]{y}",
+        rf"{d}(?:st|nd|rd|th|\.)?\s+(?:of\s+)?{name}\.?,?\s+{y}",
+        rf"{name}\.?\s+{d}(?:st|nd|rd|th)?,?\s+{y}",
+    )
+    return re.search(rf"(?<![\w.-])(?:{'|'.join(forms)})(?!\d)", text, re.I) is not None
 
 
 _AUTHOR_SPLIT = re.compile(r"\s*(?:[;,|\n/·•]|\s(?:and|&|und|et|и)\s)\s*", re.I)

@@ -313,6 +313,52 @@ def test_author_and_site_name_as_the_page_writes_them(head, authors, site_name):
     assert (result.authors, result.site_name) == (authors, site_name)
 
 
+def blog_page(title: str, head: str = "", heading: str = "") -> bytes:
+    """A blog post with the given <title>, more <head> markup, and ``heading`` markup above its text."""
+    return (
+        f'<html><head><meta charset="utf-8"><title>{title}</title>{head}</head><body><div class="post">{heading}'
+        + "<p>Llama 3.1 is small enough to fine-tune on one consumer GPU with low-rank adapters. " * 4
+        + "</p><p>Обучение заняло три дня на восьми видеокартах, и модель стала заметно лучше. " * 4
+        + "</p></div></body></html>"
+    ).encode()
+
+
+@pytest.mark.parametrize(
+    "title, head, heading, expected",
+    [
+        # a headline with a "." and no single <h1>: trafilatura took the site name as the title, the headline as the site
+        ("Fine-tuning Llama 3.1 on a single GPU | Notes | Acme AI Blog", "",
+         "<h2>Fine-tuning Llama 3.1 on a single GPU</h2>", ("Fine-tuning Llama 3.1 on a single GPU", "Acme AI Blog")),
+        ("Что нового в PyTorch 2.0: torch.compile на практике | Блог ML-инженера", "",
+         "<h2>Что нового в PyTorch 2.0: torch.compile на практике</h2>",
+         ("Что нового в PyTorch 2.0: torch.compile на практике", "Блог ML-инженера")),
+        # a separator inside the headline: the heading says where it ends
+        ("Llama 3.1 – a review | Notes | Acme AI Blog", "", "<h2>Llama 3.1 – a review</h2>",
+         ("Llama 3.1 – a review", "Acme AI Blog")),
+        # no heading at all: the first part, and no site name rather than the headline
+        ("Llama 3.1 vs. GPT-4 | Acme AI Blog", "", "", ("Llama 3.1 vs. GPT-4", None)),
+        # the site's own name wins, and is never the title when the page has a better one
+        ("Обзор PyTorch 2.1 / Хабр", '<meta property="og:site_name" content="Хабр">',
+         "<h1>Хабр</h1><h1>Обзор PyTorch 2.1</h1>", ("Обзор PyTorch 2.1", "Хабр")),
+        ("Результаты поиска по запросу «html css» / Хабр",
+         '<meta property="og:site_name" content="Хабр"><meta property="og:title" content="Хабр">', "",
+         ("Результаты поиска по запросу «html css»", "Хабр")),
+        ("Acme Blog | Llama 3.1 on one GPU", '<meta property="og:site_name" content="Acme Blog">', "",
+         ("Llama 3.1 on one GPU", "Acme Blog")),
+        # a host name is the site's name, wherever it stands
+        ("acme.example — Llama 3.1 fine-tuning", "", "", ("Llama 3.1 fine-tuning", "acme.example")),
+        # a single <h1> is the title; the other end of the <title> names the site
+        ("Как мы ускорили обучение в 2.5 раза — Блог ML-инженера", "", "<h1>Как мы ускорили обучение в 2.5 раза</h1>",
+         ("Как мы ускорили обучение в 2.5 раза", "Блог ML-инженера")),
+        ("Fine-tuning Llama 3.1 — a field guide", "", "<h1>Fine-tuning Llama 3.1 — a field guide</h1>",
+         ("Fine-tuning Llama 3.1 — a field guide", None)),
+    ],
+)  # fmt: skip
+def test_title_is_the_headline_not_the_site_name(title, head, heading, expected):
+    result = extract(blog_page(title, head, heading), url="https://blog.example/posts/1", content_type="text/html")
+    assert (result.title, result.site_name) == expected
+
+
 @pytest.mark.parametrize("label", ["Auteurs", "Authors", "Autoren", "Авторы", "Автор(ы)", "Author(s):"])
 def test_a_menu_label_is_not_an_author(label):
     menu = f'<div class="menu-authors-container"><h3 class="title-authors"><a href="/authors/">{label}</a></h3></div>'
@@ -338,6 +384,32 @@ def test_a_menu_label_is_not_an_author(label):
 )
 def test_published_date_from_the_pages_own_meta_tags(metas, expected):
     result = extract(paper_page(*metas), url="https://papers.example/abs/1", content_type="text/html")
+    assert result.published == expected
+
+
+@pytest.mark.parametrize(
+    "body, expected",
+    [
+        # htmldate reads no Russian month names: it took the lone year, as 1 January
+        ('<div class="byline">Автор: Мария Кузнецова · 7 февраля 2024 г.</div>', "2024-02-07"),
+        ('<div class="post-meta"><span>1 марта 2021</span> · 5 мин</div>', "2021-03-01"),
+        ('<p class="article-info">Опубликовано 3 мар. 2024 в 10:00</p>', "2024-03-03"),
+        # a copyright footer's year is no publication date (it was 2019-01-01)
+        ("<footer>© 2019 Блог про ML</footer>", None),
+        ('<div class="date">2021</div>', None),
+        # a month without a day was made the 1st (or today's day): no day is made up
+        ('<div class="date">June 2021</div>', None),
+        ('<div class="date">2021/06</div>', None),
+        # a date written out in full stays, on the 1st too
+        ("<p>Posted on June 1, 2021</p>", "2021-06-01"),
+        ('<div class="date">1 June 2021</div>', "2021-06-01"),
+        ("<p>Posted on March 7, 2024</p>", "2024-03-07"),
+        # a date in the article's text is not the page's
+        ("<p>7 февраля 2024 г. мы выпустили модель, и вот что из этого вышло.</p>", None),
+    ],
+)
+def test_published_date_is_never_made_up(body, expected):
+    result = extract(paper_page(body=body), url="https://papers.example/abs/1", content_type="text/html")
     assert result.published == expected
 
 
@@ -826,3 +898,26 @@ def test_real_paper_pages_authors(realworld, path, authors):
 def test_real_pages_site_name(realworld, path, site_name):
     result = extract((realworld / path).read_bytes(), url="https://example.org/abs", content_type="text/html")
     assert result.site_name == site_name
+
+
+@pytest.mark.parametrize(
+    "path, title, site_name",
+    [
+        # og:title is the site's name: the <title> has the page's own
+        ("habr-html/habr_search_html_css_2024__pythonNetsParsing.html", "Результаты поиска по запросу «html css»", "Хабр"),
+        ("habr-html/habrahabr_telegram_bot_article_2018__PaskasBot.html", "Создание и хостинг телеграм бота. От А до Я",
+         "Хабрахабр"),
+        ("other-article-html/usenix_sec22_bulekov__papis.html", "Morphuzz: Bending (Input) Space to Fuzz Virtual Devices",
+         "USENIX"),
+        ("other-article-html/4pda_ru_news_article__embed.html", "Состоялся релиз Clown of Duty — пародии на Call of Duty",
+         "4PDA - Новости мира мобильных устройств"),
+        ("other-article-html/medium_com__postlight-parser.html", "WTF? What’s The Future?", "Medium"),
+        ("other-article-html/plos_pone.0000001__metascraper.html", "Neural Substrate of Cold-Seeking Behavior in Endotoxin Shock",
+         "PLOS ONE"),
+        ("other-article-html/css-tricks_scrollbar_article__embed.html", "CSS Scrollbar With Progress Meter | CSS-Tricks",
+         "CSS-Tricks"),
+    ],
+)  # fmt: skip
+def test_real_pages_title_and_site_name(realworld, path, title, site_name):
+    result = extract((realworld / path).read_bytes(), url="https://example.org/article", content_type="text/html")
+    assert (result.title, result.site_name) == (title, site_name)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import re
 
 import pytest
@@ -61,10 +62,45 @@ def test_summary_is_whole_sentences_of_the_article(description):
 
 @pytest.mark.parametrize(
     "text, expected",
-    [("26 декабря 2006 в 12:10", "2006-12-26"), ("3 мая 2020", "2020-05-03"), ("1 марта 2021", "2021-03-01"), ("вчера", None)],
+    [
+        ("26 декабря 2006 в 12:10", "2006-12-26"),
+        ("3 мая 2020", "2020-05-03"),
+        ("1 марта 2021", "2021-03-01"),
+        ("вчера", None),
+        # abbreviated months: "мар" is March, not May ("мая")
+        ("3 мар 2024 в 10:00", "2024-03-03"),
+        ("12 май 2022", "2022-05-12"),
+        ("7 февр. 2024", "2024-02-07"),
+        ("10 сент. 2023 в 09:15", "2023-09-10"),
+        ("31 февраля 2024", None),
+        # this year's posts show no year: the last such day not after the day the page is read
+        ("15 марта в 10:00", "2024-03-15"),
+        ("10 мая в 10:00", "2024-05-10"),
+        ("28 декабря в 23:59", "2023-12-28"),
+        ("29 февраля в 10:00", "2024-02-29"),
+        ("5 минут назад", None),
+    ],
 )
 def test_russian_dates(text, expected):
-    assert habr.russian_date(text) == expected
+    assert habr.russian_date(text, today=datetime.date(2024, 5, 10)) == expected
+
+
+def test_a_date_without_a_year_is_this_years():
+    today = datetime.date.today()
+    assert habr.russian_date(f"{today.day} {MONTHS_GENITIVE[today.month - 1]} в 10:00") == today.isoformat()
+
+
+MONTHS_GENITIVE = (
+    "января", "февраля", "марта", "апреля", "мая", "июня",
+    "июля", "августа", "сентября", "октября", "ноября", "декабря",
+)  # fmt: skip
+
+
+def test_old_layout_abbreviated_date():
+    page = """<html><head><meta charset="utf-8"><title>t</title></head><body><div class="post">
+<h1 class="post__title"><span class="post__title-text">Обзор</span></h1><span class="post__time">3 мар 2024 в 10:00</span>
+<div class="post__text">Текст статьи о трансформерах. Второе предложение статьи здесь есть.</div></div></body></html>"""
+    assert habr.parse_article(page.encode()).published == "2024-03-03"
 
 
 def test_not_an_article():

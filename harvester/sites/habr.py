@@ -17,8 +17,10 @@ falling back to the page's description.
 
 from __future__ import annotations
 
+import datetime
 import re
 
+from harvester import extract
 from harvester.sites.base import FAILED, OK, SiteMetadata, collapse, classify_status
 from harvester.sources._html import decode, node_text, parse_document
 from harvester.summarize import summarize
@@ -35,29 +37,12 @@ def classify(status_code: int, headers=None) -> SiteMetadata | None:
     return classify_status(status_code, headers)
 
 
-_MONTHS = {
-    name: number
-    for number, names in enumerate(
-        [("январ", "jan"), ("феврал", "feb"), ("март", "mar"), ("апрел", "apr"), ("ма", "may"), ("июн", "jun"),
-         ("июл", "jul"), ("август", "aug"), ("сентябр", "sep"), ("октябр", "oct"), ("ноябр", "nov"), ("декабр", "dec")],
-        start=1,
-    )
-    for name in names
-}
-_RU_DATE_RE = re.compile(r"(\d{1,2})\s+([^\W\d_]+)\s+(\d{4})")
-
-
-def russian_date(text: str) -> str | None:
-    """"26 декабря 2006 в 12:10" -> "2006-12-26" (the old layout shows no machine-readable date)."""
-    match = _RU_DATE_RE.search(text)
-    if not match:
-        return None
-    word = match.group(2).lower()
-    # Longest stem first: "ма" (мая) must not swallow "март".
-    for stem in sorted(_MONTHS, key=len, reverse=True):
-        if word.startswith(stem):
-            return f"{match.group(3)}-{_MONTHS[stem]:02d}-{int(match.group(1)):02d}"
-    return None
+def russian_date(text: str, *, today: datetime.date | None = None) -> str | None:
+    """The old layout's date (no machine-readable one): "26 декабря 2006 в 12:10" ->
+    "2006-12-26", "3 мар 2024" -> "2024-03-03". This year's posts show no year
+    ("15 марта в 10:00"): the date is the last such day not after ``today``
+    (the day the page is read; default: the current date)."""
+    return extract.russian_date(text, today=today or datetime.date.today())
 
 
 def _meta(tree, *names: str) -> str | None:
