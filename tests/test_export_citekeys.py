@@ -19,6 +19,8 @@ from readinglist.export.records import parse_person
         (["Ashish Vaswani", "Noam Shazeer"], 2017, "Attention Is All You Need", "vaswani2017attention"),
         (["Johannes van der Waals"], 1873, "On the Continuity", "waals1873continuity"),
         (["Иван Петров"], 2024, "Как устроены трансформеры", "petrov2024ustroeny"),
+        (["Петров А. В.", "Сидорова Е.Н."], 2023, "Применение трансформеров", "petrov2023primenenie"),
+        (["Smith J."], 2020, "Deep Learning", "smith2020deep"),
         (["Łukasz Kaiser"], 2017, "One Model To Learn Them All", "kaiser2017one"),
         (["Hugging Face"], 2018, "Transformers: State-of-the-art", "huggingface2018transformers"),
         (["Center for History and New Media"], 2014, "Zotero Quick Start", "center2014zotero"),
