@@ -33,6 +33,38 @@ def test_base_key(authors, year, title, expected):
     assert base_key([parse_person(a) for a in authors], year, title) == expected
 
 
+@pytest.mark.parametrize(
+    "owner, title, repo, expected",
+    [
+        # A repository's key takes its name, not its owner's name again.
+        ("yandex", "yandex/YaFSDP: Yet another Fully Sharded Data Parallel", "yandex/yafsdp", "yandex2024yafsdp"),
+        ("karpathy", "karpathy/nanoGPT", "karpathy/nanoGPT", "karpathy2024nanogpt"),
+        ("meta-llama", "meta-llama/Llama-3.1-8B", "meta-llama/Llama-3.1-8B", "metallama2024llama"),
+        ("HuggingFaceFW", "HuggingFaceFW/fineweb", "datasets/HuggingFaceFW/fineweb", "huggingfacefw2024fineweb"),
+        ("someone", "A demo Space", "spaces/someone/demo", "someone2024demo"),
+        ("someone", "other/thing: a title", "someone/repo", "someone2024other"),  # a title naming another repo is kept
+    ],
+)
+def test_base_key_of_a_repository(owner, title, repo, expected):
+    assert base_key([parse_person(owner)], 2024, title, repo) == expected
+
+
+def test_a_stored_repository_key_never_changes(db_path):
+    from readinglist.db import item_id_for, open_db as open_library
+
+    db = open_library(db_path)
+    url = "https://github.com/yandex/yafsdp"
+    db["items"].insert({"id": item_id_for(url), "url": url, "kind": "repo", "domain": "github.com", "status": "unread",
+                        "added_at": "2024-06-10T12:00:00+00:00", "published": "2024-06-01", "repo": "yandex/yafsdp",
+                        "title": "yandex/YaFSDP: Yet another Fully Sharded Data Parallel", "authors": '["yandex"]'})
+    db["citekeys"].insert({"item_id": item_id_for(url), "citekey": "yandex2024yandex", "assigned_at": "2024-06-11T00:00:00+00:00"})
+    db.conn.commit()
+    assert [record.citekey for record in select_items(db)] == ["yandex2024yandex"]
+    db.execute("DELETE FROM citekeys")
+    db.conn.commit()
+    assert [record.citekey for record in select_items(db)] == ["yandex2024yafsdp"]
+
+
 def test_ascii_fold_transliterates_cyrillic_and_drops_accents():
     assert ascii_fold("Щука й ёж Ärger") == "shchuka y ezh arger"
 
