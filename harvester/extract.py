@@ -1046,6 +1046,13 @@ _AUTHOR_PREFIX = re.compile(
     r"^(?:(?:written|posted|published|edited|text|photo)\s+by|by|from|author|authors|автор(?:ы)?|текст|от)\s*[:\-–—]?\s+",
     re.I,
 )
+#: "et al.", "and others", "и др.", "и соавт.": the list names only some of the authors.
+_MORE_AUTHORS_MARKER = re.compile(
+    r"(?<!\w)(?:et\.?\s*al(?:ii|ia)?\b\.?|(?:and|&)\s+others\b|и\s+(?:др\b\.?|другие\b|соавт\b\.?|соавторы\b))",
+    re.I,
+)
+#: A name ending in an initial ("Петров А. В.", "Сидорова Е.Н.", "Smith J."): its final period is the initial's.
+_ENDS_IN_INITIAL = re.compile(r"(?:^|[\s.\-])[^\W\d_]$")
 _EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 _URL_IN_NAME = re.compile(r"\S+://\S+|www\.\S+")
 _NOT_A_NAME = {
@@ -1069,21 +1076,27 @@ def normalize_authors(raw) -> tuple[str, ...]:
     """Author metadata -> a tuple of names.
 
     Accepts a string (``"By A, B and C"``, ``"A; B"``) or an iterable of them.
-    Drops "By ...", e-mail addresses, URLs, "et al." and placeholders, strips a
-    handle's ``@``, and dedupes case-insensitively, keeping the first spelling.
-    Past ``MAX_AUTHORS`` names, the rest become one ``MORE_AUTHORS``.
+    Drops "By ...", e-mail addresses, URLs and placeholders, strips a handle's
+    ``@``, and dedupes case-insensitively, keeping the first spelling. A name
+    keeps the period of its last initial ("Петров А. В."). Past ``MAX_AUTHORS``
+    names, or when the list says it names only some ("et al.", "и др."), the
+    rest become one ``MORE_AUTHORS``.
 
     >>> normalize_authors("By Jane Doe, John Roe and jane doe (jane@example.org)")
     ('Jane Doe', 'John Roe')
+    >>> normalize_authors("Иванов И. И. и др.")
+    ('Иванов И. И.', 'others')
     """
     if not raw:
         return ()
     values = [raw] if isinstance(raw, str) else [str(item) for item in raw if item]
     names: dict[str, str] = {}
+    more = False  # the list said it names only some of the authors
     for value in values:
         value = _URL_IN_NAME.sub(" ", _EMAIL.sub(" ", value))
         value = re.sub(r"\(\s*\)|\[\s*\]|<\s*>", " ", value)
-        value = re.sub(r"\bet\s+al\.?", " ", value, flags=re.I)
+        value, markers = _MORE_AUTHORS_MARKER.subn(" ", value)
+        more = more or bool(markers)
         if ";" in value:
             # "Vaswani, Ashish; Shazeer, Noam" (citation_author lists): the
             # semicolons separate authors, a comma inside one is "Last, First".
@@ -1098,6 +1111,8 @@ def normalize_authors(raw) -> tuple[str, ...]:
                     break
                 name = stripped
             name = re.sub(r"\s+", " ", name.lstrip("@")).strip(" \"'“”«»()[]<>:.,-–—")
+            if _ENDS_IN_INITIAL.search(name) and f"{name}." in re.sub(r"\s+", " ", part):
+                name += "."
             if (
                 not name
                 or len(name) > 80
@@ -1110,6 +1125,8 @@ def normalize_authors(raw) -> tuple[str, ...]:
             if len(names) == MAX_AUTHORS:
                 return (*names.values(), MORE_AUTHORS)
             names[name.casefold()] = name
+    if more and names:
+        return (*names.values(), MORE_AUTHORS)
     return tuple(names.values())
 
 

@@ -19,6 +19,8 @@ from readinglist.export.records import parse_person
         (["Ashish Vaswani", "Noam Shazeer"], 2017, "Attention Is All You Need", "vaswani2017attention"),
         (["Johannes van der Waals"], 1873, "On the Continuity", "waals1873continuity"),
         (["Иван Петров"], 2024, "Как устроены трансформеры", "petrov2024ustroeny"),
+        (["Петров А. В.", "Сидорова Е.Н."], 2023, "Применение трансформеров", "petrov2023primenenie"),
+        (["Smith J."], 2020, "Deep Learning", "smith2020deep"),
         (["Łukasz Kaiser"], 2017, "One Model To Learn Them All", "kaiser2017one"),
         (["Hugging Face"], 2018, "Transformers: State-of-the-art", "huggingface2018transformers"),
         (["Center for History and New Media"], 2014, "Zotero Quick Start", "center2014zotero"),
@@ -29,6 +31,38 @@ from readinglist.export.records import parse_person
 )
 def test_base_key(authors, year, title, expected):
     assert base_key([parse_person(a) for a in authors], year, title) == expected
+
+
+@pytest.mark.parametrize(
+    "owner, title, repo, expected",
+    [
+        # A repository's key takes its name, not its owner's name again.
+        ("yandex", "yandex/YaFSDP: Yet another Fully Sharded Data Parallel", "yandex/yafsdp", "yandex2024yafsdp"),
+        ("karpathy", "karpathy/nanoGPT", "karpathy/nanoGPT", "karpathy2024nanogpt"),
+        ("meta-llama", "meta-llama/Llama-3.1-8B", "meta-llama/Llama-3.1-8B", "metallama2024llama"),
+        ("HuggingFaceFW", "HuggingFaceFW/fineweb", "datasets/HuggingFaceFW/fineweb", "huggingfacefw2024fineweb"),
+        ("someone", "A demo Space", "spaces/someone/demo", "someone2024demo"),
+        ("someone", "other/thing: a title", "someone/repo", "someone2024other"),  # a title naming another repo is kept
+    ],
+)
+def test_base_key_of_a_repository(owner, title, repo, expected):
+    assert base_key([parse_person(owner)], 2024, title, repo) == expected
+
+
+def test_a_stored_repository_key_never_changes(db_path):
+    from readinglist.db import item_id_for, open_db as open_library
+
+    db = open_library(db_path)
+    url = "https://github.com/yandex/yafsdp"
+    db["items"].insert({"id": item_id_for(url), "url": url, "kind": "repo", "domain": "github.com", "status": "unread",
+                        "added_at": "2024-06-10T12:00:00+00:00", "published": "2024-06-01", "repo": "yandex/yafsdp",
+                        "title": "yandex/YaFSDP: Yet another Fully Sharded Data Parallel", "authors": '["yandex"]'})
+    db["citekeys"].insert({"item_id": item_id_for(url), "citekey": "yandex2024yandex", "assigned_at": "2024-06-11T00:00:00+00:00"})
+    db.conn.commit()
+    assert [record.citekey for record in select_items(db)] == ["yandex2024yandex"]
+    db.execute("DELETE FROM citekeys")
+    db.conn.commit()
+    assert [record.citekey for record in select_items(db)] == ["yandex2024yafsdp"]
 
 
 def test_ascii_fold_transliterates_cyrillic_and_drops_accents():

@@ -373,6 +373,48 @@ def test_family_names_of_several_words_are_kept_in_every_format(db_path, item, f
     assert _authors_as_exported(db_path, fmt) == expected
 
 
+def _add_page(db, authors: list[str]) -> None:
+    """An article page as ``fetch`` stores it, with the authors its meta tags gave."""
+    from readinglist.db import item_id_for
+
+    url = "https://journal.example/article/1"
+    db["items"].insert({"id": item_id_for(url), "url": url, "kind": "article", "domain": "journal.example",
+                        "status": "unread", "added_at": "2024-06-10T12:00:00+00:00", "published": "2023",
+                        "title": "Применение трансформеров", "authors": json.dumps(authors, ensure_ascii=False)})
+    db.conn.commit()
+
+
+RUSSIAN_INITIALS = ["Петров А. В.", "Сидорова Е.Н.", "Smith J."]
+CUT_LIST = ["Иванов И. И.", "others"]  # "Иванов И. И. и др."
+
+
+@pytest.mark.parametrize(
+    "authors, fmt, expected",
+    [
+        (RUSSIAN_INITIALS, "bibtex", "{Петров, А. В. and Сидорова, Е.Н. and Smith, J.}"),
+        (RUSSIAN_INITIALS, "biblatex", "{Петров, А. В. and Сидорова, Е.Н. and Smith, J.}"),
+        (RUSSIAN_INITIALS, "ris", ["Петров, А. В.", "Сидорова, Е.Н.", "Smith, J."]),
+        (RUSSIAN_INITIALS, "csljson", [{"family": "Петров", "given": "А. В."}, {"family": "Сидорова", "given": "Е.Н."},
+                                       {"family": "Smith", "given": "J."}]),
+        (RUSSIAN_INITIALS, "zotero", _zotero_authors(("А. В.", "Петров"), ("Е.Н.", "Сидорова"), ("J.", "Smith"))),
+        (CUT_LIST, "bibtex", "{Иванов, И. И. and others}"),
+        (CUT_LIST, "biblatex", "{Иванов, И. И. and others}"),
+        (CUT_LIST, "ris", ["Иванов, И. И."]),
+        (CUT_LIST, "csljson", [{"family": "Иванов", "given": "И. И."}]),
+        (CUT_LIST, "zotero", _zotero_authors(("И. И.", "Иванов"))),
+    ],
+    ids=[f"{case}-{fmt}" for case in ("initials", "cut") for fmt in ("bibtex", "biblatex", "ris", "csljson", "zotero")],
+)
+def test_names_written_surname_first_with_initials_in_every_format(db_path, authors, fmt, expected):
+    _add_page(open_db(db_path), authors)
+    assert _authors_as_exported(db_path, fmt) == expected
+
+
+def test_names_written_surname_first_key_by_the_surname(db_path):
+    _add_page(open_db(db_path), RUSSIAN_INITIALS)
+    assert run(db_path, "-f", "bibtex").output.startswith("@misc{petrov2023primenenie,\n")
+
+
 def _locator_as_exported(db_path, fmt: str):
     """Where the one exported item is in its journal (pages, article number), as the format writes it."""
     from readinglist.export import select_items

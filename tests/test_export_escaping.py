@@ -65,6 +65,18 @@ def test_needs_protection(word, protect):
         ("Jean-Luc Picard Jr.", Person(family="Picard", given="Jean-Luc", suffix="Jr.")),
         ("Иван Петров", Person(family="Петров", given="Иван")),
         ("LeCun, Yann", Person(family="LeCun", given="Yann")),
+        # Surname first, then initials (as Russian references write names), or a Russian full name
+        # ending in the patronymic: the family name is the first word.
+        ("Петров А. В.", Person(family="Петров", given="А. В.")),
+        ("Сидорова Е.Н.", Person(family="Сидорова", given="Е.Н.")),
+        ("Петров А. В", Person(family="Петров", given="А. В")),  # as fetch stored it before
+        ("Smith J.", Person(family="Smith", given="J.")),
+        ("Kim J.-H.", Person(family="Kim", given="J.-H.")),
+        ("van der Waals J. D.", Person(family="Waals", given="J. D.", particle="van der")),
+        ("Ёлкин Юрий Щукинович", Person(family="Ёлкин", given="Юрий Щукинович")),
+        ("Лев Николаевич Толстой", Person(family="Толстой", given="Лев Николаевич")),
+        ("J. Smith", Person(family="Smith", given="J.")),
+        ("Петров, А. В.", Person(family="Петров", given="А. В.")),
         ("OpenAI", Person(literal="OpenAI")),
         ("Google DeepMind", Person(literal="Google DeepMind")),
         ("Hugging Face Team", Person(literal="Hugging Face Team")),

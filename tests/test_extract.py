@@ -281,6 +281,13 @@ def paper_page(*metas: tuple[str, str], head: str = "", body: str = "") -> bytes
             [("author", "Site Editor"), ("dc.creator", "Vaswani, A."), ("citation_author", "Vaswani, Ashish")],
             ("Ashish Vaswani",),
         ),
+        # Surname first with initials, as Russian journals write them: the initials keep their periods.
+        (
+            [("citation_author", "Петров А. В."), ("citation_author", "Сидорова Е.Н."), ("citation_author", "Smith J.")],
+            ("Петров А. В.", "Сидорова Е.Н.", "Smith J."),
+        ),
+        # "и др." (et al.) ends the list as a cut list ends, and is no author.
+        ([("author", "Иванов И. И. и др.")], ("Иванов И. И.", "others")),
         # No such tags: trafilatura's reading of the page stands.
         ([("author", "Jane Doe, John Roe")], ("Jane Doe", "John Roe")),
         ([], ()),
@@ -643,7 +650,19 @@ def test_parse_content_type(header, expected):
         ("Автор: Иван Петров", ("Иван Петров",)),
         ("Posted by: Chris Coyier", ("Chris Coyier",)),
         ("@karpathy", ("karpathy",)),
-        ("Jane Doe et al.", ("Jane Doe",)),
+        # A list that says it names only some of the authors ends as a cut list does.
+        ("Jane Doe et al.", ("Jane Doe", "others")),
+        ("A. Smith, B. Jones et al", ("A. Smith", "B. Jones", "others")),
+        ("Jane Doe and others", ("Jane Doe", "others")),
+        ("Иванов И. И. и др.", ("Иванов И. И.", "others")),
+        ("Иванов И.И., Петров П. П. и соавт.", ("Иванов И.И.", "Петров П. П.", "others")),
+        ("Иван Петров и другие", ("Иван Петров", "others")),
+        ("et al.", ()),
+        # A final period is an initial's ("Петров А. В."), not punctuation ("Jane Doe.").
+        ("Петров А. В.", ("Петров А. В.",)),
+        ("Smith J.", ("Smith J.",)),
+        ("Jane Doe.", ("Jane Doe",)),
+        ("Иван Дронов и Мария Петрова", ("Иван Дронов", "Мария Петрова")),
         ("https://twitter.com/someone", ()),
         ("jane@example.org", ()),
         ("Admin", ()),

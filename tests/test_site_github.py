@@ -59,6 +59,50 @@ def test_readme_summary_and_citations():
     assert metadata.cited_dois == ["10.1000/example.lora.2022"]
 
 
+RU_README = (
+    "# YaFSDP\n\n[![PyPI](https://img.shields.io/pypi/v/yafsdp.svg)](https://pypi.org/project/yafsdp)\n\n"
+    "YaFSDP — это фреймворк для шардирования данных при обучении больших языковых моделей. Он работает быстрее"
+    " FSDP примерно на 20%.\n\n## Установка\n\n```bash\npip install yafsdp\n```\n"
+)
+EN_README = "# nanoGPT\n\nThe simplest, fastest repository for training medium-sized GPTs. It is a rewrite of minGPT.\n"
+
+
+def _repo(full_name: str, description: str | None) -> bytes:
+    return json.dumps({"full_name": full_name, "owner": {"login": full_name.split("/")[0]}, "description": description}).encode()
+
+
+@pytest.mark.parametrize(
+    "description, readme, language",
+    [
+        ("The simplest, fastest repository for training/finetuning medium-sized GPTs.", None, "en"),
+        ("Фреймворк для шардирования данных при обучении больших языковых моделей", None, "ru"),
+        # The README says more than a short description (here English) does.
+        ("YaFSDP: Yet another Fully Sharded Data Parallel", RU_README, "ru"),
+        (None, RU_README, "ru"),
+        ("Фреймворк для шардирования данных при обучении моделей", EN_README, "en"),
+        (None, None, None),
+        ("LLM", None, None),  # too short to tell
+    ],
+)
+def test_language_from_the_readme_or_description(description, readme, language):
+    metadata = github.add_readme(github.parse_repo(_repo("yandex/YaFSDP", description)), readme)
+    assert metadata.language == language
+
+
+@pytest.mark.parametrize(
+    "full_name, description, title",
+    [
+        ("yandex/YaFSDP", "YaFSDP: Yet another Fully Sharded Data Parallel", "yandex/YaFSDP: Yet another Fully Sharded Data Parallel"),
+        ("yandex/YaFSDP", "yafsdp — Yet another FSDP", "yandex/YaFSDP: Yet another FSDP"),
+        ("karpathy/nanoGPT", "nanoGPT is the simplest repository", "karpathy/nanoGPT: nanoGPT is the simplest repository"),
+        ("karpathy/nanoGPT", "nanoGPTx: a fork", "karpathy/nanoGPT: nanoGPTx: a fork"),
+        ("microsoft/LoRA", "LoRA:", "microsoft/LoRA: LoRA:"),
+    ],
+)
+def test_title_does_not_repeat_the_repo_name(full_name, description, title):
+    assert github.parse_repo(_repo(full_name, description)).title == title
+
+
 def test_readme_as_base64_contents():
     text = github.parse_readme(fixture_bytes("github_readme_contents.json"), "application/json; charset=utf-8")
     assert text == fixture_bytes("github_readme.md").decode()
@@ -143,7 +187,7 @@ def test_repo_item(httpserver, fresh_db):
     assert row["tags"] == ["mine", "adaptation", "deep-learning", "lora"]
     assert row["meta"]["stars"] == 12345 and row["meta"]["site_tags"] == ["adaptation", "deep-learning", "lora"]
     assert row["meta"]["cites"] == {"arxiv": ["2106.09685", "2305.14314"], "doi": ["10.1000/example.lora.2022"]}
-    assert row["fetch_status"] == "ok" and row["language"] is None
+    assert row["fetch_status"] == "ok" and row["language"] == "en"  # the README's
 
 
 def test_no_token_no_authorization(httpserver, fresh_db):

@@ -46,6 +46,20 @@ def test_model_mapping():
     assert metadata.cited_arxiv_ids == ["2204.05149", "2407.21783"]
 
 
+@pytest.mark.parametrize(
+    "description, card, language",
+    [
+        (None, None, None),
+        ("A Russian instruction-tuned version of the model, trained on curated dialogues.", None, "en"),
+        (None, "---\nlicense: mit\n---\n\n# ruGPT\n\nЯзыковая модель для русского языка, обученная на большом корпусе текстов.\n", "ru"),
+        ("A model", "# ruGPT\n\nЯзыковая модель для русского языка, обученная на большом корпусе текстов.\n", "ru"),
+    ],
+)
+def test_language_from_the_card_or_description(description, card, language):
+    metadata = huggingface.parse_api(json.dumps({"id": "ai-forever/ruGPT", "description": description}), "ai-forever/ruGPT")
+    assert huggingface.add_card(metadata, card).language == language
+
+
 def test_dataset_mapping_license_from_tags():
     data = json.loads(fixture_bytes("hf_dataset.json"))
     data["cardData"].pop("license")

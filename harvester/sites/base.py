@@ -11,6 +11,8 @@ import html
 import re
 from dataclasses import dataclass, field
 
+from harvester.language import detect_language
+
 __all__ = ["SiteMetadata", "OK", "DEAD", "DEFERRED", "FAILED", "collapse", "first_paragraph", "strip_markup", "find_identifiers"]
 
 OK, DEAD, DEFERRED, FAILED = "ok", "dead", "deferred", "failed"
@@ -234,12 +236,14 @@ def _http_error(status_code: int, reason: str) -> str:
 
 
 def add_readme(metadata: SiteMetadata, readme: str | None) -> SiteMetadata:
-    """A README's (or model card's) first paragraph becomes the summary; the arXiv ids and DOIs it cites are kept."""
+    """A README's (or model card's) first paragraph becomes the summary, and tells the language (a short
+    description may not); the arXiv ids and DOIs it cites are kept."""
     if not readme:
         return metadata
     summary = readme_summary(readme)
     if summary:
         metadata.summary = summary
+        metadata.language = detect_language(summary) or metadata.language
     arxiv_ids, dois = find_identifiers(readme)
     metadata.cited_arxiv_ids = list(dict.fromkeys(metadata.cited_arxiv_ids + arxiv_ids))
     metadata.cited_dois = list(dict.fromkeys(metadata.cited_dois + dois))

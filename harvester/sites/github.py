@@ -16,8 +16,10 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 import time
 
+from harvester.language import detect_language
 from harvester.sites.base import (
     DEAD,
     DEFERRED,
@@ -126,7 +128,10 @@ def parse_repo(body: bytes | str, requested: str | None = None) -> SiteMetadata:
     }
     title = full_name
     if description:
-        title = f"{full_name}: {shorten(description, TITLE_DESCRIPTION_CHARS)}"
+        # "YaFSDP: Yet another ..." says the name the title already starts with.
+        name = full_name.rpartition("/")[2]
+        tagline = re.sub(rf"^{re.escape(name)}\s*[:\-–—|]\s*", "", description, flags=re.I) or description
+        title = f"{full_name}: {shorten(tagline, TITLE_DESCRIPTION_CHARS)}"
     arxiv_ids, dois = find_identifiers(" ".join(filter(None, [description, data.get("homepage")])))
     moved_to = full_name.lower() if requested and full_name.lower() != requested.lower() else None
     owner = (data.get("owner") or {}).get("login")
@@ -137,6 +142,7 @@ def parse_repo(body: bytes | str, requested: str | None = None) -> SiteMetadata:
         published=(data.get("created_at") or "")[:10] or None,
         summary=description,
         description=description,
+        language=detect_language(description),  # add_readme reads the README's, when there is one
         site_name="GitHub",
         tags=list(data.get("topics") or []),
         meta={k: v for k, v in meta.items() if v is not None and v != []},

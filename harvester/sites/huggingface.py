@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 
+from harvester.language import detect_language
 from harvester.sites.base import FAILED, OK, SiteMetadata, add_readme, collapse, classify_status
 
 __all__ = ["split_id", "api_url", "card_url", "classify", "parse_api", "add_card"]
@@ -92,6 +93,7 @@ def parse_api(body: bytes | str, hf_id: str) -> SiteMetadata:
         published=(data.get("createdAt") or "")[:10] or None,
         summary=description,
         description=description,
+        language=detect_language(description),  # add_card reads the card's, when there is one
         site_name="Hugging Face",
         meta={k: v for k, v in meta.items() if v not in (None, [], "")},
         cited_arxiv_ids=list(dict.fromkeys(arxiv_ids)),

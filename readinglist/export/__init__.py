@@ -243,7 +243,7 @@ def select_items(
 
     records = [build_record(row, "", hashtags.get(row["id"], ()), mentions.get(row["id"], ())) for row in rows]
     # Rows come in the order items were added, which is the order new keys are handed out.
-    keys = assign(db, [(record.id, base_key(record.authors, record.year, record.title)) for record in records], store=store_keys)
+    keys = assign(db, [(record.id, base_key(record.authors, record.year, record.title, record.repo or record.hf_id)) for record in records], store=store_keys)
     for record in records:
         record.citekey = keys[record.id]
     records.sort(key=lambda record: record.citekey)

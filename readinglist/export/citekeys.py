@@ -68,9 +68,18 @@ def title_part(title: str | None) -> str:
     return ""
 
 
-def base_key(authors: list[Person], year: int, title: str | None) -> str:
-    """``vaswani2017attention``: first author's family name, year, first significant title word."""
+def base_key(authors: list[Person], year: int, title: str | None, repo: str | None = None) -> str:
+    """``vaswani2017attention``: first author's family name, year, first significant title word.
+
+    ``repo``: the item's ``owner/name`` (GitHub) or Hugging Face id. A title that starts with it
+    ("yandex/YaFSDP: ...") gives the name as its first word (``yandex2024yafsdp``): the owner
+    is the author already.
+    """
     author = author_part(authors[0] if authors else None) or "anon"
+    if repo and title:
+        owner_name = "/".join(repo.split("/")[-2:])
+        if title[: len(owner_name)].lower() == owner_name.lower():
+            title = title[len(owner_name.split("/")[0]) + 1 :]
     return f"{author[:30]}{year}{title_part(title)[:30]}"
 
 

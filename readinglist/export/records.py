@@ -267,8 +267,35 @@ def looks_like_organization(name: str) -> bool:
     return any(len(word) >= 3 and word.isupper() and word.isalpha() for word in words)
 
 
+#: A Russian patronymic (Юрьевич, Ильинична): a name that ends in one is written "Фамилия Имя Отчество".
+_PATRONYMIC = re.compile(r"(?:ович|евич|ич|овна|евна|ична|инична)$", re.I)
+
+
+def _is_initials(word: str) -> bool:
+    """``"А."``, ``"Е.Н."``, ``"J.-H."``, ``"Yu."`` (or a bare capital, ``"J"``): initials, not a name."""
+    letters = [part for part in re.split(r"[.\-‐]", word) if part]
+    return (
+        bool(letters)
+        and word.lower() not in SUFFIXES
+        and ("." in word or len(word) == 1)
+        and all(part.isalpha() and part[0].isupper() and len(part) <= 2 for part in letters)
+    )
+
+
+def _family_first(words: list[str]) -> int:
+    """How many leading words are the family name of a name written family name first, else 0:
+    "Петров А. В.", "Smith J.", "van der Waals J. D." (initials last) or "Ёлкин Юрий Щукинович"
+    (a Russian full name ending in the patronymic)."""
+    count = next((i for i, word in enumerate(words) if _is_initials(word)), len(words))
+    if 0 < count < len(words) and all(_is_initials(word) for word in words[count:]):
+        return count
+    if len(words) == 3 and _PATRONYMIC.search(words[2]) and re.fullmatch(r"[А-ЯЁа-яё\-]+", "".join(words)):
+        return 1
+    return 0
+
+
 def parse_person(name) -> Person | None:
-    """A :class:`Person` from ``"First Last"`` (or ``"Last, First"``, or a CSL-like dict)."""
+    """A :class:`Person` from ``"First Last"`` (or ``"Last, First"``, ``"Last F. M."``, or a CSL-like dict)."""
     if isinstance(name, dict):
         if name.get("literal") or name.get("name"):
             return Person(literal=clean_text(name.get("literal") or name.get("name")) or "")
@@ -294,6 +321,8 @@ def parse_person(name) -> Person | None:
     if looks_like_organization(text):
         return Person(literal=text)
     words = text.split()
+    if count := _family_first(words):
+        return parse_person({"family": " ".join(words[:count]), "given": " ".join(words[count:])})
     suffix = ""
     if len(words) > 2 and words[-1].lower().rstrip(",") in SUFFIXES:
         suffix = words.pop().rstrip(",")
