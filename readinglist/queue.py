@@ -10,6 +10,7 @@ from datetime import datetime, timedelta, timezone
 import sqlite_utils
 
 from .ranking import UNKNOWN_LENGTH_PENALTY, julian_day, now_offset
+from .search import yo_as_e
 
 STATUSES = ("unread", "read", "archived", "all")
 SORTS = ("mentions", "score", "added", "title")
@@ -63,8 +64,9 @@ def stored_values(db: sqlite_utils.Database, column: str, value: str) -> list[st
 
     Hashtags are stored case-folded and without '#', tags added by hand as
     typed, channels as the posts name them (``testchan``, ``ML заметки``). A
-    stored value names what was typed when they are equal ignoring case and a
-    leading '#' (``LLM``, ``#llm``, ``llm``) or, for a channel, '@' or a t.me
+    stored value names what was typed when they are equal ignoring case, ё
+    written е (as search does) and a leading '#' (``LLM``, ``#llm``, ``llm``;
+    ``распределенное`` for ``распределённое``) or, for a channel, '@' or a t.me
     link (``@TestChan``). None stored: the value without '#' or '@' (it
     matches nothing). ``list``, ``next`` and ``export`` read every spelling;
     Datasette's ``?_tag=``/``?_channel=`` the first (:func:`stored_value`).
@@ -77,7 +79,7 @@ def stored_values(db: sqlite_utils.Database, column: str, value: str) -> list[st
         from harvester.sources.live import channel_name
 
         wanted = channel_name(typed) or typed
-    folded = wanted.casefold()
+    folded = yo_as_e(wanted.casefold())
     # Each distinct stored value once, off the index (a loose index scan): a few hundred lookups, not a million rows.
     distinct = db.execute(
         f"""WITH RECURSIVE stored(value) AS (
@@ -86,7 +88,7 @@ def stored_values(db: sqlite_utils.Database, column: str, value: str) -> list[st
             WHERE stored.value IS NOT NULL)
         SELECT value FROM stored WHERE value IS NOT NULL"""
     )
-    matches = [row[0] for row in distinct if row[0] == typed or row[0].lstrip("#").casefold() == folded]
+    matches = [row[0] for row in distinct if row[0] == typed or yo_as_e(row[0].lstrip("#").casefold()) == folded]
     if not matches:
         return [wanted]
     counts = {match: db.execute(f"SELECT COUNT(*) FROM {table} WHERE {name} = ?", [match]).fetchone()[0] for match in matches}
