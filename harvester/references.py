@@ -33,7 +33,8 @@ What counts as a cited title (each rule is a ``via`` value):
 
 Not candidates: text that is a link's anchor or a preview card's title in the
 same post (already a link), titles on a line (or with an author line) that has a
-URL, or followed by a paper URL on the next line; titles under 3 words or 12
+URL, or followed by a line that links a paper (``https://arxiv.org/abs/…``,
+``Статья: arxiv.org/abs/…``); titles under 3 words or 12
 characters, over 30 words, mostly non-letters, starting in lowercase, holding
 a sentence break, a URL, a @handle or a #hashtag, or cut short (``…``).
 """
@@ -44,7 +45,7 @@ import re
 from dataclasses import dataclass, replace
 
 from harvester.identity import identify
-from harvester.links import links_in_post, snippet
+from harvester.links import find_links, links_in_post, snippet
 from harvester.models import Post, Preview
 from harvester.title_match import MINOR_WORDS, normalize, titles_agree
 
@@ -299,12 +300,11 @@ def _next_nonblank(lines: list[_Line], i: int, max_blank: int = 1) -> int | None
 
 
 def _paper_url_line(line: str) -> bool:
-    from harvester.identity import identify
-
-    word = line.strip().split(" ")[0] if line.strip() else ""
-    if not word.startswith(("http://", "https://")):
+    """Whether ``line`` gives a paper's link, maybe after a short label: ``https://arxiv.org/abs/…``, ``Статья: arxiv.org/abs/…``."""
+    links = find_links(line)
+    if not links or len(_WORD.findall(line[: links[0].start])) > 3:
         return False
-    identity = identify(word)
+    identity = identify(links[0].url)
     return identity is not None and identity.kind == "paper"
 
 
@@ -357,13 +357,16 @@ def find_candidates(text: str, previews=(), linked_titles=()) -> list[Candidate]
         j = _next_nonblank(lines, i)
         following = lines[j].text if j is not None else ""
         after = _next_nonblank(lines, j) if j is not None else None
-        linked_next = after is not None and _paper_url_line(lines[after].text)
         author_next = parse_author_line(following) if following and not _URL.search(following) else None
         if author_next and title_like(author_next[1]):
             author_next = None  # "Name et al. Another Title": that line cites its own title
         own_author = None if long_line else parse_author_line(raw)
-
         header = _HEADER.match(raw)
+        marker_next = _MARKER.match(following or "x")
+        # A title whose author line or link label is followed by a paper's link names that paper: it is linked.
+        # (Looked for only under such titles: finding links in every line would slow the harvest.)
+        linked_next = bool(header or author_next or marker_next) and after is not None and _paper_url_line(lines[after].text)
+
         if header:
             if author_next and not linked_next:
                 out.add(title_like(header.group("title")), "author", author_next[0], line.start)
@@ -386,19 +389,22 @@ def find_candidates(text: str, previews=(), linked_titles=()) -> list[Candidate]
 
         if own_author is None and author_next and not linked_next and not _URL.search(raw):
             out.add(title_like(_cut_lead_in(raw)), "author", author_next[0], line.start)
-        elif own_author is None and _MARKER.match(following or "x") and not linked_next and not _URL.search(raw):
+        elif own_author is None and marker_next and not linked_next and not _URL.search(raw):
             out.add(title_like(_cut_lead_in(raw), latin=True), "marker", (), line.start)
 
-        for pattern in (_CUE_COLON, _CUE_TITLED):
-            for match in pattern.finditer(raw):
-                title = _first_sentence(match.group("title"))
-                if _URL.search(title):
-                    continue
-                # 'статья: "Title" (Name et al.)': the title and its authors, as on a line of its own.
-                cited = _CITED_BY.search(title)
-                authors = (cited.group("surname"),) if cited else ()
-                title = _quoted_whole(title[: cited.start()] if cited else title)
-                out.add(title_like(title, latin=True), "cue", authors, line.start)
+        cues = [match for pattern in (_CUE_COLON, _CUE_TITLED) for match in pattern.finditer(raw)]
+        if cues and (linked_next or (j is not None and _paper_url_line(following))):
+            # A cue's title runs to the end of its line: a paper linked right below it (or its authors) is that title.
+            cues = []
+        for match in cues:
+            title = _first_sentence(match.group("title"))
+            if _URL.search(title):
+                continue
+            # 'статья: "Title" (Name et al.)': the title and its authors, as on a line of its own.
+            cited = _CITED_BY.search(title)
+            authors = (cited.group("surname"),) if cited else ()
+            title = _quoted_whole(title[: cited.start()] if cited else title)
+            out.add(title_like(title, latin=True), "cue", authors, line.start)
 
         for match in _QUOTED.finditer(raw):
             quoted = next(g for g in match.groups() if g is not None)

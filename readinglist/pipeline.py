@@ -36,6 +36,28 @@ BATCH_POSTS = 2_000
 STDIN = "-"
 # An anchor text shorter than this ("тут", "link", "статья") says nothing about the page.
 MIN_ANCHOR_TITLE = 15
+# Nor, however long, does one that only asks to follow the link: it names the link, not the page.
+# Either it opens with a call to action ("Читать полностью на Хабре", "ссылка на оригинал статьи",
+# "read the full post here")...
+_CALL_TO_ACTION = re.compile(
+    r"""\W*(?:
+        (?:читать|читайте|прочитать|прочтите)\s+(?:полностью|далее|дальше|ещ[её]|тут|здесь|по\s+ссылке)
+      | ссылк[аиуе]\s+(?:на|в|к)\b | по\s+ссылке | подробнее | источник\b | оригинал\b
+      | read\s+(?:more|the\s+(?:full|rest|whole)|full|it\s+here|on)\b | continue\s+reading
+      | (?:the\s+)?full\s+(?:post|article|text|story|thread|version)\b | (?:click|tap)\s+here
+      | link\s+(?:to|in|on)\b | source\s*:
+    )""",
+    re.IGNORECASE | re.VERBOSE,
+)
+# ...or it is made of words that name a link, not a work ("paper and code on GitHub", "код и статья тут").
+_LINK_WORDS = re.compile(
+    r"""(?:\W*\b(?:
+        link|here|source|paper|code|github|repo|repository|pdf|arxiv|project|page|website|demo|blog|post|article
+      | the|a|this|our|and|on|to|at|in|of|for
+      | ссылк[аиуе]|тут|здесь|источник|статья|статью|статьи|код|гитхаб|репозиторий|проект|пост|блог|демо|и|на|в|к|по
+    )\b)+\W*""",
+    re.IGNORECASE | re.VERBOSE,
+)
 
 
 @dataclass
@@ -585,9 +607,11 @@ def _title_from(link: FoundLink) -> tuple[str | None, str | None]:
     if preview:
         return preview, "preview"
     text = clean_line(link.anchor_text) or ""
-    if len(text) >= MIN_ANCHOR_TITLE and "://" not in text and not text.startswith("@") and not _URL_TEXT.fullmatch(text):
-        return text, "anchor"
-    return None, None
+    if len(text) < MIN_ANCHOR_TITLE or "://" in text or text.startswith("@") or _URL_TEXT.fullmatch(text):
+        return None, None
+    if _CALL_TO_ACTION.match(text) or _LINK_WORDS.fullmatch(text):
+        return None, None
+    return text, "anchor"
 
 
 def _better_title(candidate_source: str | None, current_source: str | None) -> bool:

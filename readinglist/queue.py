@@ -10,6 +10,7 @@ from datetime import datetime, timedelta, timezone
 import sqlite_utils
 
 from .ranking import UNKNOWN_LENGTH_PENALTY, julian_day, now_offset
+from .search import yo_as_e
 
 STATUSES = ("unread", "read", "archived", "all")
 SORTS = ("mentions", "score", "added", "title")
@@ -63,8 +64,9 @@ def stored_values(db: sqlite_utils.Database, column: str, value: str) -> list[st
 
     Hashtags are stored case-folded and without '#', tags added by hand as
     typed, channels as the posts name them (``testchan``, ``ML заметки``). A
-    stored value names what was typed when they are equal ignoring case and a
-    leading '#' (``LLM``, ``#llm``, ``llm``) or, for a channel, '@' or a t.me
+    stored value names what was typed when they are equal ignoring case, ё
+    written е (as search does) and a leading '#' (``LLM``, ``#llm``, ``llm``;
+    ``распределенное`` for ``распределённое``) or, for a channel, '@' or a t.me
     link (``@TestChan``). None stored: the value without '#' or '@' (it
     matches nothing). ``list``, ``next`` and ``export`` read every spelling;
     Datasette's ``?_tag=``/``?_channel=`` the first (:func:`stored_value`).
@@ -77,7 +79,7 @@ def stored_values(db: sqlite_utils.Database, column: str, value: str) -> list[st
         from harvester.sources.live import channel_name
 
         wanted = channel_name(typed) or typed
-    folded = wanted.casefold()
+    folded = yo_as_e(wanted.casefold())
     # Each distinct stored value once, off the index (a loose index scan): a few hundred lookups, not a million rows.
     distinct = db.execute(
         f"""WITH RECURSIVE stored(value) AS (
@@ -86,7 +88,7 @@ def stored_values(db: sqlite_utils.Database, column: str, value: str) -> list[st
             WHERE stored.value IS NOT NULL)
         SELECT value FROM stored WHERE value IS NOT NULL"""
     )
-    matches = [row[0] for row in distinct if row[0] == typed or row[0].lstrip("#").casefold() == folded]
+    matches = [row[0] for row in distinct if row[0] == typed or yo_as_e(row[0].lstrip("#").casefold()) == folded]
     if not matches:
         return [wanted]
     counts = {match: db.execute(f"SELECT COUNT(*) FROM {table} WHERE {name} = ?", [match]).fetchone()[0] for match in matches}
@@ -327,21 +329,30 @@ def reason(db, row: dict, now_jd: float, max_minutes: float | None = None) -> st
 
 
 def item_mentions(db: sqlite_utils.Database, item_id: str, limit: int | None = None) -> list[dict]:
-    """The posts that mentioned an item, latest first: channel, date, context, url as written."""
-    sql = (
-        "SELECT posts.channel, posts.forwarded_from, posts.date, posts.permalink, mentions.url, mentions.context"
+    """The posts that mentioned an item, latest first, each once: channel, date, context, url as written.
+
+    A post that gives the item twice (its abs and pdf URLs, or a link and the
+    paper's title) has a mention row for each; it is listed once, by the first.
+    """
+    cursor = db.execute(
+        "SELECT mentions.post_id, posts.channel, posts.forwarded_from, posts.date, posts.permalink, mentions.url,"
+        " mentions.context"
         " FROM mentions INDEXED BY mentions_item_latest JOIN posts ON posts.id = mentions.post_id"
         " WHERE mentions.item_id = ?"
-        # Undated posts last, as julianday(NULL) sorts; the index serves this order.
-        " ORDER BY mentions.post_julianday DESC, mentions.post_id"
+        # Undated posts last, as julianday(NULL) sorts; the index serves this order, a post's rows next to each other.
+        " ORDER BY mentions.post_julianday DESC, mentions.post_id",
+        [item_id],
     )
-    params: list = [item_id]
-    if limit is not None:
-        sql += " LIMIT ?"
-        params.append(limit)
-    cursor = db.execute(sql, params)
-    columns = [d[0] for d in cursor.description]
-    return [dict(zip(columns, row)) for row in cursor]
+    columns = [d[0] for d in cursor.description][1:]
+    mentions: list[dict] = []
+    previous_post = None
+    for post_id, *row in cursor:
+        if limit is not None and len(mentions) >= limit:
+            break
+        if post_id != previous_post:
+            mentions.append(dict(zip(columns, row)))
+            previous_post = post_id
+    return mentions
 
 
 SHOW_MENTIONS = 20
@@ -352,7 +363,7 @@ def show_item(
 ) -> dict:
     """Every field of an item, its latest ``mentions`` mentions (None: all) and its history (events, oldest first).
 
-    ``mention_count`` is the number of mention rows, shown or not.
+    ``mention_count`` is the number of posts that mentioned it, shown or not.
     """
     cursor = db.execute("SELECT * FROM items WHERE id = ?", [item_id])
     columns = [d[0] for d in cursor.description]
@@ -365,7 +376,9 @@ def show_item(
     rank_key = item.pop("rank_key")
     item["score"] = None if rank_key is None else round(rank_key - now_offset(now), 3)
     item["reason"] = reason(db, item, julian_day(now))
-    item["mention_count"] = db.execute("SELECT COUNT(*) FROM mentions WHERE item_id = ?", [item_id]).fetchone()[0]
+    item["mention_count"] = db.execute(
+        "SELECT COUNT(DISTINCT post_id) FROM mentions WHERE item_id = ?", [item_id]
+    ).fetchone()[0]
     item["mentions"] = item_mentions(db, item_id, limit=mentions)
     cursor = db.execute("SELECT time, action, value FROM events WHERE item_id = ? ORDER BY time, id", [item_id])
     item["history"] = [dict(zip(("time", "action", "value"), row)) for row in cursor]

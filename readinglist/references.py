@@ -210,6 +210,8 @@ def _store_one(db, post_id: str, candidate: Candidate, now: str, stats: ResolveS
                 reference.pop("retry_at", None)
                 reference.pop("gave_up", None)
                 db.execute("UPDATE items SET meta = ? WHERE id = ?", [json.dumps(meta, ensure_ascii=False), item_id])
+    if alias is not None and _mentioned_by(db, item_id, post_id):
+        return item_id  # the post links the paper its title resolved to: one post, one mention
     mention_id = mention_id_for(item_id, post_id, url)
     cursor = db.execute(
         "INSERT OR IGNORE INTO mentions(id, item_id, post_id, url, anchor_text, context, via, added_at)"
@@ -410,6 +412,11 @@ def _record_attempt(db, row: dict, meta: dict, resolution: Resolution, now: date
     )
 
 
+def _mentioned_by(db, item_id: str, post_id: str) -> bool:
+    """Whether the post already mentions the item (a post counts once per item, however it gives it)."""
+    return db.execute("SELECT 1 FROM mentions WHERE item_id = ? AND post_id = ?", [item_id, post_id]).fetchone() is not None
+
+
 def _find_item(db, url: str, arxiv_id: str | None, doi: str | None) -> str | None:
     for sql, value in (
         ("SELECT id FROM items WHERE id = ?", item_id_for(url)),
@@ -443,9 +450,10 @@ def merge_into_paper(db: sqlite_utils.Database, row: dict, work, now: datetime |
     """Make the unresolved item ``row`` (id, url, title) the paper ``work``: returns the paper item's id.
 
     The paper's item is found (by canonical URL, alias, arXiv id or DOI) or
-    created; it takes the mentions (a mention it already has is dropped, not
-    duplicated), the events and the user's state; the URN becomes its alias and
-    the unresolved item is deleted. One transaction.
+    created; it takes the mentions (one from a post that already mentions the
+    paper, by linking it, is dropped, not duplicated), the events and the
+    user's state; the URN becomes its alias and the unresolved item is
+    deleted. One transaction.
     """
     when = _iso(now or _now())
     identity = identify(work.url)
@@ -485,7 +493,7 @@ def merge_into_paper(db: sqlite_utils.Database, row: dict, work, now: datetime |
             "SELECT id, post_id, url FROM mentions WHERE item_id = ?", [old_id]
         ).fetchall():
             new_id = mention_id_for(target, post_id, written)
-            if db.execute("SELECT 1 FROM mentions WHERE id = ?", [new_id]).fetchone():
+            if _mentioned_by(db, target, post_id):  # the post links the paper too: it mentions it once
                 db.execute("DELETE FROM mentions WHERE id = ?", [mention_id])
             else:
                 db.execute("UPDATE mentions SET id = ?, item_id = ? WHERE id = ?", [new_id, target, mention_id])

@@ -118,6 +118,11 @@ def split_terms(query: str, *, close_quotes: bool = False) -> list[str]:
 _YO_AS_E = str.maketrans("ёЁ", "еЕ")
 
 
+def yo_as_e(text: str) -> str:
+    """``text`` with every ё written е: the one spelling of words that Russian writes either way."""
+    return text.translate(_YO_AS_E)
+
+
 def yo_spellings(text: str) -> list[str]:
     """``text`` as typed, with every ё written е, and with each one е of that written ё.
 
@@ -125,7 +130,7 @@ def yo_spellings(text: str) -> list[str]:
     holds words as they were written. Linear in the number of е: one ё a
     word is how Russian spells it (two in a phrase are matched as typed).
     """
-    plain = text.translate(_YO_AS_E)
+    plain = yo_as_e(text)
     spellings = [text, plain]
     for index, letter in enumerate(plain):
         if letter in "еЕ":

@@ -252,6 +252,33 @@ def test_link_text_that_is_a_url_is_not_a_title(db_path, link_text, title):
     assert {item["url"]: item["title"] for item in listed(db_path)}["https://example.org/page"] == title
 
 
+@pytest.mark.parametrize(
+    "link_text, title",
+    [
+        ("Читать полностью на Хабре", None),
+        ("Читать далее в нашем блоге", None),
+        ("ссылка на оригинал статьи", None),
+        ("Подробнее по ссылке", None),
+        ("Источник: блог OpenAI", None),
+        ("код и статья здесь", None),
+        ("read the full post here", None),
+        ("Read more on our blog", None),
+        ("Full article on Medium", None),
+        ("Paper and code on GitHub", None),
+        ("link to the paper", None),
+        ("Оригинальный подход к квантизации", "Оригинальный подход к квантизации"),
+        ("Читаем статьи про RLHF вместе", "Читаем статьи про RLHF вместе"),
+        ("Source-Free Domain Adaptation", "Source-Free Domain Adaptation"),
+        ("Code Llama: Open Foundation Models for Code", "Code Llama: Open Foundation Models for Code"),
+        ("Reading Wikipedia to Answer Open-Domain Questions", "Reading Wikipedia to Answer Open-Domain Questions"),
+    ],
+)
+def test_link_text_that_calls_to_follow_the_link_is_not_a_title(db_path, link_text, title):
+    result = run("harvest", "-", "--db", db_path, "-q", input=f"Новый пост. [{link_text}](https://example.org/page)\n")
+    assert result.exit_code == 0
+    assert [(item["url"], item["title"]) for item in listed(db_path)] == [("https://example.org/page", title)]
+
+
 @pytest.mark.parametrize("control", ["\u202e", "\u202d", "\u202a", "\u202b", "\u202c", "\u2066", "\u2067", "\u2068", "\u2069", "\u200e", "\u200f"])
 @pytest.mark.parametrize("where", ["anchor", "preview"])
 def test_bidi_controls_are_cleaned_out_of_anchor_and_preview_titles(db_path, tmp_path, control, where):

@@ -176,15 +176,18 @@ def test_stored_value(builder, column, typed, stored):
 @pytest.mark.parametrize(
     "typed, numbers",
     [("LLM", [0, 1, 2]), ("llm", [0, 1, 2]), ("#llm", [0, 1, 2]), ("#LLM", [0, 1, 2]), ("papers", [3]),
-     ("#Papers", [3]), ("машинное обучение", [1]), ("nothing", [])],
+     ("#Papers", [3]), ("машинное обучение", [1]), ("nothing", []),
+     ("распределенное_обучение", [4]), ("#Распределённое_Обучение", [4]), ("ёлка", [5]), ("Елка", [5])],
 )
 def test_a_tag_names_every_spelling_of_it(builder, typed, numbers):
-    """A hashtag (stored folded), a tag typed by hand (as typed) and one typed with '#' are one tag."""
+    """A hashtag (stored folded), a tag typed by hand (as typed) and one typed with '#' are one tag; ё is е."""
     from readinglist import export, queue
 
     ids = [
         builder.item(f"https://example.com/{n}", tags=tags)
-        for n, tags in enumerate(['["LLM"]', '["llm", "Машинное обучение"]', '["llm"]', '["#Papers"]'])
+        for n, tags in enumerate(
+            ['["LLM"]', '["llm", "Машинное обучение"]', '["llm"]', '["#Papers"]', '["распределённое_обучение"]', '["Елка"]']
+        )
     ]
     wanted = sorted(ids[n] for n in numbers)
     assert sorted(item["id"] for item in queue.list_items(builder.db, queue.ListFilter(status="all", tag=typed))) == wanted

@@ -107,6 +107,30 @@ def test_show_has_mentions_and_history(builder, paper, db_path):
 
 
 @pytest.mark.parametrize(
+    "gives_it_twice",
+    ["PDF: https://arxiv.org/pdf/2405.14852v2 и страница https://arxiv.org/abs/2405.14852",
+     "Статья arXiv:2405.14852, она же https://arxiv.org/abs/2405.14852"],
+)
+def test_a_post_that_gives_an_item_twice_is_one_mention(tmp_path, gives_it_twice):
+    # Two mention rows (one per URL as written), one post: show, next and Zotero notes list it once.
+    from readinglist.export import select_items
+
+    db_path = str(tmp_path / "twice.db")
+    dump = f"Chan\n1 subscribers\nDownload Telegram\n{gives_it_twice}\n👍1\nЕщё раз https://arxiv.org/abs/2405.14852\n👍1\n"
+    assert run("harvest", "-", "--db", db_path, "-q", input=dump).exit_code == 0
+    assert open_db(db_path).execute("SELECT COUNT(*), COUNT(DISTINCT post_id) FROM mentions").fetchone() == (3, 2)
+    # The dump's posts are undated: listed in the order of their ids.
+    contexts = sorted(["Ещё раз https://arxiv.org/abs/2405.14852", gives_it_twice])
+    shown = run("show", "--db", db_path, "arxiv.org/abs/2405.14852").output
+    listed = shown.split("mentions (2):\n", 1)[1].split("history (0):\n")[0]
+    assert sorted(listed.splitlines()) == [f"  - Chan: {context}" for context in contexts]
+    queued = run("next", "--db", db_path).output
+    assert sorted(line for line in queued.splitlines() if line.startswith("   - ")) == [f"   - Chan: {context}" for context in contexts]
+    (record,) = select_items(open_db(db_path), with_mentions=True)
+    assert sorted(mention.text for mention in record.mentions) == contexts
+
+
+@pytest.mark.parametrize(
     "args, shown, header",
     [((), 20, "mentions (latest 20 of 25):"), (("--mentions", "3"), 3, "mentions (latest 3 of 25):"),
      (("--mentions", "0"), 25, "mentions (25):")],

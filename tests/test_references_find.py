@@ -57,6 +57,12 @@ def found(text, previews=(), linked=()):
         # A title line over a bare "Paper" link label.
         ("👁 VILA: On Pre-training for Visual Language Models 👁\n📃 Paper\nОчередная SotA", [("VILA: On Pre-training for Visual Language Models", (), "marker")]),
         ("Denoising Diffusion Probabilistic Models\nСтатья", [("Denoising Diffusion Probabilistic Models", (), "marker")]),
+        # A link under the authors that is no paper, or follows more than a label, is not the cited paper's.
+        (f"{PV}\nMalinovskii et al.\nКод: github.com/Vahe1994/AQLM", [(PV, ("Malinovskii",), "author")]),
+        (
+            f"{PV}\nMalinovskii et al.\nА ещё раньше была их статья про AQLM: arxiv.org/abs/2401.06118",
+            [(PV, ("Malinovskii",), "author")],
+        ),
         # Cue words.
         (
             "Статья с пафосным названием Transcendence: Generative Models Can Outperform The Experts That Train Them.\nВ чем суть?",
@@ -111,6 +117,11 @@ def test_finds_cited_titles(text, expected):
         f"{PV}\nMalinovskii et al.\nhttps://arxiv.org/abs/2405.14852",
         f"# {PV}\nhttps://arxiv.org/abs/2405.14852",
         f"{PV}\n📃 Paper\nhttps://arxiv.org/pdf/2405.14852",
+        # ... or on the line under the authors, after a label and with no scheme.
+        f"Хочу отметить ещё одну работу с ICML: {PV}\nМалиновский и др.\nСтатья: arxiv.org/abs/2405.14852\n#LLM",
+        f"{PV}\nMalinovskii et al.\n📃 Paper: https://arxiv.org/abs/2405.14852",
+        f"# {PV}\nСсылка на статью: arxiv.org/pdf/2405.14852v2",
+        f"Статья: {PV}\nhttps://arxiv.org/abs/2405.14852",
         "Paper: https://arxiv.org/abs/2405.14852",
         # Cut short, too long, emoji only.
         "«Делюсь отзывом о стажировке от выпускника наших курсов...»",

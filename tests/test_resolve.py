@@ -334,6 +334,23 @@ def test_resolves_into_the_existing_item_and_keeps_user_state(fresh_db, catalogu
     assert fresh_db.execute("SELECT COUNT(*) FROM items").fetchone()[0] == 1
 
 
+@pytest.mark.parametrize("resolved_before", [False, True])
+def test_a_post_that_links_the_paper_it_cites_mentions_it_once(fresh_db, catalogues, resolved_before):
+    # Resolved now, the cited title's mention would join the link's; resolved before, the citation goes to the paper.
+    settings, answers, _ = catalogues
+    answers["arxiv"] = lambda q: atom_feed([PV_ENTRY])
+    if resolved_before:
+        write_posts(fresh_db, [SEED_POST])
+        assert run(fresh_db, settings).resolved == 1
+    (post_id,) = write_posts(fresh_db, [f"Разбор статьи {PV_URL}\n\n{SEED_POST}"])
+    stats = run(fresh_db, settings)
+    assert (stats.posts_scanned, stats.resolved) == (1, 0 if resolved_before else 1)
+    paper_id = item_id_for(PV_URL)
+    assert fresh_db.execute("SELECT via FROM mentions WHERE item_id = ? AND post_id = ?", [paper_id, post_id]).fetchall() == [("text",)]
+    assert item(fresh_db, paper_id)["mention_posts"] == (2 if resolved_before else 1)
+    assert fresh_db.execute("SELECT COUNT(*) FROM items").fetchone()[0] == 1
+
+
 def test_found_by_doi_of_an_existing_item(fresh_db, catalogues):
     settings, answers, _ = catalogues
     answers["crossref"] = lambda q: crossref_answer(

@@ -114,6 +114,21 @@ def test_card_url_is_the_link_as_the_link_finder_trims_it(line, site, url):
     assert [preview.url for preview in post.previews] == [url]
 
 
+@pytest.mark.parametrize(
+    "title, description, expected_title, expected_description",
+    [
+        ("Scaling Laws &mdash; a review", "Q&amp;A with the authors", "Scaling Laws — a review", "Q&A with the authors"),
+        ("Top-k &#8212; Top-p &#x2014; Min-p", None, "Top-k — Top-p — Min-p", None),
+        ("Why &amp;lt;b&amp;gt; is escaped", "AT&T &copy R&D", "Why &lt;b&gt; is escaped", "AT&T &copy R&D"),
+        ("Tom & Jerry &unknownentity;", "Use the API", "Tom & Jerry &unknownentity;", "Use the API"),
+    ],
+)
+def test_card_entities_are_decoded_once(title, description, expected_title, expected_description):
+    lines = ["See https://example.org/post", "#llm", "Example Blog", title] + ([description] if description else [])
+    (post,) = parse_text("\n".join(lines))
+    assert post.previews == [Preview("Example Blog", expected_title, expected_description, "https://example.org/post")]
+
+
 def test_card_ignores_truncated_urls():
     text = "See https://huggingface.co/blog/welcome-open...\nHugging Face\nWelcome\nDescription"
     (post,) = parse_text(text)

@@ -23,7 +23,8 @@ post ids, so post boundaries are inferred. The heuristic, in order:
    ``Хабр``, ``YouTube``, ...), or when it is short, has no sentence punctuation
    and directly follows a line that is only a URL, hashtags or a placeholder.
    A card's URL is the last link in the post on the card's site, if any, as
-   ``harvester.links`` finds and trims it (not cut short).
+   ``harvester.links`` finds and trims it (not cut short). HTML entities the
+   dump kept in a card's title and description (``&mdash;``) are decoded once.
 
 Posts that run together with none of these signs stay merged: that only
 affects how many posts count as mentioning a link, never which links are found.
@@ -32,6 +33,7 @@ affects how many posts count as mentioning a link, never which links are found.
 from __future__ import annotations
 
 import codecs
+import html
 import itertools
 import json
 import re
@@ -420,11 +422,11 @@ def _posts_in_chunk(chunk: tuple[str | None, list[str]], source: str, channel: s
             continue
         site = _site_name(stripped, previous_kind)
         if site and index < len(lines) and lines[index].strip():
-            title = lines[index].strip()
+            title = _entities_decoded(lines[index].strip())
             description = None
             index += 1
             if index < len(lines) and lines[index].strip() and not _is_boundary_line(lines[index].strip()):
-                description = lines[index].strip()
+                description = _entities_decoded(lines[index].strip())
                 index += 1
             current.previews.append(Preview(site_name=site, title=title, description=description))
             current.closing = True
@@ -452,6 +454,15 @@ def _posts_in_chunk(chunk: tuple[str | None, list[str]], source: str, channel: s
         post = _build(builder, source, channel)
         if post is not None:
             yield post
+
+
+# A complete character reference: "&mdash;", "&#8212;", "&#x2014;". Not "AT&T" or HTML's legacy "&copy" without ';'.
+_ENTITY = re.compile(r"&(?:#[0-9]{1,7}|#[xX][0-9a-fA-F]{1,6}|[A-Za-z][A-Za-z0-9]{1,31});")
+
+
+def _entities_decoded(line: str) -> str:
+    """A card line with the HTML entities the dump kept from the page decoded, once ("&amp;lt;" is "&lt;")."""
+    return _ENTITY.sub(lambda match: html.unescape(match.group()), line)
 
 
 def _is_boundary_line(stripped: str) -> bool:

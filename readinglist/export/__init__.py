@@ -178,7 +178,7 @@ WHERE posts.hashtags IS NOT NULL AND posts.hashtags != '[]' AND tag.type = 'text
 """
 
 MENTIONS_SQL = """
-SELECT mentions.item_id, posts.channel, posts.date, posts.permalink,
+SELECT mentions.item_id, mentions.post_id, posts.channel, posts.date, posts.permalink,
        COALESCE(NULLIF(mentions.context, ''), posts.text, '')
 FROM export_ids
 JOIN mentions ON mentions.item_id = export_ids.id
@@ -236,9 +236,12 @@ def select_items(
         hashtags[item_id].append(tag_name)
     mentions: dict[str, list[Mention]] = defaultdict(list)
     if with_mentions:
-        for item_id, channel, date, permalink, text in db.execute(MENTIONS_SQL):
-            if len(mentions[item_id]) < MENTIONS_PER_ITEM:
+        previous = None
+        for item_id, post_id, channel, date, permalink, text in db.execute(MENTIONS_SQL):
+            # A post that gives an item twice (abs and pdf URLs, a link and its title) is one mention.
+            if (item_id, post_id) != previous and len(mentions[item_id]) < MENTIONS_PER_ITEM:
                 mentions[item_id].append(Mention(channel=channel, date=date, permalink=permalink, text=text or ""))
+            previous = (item_id, post_id)
     db.execute("DELETE FROM temp.export_ids")
 
     records = [build_record(row, "", hashtags.get(row["id"], ()), mentions.get(row["id"], ())) for row in rows]
