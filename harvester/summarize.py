@@ -15,7 +15,9 @@ in the text's own language and never says anything the text does not:
    razdel reads "5. We" right only when it does not follow a split.
 2. Keep prose sentences only: 5+ words, ending in sentence punctuation, mostly
    letters, written in the text's script (Cyrillic for ru/uk/be/..., Latin for
-   en/de/fr/...) and, in English text, English (one word in ten or more a
+   en/de/fr/...; in Russian text a sentence of mostly English terms counts
+   when its function words are Russian: "Для fine-tuning мы используем LoRA
+   adapters") and, in English text, English (one word in ten or more a
    function word: "the", "of", "and"), and not boilerplate ("Subscribe to
    our newsletter", "Читайте также", a bare URL), code or a citation
    export's markup (a BibTeX field ``abstract = "…``, an EndNote ``%X`` line).
@@ -66,6 +68,10 @@ REDUNDANCY = 0.6
 #: several in ten; a French or German sentence of a bilingual page, in the same
 #: script, next to none (HAL: an English page with the French abstract too).
 MIN_ENGLISH_FUNCTION_WORDS = 0.1
+#: In Russian text, a sentence with mostly Latin letters (English terms) still
+#: reads as Russian with at least this many Russian function words ("для", "мы",
+#: "на", "и"), more than it has English ones.
+MIN_OWN_FUNCTION_WORDS = 2
 
 CYRILLIC_LANGUAGES = {"ru", "uk", "be", "bg", "sr", "mk", "kk", "ky", "tg", "mn"}
 LATIN_LANGUAGES = {
@@ -198,11 +204,24 @@ def split_sentences(text: str) -> list[str]:
     return sentences
 
 
-def _script_ok(sentence: str, language: str | None, letters: int) -> bool:
+def _function_words(words: list[str], language: str) -> int:
+    stopwords = STOPWORDS[language]
+    return sum(word.lower() in stopwords for word in words)
+
+
+def _script_ok(sentence: str, words: list[str], language: str | None, letters: int) -> bool:
     if not letters:
         return False
     if language in CYRILLIC_LANGUAGES:
-        return sum(map(len, _CYRILLIC.findall(sentence))) >= 0.5 * letters
+        if sum(map(len, _CYRILLIC.findall(sentence))) >= 0.5 * letters:
+            return True
+        # Mostly Latin letters, yet Russian when its grammar is: technical writing keeps
+        # its terms in English ("Для fine-tuning мы используем LoRA adapters ..."), while an
+        # English or French sentence on the page has no Russian function words at all.
+        if language in STOPWORDS:
+            own = _function_words(words, language)
+            return own >= MIN_OWN_FUNCTION_WORDS and own > _function_words(words, "en")
+        return False
     if language in LATIN_LANGUAGES:
         return sum(map(len, _LATIN.findall(sentence))) >= 0.5 * letters
     return True
@@ -255,11 +274,10 @@ def is_prose(sentence: str, language: str | None = None) -> bool:
     letters = sum(map(len, words))
     if letters < 0.6 * (len(sentence) - sentence.count(" ")):
         return False
-    if _is_boilerplate(sentence) or _looks_like_code(sentence) or not _script_ok(sentence, language, letters):
+    if _is_boilerplate(sentence) or _looks_like_code(sentence) or not _script_ok(sentence, words, language, letters):
         return False
     if language == "en":
-        english = STOPWORDS["en"]
-        return sum(word.lower() in english for word in words) >= MIN_ENGLISH_FUNCTION_WORDS * len(words)
+        return _function_words(words, "en") >= MIN_ENGLISH_FUNCTION_WORDS * len(words)
     return True
 
 

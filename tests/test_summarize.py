@@ -101,6 +101,43 @@ def test_summary_keeps_to_the_language(language, script):
         assert bool(CYRILLIC.search(sentence)) is (script == "cyrillic")
 
 
+#: Russian ML writing keeps its terms in English: most letters of a sentence may be Latin.
+RUSSIAN_WITH_ENGLISH_TERMS = "\n".join(
+    [
+        "Для fine-tuning мы используем LoRA adapters с rank 16 и alpha 32 на Mistral-7B-Instruct.",
+        "В качестве optimizer взяли AdamW с learning rate 1e-4 и linear warmup.",
+        "После SFT сделали DPO на preference data из Anthropic HH-RLHF.",
+        "Для evaluation мы собрали свой benchmark из customer support логов.",
+        "We also publish the English version of this post on our company blog.",
+        "Le code et les données sont disponibles sur demande auprès des auteurs.",
+    ]
+)
+
+
+def test_russian_summary_of_sentences_full_of_english_terms():
+    summary = summarize(RUSSIAN_WITH_ENGLISH_TERMS, language="ru")
+    sentences = summary_sentences(summary)
+    assert 2 <= len(sentences) <= 4
+    assert all(sentence in RUSSIAN_WITH_ENGLISH_TERMS.split("\n")[:4] for sentence in sentences)
+
+
+@pytest.mark.parametrize(
+    "sentence, prose",
+    [
+        ("Для fine-tuning мы используем LoRA adapters с rank 16 и alpha 32 на Mistral-7B-Instruct.", True),
+        ("После SFT сделали DPO на preference data из Anthropic HH-RLHF.", True),
+        # another language on a Russian page: no Russian function words, or fewer than English ones
+        ("We also publish the English version of this post on our company blog.", False),
+        ("Le code et les données sont disponibles sur demande auprès des auteurs.", False),
+        ("The word «нейросеть» is what Russian speakers call a neural network.", False),
+        ("We deploy the model в production with the same LoRA adapters as before.", False),
+        ("Fine-tuning with LoRA adapters и DPO on preference data from HH-RLHF.", False),
+    ],
+)
+def test_russian_prose_reads_as_russian(sentence, prose):
+    assert is_prose(sentence, "ru") is prose
+
+
 #: A page with its abstract in English and in French (an English page by the language detector).
 BILINGUAL = "\n".join(
     [
