@@ -13,7 +13,10 @@ in the text's own language and never says anything the text does not:
    unmasked text at razdel's offsets. Masking rather than gluing razdel's
    pieces back together keeps "...in Ref. 5. We then..." split after "5.":
    razdel reads "5. We" right only when it does not follow a split.
-2. Keep prose sentences only: 5+ words, ending in sentence punctuation, mostly
+2. Drop the sentences that repeat the page's title or a heading (given as
+   ``headings``; words compared, so "Title." is dropped for the title "Title -
+   Journal"), and cut a heading off the sentence it is glued to.
+   Keep prose sentences only: 5+ words, ending in sentence punctuation, mostly
    letters, written in the text's script (Cyrillic for ru/uk/be/..., Latin for
    en/de/fr/...; in Russian text a sentence of mostly English terms counts
    when its function words are Russian: "Для fine-tuning мы используем LoRA
@@ -281,6 +284,43 @@ def is_prose(sentence: str, language: str | None = None) -> bool:
     return True
 
 
+# --------------------------------------------------------------------------- headings
+
+_TOKEN = re.compile(r"[^\W_]+")
+#: A heading glued onto the sentence after it (one line: "Title Text of the
+#: first sentence.") is cut off when it has at least this many words; a shorter
+#: one ("Results") may just be how the sentence starts.
+MIN_GLUED_HEADING_WORDS = 3
+
+
+def _heading_keys(headings) -> list[tuple[str, int]]:
+    """Each heading as its lower-cased words between spaces, with their count."""
+    keys = []
+    for heading in headings or ():
+        if isinstance(heading, str):
+            words = _TOKEN.findall(heading.lower())
+            if words:
+                keys.append((f" {' '.join(words)} ", len(words)))
+    return keys
+
+
+def _without_heading(sentence: str, heading_keys: list[tuple[str, int]]) -> str | None:
+    """``sentence`` with a heading it starts with cut off; None when it is a
+    heading, or part of one ("Title." out of the page title "Title - Journal").
+    Words are compared, not characters: a heading's "?" or a title's site name
+    does not make the sentence any less a copy of it."""
+    tokens = list(_TOKEN.finditer(sentence))
+    key = f" {' '.join(token[0].lower() for token in tokens)} "
+    for heading, count in heading_keys:
+        if key in heading:
+            return None
+        if count >= MIN_GLUED_HEADING_WORDS and key.startswith(heading):
+            rest = sentence[tokens[count].start() :]
+            if rest[:1].isupper():
+                return rest
+    return sentence
+
+
 # --------------------------------------------------------------------------- scoring
 
 
@@ -354,10 +394,13 @@ def summarize(
     language: str | None = None,
     fallback: str | None = None,
     max_chars: int = 600,
+    headings=(),
 ) -> str | None:
     """An extractive summary of ``text``: 2-4 of its sentences, in order, in at
     most ``max_chars`` characters. ``language`` (ISO 639-1) picks stopwords and
     the script a sentence must be written in; when None it is detected.
+    ``headings`` are the page's title and headings: a sentence that repeats one
+    is not quoted (a heading ending in "?" reads like prose).
     Falls back to ``fallback`` when the text has too little prose, and returns
     None when there is nothing at all. Deterministic; never raises on odd input.
     """
@@ -371,6 +414,9 @@ def summarize(
     language = (language or "").lower()[:3] or None
 
     sentences = split_sentences(text) if text.strip() else []
+    heading_keys = _heading_keys(headings)
+    if heading_keys:
+        sentences = [kept for kept in (_without_heading(s, heading_keys) for s in sentences) if kept]
     candidates = [(index, s) for index, s in enumerate(sentences) if is_prose(s, language)]
     if len(candidates) < MIN_SENTENCES:
         if fallback and isinstance(fallback, str) and fallback.strip():

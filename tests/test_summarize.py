@@ -176,6 +176,92 @@ def test_english_prose_reads_as_english(sentence, prose):
     assert is_prose(sentence, "en") is prose
 
 
+QUESTION_EN = "Do We Still Need Tokenizers in 2024?"
+ARTICLE_EN = [
+    "Byte-level language models read raw bytes instead of tokens, which removes a class of bugs.",
+    "Their main drawback has always been the length of the sequence they have to read.",
+    "Recent work groups the bytes, so the expensive layers run once per group of bytes.",
+]
+QUESTION_RU = "Трансформеры для табличных данных: разбор TabPFN — и что дальше?"
+ARTICLE_RU = [
+    "Градиентный бустинг до сих пор выигрывает большинство соревнований на табличных данных.",
+    "Модель TabPFN обучили на миллионах синтетических таблиц, и она не требует дообучения.",
+    "На маленьких выборках трансформер выигрывал почти везде, а на больших уступал бустингу.",
+]
+
+
+@pytest.mark.parametrize(
+    "lines, headings, language, summary",
+    [
+        # the H1 ends in "?" (or "!"), so it reads like prose
+        ([QUESTION_EN, *ARTICLE_EN], [QUESTION_EN], "en", ARTICLE_EN),
+        ([QUESTION_RU, *ARTICLE_RU], [QUESTION_RU], "ru", ARTICLE_RU),
+        ([QUESTION_RU + "!", *ARTICLE_RU], [QUESTION_RU + "!"], "ru", ARTICLE_RU),
+        # a heading further down (the page's title given too, as the fetcher does)
+        (
+            [ARTICLE_EN[0], "Why is the sequence length the real problem here?", *ARTICLE_EN[1:]],
+            [QUESTION_EN, "Why is the sequence length the real problem here?"],
+            "en",
+            ARTICLE_EN,
+        ),
+        # the title quoted in a citation line, the page's title with the journal's name after it
+        (
+            [*ARTICLE_EN, "Doe, J. et al. Tokenizers considered harmful in byte models. J Mach Learn 3, 1 (2024)."],
+            ["Tokenizers Considered Harmful in Byte Models - Journal of Machine Learning"],
+            "en",
+            ARTICLE_EN,
+        ),
+        # a heading glued onto the first sentence on one line is cut off it
+        ([f"{QUESTION_RU.rstrip('?')} {ARTICLE_RU[0]}", *ARTICLE_RU[1:]], [QUESTION_RU], "ru", ARTICLE_RU),
+    ],
+    ids=["en-question", "ru-question", "ru-exclamation", "en-h2", "title-with-journal", "ru-glued"],
+)
+def test_summary_quotes_no_title_or_heading(lines, headings, language, summary):
+    assert summarize("\n".join(lines), language=language, headings=headings) == " ".join(summary)
+
+
+def test_a_sentence_that_only_starts_like_a_short_heading_is_kept():
+    text = "\n".join(["Results", "Results were better than we expected on every task.", *ARTICLE_EN])
+    assert summarize(text, language="en", headings=["Results"]).startswith("Results were better than we expected")
+
+
+@pytest.mark.parametrize(
+    "page, summary",
+    [
+        (
+            f"<html lang='en'><head><title>{QUESTION_EN}</title></head><body><article><h1>{QUESTION_EN}</h1>"
+            + "".join(f"<p>{sentence}</p>" for sentence in ARTICLE_EN)
+            + "</article></body></html>",
+            " ".join(ARTICLE_EN),
+        ),
+        (
+            f"<html lang='ru'><head><title>{QUESTION_RU} / Хабр</title></head><body><article>"
+            f"<h1>{QUESTION_RU}</h1><p>{ARTICLE_RU[0]}</p><h2>Почему бустинг всё ещё выигрывает на таблицах?</h2>"
+            + "".join(f"<p>{sentence}</p>" for sentence in ARTICLE_RU[1:])
+            + "</article></body></html>",
+            " ".join(ARTICLE_RU),
+        ),
+    ],
+    ids=["en", "ru"],
+)
+def test_page_summary_skips_its_headings(page, summary):
+    from readinglist.fetching import extract_page
+
+    fields = extract_page(page.encode(), "https://example.org/post", "text/html; charset=utf-8", None)
+    assert fields["summary"] == summary
+
+
+def test_real_paper_page_summary_quotes_no_title(realworld):
+    # Springer: the citation line repeats the title, which is the page title before " - Journal of ..."
+    from readinglist.fetching import extract_page
+
+    page = (realworld / "other-article-html" / "springer_10.1007_s10924-010-0192-1__papis.html").read_bytes()
+    fields = extract_page(page, "https://link.springer.com/article/10.1007/s10924-010-0192-1", "text/html", None)
+    sentences = summary_sentences(fields["summary"])
+    assert 2 <= len(sentences) <= 4
+    assert all(sentence in fields["description"] for sentence in sentences)  # the abstract's sentences only
+
+
 CENTRAL = (
     "The library thanks the volunteers, the bakers and the families whose children filled "
     "the reading chairs and the repaired shelves on opening day."
