@@ -456,6 +456,18 @@ def summarize(
     return " ".join(candidates[i][1] for i in sorted(chosen))
 
 
+def summary_of_abstract(abstract: str | None, *, language: str | None = None, max_chars: int = 600) -> str | None:
+    """A paper's abstract as its summary: the abstract itself when it fits in
+    ``max_chars``, else its extractive summary (whole sentences; its leading
+    ones when it has too little prose to pick from). Whoever needs the whole
+    abstract (the exports) keeps it apart."""
+    if not abstract or not abstract.strip():
+        return None
+    if len(abstract) <= max_chars:
+        return abstract
+    return summarize(abstract, language=language, fallback=abstract, max_chars=max_chars)
+
+
 # --------------------------------------------------------------------------- LLM (optional)
 
 LLM_MAX_INPUT_CHARS = 24_000

@@ -16,6 +16,7 @@ from harvester.summarize import (
     split_sentences,
     summarize,
     summarize_with_llm,
+    summary_of_abstract,
 )
 
 CYRILLIC = re.compile(r"[а-яё]", re.I)
@@ -260,6 +261,52 @@ def test_real_paper_page_summary_quotes_no_title(realworld):
     sentences = summary_sentences(fields["summary"])
     assert 2 <= len(sentences) <= 4
     assert all(sentence in fields["description"] for sentence in sentences)  # the abstract's sentences only
+
+
+ABSTRACT_EN = (
+    "Pruning removes the weights of a language model that matter least for its answers. We study which facts a "
+    "pruned language model forgets first, and how fast it forgets them as the pruning rate grows. Rare facts are "
+    "lost long before common ones, even at a pruning rate of ten percent. Common facts survive until half of the "
+    "weights are gone, and the loss on ordinary text barely moves until then. The usual benchmarks therefore hide "
+    "the damage, since they ask mostly about common facts. We propose choosing the weights to prune by their effect "
+    "on a small set of rare facts. This keeps most rare facts at the same pruning rate and costs one extra pass over "
+    "the calibration data."
+)
+ABSTRACT_RU = (
+    "Прунинг удаляет веса языковой модели, которые меньше всего влияют на её ответы. Мы изучаем, какие факты "
+    "модель забывает первыми после прунинга и как быстро это происходит при росте доли удалённых весов. Редкие "
+    "факты теряются задолго до частых, даже когда удалена лишь десятая часть весов. Частые факты сохраняются, "
+    "пока не удалена половина весов, и потери на обычном тексте до этого почти не меняются. Поэтому привычные "
+    "бенчмарки скрывают ущерб: они спрашивают в основном о частых фактах. Мы предлагаем выбирать веса для "
+    "удаления по их влиянию на небольшой набор редких фактов. Так сохраняется большинство редких фактов при той же "
+    "доле удалённых весов, а стоит это одного лишнего прохода по калибровочным данным."
+)
+
+
+@pytest.mark.parametrize("abstract, language", [(ABSTRACT_EN, "en"), (ABSTRACT_RU, "ru")])
+def test_a_long_abstract_is_summarized_in_whole_sentences(abstract, language):
+    assert len(abstract) > 600
+    summary = summary_of_abstract(abstract, language=language)
+    sentences = summary_sentences(summary)
+    assert len(summary) <= 600 and 2 <= len(sentences) <= 4
+    positions = [abstract.index(sentence) for sentence in sentences]
+    assert positions == sorted(positions)
+
+
+@pytest.mark.parametrize(
+    "abstract, summary",
+    [
+        ("Short abstracts are the summary as they are. Nothing is dropped.",
+         "Short abstracts are the summary as they are. Nothing is dropped."),
+        # too little prose to pick sentences from: its leading whole sentences
+        ("$O(n^2)$ = {x}; [y] <z> (w) $$ also. " * 30, "$O(n^2)$ = {x}; [y] <z> (w) $$ also." + " $O(n^2)$ = {x}; [y] <z> (w) $$ also." * 15),
+        (None, None),
+        ("   ", None),
+    ],
+    ids=["short", "no-prose", "none", "blank"],
+)
+def test_summary_of_an_abstract(abstract, summary):
+    assert summary_of_abstract(abstract, language="en") == summary
 
 
 CENTRAL = (
