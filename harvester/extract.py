@@ -125,6 +125,9 @@ class Extracted:
     word_count: int = 0
     reading_minutes: int | None = None
     charset: str | None = None
+    #: The text's heading lines (HTML ``<h1>``-``<h6>`` that made it into the text),
+    #: so a summary does not quote one.
+    headings: tuple[str, ...] = ()
 
 
 # --------------------------------------------------------------------------- entry point
@@ -774,7 +777,15 @@ def _extract_html(body: bytes, *, url: str, media_type: str | None, declared: st
         description=description,
         language=language,
         text=text,
+        headings=_headings(getattr(document, "body", None)),
     )
+
+
+def _headings(body) -> tuple[str, ...]:
+    """The heading lines of trafilatura's main text (its ``<head>`` elements)."""
+    if body is None:
+        return ()
+    return tuple(filter(None, (clean_line(" ".join(node.itertext())) for node in body.iter("head"))))
 
 
 # --------------------------------------------------------------------------- PDF

@@ -13,9 +13,14 @@ in the text's own language and never says anything the text does not:
    unmasked text at razdel's offsets. Masking rather than gluing razdel's
    pieces back together keeps "...in Ref. 5. We then..." split after "5.":
    razdel reads "5. We" right only when it does not follow a split.
-2. Keep prose sentences only: 5+ words, ending in sentence punctuation, mostly
+2. Drop the sentences that repeat the page's title or a heading (given as
+   ``headings``; words compared, so "Title." is dropped for the title "Title -
+   Journal"), and cut a heading off the sentence it is glued to.
+   Keep prose sentences only: 5+ words, ending in sentence punctuation, mostly
    letters, written in the text's script (Cyrillic for ru/uk/be/..., Latin for
-   en/de/fr/...) and, in English text, English (one word in ten or more a
+   en/de/fr/...; in Russian text a sentence of mostly English terms counts
+   when its function words are Russian: "Для fine-tuning мы используем LoRA
+   adapters") and, in English text, English (one word in ten or more a
    function word: "the", "of", "and"), and not boilerplate ("Subscribe to
    our newsletter", "Читайте также", a bare URL), code or a citation
    export's markup (a BibTeX field ``abstract = "…``, an EndNote ``%X`` line).
@@ -66,6 +71,10 @@ REDUNDANCY = 0.6
 #: several in ten; a French or German sentence of a bilingual page, in the same
 #: script, next to none (HAL: an English page with the French abstract too).
 MIN_ENGLISH_FUNCTION_WORDS = 0.1
+#: In Russian text, a sentence with mostly Latin letters (English terms) still
+#: reads as Russian with at least this many Russian function words ("для", "мы",
+#: "на", "и"), more than it has English ones.
+MIN_OWN_FUNCTION_WORDS = 2
 
 CYRILLIC_LANGUAGES = {"ru", "uk", "be", "bg", "sr", "mk", "kk", "ky", "tg", "mn"}
 LATIN_LANGUAGES = {
@@ -198,11 +207,24 @@ def split_sentences(text: str) -> list[str]:
     return sentences
 
 
-def _script_ok(sentence: str, language: str | None, letters: int) -> bool:
+def _function_words(words: list[str], language: str) -> int:
+    stopwords = STOPWORDS[language]
+    return sum(word.lower() in stopwords for word in words)
+
+
+def _script_ok(sentence: str, words: list[str], language: str | None, letters: int) -> bool:
     if not letters:
         return False
     if language in CYRILLIC_LANGUAGES:
-        return sum(map(len, _CYRILLIC.findall(sentence))) >= 0.5 * letters
+        if sum(map(len, _CYRILLIC.findall(sentence))) >= 0.5 * letters:
+            return True
+        # Mostly Latin letters, yet Russian when its grammar is: technical writing keeps
+        # its terms in English ("Для fine-tuning мы используем LoRA adapters ..."), while an
+        # English or French sentence on the page has no Russian function words at all.
+        if language in STOPWORDS:
+            own = _function_words(words, language)
+            return own >= MIN_OWN_FUNCTION_WORDS and own > _function_words(words, "en")
+        return False
     if language in LATIN_LANGUAGES:
         return sum(map(len, _LATIN.findall(sentence))) >= 0.5 * letters
     return True
@@ -255,12 +277,48 @@ def is_prose(sentence: str, language: str | None = None) -> bool:
     letters = sum(map(len, words))
     if letters < 0.6 * (len(sentence) - sentence.count(" ")):
         return False
-    if _is_boilerplate(sentence) or _looks_like_code(sentence) or not _script_ok(sentence, language, letters):
+    if _is_boilerplate(sentence) or _looks_like_code(sentence) or not _script_ok(sentence, words, language, letters):
         return False
     if language == "en":
-        english = STOPWORDS["en"]
-        return sum(word.lower() in english for word in words) >= MIN_ENGLISH_FUNCTION_WORDS * len(words)
+        return _function_words(words, "en") >= MIN_ENGLISH_FUNCTION_WORDS * len(words)
     return True
+
+
+# --------------------------------------------------------------------------- headings
+
+_TOKEN = re.compile(r"[^\W_]+")
+#: A heading glued onto the sentence after it (one line: "Title Text of the
+#: first sentence.") is cut off when it has at least this many words; a shorter
+#: one ("Results") may just be how the sentence starts.
+MIN_GLUED_HEADING_WORDS = 3
+
+
+def _heading_keys(headings) -> list[tuple[str, int]]:
+    """Each heading as its lower-cased words between spaces, with their count."""
+    keys = []
+    for heading in headings or ():
+        if isinstance(heading, str):
+            words = _TOKEN.findall(heading.lower())
+            if words:
+                keys.append((f" {' '.join(words)} ", len(words)))
+    return keys
+
+
+def _without_heading(sentence: str, heading_keys: list[tuple[str, int]]) -> str | None:
+    """``sentence`` with a heading it starts with cut off; None when it is a
+    heading, or part of one ("Title." out of the page title "Title - Journal").
+    Words are compared, not characters: a heading's "?" or a title's site name
+    does not make the sentence any less a copy of it."""
+    tokens = list(_TOKEN.finditer(sentence))
+    key = f" {' '.join(token[0].lower() for token in tokens)} "
+    for heading, count in heading_keys:
+        if key in heading:
+            return None
+        if count >= MIN_GLUED_HEADING_WORDS and key.startswith(heading):
+            rest = sentence[tokens[count].start() :]
+            if rest[:1].isupper():
+                return rest
+    return sentence
 
 
 # --------------------------------------------------------------------------- scoring
@@ -336,10 +394,13 @@ def summarize(
     language: str | None = None,
     fallback: str | None = None,
     max_chars: int = 600,
+    headings=(),
 ) -> str | None:
     """An extractive summary of ``text``: 2-4 of its sentences, in order, in at
     most ``max_chars`` characters. ``language`` (ISO 639-1) picks stopwords and
     the script a sentence must be written in; when None it is detected.
+    ``headings`` are the page's title and headings: a sentence that repeats one
+    is not quoted (a heading ending in "?" reads like prose).
     Falls back to ``fallback`` when the text has too little prose, and returns
     None when there is nothing at all. Deterministic; never raises on odd input.
     """
@@ -353,6 +414,9 @@ def summarize(
     language = (language or "").lower()[:3] or None
 
     sentences = split_sentences(text) if text.strip() else []
+    heading_keys = _heading_keys(headings)
+    if heading_keys:
+        sentences = [kept for kept in (_without_heading(s, heading_keys) for s in sentences) if kept]
     candidates = [(index, s) for index, s in enumerate(sentences) if is_prose(s, language)]
     if len(candidates) < MIN_SENTENCES:
         if fallback and isinstance(fallback, str) and fallback.strip():
@@ -390,6 +454,18 @@ def summarize(
     if not chosen:  # every prose sentence is longer than max_chars
         return _truncate(candidates[ranking[0]][1], max_chars)
     return " ".join(candidates[i][1] for i in sorted(chosen))
+
+
+def summary_of_abstract(abstract: str | None, *, language: str | None = None, max_chars: int = 600) -> str | None:
+    """A paper's abstract as its summary: the abstract itself when it fits in
+    ``max_chars``, else its extractive summary (whole sentences; its leading
+    ones when it has too little prose to pick from). Whoever needs the whole
+    abstract (the exports) keeps it apart."""
+    if not abstract or not abstract.strip():
+        return None
+    if len(abstract) <= max_chars:
+        return abstract
+    return summarize(abstract, language=language, fallback=abstract, max_chars=max_chars)
 
 
 # --------------------------------------------------------------------------- LLM (optional)

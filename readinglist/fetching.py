@@ -352,7 +352,12 @@ def extract_page(
         except SummarizerError as error:
             logger.warning("%s: llm summary failed, using the extractive one (%s)", url, error)
     if not fields["summary"]:
-        fields["summary"] = summarize(extracted.text or "", language=extracted.language, fallback=extracted.description)
+        fields["summary"] = summarize(
+            extracted.text or "",
+            language=extracted.language,
+            fallback=extracted.description,
+            headings=(extracted.title, *extracted.headings),
+        )
     return fields
 
 

@@ -6,7 +6,7 @@ site, then writes what it learned into ``items``:
 
 * ``title`` (``title_source = 'api'``: it overrides titles guessed from
   anchors, previews or pages), ``authors`` (JSON list), ``published``,
-  ``summary`` (abstract, README excerpt, card paragraph, post text),
+  ``summary`` (abstract or its extract, README excerpt, card paragraph, post text),
   ``description``, ``site_name``, ``language``, ``reading_minutes`` (Habr);
 * ``meta`` (JSON object): the site's own fields, merged into what is there;
 * ``tags``: GitHub topics and Habr hubs join the user's tags. The ones a site

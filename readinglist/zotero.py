@@ -120,7 +120,7 @@ def zotero_item(record: Record, collections: list[str] = ()) -> dict:
         "itemType": item_type,
         "title": record.title_or_url,
         "creators": [_creator(person, creator_type) for person in people],
-        "abstractNote": record.summary,
+        "abstractNote": record.abstract,
         "date": record.date_iso if record.date_source == "published" else None,
         "url": record.url,
         "accessDate": _access_date(record.accessed_at),

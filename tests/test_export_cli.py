@@ -598,3 +598,48 @@ def test_a_cut_author_list_says_others_only_in_bibtex(db_path):
         "AU  - Lee, Ann", "AU  - Chen, Bo"]
     assert [a["family"] for a in json.loads(run(db_path, "-f", "csljson").output)[0]["author"]] == ["Lee", "Chen"]
     assert [c["lastName"] for c in zotero_item(select_items(db)[0])["creators"]] == ["Lee", "Chen"]
+
+
+LONG_ABSTRACT = (
+    "Pruning removes the weights of a language model that matter least for its answers. We study which facts a pruned "
+    "language model forgets first, and how fast it forgets them as the pruning rate grows. Rare facts are lost long "
+    "before common ones, even at a pruning rate of ten percent. Common facts survive until half of the weights are "
+    "gone, and the loss on ordinary text barely moves until then. The usual benchmarks therefore hide the damage, "
+    "since they ask mostly about common facts. We propose choosing the weights to prune by their effect on a small set "
+    "of rare facts. This keeps most rare facts at the same pruning rate and costs one extra pass over the calibration data."
+)
+LONG_ABSTRACT_SUMMARY = (
+    "Pruning removes the weights of a language model that matter least for its answers. We study which facts a pruned "
+    "language model forgets first, and how fast it forgets them as the pruning rate grows. Rare facts are lost long "
+    "before common ones, even at a pruning rate of ten percent. This keeps most rare facts at the same pruning rate "
+    "and costs one extra pass over the calibration data."
+)
+
+
+@pytest.mark.parametrize("fmt", ["bibtex", "biblatex", "ris", "csljson", "zotero", "netscape", "json"])
+def test_citation_formats_export_the_whole_abstract_of_a_paper_whose_summary_is_shorter(db_path, fmt):
+    # arXiv's abstract is longer than a summary may be: the summary is its extract, the abstract stays whole.
+    from pybtex.database import parse_string
+
+    from readinglist.export import select_items
+    from readinglist.zotero import zotero_item
+
+    db = open_db(db_path)
+    add_described_item(db, "https://arxiv.org/abs/2401.00001", ("arxiv", "arxiv_long_abstract.atom.xml"),
+                       arxiv_id="2401.00001")
+    if fmt == "zotero":
+        assert zotero_item(select_items(db)[0])["abstractNote"] == LONG_ABSTRACT
+        return
+    result = run(db_path, "-f", fmt)
+    assert result.exit_code == 0
+    if fmt in ("bibtex", "biblatex"):
+        (entry,) = parse_string(result.output, "bibtex").entries.values()
+        assert _unbraced(entry.fields["abstract"]) == LONG_ABSTRACT
+    elif fmt == "ris":
+        assert f"\nAB  - {LONG_ABSTRACT}\n" in result.output
+    elif fmt == "csljson":
+        assert json.loads(result.output)[0]["abstract"] == LONG_ABSTRACT
+    elif fmt == "netscape":
+        assert f"<DD>{LONG_ABSTRACT_SUMMARY}\n" in result.output
+    else:
+        assert json.loads(result.output)[0]["summary"] == LONG_ABSTRACT_SUMMARY

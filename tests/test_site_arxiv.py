@@ -79,7 +79,20 @@ def test_to_metadata():
         "comment": lora.comment,
         "journal_ref": "ICLR 2022",
         "doi": "10.1000/example.lora.2022",
+        "abstract": lora.abstract,
     }
+
+
+def test_a_long_abstract_is_summarized_and_kept_whole_in_meta(fixtures):
+    (entry,) = arxiv.parse_feed((fixtures / "export" / "arxiv_long_abstract.atom.xml").read_bytes())
+    metadata = arxiv.to_metadata(entry)
+    assert len(entry.abstract) == 675 and metadata.meta["abstract"] == entry.abstract
+    assert metadata.summary == (
+        "Pruning removes the weights of a language model that matter least for its answers. We study which facts a "
+        "pruned language model forgets first, and how fast it forgets them as the pruning rate grows. Rare facts are "
+        "lost long before common ones, even at a pruning rate of ten percent. This keeps most rare facts at the same "
+        "pruning rate and costs one extra pass over the calibration data."
+    )
 
 
 @pytest.mark.parametrize(

@@ -7,6 +7,7 @@ import json
 import pytest
 
 from harvester.sites import crossref
+from harvester.summarize import split_sentences
 from sites_helpers import add_item, fixture_bytes, item, run_stage, settings_for
 
 
@@ -35,6 +36,7 @@ def test_crossref_mapping():
                          {"literal": "The LoRA Consortium"}],
         "year": 2022,
         "arxiv_id": "2106.09685",
+        "abstract": metadata.summary,  # short: the summary is the whole abstract
     }
 
 
@@ -135,7 +137,11 @@ def test_realworld_crossref(realworld):
         assert bool(metadata.published) is ("icdcsw" not in path.name), path.name
         assert "<jats" not in (metadata.summary or "") and "</" not in (metadata.summary or ""), path.name
     abstract = crossref.parse_crossref((folder / "papis_test_2_abstract_10.32396_usurj.v1i1.55.json").read_bytes())
-    assert abstract.summary.startswith("In the international community, human dependence on plastic is increasing.")
+    # 1409 characters: whole for the exports, 2-4 of its sentences as the summary
+    assert abstract.meta["abstract"].startswith("In the international community, human dependence on plastic is increasing.")
+    assert len(abstract.meta["abstract"]) == 1409
+    assert len(abstract.summary) <= 600 and 2 <= len(split_sentences(abstract.summary)) <= 4
+    assert all(sentence in abstract.meta["abstract"] for sentence in split_sentences(abstract.summary))
     chapter = crossref.parse_crossref((folder / "papis_test_4_multiple_isbn_10.1007_978-3-0348-8720-5_13.json").read_bytes())
     assert chapter.meta["type"] == "book-chapter" and len(chapter.meta["isbn"]) >= 2
     datacite = crossref.parse_datacite((folder / "commonmeta_datacite_10.5438_4k3m-nyvg.json").read_bytes())

@@ -60,6 +60,21 @@ def test_summary_is_whole_sentences_of_the_article(description):
     assert 2 <= len(sentences) <= 4 and all(s in HABR_BODY for s in sentences)
 
 
+def test_summary_quotes_no_heading_of_the_article():
+    # Headings that read like prose: the title and an <h2>, both ending in "?"
+    body = HABR_BODY.replace("<h2>Часть 1</h2>", "<h2>Зачем вообще ускорять ответы большой модели?</h2>")
+    page = fixture_bytes("habr_article.html").decode().replace("<p>Текст статьи.</p>", body)
+    title = "Как мы ускорили инференс LLM в три раза"
+    page = page.replace(title, "Как мы ускорили инференс LLM в три раза и зачем это нужно?")
+    page = page.replace(
+        "<p>В этой статье", "<p>Как мы ускорили инференс LLM в три раза и зачем это нужно?</p><p>В этой статье"
+    )
+    metadata = habr.parse_article(page.encode())
+    assert metadata.title == "Как мы ускорили инференс LLM в три раза и зачем это нужно?"
+    assert metadata.summary.startswith("В этой статье я расскажу")
+    assert "Зачем" not in metadata.summary and "?" not in metadata.summary
+
+
 @pytest.mark.parametrize(
     "text, expected",
     [

@@ -16,6 +16,7 @@ from harvester.summarize import (
     split_sentences,
     summarize,
     summarize_with_llm,
+    summary_of_abstract,
 )
 
 CYRILLIC = re.compile(r"[а-яё]", re.I)
@@ -101,6 +102,43 @@ def test_summary_keeps_to_the_language(language, script):
         assert bool(CYRILLIC.search(sentence)) is (script == "cyrillic")
 
 
+#: Russian ML writing keeps its terms in English: most letters of a sentence may be Latin.
+RUSSIAN_WITH_ENGLISH_TERMS = "\n".join(
+    [
+        "Для fine-tuning мы используем LoRA adapters с rank 16 и alpha 32 на Mistral-7B-Instruct.",
+        "В качестве optimizer взяли AdamW с learning rate 1e-4 и linear warmup.",
+        "После SFT сделали DPO на preference data из Anthropic HH-RLHF.",
+        "Для evaluation мы собрали свой benchmark из customer support логов.",
+        "We also publish the English version of this post on our company blog.",
+        "Le code et les données sont disponibles sur demande auprès des auteurs.",
+    ]
+)
+
+
+def test_russian_summary_of_sentences_full_of_english_terms():
+    summary = summarize(RUSSIAN_WITH_ENGLISH_TERMS, language="ru")
+    sentences = summary_sentences(summary)
+    assert 2 <= len(sentences) <= 4
+    assert all(sentence in RUSSIAN_WITH_ENGLISH_TERMS.split("\n")[:4] for sentence in sentences)
+
+
+@pytest.mark.parametrize(
+    "sentence, prose",
+    [
+        ("Для fine-tuning мы используем LoRA adapters с rank 16 и alpha 32 на Mistral-7B-Instruct.", True),
+        ("После SFT сделали DPO на preference data из Anthropic HH-RLHF.", True),
+        # another language on a Russian page: no Russian function words, or fewer than English ones
+        ("We also publish the English version of this post on our company blog.", False),
+        ("Le code et les données sont disponibles sur demande auprès des auteurs.", False),
+        ("The word «нейросеть» is what Russian speakers call a neural network.", False),
+        ("We deploy the model в production with the same LoRA adapters as before.", False),
+        ("Fine-tuning with LoRA adapters и DPO on preference data from HH-RLHF.", False),
+    ],
+)
+def test_russian_prose_reads_as_russian(sentence, prose):
+    assert is_prose(sentence, "ru") is prose
+
+
 #: A page with its abstract in English and in French (an English page by the language detector).
 BILINGUAL = "\n".join(
     [
@@ -137,6 +175,138 @@ def test_an_english_summary_quotes_no_sentence_in_another_latin_language():
 )
 def test_english_prose_reads_as_english(sentence, prose):
     assert is_prose(sentence, "en") is prose
+
+
+QUESTION_EN = "Do We Still Need Tokenizers in 2024?"
+ARTICLE_EN = [
+    "Byte-level language models read raw bytes instead of tokens, which removes a class of bugs.",
+    "Their main drawback has always been the length of the sequence they have to read.",
+    "Recent work groups the bytes, so the expensive layers run once per group of bytes.",
+]
+QUESTION_RU = "Трансформеры для табличных данных: разбор TabPFN — и что дальше?"
+ARTICLE_RU = [
+    "Градиентный бустинг до сих пор выигрывает большинство соревнований на табличных данных.",
+    "Модель TabPFN обучили на миллионах синтетических таблиц, и она не требует дообучения.",
+    "На маленьких выборках трансформер выигрывал почти везде, а на больших уступал бустингу.",
+]
+
+
+@pytest.mark.parametrize(
+    "lines, headings, language, summary",
+    [
+        # the H1 ends in "?" (or "!"), so it reads like prose
+        ([QUESTION_EN, *ARTICLE_EN], [QUESTION_EN], "en", ARTICLE_EN),
+        ([QUESTION_RU, *ARTICLE_RU], [QUESTION_RU], "ru", ARTICLE_RU),
+        ([QUESTION_RU + "!", *ARTICLE_RU], [QUESTION_RU + "!"], "ru", ARTICLE_RU),
+        # a heading further down (the page's title given too, as the fetcher does)
+        (
+            [ARTICLE_EN[0], "Why is the sequence length the real problem here?", *ARTICLE_EN[1:]],
+            [QUESTION_EN, "Why is the sequence length the real problem here?"],
+            "en",
+            ARTICLE_EN,
+        ),
+        # the title quoted in a citation line, the page's title with the journal's name after it
+        (
+            [*ARTICLE_EN, "Doe, J. et al. Tokenizers considered harmful in byte models. J Mach Learn 3, 1 (2024)."],
+            ["Tokenizers Considered Harmful in Byte Models - Journal of Machine Learning"],
+            "en",
+            ARTICLE_EN,
+        ),
+        # a heading glued onto the first sentence on one line is cut off it
+        ([f"{QUESTION_RU.rstrip('?')} {ARTICLE_RU[0]}", *ARTICLE_RU[1:]], [QUESTION_RU], "ru", ARTICLE_RU),
+    ],
+    ids=["en-question", "ru-question", "ru-exclamation", "en-h2", "title-with-journal", "ru-glued"],
+)
+def test_summary_quotes_no_title_or_heading(lines, headings, language, summary):
+    assert summarize("\n".join(lines), language=language, headings=headings) == " ".join(summary)
+
+
+def test_a_sentence_that_only_starts_like_a_short_heading_is_kept():
+    text = "\n".join(["Results", "Results were better than we expected on every task.", *ARTICLE_EN])
+    assert summarize(text, language="en", headings=["Results"]).startswith("Results were better than we expected")
+
+
+@pytest.mark.parametrize(
+    "page, summary",
+    [
+        (
+            f"<html lang='en'><head><title>{QUESTION_EN}</title></head><body><article><h1>{QUESTION_EN}</h1>"
+            + "".join(f"<p>{sentence}</p>" for sentence in ARTICLE_EN)
+            + "</article></body></html>",
+            " ".join(ARTICLE_EN),
+        ),
+        (
+            f"<html lang='ru'><head><title>{QUESTION_RU} / Хабр</title></head><body><article>"
+            f"<h1>{QUESTION_RU}</h1><p>{ARTICLE_RU[0]}</p><h2>Почему бустинг всё ещё выигрывает на таблицах?</h2>"
+            + "".join(f"<p>{sentence}</p>" for sentence in ARTICLE_RU[1:])
+            + "</article></body></html>",
+            " ".join(ARTICLE_RU),
+        ),
+    ],
+    ids=["en", "ru"],
+)
+def test_page_summary_skips_its_headings(page, summary):
+    from readinglist.fetching import extract_page
+
+    fields = extract_page(page.encode(), "https://example.org/post", "text/html; charset=utf-8", None)
+    assert fields["summary"] == summary
+
+
+def test_real_paper_page_summary_quotes_no_title(realworld):
+    # Springer: the citation line repeats the title, which is the page title before " - Journal of ..."
+    from readinglist.fetching import extract_page
+
+    page = (realworld / "other-article-html" / "springer_10.1007_s10924-010-0192-1__papis.html").read_bytes()
+    fields = extract_page(page, "https://link.springer.com/article/10.1007/s10924-010-0192-1", "text/html", None)
+    sentences = summary_sentences(fields["summary"])
+    assert 2 <= len(sentences) <= 4
+    assert all(sentence in fields["description"] for sentence in sentences)  # the abstract's sentences only
+
+
+ABSTRACT_EN = (
+    "Pruning removes the weights of a language model that matter least for its answers. We study which facts a "
+    "pruned language model forgets first, and how fast it forgets them as the pruning rate grows. Rare facts are "
+    "lost long before common ones, even at a pruning rate of ten percent. Common facts survive until half of the "
+    "weights are gone, and the loss on ordinary text barely moves until then. The usual benchmarks therefore hide "
+    "the damage, since they ask mostly about common facts. We propose choosing the weights to prune by their effect "
+    "on a small set of rare facts. This keeps most rare facts at the same pruning rate and costs one extra pass over "
+    "the calibration data."
+)
+ABSTRACT_RU = (
+    "Прунинг удаляет веса языковой модели, которые меньше всего влияют на её ответы. Мы изучаем, какие факты "
+    "модель забывает первыми после прунинга и как быстро это происходит при росте доли удалённых весов. Редкие "
+    "факты теряются задолго до частых, даже когда удалена лишь десятая часть весов. Частые факты сохраняются, "
+    "пока не удалена половина весов, и потери на обычном тексте до этого почти не меняются. Поэтому привычные "
+    "бенчмарки скрывают ущерб: они спрашивают в основном о частых фактах. Мы предлагаем выбирать веса для "
+    "удаления по их влиянию на небольшой набор редких фактов. Так сохраняется большинство редких фактов при той же "
+    "доле удалённых весов, а стоит это одного лишнего прохода по калибровочным данным."
+)
+
+
+@pytest.mark.parametrize("abstract, language", [(ABSTRACT_EN, "en"), (ABSTRACT_RU, "ru")])
+def test_a_long_abstract_is_summarized_in_whole_sentences(abstract, language):
+    assert len(abstract) > 600
+    summary = summary_of_abstract(abstract, language=language)
+    sentences = summary_sentences(summary)
+    assert len(summary) <= 600 and 2 <= len(sentences) <= 4
+    positions = [abstract.index(sentence) for sentence in sentences]
+    assert positions == sorted(positions)
+
+
+@pytest.mark.parametrize(
+    "abstract, summary",
+    [
+        ("Short abstracts are the summary as they are. Nothing is dropped.",
+         "Short abstracts are the summary as they are. Nothing is dropped."),
+        # too little prose to pick sentences from: its leading whole sentences
+        ("$O(n^2)$ = {x}; [y] <z> (w) $$ also. " * 30, "$O(n^2)$ = {x}; [y] <z> (w) $$ also." + " $O(n^2)$ = {x}; [y] <z> (w) $$ also." * 15),
+        (None, None),
+        ("   ", None),
+    ],
+    ids=["short", "no-prose", "none", "blank"],
+)
+def test_summary_of_an_abstract(abstract, summary):
+    assert summary_of_abstract(abstract, language="en") == summary
 
 
 CENTRAL = (

@@ -21,6 +21,7 @@ from urllib.parse import urlencode
 
 from harvester.language import detect_language
 from harvester.sites.base import OK, SiteMetadata, collapse
+from harvester.summarize import summary_of_abstract
 
 __all__ = [
     "ArxivEntry",
@@ -191,20 +192,25 @@ def _parse_entry(entry: ET.Element) -> ArxivEntry:
 
 
 def to_metadata(entry: ArxivEntry) -> SiteMetadata:
-    """An entry as the item's metadata: abstract -> summary, categories etc. -> meta."""
+    """An entry as the item's metadata: the abstract -> summary (its extractive
+    summary when longer than a summary may be) and meta.abstract (whole, for the
+    exports), categories etc. -> meta."""
     meta: dict = {"arxiv_id": entry.arxiv_id}
     for name in ("version", "primary_category", "categories", "published", "updated", "comment", "journal_ref", "doi"):
         value = getattr(entry, name)
         if value:
             meta[name] = value
+    language = detect_language(entry.abstract)
+    if entry.abstract:
+        meta["abstract"] = entry.abstract
     return SiteMetadata(
         status=OK,
         title=entry.title,
         authors=list(entry.authors),
         published=entry.published[:10] if entry.published else None,
-        summary=entry.abstract or None,
+        summary=summary_of_abstract(entry.abstract, language=language),
         site_name="arXiv",
-        language=detect_language(entry.abstract),
+        language=language,
         meta=meta,
         doi=entry.doi,
         arxiv_id=entry.arxiv_id,

@@ -20,6 +20,7 @@ import re
 from urllib.parse import quote
 
 from harvester.sites.base import FAILED, OK, SiteMetadata, collapse, classify_status, strip_markup
+from harvester.summarize import summary_of_abstract
 
 __all__ = ["crossref_url", "datacite_url", "parse_crossref", "parse_datacite", "publication_date", "classify"]
 
@@ -157,14 +158,16 @@ def parse_crossref(body: bytes | str) -> SiteMetadata:
     if arxiv_id:
         meta["arxiv_id"] = arxiv_id
     language = work.get("language")
+    language = language.split("-")[0].lower() if isinstance(language, str) and language else None
+    meta["abstract"] = clean_abstract(work.get("abstract"))  # whole, for the exports
     return SiteMetadata(
         status=OK,
         title=title,
         authors=authors,
         published=published,
-        summary=clean_abstract(work.get("abstract")),
+        summary=summary_of_abstract(meta["abstract"], language=language),
         site_name=container or work.get("publisher"),
-        language=language.split("-")[0].lower() if isinstance(language, str) and language else None,
+        language=language,
         meta={k: v for k, v in meta.items() if v is not None},
         doi=work["DOI"].lower(),
         arxiv_id=arxiv_id,
@@ -254,14 +257,16 @@ def parse_datacite(body: bytes | str) -> SiteMetadata:
             arxiv_id = normalize_id(str(related["relatedIdentifier"]).split("arxiv.org/abs/")[-1])
             break
     language = attrs.get("language")
+    language = language.split("-")[0].lower() if isinstance(language, str) and language else None
+    meta["abstract"] = clean_abstract(abstract)  # whole, for the exports
     return SiteMetadata(
         status=OK,
         title=_first(titles),
         authors=authors,
         published=published,
-        summary=clean_abstract(abstract),
+        summary=summary_of_abstract(meta["abstract"], language=language),
         site_name=container or publisher,
-        language=language.split("-")[0].lower() if isinstance(language, str) and language else None,
+        language=language,
         meta={k: v for k, v in meta.items() if v is not None},
         doi=attrs["doi"].lower(),
         arxiv_id=arxiv_id,

@@ -120,7 +120,12 @@ def parse_article(body: bytes | str) -> SiteMetadata:
     body_node = tree.css_first(".tm-article-body") or tree.css_first(".post__text")
     # Whole sentences of the article, as for any page; its lines kept apart, so
     # a heading or a table of contents is never glued to a sentence.
-    summary = summarize(node_text(body_node), language=language, fallback=description, max_chars=SUMMARY_CHARS)
+    headings = [title]
+    if body_node is not None:
+        headings += [node_text(node) for node in body_node.css("h1, h2, h3, h4, h5, h6")]
+    summary = summarize(
+        node_text(body_node), language=language, fallback=description, max_chars=SUMMARY_CHARS, headings=headings
+    )
     meta = {"hubs": hubs, "company": companies[0] if companies else None, "reading_time": reading}
     return SiteMetadata(
         status=OK,

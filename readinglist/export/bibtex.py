@@ -237,7 +237,7 @@ def entry_fields(record: Record, biblatex: bool) -> tuple[str, list[tuple[str, s
     if record.language and record.language.lower() in LANGIDS:
         raw("langid", LANGIDS[record.language.lower()])
     text("keywords", ", ".join(tag.replace(",", " ") for tag in record.tags))
-    text("abstract", " ".join(record.summary.split()) if record.summary else None)
+    text("abstract", " ".join(record.abstract.split()) if record.abstract else None)
     text("annote", " ".join(record.note.split()) if record.note else None)
     return entry_type, fields
 

@@ -66,7 +66,7 @@ def csl_item(record: Record) -> dict:
         "DOI": record.doi or record.arxiv_doi,
         "URL": record.url,
         "language": record.language,
-        "abstract": record.summary,
+        "abstract": record.abstract,
         "keyword": ", ".join(record.tags) or None,
         "note": "\n\n".join(text for text in (record.journal_ref, record.note) if text) or None,
     }

@@ -133,8 +133,15 @@ class Record:
     # arXiv's free-text reference to the published version ("Astrophys.J.517:565-586,1999"), for a
     # preprint whose journal is not known otherwise: a note, never a journal title.
     journal_ref: str | None = None
+    # A paper's whole abstract (meta.abstract) when its summary is a shorter extract of it.
+    full_abstract: str | None = None
     meta: dict = field(default_factory=dict)
     mentions: list[Mention] = field(default_factory=list)
+
+    @property
+    def abstract(self) -> str | None:
+        """What the citation formats export as the abstract: the whole one, else the summary."""
+        return self.full_abstract or self.summary
 
     @property
     def named_authors(self) -> list[Person]:
@@ -474,6 +481,7 @@ def build_record(row: dict, citekey: str, hashtags: list[str] = (), mentions: li
         accessed=accessed,
         accessed_at=accessed_at,
         summary=clean_paragraphs(row.get("summary") or row.get("description")),
+        full_abstract=clean_paragraphs(meta["abstract"]) if isinstance(meta.get("abstract"), str) else None,
         note=clean_paragraphs(row.get("note")),
         tags=_tags(row, list(hashtags)),
         language=_str(row.get("language")),

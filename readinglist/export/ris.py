@@ -86,7 +86,7 @@ def format_record(record: Record) -> str:
         lines.append(_line("Y2", record.accessed.replace("-", "/") + "/"))
     lines.append(_line("LA", record.language))
     lines += [_line("KW", tag) for tag in record.tags]
-    lines.append(_line("AB", record.summary))
+    lines.append(_line("AB", record.abstract))
     lines.append(_line("N1", record.journal_ref))
     lines.append(_line("N1", record.note))
     lines.append(_line("ID", record.citekey))
