@@ -699,7 +699,12 @@ def write_metadata(db, row: dict, metadata: SiteMetadata, now: datetime, *, adap
     current = _row(db, item_id)
     meta = _json_object(current.get("meta"))
     previous_site_tags = meta.get("site_tags") or []
+    # The keys the site gave last time and no longer gives go (an abstract withdrawn); the
+    # others' stay. Remembered in site_keys, as its tags are in site_tags.
+    for key in set(meta.get("site_keys") or []) - set(metadata.meta):
+        meta.pop(key, None)
     meta.update(metadata.meta)
+    meta["site_keys"] = sorted(metadata.meta)
     meta["adapter"] = adapter
     if metadata.tags:
         meta["site_tags"] = list(dict.fromkeys(metadata.tags))
@@ -864,9 +869,10 @@ def merge_items(db, keep_id: str, drop_id: str, when: str | None = None) -> None
                 if _dated_by_journal(drop_meta) and drop.get("published"):
                     # Cited as published in a journal or proceedings: its date, not the preprint's.
                     updates["published"] = drop["published"]
-            merged_meta.pop("site_tags", None)
-            if keep_meta.get("site_tags"):
-                merged_meta["site_tags"] = keep_meta["site_tags"]
+            for own in ("site_tags", "site_keys"):  # what keep's site gave: drop's record is not its to replace
+                merged_meta.pop(own, None)
+                if keep_meta.get(own):
+                    merged_meta[own] = keep_meta[own]
             updates["meta"] = _dumps(merged_meta)
         tags = _json_list(keep.get("tags"))
         tags += [t for t in _json_list(drop.get("tags")) if t not in tags and t not in (drop_meta.get("site_tags") or [])]

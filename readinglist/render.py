@@ -114,7 +114,7 @@ def _value(value) -> str:
 
 
 # Bookkeeping in meta that says nothing to a reader.
-META_HIDDEN = frozenset({"adapter", "site_tags", "cites"})
+META_HIDDEN = frozenset({"adapter", "site_tags", "site_keys", "cites"})
 
 
 def _meta_value(meta: dict) -> str:

@@ -294,3 +294,19 @@ def test_a_refresh_drops_what_the_record_no_longer_gives(httpserver, fresh_db, d
     row = item(fresh_db, item_id)
     assert (row["fetch_status"], row[field]) == ("ok", None)
     assert row["title"] == "LoRA: Low-Rank Adaptation of Large Language Models"
+
+
+def test_a_refresh_drops_the_sites_own_keys_it_no_longer_gives(httpserver, fresh_db):
+    """meta.abstract is what the exports cite: a withdrawn abstract must not outlive the record."""
+    record = json.loads(fixture_bytes("crossref_work.json"))
+    del record["message"]["abstract"]
+    path = "/crossref/works/10.1000/example.lora.2022"
+    httpserver.expect_ordered_request(path).respond_with_data(fixture_bytes("crossref_work.json"))
+    httpserver.expect_ordered_request(path).respond_with_json(record)
+    item_id = add_item(fresh_db, "https://doi.org/10.1000/example.lora.2022", meta=json.dumps({"og_type": "article"}))
+    run_stage(fresh_db, settings_for(httpserver))
+    assert "abstract" in item(fresh_db, item_id)["meta"]
+    run_stage(fresh_db, settings_for(httpserver), refresh=True)
+    meta = item(fresh_db, item_id)["meta"]
+    assert "abstract" not in meta
+    assert (meta["og_type"], meta["type"]) == ("article", "proceedings-article")  # not the site's, and still given
