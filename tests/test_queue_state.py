@@ -87,6 +87,24 @@ def test_skip_priority_note_tag(builder, paper, db_path):
     ]
 
 
+@pytest.mark.parametrize(
+    "stored, changes, after",
+    [
+        (["llm"], ["-LLM"], []),                                   # a hashtag is stored case-folded
+        (["llm"], ["-#llm"], []),
+        (["распределённое_обучение"], ["-распределенное_обучение"], []),
+        (["llm"], ["+LLM"], ["llm"]),                              # the same tag: nothing new
+        (["llm", "Papers"], ["-papers", "+rag"], ["llm", "rag"]),
+        (["llm"], ["-llama"], ["llm"]),
+    ],
+)
+def test_a_tag_change_names_the_tag_in_any_spelling(builder, paper, db_path, stored, changes, after):
+    builder.db.execute("UPDATE items SET tags = ? WHERE id = ?", [json.dumps(stored, ensure_ascii=False), paper])
+    builder.db.conn.commit()
+    result = run("tag", "--db", db_path, paper, *changes)
+    assert (result.exit_code, result.output) == (0, f"Tags [{', '.join(after)}]: {paper} Attention Is All You Need\n")
+
+
 @pytest.mark.parametrize("until", ["+99999999", "+2920000d", "+" + "9" * 30])
 def test_skip_past_the_last_day_is_one_error_line(builder, paper, db_path, until):
     result = run("skip", "--db", db_path, paper, "--until", until)
