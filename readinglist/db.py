@@ -184,6 +184,33 @@ def _is_ours(db: sqlite_utils.Database) -> bool:
     ).fetchone() is not None
 
 
+def apply_migrations(db: sqlite_utils.Database) -> None:
+    """Apply the pending migrations, one at a time under the write lock.
+
+    sqlite-utils decides what is pending once, then runs each migration in a
+    transaction of its own: two commands opening an old (or new) database at
+    once, as cron's harvest and fetch do after an upgrade, both ran the same
+    migration, and the second failed ("duplicate column name"). Here each one
+    is looked up again once the lock is held, so the second process finds it
+    applied and goes on.
+    """
+    if not migrations.pending(db):  # the usual case: no lock taken
+        return
+    while True:
+        db.conn.execute("BEGIN IMMEDIATE")
+        try:
+            pending = [migration.name for migration in migrations.pending(db)]
+            if pending:
+                migrations.apply(db, stop_before=pending[1:])  # nested: its transaction is a savepoint of ours
+            db.conn.execute("COMMIT")
+        except BaseException:
+            if db.conn.in_transaction:
+                db.conn.execute("ROLLBACK")
+            raise
+        if len(pending) <= 1:
+            return
+
+
 def open_db(path: str | os.PathLike | None = None, *, create: bool = True, migrate: bool = True) -> sqlite_utils.Database:
     """Open the database in WAL mode, with migrations applied; create it if ``create``.
 
@@ -226,7 +253,7 @@ def open_db(path: str | os.PathLike | None = None, *, create: bool = True, migra
     # WAL is durable with synchronous=NORMAL except for the last commits on power loss.
     db.conn.execute("PRAGMA synchronous = NORMAL")
     if migrate:
-        migrations.apply(db)
+        apply_migrations(db)
     # Statement journals (an UPDATE whose triggers touch many pages, inside a
     # batch's transaction) stay in memory: in a file they were a million small
     # writes per 20 MB harvested. Set after the migrations, whose rebuilds of

@@ -23,6 +23,7 @@ from collections import Counter
 from pathlib import Path
 
 import httpx
+import pytest
 
 from datasette_fixtures import Server
 from fetch_server import LocalServer, Reply, html_page
@@ -237,3 +238,39 @@ def test_harvest_fetch_serve_and_state_changes_at_once(db_path, tmp_path):
     assert db.execute("SELECT COUNT(*) FROM posts WHERE source != 'test'").fetchone() == (posts,)
     assert all(hits == 1 for server in servers for path, hits in server.hits.items() if path.startswith("/a/"))
     db.close()
+
+
+def _open_when_all_are_ready(path, barrier, results):
+    from readinglist.db import open_db
+
+    barrier.wait()
+    try:
+        db = open_db(path)
+        results.put(db.execute("SELECT COUNT(*) FROM _sqlite_migrations").fetchone()[0])
+    except Exception as error:  # reported to the test, which names it
+        results.put(repr(error))
+
+
+@pytest.mark.parametrize("made_by", ["nothing (a new file)", "a version before m012"])
+def test_commands_opening_a_database_at_once_migrate_it_once(tmp_path, made_by):
+    """cron's harvest and fetch, started together right after an upgrade, both used to run m012."""
+    import multiprocessing
+
+    from readinglist.db import migrations, open_db
+
+    names = [migration.name for migration in migrations._migrations]
+    for attempt in range(3):  # a race: every try must come out right
+        path = str(tmp_path / f"r{attempt}.db")
+        if made_by != "nothing (a new file)":
+            old = open_db(path, migrate=False)
+            migrations.apply(old, stop_before=names[names.index("m012_post_message_keys"):])
+            old.conn.close()
+        context = multiprocessing.get_context("spawn")
+        barrier, results = context.Barrier(4), context.Queue()
+        openers = [context.Process(target=_open_when_all_are_ready, args=(path, barrier, results)) for _ in range(4)]
+        for opener in openers:
+            opener.start()
+        outcomes = [results.get(timeout=120) for _ in openers]
+        for opener in openers:
+            opener.join()
+        assert outcomes == [len(names)] * 4
