@@ -768,6 +768,9 @@ def fetch(db_path, limit, kind, retry_failed, refresh, concurrency, per_host, ig
             stats = _fetch_with_progress(db, settings, options)
         else:
             stats = run_fetch(db, settings, **options)
+    except database.AlreadyRunning as running:
+        _not_now(running, quiet)
+        return
     except KeyboardInterrupt:
         click.echo("Interrupted: every finished item is saved; run the same command again to continue.", err=True)
         sys.exit(INTERRUPTED)
@@ -778,6 +781,13 @@ def fetch(db_path, limit, kind, retry_failed, refresh, concurrency, per_host, ig
         click.echo(stats.summary())
         if stats.references is not None and (stats.references.tried or stats.references.new_references):
             click.echo(stats.references.summary())
+
+
+def _not_now(running, quiet: bool) -> None:
+    """Another fetch or resolve holds the database: cron's next run, started while a long one goes on,
+    does nothing and says so (exit 0; nothing under --quiet)."""
+    if not quiet:
+        _echo_line(f"Nothing done: {running}; it fetches what this run would have.")
 
 
 def _fetch_with_progress(db, settings, options):
@@ -856,6 +866,9 @@ def resolve(db_path, limit, config_path, quiet):
             stats = _resolve_with_progress(db, settings, limit)
         else:
             stats = run_resolve(db, settings, limit=limit)
+    except database.AlreadyRunning as running:
+        _not_now(running, quiet)
+        return
     except KeyboardInterrupt:
         click.echo("Interrupted: every finished title is saved; run the same command again to continue.", err=True)
         sys.exit(INTERRUPTED)

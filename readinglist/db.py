@@ -156,6 +156,63 @@ class UnusableDatabase(Exception):
         super().__init__(f"{path}: {reason}")
 
 
+class AlreadyRunning(Exception):
+    """Another process runs the same job on the database: ``pid`` (None if it did not say)."""
+
+    def __init__(self, path, job: str, pid: int | None):
+        self.path, self.job, self.pid = path, job, pid
+        held_by = f" (pid {pid})" if pid else ""
+        super().__init__(f"another {job} of {path} is running{held_by}")
+
+
+_HELD_LOCKS: set[str] = set()
+
+
+@contextlib.contextmanager
+def one_at_a_time(db: sqlite_utils.Database, job: str = "fetch"):
+    """Hold the database's ``job`` lock, or raise :class:`AlreadyRunning`.
+
+    Two fetches at once (cron starting the next run while a long one goes on)
+    would request and extract every page twice. The lock is ``flock`` on a file
+    beside the database (``readinglist.db-fetch.lock``): the kernel lets it go
+    when the process ends, however it ends, so a killed run never leaves it
+    held. Taken again inside the same process (the fetch resolves cited
+    titles, as ``resolve`` does), it is already held. A database with no
+    file, or a system without ``flock``, runs unguarded.
+    """
+    path = getattr(db, "path", None)
+    try:
+        import fcntl
+    except ImportError:  # Windows
+        fcntl = None
+    if path is None or fcntl is None or str(path) == ":memory:":
+        yield
+        return
+    lock_path = f"{Path(path).absolute()}-{job}.lock"
+    if lock_path in _HELD_LOCKS:
+        yield
+        return
+    try:
+        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError:  # a read-only directory: nothing can be written there, by us or another run
+        yield
+        return
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        text = os.read(fd, 32).decode("ascii", "replace").strip()
+        os.close(fd)
+        raise AlreadyRunning(path, job, int(text) if text.isdigit() else None) from None
+    try:
+        os.ftruncate(fd, 0)
+        os.write(fd, str(os.getpid()).encode())
+        _HELD_LOCKS.add(lock_path)
+        yield
+    finally:
+        _HELD_LOCKS.discard(lock_path)
+        os.close(fd)  # releases the lock; the empty file stays, as a lock file does
+
+
 def explain(error: sqlite3.Error, path: str | os.PathLike | None = None) -> str:
     """What an SQLite error on the database at ``path`` means to the user, in a few words
     (the CLI puts the path before it)."""

@@ -692,8 +692,20 @@ def run(
     ``transport``/``resolver``/``sleep`` go to :class:`harvester.fetch.Fetcher`;
     ``extractor`` is a picklable ``(body, url, content_type, charset) -> dict``
     (default :func:`extract_page`); ``executor`` replaces the process pool.
+    One fetch at a time per database: another one running raises
+    :class:`readinglist.db.AlreadyRunning`.
     """
-    settings = settings or Settings()
+    from .db import one_at_a_time
+
+    with one_at_a_time(db, "fetch"):
+        return _run(db, settings or Settings(), limit=limit, kind=kind, retry_failed=retry_failed, refresh=refresh,
+                    site_metadata=site_metadata, transport=transport, resolver=resolver, sleep=sleep,
+                    extractor=extractor, executor=executor, workers=workers, on_start=on_start,
+                    on_result=on_result, llm_model=llm_model)
+
+
+def _run(db, settings, *, limit, kind, retry_failed, refresh, site_metadata, transport, resolver, sleep, extractor,
+         executor, workers, on_start, on_result, llm_model) -> FetchStats:
     stats = FetchStats(kind=kind)
     if site_metadata:
         stats.metadata = _site_metadata(db, settings, limit=limit, kind=kind, retry_failed=retry_failed, refresh=refresh)

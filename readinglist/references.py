@@ -349,8 +349,16 @@ def run(
     """Scan posts not scanned yet for cited titles, then try to resolve up to ``limit`` due references.
 
     ``client``: a sync ``httpx.Client`` (made from ``settings`` if None).
-    ``on_progress(done, total)`` is called after each reference.
+    ``on_progress(done, total)`` is called after each reference. Holds the
+    database's fetch lock, as ``fetch`` does (:func:`readinglist.db.one_at_a_time`).
     """
+    from .db import one_at_a_time
+
+    with one_at_a_time(db, "fetch"):
+        return _run(db, settings, client, limit, sleep=sleep, clock=clock, now=now, on_progress=on_progress)
+
+
+def _run(db, settings, client, limit, *, sleep, clock, now, on_progress) -> ResolveStats:
     stats = ResolveStats()
     find_candidates_in_posts(db, stats=stats)
     now = now or _now()

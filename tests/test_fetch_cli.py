@@ -360,3 +360,42 @@ def test_llm_summary_replaces_the_extractive_one_and_falls_back(monkeypatch):
     )
     fallback = extract_page(page, "http://a.example/", "text/html", "utf-8", llm_model="flaky")["summary"]
     assert fallback and fallback.startswith("Attention lets every token")
+
+
+HOLD_THE_LOCK = """
+import sys, time
+from readinglist.db import one_at_a_time, open_db
+with one_at_a_time(open_db(sys.argv[1]), "fetch"):
+    print("held", flush=True)
+    time.sleep(120)
+"""
+
+
+@pytest.mark.parametrize("command, quiet", [("fetch", False), ("fetch", True), ("resolve", False)])
+def test_a_run_started_while_another_fetch_runs_does_nothing(db_path, config, server, command, quiet):
+    """cron's next run, started while a long fetch goes on, must not request every page a second time."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    url = server.add("/a", Reply(200, html_page("A"), HTML))
+    add_items(open_db(db_path), [url])
+    root = Path(__file__).resolve().parent.parent
+    other = subprocess.Popen([sys.executable, "-c", HOLD_THE_LOCK, str(db_path)], stdout=subprocess.PIPE, text=True,
+                             env={**os.environ, "PYTHONPATH": str(root)})
+    try:
+        assert other.stdout.readline() == "held\n"
+        args = [command, "--db", str(db_path), "--config", str(config), *(["-q"] if quiet else [])]
+        result = CliRunner().invoke(cli, args, env={"READINGLIST_ALLOW_PRIVATE": "1"})
+        expected = "" if quiet else (
+            f"Nothing done: another fetch of {db_path} is running (pid {other.pid}); it fetches what this run would have.\n")
+        assert (result.exit_code, result.output) == (0, expected)
+        assert server.hits["/a"] == 0
+    finally:
+        other.send_signal(signal.SIGKILL)  # as a crash would: the kernel lets the lock go
+        other.wait()
+    again = invoke(db_path, config, "--allow-private")
+    assert (again.exit_code, again.output) == (0, "Fetched 1 item: 1 ok, 0 failed, 0 dead, 0 skipped.\n")
+    assert server.hits["/a"] == 1
