@@ -9,8 +9,9 @@ Canonical form (generic rules, then per-site rules below):
 
 * The canonical URL is a plain-ASCII RFC 3986 URI, always ``https://``: an
   ``http`` and an ``https`` link are one item. Internationalized hosts are in
-  punycode (``xn--...``), lowercased, without a trailing dot, ``www.`` or
-  userinfo; default ports (80, 443) are dropped.
+  punycode (``xn--...``) as browsers map them (UTS #46 non-transitional:
+  ``straße.de`` -> ``xn--strae-oqa.de``), lowercased, without a trailing dot,
+  ``www.`` or userinfo; default ports (80, 443) are dropped.
 * ``m.``/``mobile.`` subdomains are dropped for sites whose mobile pages are the
   same pages (YouTube, Wikipedia, X/Twitter, Facebook, VK, Habr, Reddit, ...),
   and a few aliases are folded (``twitter.com`` -> ``x.com``, ``telegram.me`` ->
@@ -57,6 +58,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from urllib.parse import quote, unquote
 
+import idna
 import tldextract
 
 __all__ = ["KINDS", "Identity", "identify", "canonical_url", "registered_domain"]
@@ -211,6 +213,22 @@ _HOST_ALIASES = {
 }
 
 
+def ascii_host(host: str) -> str | None:
+    """An internationalized host name in punycode, as a browser goes to it; None if it cannot be one.
+
+    UTS #46 non-transitional mapping, as the WHATWG URL standard does it:
+    ``straße.de`` is ``xn--strae-oqa.de``. Python's "idna" codec (IDNA 2003)
+    maps ß to ss, ``strasse.de``: another site. Labels are not held to the
+    IDNA 2008 rules browsers do not apply either (``i❤.ws``, ``ex_ample``).
+    """
+    try:
+        mapped = idna.uts46_remap(host, std3_rules=False, transitional=False)
+        return ".".join(label if label.isascii() else "xn--" + label.encode("punycode").decode("ascii")
+                        for label in mapped.split("."))
+    except (idna.IDNAError, UnicodeError, ValueError):
+        return None
+
+
 @lru_cache(maxsize=1 << 16)
 def _canonical_host(raw: str) -> tuple[str, str] | None:
     """(host, registered domain), or None if ``raw`` is not a usable host name."""
@@ -228,9 +246,8 @@ def _canonical_host(raw: str) -> tuple[str, str] | None:
             return None
         return host, host
     if not host.isascii():
-        try:
-            host = host.encode("idna").decode("ascii").lower()
-        except (UnicodeError, ValueError):
+        host = ascii_host(host)
+        if host is None:
             return None
     if len(host) > 253:
         return None

@@ -30,6 +30,8 @@ from urllib.parse import urlsplit
 import httpcore
 import httpx
 
+from .identity import ascii_host
+
 IPAddress = typing.Union[ipaddress.IPv4Address, ipaddress.IPv6Address]
 ALLOWED_SCHEMES = ("http", "https")
 
@@ -47,6 +49,12 @@ class RefusedURL(GuardError):
 
 class NameNotFound(GuardError):
     """The host name does not resolve (a permanent failure for a link)."""
+
+
+def _ascii(host: str) -> str:
+    """``host`` as the request goes to it: an internationalized name in punycode, as links are stored
+    (getaddrinfo would read ``straße.de`` by IDNA 2003 as ``strasse.de``, another host)."""
+    return host if host.isascii() else ascii_host(host) or host
 
 
 def check_scheme(url: str | httpx.URL) -> None:
@@ -113,9 +121,9 @@ class Policy:
                 continue
 
     def _host_allowed(self, host: str) -> bool:
-        host = host.lower().rstrip(".")
+        host = _ascii(host.lower().rstrip("."))
         for entry in self.allow_hosts:
-            entry = entry.strip().lower()
+            entry = _ascii(entry.strip().lower())
             if entry.startswith("*."):
                 entry = entry[1:]
             if entry.startswith("."):
@@ -191,7 +199,7 @@ async def check_url(url: str | httpx.URL, policy: Policy, resolver=resolve) -> l
     scheme = parts.scheme.lower()
     if scheme not in ALLOWED_SCHEMES:
         raise RefusedURL(f"refused: unsupported scheme {scheme + ':' if scheme else '(none)'}")
-    host = parts.hostname or ""
+    host = _ascii(parts.hostname or "")
     literal = _parse_literal(host)
     addresses = [literal] if literal is not None else await resolver(host, parts.port or (443 if scheme == "https" else 80))
     policy.check(host, addresses)

@@ -1015,7 +1015,7 @@ def export(db, format_name, status, kind, tag, since, output, quiet):
     """
     from .export import FORMATS, ExportError, write_file
 
-    records = _select_records(db, status, kind, tag, since)
+    records = _select_records(db, status, kind, tag, since, with_listed=FORMATS[format_name].listed)
     text = FORMATS[format_name].write(records)
     if not output or output == "-":
         click.echo(text, nl=False)

@@ -150,8 +150,17 @@ def list_items(db: sqlite_utils.Database, filters: ListFilter = ListFilter()) ->
     if filters.since:
         having = "HAVING COALESCE(first_post_date, items.added_at) >= ?"
     where = ("WHERE " + " AND ".join(clauses)) if clauses else ""
-    sql = LIST_SQL.format(where=where, having=having, order=ORDERS[filters.sort])
-    cursor = db.execute(sql, params + ([filters.since] if filters.since else []))
+    return _listed(db, where, having, ORDERS[filters.sort], params + ([filters.since] if filters.since else []))
+
+
+def listed_items(db: sqlite_utils.Database, ids: list[str]) -> dict[str, dict]:
+    """The items ``ids`` as :func:`list_items` (``readinglist list --json``) gives them, by id."""
+    items = _listed(db, "WHERE items.id IN (SELECT value FROM json_each(?))", "", "items.id", [json.dumps(ids)])
+    return {item["id"]: item for item in items}
+
+
+def _listed(db: sqlite_utils.Database, where: str, having: str, order: str, params: list) -> list[dict]:
+    cursor = db.execute(LIST_SQL.format(where=where, having=having, order=order), params)
     columns = [description[0] for description in cursor.description]
     offset = now_offset(datetime.now(timezone.utc))
     return [_item(dict(zip(columns, row)), offset) for row in cursor]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from pathlib import Path
 from urllib.parse import urlencode, urlsplit
 
@@ -31,6 +32,56 @@ def test_packaged_metadata_is_the_top_level_file():
     # One source of truth: the package's copy is a link to the repository's metadata.yml.
     assert metadata_path().read_bytes() == (ROOT / "metadata.yml").read_bytes()
     assert load_metadata() == yaml.safe_load((ROOT / "metadata.yml").read_text(encoding="utf-8"))
+
+
+@pytest.fixture(scope="module")
+def stored(tmp_path_factory):
+    """A database as harvesting the seeds, a dump from stdin and readinglist add leave it."""
+    from click.testing import CliRunner
+
+    from conftest import SEEDS
+    from readinglist.cli import cli
+
+    path = tmp_path_factory.mktemp("stored") / "stored.db"
+    runner = CliRunner()
+    for args, stdin in ((["harvest", str(SEEDS)], None), (["harvest", "-"], "См. https://example.com/from-stdin\n"),
+                        (["add", "https://example.org/added"], None)):
+        result = runner.invoke(cli, [*args, "--db", str(path)], input=stdin)
+        assert result.exit_code == 0, result.output
+    db = open_db(path)
+    yield db
+    db.close()
+
+
+@pytest.mark.parametrize(
+    "table, column, sql",
+    [
+        ("mentions", "via", "SELECT DISTINCT via FROM mentions"),
+        ("items", "title_source", "SELECT DISTINCT title_source FROM items WHERE title_source IS NOT NULL"),
+        ("items", "kind", "SELECT DISTINCT kind FROM items"),
+        ("items", "status", "SELECT DISTINCT status FROM items"),
+        ("items", "fetch_status", "SELECT DISTINCT fetch_status FROM items"),
+        # Tags that no one set: the hashtags of the posts.
+        ("items", "tags", "SELECT 'hashtags' FROM items WHERE tags != '[]' AND NOT EXISTS"
+                          " (SELECT 1 FROM events WHERE events.item_id = items.id AND action = 'tag') LIMIT 1"),
+        ("posts", "source", "SELECT DISTINCT CASE WHEN source IN ('<stdin>', 'manual') THEN source ELSE 'path' END FROM posts"),
+    ],
+)
+def test_metadata_names_what_is_stored(stored, table, column, sql):
+    # mentions.via listed "url, anchor, bare identifier" (never stored; text, preview, reference, manual missing),
+    # items.tags said "Your tags" (it holds the posts' hashtags), posts.source had no <stdin> and no manual.
+    described = load_metadata()["databases"]["readinglist"]["tables"][table]["columns"][column]
+    words = {word.rstrip(".") for word in re.split(r"[\s,:;()\"]+", described)}
+    values = {value for (value,) in stored.execute(sql)}
+    assert values and values <= words, f"{table}.{column}: {described!r} does not name {sorted(values - words)}"
+
+
+def test_metadata_says_posts_are_every_post_read(stored):
+    # "Telegram posts that linked to items": most stored posts link to nothing.
+    unlinked = stored.execute("SELECT COUNT(*) FROM posts WHERE id NOT IN (SELECT post_id FROM mentions)").fetchone()[0]
+    assert unlinked > 0
+    assert load_metadata()["databases"]["readinglist"]["tables"]["posts"]["description"].startswith(
+        "Every post read (from Telegram exports, t.me pages and text dumps), whether it links to anything or not")
 
 
 def test_queue_query_uses_the_ranking_constants():

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import os
 import stat
@@ -35,6 +37,21 @@ def test_every_format_to_stdout(library, db_path, fmt, start):
     result = run(db_path, "--format", fmt)
     assert result.exit_code == 0, result.output
     assert result.output.startswith(start)
+
+
+@pytest.mark.parametrize("fmt", ["json", "csv"])
+def test_json_and_csv_exports_carry_what_list_json_has(library, db_path, fmt):
+    # README: "every field"; the exports had no priority, reading_minutes, fetch_status, channels, ...
+    library.execute("UPDATE items SET priority = 'high', reading_minutes = 7, fetch_status = 'ok'"
+                    " WHERE url = 'https://arxiv.org/abs/1706.03762'")
+    result = run(db_path, "-f", fmt)
+    assert result.exit_code == 0, result.output
+    rows = json.loads(result.output) if fmt == "json" else list(csv.DictReader(io.StringIO(result.output)))
+    listed = json.loads(CliRunner().invoke(cli, ["list", "--json", "--status", "all", "--db", str(db_path)]).output)
+    assert set(listed[0]) - {"meta"} <= set(rows[0])
+    paper = next(row for row in rows if row["url"] == "https://arxiv.org/abs/1706.03762")
+    expected = ("high", 7, "ok", ["ai_notes", "ml_digest"]) if fmt == "json" else ("high", "7", "ok", "ai_notes|ml_digest")
+    assert (paper["priority"], paper["reading_minutes"], paper["fetch_status"], paper["channels"]) == expected
 
 
 def _keys(db_path, *args):

@@ -10,7 +10,8 @@ import pytest
 
 from export_fixtures import library  # noqa: F401
 from readinglist.export import FORMATS, select_items
-from readinglist.export.tabular import CSV_FIELDS, csv_cell
+from readinglist.export.tabular import CSV_FIELDS, LISTED_FIELDS, csv_cell
+from readinglist.queue import ListFilter, list_items
 
 
 def test_json_carries_every_field(library):
@@ -26,6 +27,37 @@ def test_json_carries_every_field(library):
     assert (untitled["title"], untitled["authors"], untitled["authors_are_fallback"], untitled["date_source"]) == (
         None, ["example.org"], True, "mentioned")
     assert data["huggingface2018transformers"]["license"] == "Apache-2.0"
+
+
+def test_json_carries_every_field_list_json_has(library):
+    # The JSON export lacked priority, reading_minutes, channels, fetch_status, final_url, word_count,
+    # description, read_at, ... that `readinglist list --json` gives.
+    library.execute(
+        "UPDATE items SET priority = 'high', fetch_status = 'ok', http_status = 200, final_url = url, word_count = 900,"
+        " reading_minutes = 5, description = 'A page.', read_at = '2024-06-11T08:00:00+00:00'"
+        " WHERE url = 'https://arxiv.org/abs/1706.03762'"
+    )
+    exported = {row["id"]: row for row in json.loads(FORMATS["json"].write(select_items(library, with_listed=True)))}
+    listed = {item["id"]: item for item in list_items(library, ListFilter(status="all")) if item["id"] in exported}
+    assert len(listed) == len(exported) == 16
+    for item_id, item in listed.items():
+        assert set(item) <= set(exported[item_id])
+        assert {name: exported[item_id][name] for name in LISTED_FIELDS if name != "score"} == {
+            name: item[name] for name in LISTED_FIELDS if name != "score"}
+        assert exported[item_id]["score"] == pytest.approx(item["score"], abs=0.01)
+    paper = next(row for row in exported.values() if row["url"] == "https://arxiv.org/abs/1706.03762")
+    assert {name: paper[name] for name in ("priority", "fetch_status", "word_count", "reading_minutes", "description")} == {
+        "priority": "high", "fetch_status": "ok", "word_count": 900, "reading_minutes": 5, "description": "A page."}
+
+
+def test_csv_has_every_flat_field_of_the_json(library):
+    # The CSV had 19 columns: no kind, language, site_name, pages, volume, priority, reading_minutes, ...
+    records = select_items(library, with_listed=True)
+    exported = json.loads(FORMATS["json"].write(records))
+    rows = list(csv.DictReader(io.StringIO(FORMATS["csv"].write(records))))
+    assert set(CSV_FIELDS) == set(exported[0]) - {"meta"}
+    for row, data in zip(rows, exported):
+        assert row == {name: csv_cell(data[name] if name != "title" else data[name] or data["url"]) for name in CSV_FIELDS}
 
 
 def test_csv_has_a_header_and_one_row_per_item(library):

@@ -71,6 +71,9 @@ def test_any_private_address_of_a_name_refuses_it():
         (("10.1.0.0/16",), "anything.example", "10.1.2.3", True),
         (("10.1.0.0/16",), "anything.example", "10.2.0.1", False),
         (("127.0.0.2",), "localhost", "127.0.0.1", False),
+        (("straße.example",), "xn--strae-oqa.example", "10.0.0.5", True),  # as the connection names it
+        (("straße.example",), "strasse.example", "10.0.0.5", False),
+        ((".пример.рф",), "wiki.xn--e1afmkfd.xn--p1ai", "10.0.0.5", True),
     ],
 )
 def test_allow_hosts(allow_hosts, host, address, allowed):
@@ -80,6 +83,23 @@ def test_allow_hosts(allow_hosts, host, address, allowed):
     else:
         with pytest.raises(RefusedURL):
             policy.check(host, [ipaddress.ip_address(address)])
+
+
+@pytest.mark.parametrize(
+    "url, host",
+    [("https://straße.example/", "xn--strae-oqa.example"), ("https://Пример.РФ/", "xn--e1afmkfd.xn--p1ai")],
+)
+def test_an_internationalized_host_is_checked_as_the_request_names_it(url, host):
+    # getaddrinfo read straße.example by IDNA 2003, strasse.example: not the host the request goes to.
+    resolved = []
+
+    async def resolver(name, port):
+        resolved.append(name)
+        return [ipaddress.ip_address("10.0.0.5")]
+
+    with pytest.raises(RefusedURL, match=f"refused: {host} resolves to a private address"):
+        asyncio.run(check_url(url, Policy(), resolver=resolver))
+    assert resolved == [host]
 
 
 def fetch(url, settings=CLOSED, resolver=None):

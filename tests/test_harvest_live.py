@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 from click.testing import CliRunner
@@ -267,6 +268,31 @@ def test_seed_channel_list_parses():
 
     names = read_channel_list((SEEDS / "channels.txt").read_text(encoding="utf-8"), "seeds/channels.txt")
     assert "boris_again" in names and len(names) == len(set(n.lower() for n in names))
+
+
+def _seed_channel_lines():
+    from conftest import SEEDS
+
+    lines = (SEEDS / "channels.txt").read_text(encoding="utf-8").splitlines()
+    return [line for line in lines if line.strip() and not line.startswith("#")]
+
+
+@pytest.mark.parametrize("line", _seed_channel_lines())
+def test_seed_channel_list_says_truly_where_each_channel_is(line):
+    # The comments named the wrong dumps: boris_again "000: the export of Борис_ь с ml" (it is 002's channel,
+    # 000 never names it), zadachi_ds "003/004" (003 never names it), asisakov_channel "in a post" (a header).
+    from conftest import SEEDS
+
+    name, _, comment = (part.strip() for part in line.partition("#"))
+    claims = re.findall(r"(\d{3}(?:/\d{3})*): ([^;]+)", comment)
+    assert claims, f"{name}: the comment names no dump"
+    for numbers, claim in claims:
+        for number in numbers.split("/"):
+            (dump,) = SEEDS.glob(f"{number}_*.txt")
+            text = dump.read_text(encoding="utf-8")
+            assert re.search(rf"(?<![\w]){re.escape(name)}(?![\w])", text), f"{name} is not in {dump.name}"
+            for quoted in re.findall(r'"([^"]+)"', claim):
+                assert quoted in text, f"{dump.name} has no {quoted!r}"
 
 
 def test_an_export_of_a_channel_read_live_is_that_channel(telegram, config, db_path, tmp_path):

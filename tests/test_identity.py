@@ -44,6 +44,13 @@ GENERIC = [
     # IDN hosts: punycode
     ("https://Пример.РФ/", "https://xn--e1afmkfd.xn--p1ai/"),
     ("https://xn--e1afmkfd.xn--p1ai/", "https://xn--e1afmkfd.xn--p1ai/"),
+    # UTS #46 non-transitional, as browsers go: ß, final sigma and joiners are kept (IDNA 2003 made straße.de strasse.de)
+    ("https://straße.de/y", "https://xn--strae-oqa.de/y"),
+    ("https://STRASSE.de/y", "https://strasse.de/y"),
+    ("https://ελληνικάς.gr/", "https://xn--hxargifdar2c.gr/"),
+    ("https://ＥＸＡＭＰＬＥ。com/", "https://example.com/"),
+    ("https://i❤.ws/", "https://xn--i-7iq.ws/"),
+    ("https://ex_ample.пример.рф/", "https://ex_ample.xn--e1afmkfd.xn--p1ai/"),
     # tracking parameters dropped, the rest sorted
     ("https://example.com/a?utm_source=tg&utm_medium=x&b=2&a=1", "https://example.com/a?a=1&b=2"),
     ("https://example.com/a?UTM_Campaign=x&fbclid=1&gclid=2&yclid=3", "https://example.com/a"),

@@ -239,6 +239,9 @@ CYRILLIC_DUMP = (
     "Новая модель для генерации текста: https://github.com/foo/bar, обучена на русском корпусе.\n"
 )
 LATIN_DUMP = "ML notes\nSee https://example.com/café-résumé now\n\nhttps://github.com/foo/bar\n"
+# Legacy letters that happen to form a UTF-8 character: KOI8-R "сё" (0xD3 0xA3), cp1251 "С»" (0xD1 0xBB).
+YO_DUMP = "# Обзор моделей\nСегодня всё про трансформеры, читайте статью https://example.com/статья и пишите.\n"
+QUOTES_DUMP = "# Новости\nАгентство «ТАСС» опубликовало доклад о моделях: https://example.com/статья читайте.\n"
 
 
 @pytest.mark.parametrize(
@@ -251,12 +254,16 @@ LATIN_DUMP = "ML notes\nSee https://example.com/café-résumé now\n\nhttps://gi
         (CYRILLIC_DUMP, "cp1251"),
         (CYRILLIC_DUMP * 2, "koi8-r"),  # detected from a few sentences (one reads as Shift JIS too)
         (LATIN_DUMP, "cp1252"),  # Latin-1 bytes in an otherwise ASCII dump
+        (YO_DUMP, "koi8-r"),
+        (YO_DUMP.replace("всё", "её и ещё"), "koi8-r"),
+        (QUOTES_DUMP, "cp1251"),
     ],
-    ids=["utf-8", "utf-8-bom", "utf-16", "utf-32", "cp1251", "koi8-r", "cp1252"],
+    ids=["utf-8", "utf-8-bom", "utf-16", "utf-32", "cp1251", "koi8-r", "cp1252", "koi8-r-vsyo", "koi8-r-eyo", "cp1251-quotes"],
 )
 def test_a_dump_is_read_in_its_encoding(text, encoding):
     # cp1251 was decoded as UTF-8, every letter U+FFFD, cutting https://example.com/статья short; a Latin-1
-    # line gave https://example.com/caf; a UTF-16 dump was an "unknown format".
+    # line gave https://example.com/caf; a UTF-16 dump was an "unknown format". A KOI8-R "всё" or a cp1251
+    # «ТАСС» holds one valid UTF-8 character, which made the dump "UTF-8 with bad bytes": unknown format.
     data = text.encode(encoding)
     assert detect_format(data) == "text"
     for forced in (None, "text"):

@@ -125,6 +125,9 @@ TABLE_MIN_COLUMNS = 4
 TABLE_SCAN_LINES = 20
 # Share of letters among the non-ASCII characters of a dump in a legacy encoding.
 LEGACY_LETTERS = 0.8
+# Share of a dump's non-ASCII bytes that form UTF-8 characters from which it is UTF-8 (with a few bad bytes).
+UTF8_SHARE = 0.5
+ASCII_BYTES = bytes(range(0x80))
 # Control characters no text holds (tab, line breaks, form feed and escape are text).
 BINARY_BYTES = re.compile(rb"[\x00-\x08\x0b\x0e-\x1a\x1c-\x1f\x7f]")
 
@@ -167,10 +170,14 @@ def _looks_binary(head: bytes) -> bool:
 def _legacy_codec(data: bytes) -> str | None:
     """The legacy encoding (cp1251, koi8-r, cp1252, ...) ``data``, which is not UTF-8, is in; None if there is none.
 
-    Text that holds UTF-8 characters and bytes that are not UTF-8 is UTF-8
-    with a few bad bytes, not another encoding: None.
+    Text whose non-ASCII bytes are mostly UTF-8 characters is UTF-8 with a
+    few bad bytes, not another encoding: None. A single UTF-8 character does
+    not make it so: legacy letters form one by chance (KOI8-R's "сё" of
+    "всё", cp1251's "С»" of "«ТАСС»").
     """
-    if any(character != "\ufffd" and not character.isascii() for character in data.decode("utf-8", errors="replace")):
+    non_ascii_bytes = len(data.translate(None, ASCII_BYTES))
+    bad_bytes = len(data) - len(data.decode("utf-8", errors="ignore").encode("utf-8"))
+    if non_ascii_bytes - bad_bytes >= UTF8_SHARE * non_ascii_bytes:
         return None
     text, codec = decode_body(data)
     if codec.startswith("utf-8"):

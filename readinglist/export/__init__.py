@@ -34,6 +34,7 @@ class Format:
     function: str
     extension: str
     description: str
+    listed: bool = False  # the records need what `readinglist list --json` has (select_items(with_listed=True))
 
     def write(self, records: list[Record]) -> str:
         module = importlib.import_module(f"{__name__}.{self.module}")
@@ -47,8 +48,8 @@ FORMATS = {
         Format("biblatex", "bibtex", "write_biblatex", ".bib", "BibLaTeX (biber)"),
         Format("ris", "ris", "write_ris", ".ris", "RIS (Zotero, EndNote, Mendeley)"),
         Format("csljson", "csljson", "write_csljson", ".json", "CSL-JSON (Zotero, Pandoc, citeproc)"),
-        Format("json", "tabular", "write_json", ".json", "JSON: every field of every record"),
-        Format("csv", "tabular", "write_csv", ".csv", "CSV with a header row"),
+        Format("json", "tabular", "write_json", ".json", "JSON: every field of every record", listed=True),
+        Format("csv", "tabular", "write_csv", ".csv", "CSV with a header row", listed=True),
         Format("netscape", "netscape", "write_netscape", ".html", "Netscape bookmarks HTML (browsers, read-later apps)"),
     )
 }
@@ -56,7 +57,7 @@ FORMATS = {
 
 def export(db: sqlite_utils.Database, format_name: str, **filters) -> tuple[str, int]:
     """The items matching ``filters`` written in ``format_name``; and how many there are."""
-    records = select_items(db, **filters)
+    records = select_items(db, **filters, with_listed=FORMATS[format_name].listed)
     return FORMATS[format_name].write(records), len(records)
 
 
@@ -195,6 +196,7 @@ def select_items(
     since: str | None = None,
     *,
     with_mentions: bool = False,
+    with_listed: bool = False,
     ids: list[str] | None = None,
     store_keys: bool = True,
 ) -> list[Record]:
@@ -203,10 +205,13 @@ def select_items(
     ``since`` (YYYY-MM-DD) keeps items first seen on or after that day, as
     ``readinglist list --since`` does. Channels and unresolved references are
     left out unless ``kind`` asks for them. ``with_mentions`` loads the latest
-    posts that mentioned each item (for Zotero notes). Citation keys missing
+    posts that mentioned each item (for Zotero notes); ``with_listed`` the
+    item as ``readinglist list --json`` shows it (for the JSON and CSV
+    exports: one more query over the mentions). Citation keys missing
     for the selected items are assigned and stored (see ``citekeys``); with
     ``store_keys=False`` (a read-only database) they are assigned only.
     """
+    from ..queue import listed_items
     from .citekeys import assign, base_key
 
     tags = None
@@ -243,8 +248,9 @@ def select_items(
                 mentions[item_id].append(Mention(channel=channel, date=date, permalink=permalink, text=text or ""))
             previous = (item_id, post_id)
     db.execute("DELETE FROM temp.export_ids")
+    listed = listed_items(db, [row["id"] for row in rows]) if with_listed else {}
 
-    records = [build_record(row, "", hashtags.get(row["id"], ()), mentions.get(row["id"], ())) for row in rows]
+    records = [build_record(row, "", hashtags.get(row["id"], ()), mentions.get(row["id"], ()), listed.get(row["id"], {})) for row in rows]
     # Rows come in the order items were added, which is the order new keys are handed out.
     keys = assign(db, [(record.id, base_key(record.authors, record.year, record.title, record.repo or record.hf_id)) for record in records], store=store_keys)
     for record in records:

@@ -137,6 +137,8 @@ class Record:
     full_abstract: str | None = None
     meta: dict = field(default_factory=dict)
     mentions: list[Mention] = field(default_factory=list)
+    # The item as `readinglist list --json` shows it (fetch status, priority, score, channels, ...), for the JSON and CSV exports.
+    listed: dict = field(default_factory=dict)
 
     @property
     def abstract(self) -> str | None:
@@ -433,8 +435,9 @@ def _tags(row: dict, hashtags: list[str]) -> list[str]:
     return list(seen.values())
 
 
-def build_record(row: dict, citekey: str, hashtags: list[str] = (), mentions: list[Mention] = ()) -> Record:
-    """The export record for one ``items`` row (plus ``first_mentioned``, the first mention's date)."""
+def build_record(row: dict, citekey: str, hashtags: list[str] = (), mentions: list[Mention] = (), listed: dict | None = None) -> Record:
+    """The export record for one ``items`` row (plus ``first_mentioned``, the first mention's date);
+    ``listed``: the item as ``readinglist list --json`` shows it."""
     meta = loads_json(row.get("meta"), {})
     work = work_of(row, meta)
     people = parse_authors(loads_json(row.get("authors"), []), meta)
@@ -507,6 +510,7 @@ def build_record(row: dict, citekey: str, hashtags: list[str] = (), mentions: li
         journal_ref=_str(meta.get("journal_ref")) if work == "preprint" else None,
         meta=meta,
         mentions=list(mentions),
+        listed=dict(listed or {}),
     )
 
 

@@ -8,17 +8,27 @@ import json
 
 from .records import Record
 
+# What `readinglist list --json` has besides the fields a record shares with it, in its order.
+LISTED_FIELDS = (
+    "mentions", "channels", "first_seen", "domain", "priority", "read_at", "snoozed_until", "score",
+    "fetch_status", "http_status", "final_url", "published", "word_count", "reading_minutes", "description", "error",
+)
+# Every field but ``meta`` (the site's own fields, nested): the first columns as they always were.
 CSV_FIELDS = (
     "citekey", "id", "type", "title", "authors", "date", "url", "doi", "arxiv_id", "repo", "hf_id",
     "container", "publisher", "tags", "summary", "note", "status", "accessed", "added_at",
+    "kind", "authors_are_fallback", "date_source", "language", "first_mentioned", "site_name", "primary_class",
+    "volume", "issue", "pages", "version", "license", *LISTED_FIELDS,
 )
 # A spreadsheet runs a text cell that starts with one of these as a formula (OWASP, CSV injection).
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 def record_dict(record: Record) -> dict:
-    """A record as plain JSON-able data, with stable field names."""
-    return {
+    """A record as plain JSON-able data, with stable field names: the bibliographic fields, then
+    what ``readinglist list --json`` has besides (named as there). Where both have a field, the
+    record's is the one every export carries (authors with their fallback, tags with the hashtags)."""
+    bibliographic = {
         "citekey": record.citekey,
         "id": record.id,
         "url": record.url,
@@ -52,6 +62,7 @@ def record_dict(record: Record) -> dict:
         "license": record.license,
         "meta": record.meta,
     }
+    return bibliographic | {name: record.listed.get(name) for name in LISTED_FIELDS}
 
 
 def write_json(records: list[Record]) -> str:
