@@ -10,6 +10,7 @@ from __future__ import annotations
 import html
 import re
 from dataclasses import dataclass, field
+from urllib.parse import quote
 
 __all__ = ["SiteMetadata", "OK", "DEAD", "DEFERRED", "FAILED", "collapse", "first_paragraph", "strip_markup", "find_identifiers"]
 
@@ -199,6 +200,23 @@ def header(headers, name: str) -> str | None:
     if value is None and hasattr(headers, "items"):
         value = next((v for k, v in headers.items() if k.lower() == name.lower()), None)
     return value
+
+
+def path_segment(value: str) -> str:
+    """``value`` (a DOI, a repository or user name) as one segment of an API path.
+
+    Every reserved character is encoded (a DOI's ``/`` as ``%2F``, which Crossref
+    and DataCite take), and so are the dots of a ``.`` or ``..`` segment: an
+    HTTP client resolves those against the path, so a name written
+    ``..%2F..%2Fadmin`` would otherwise leave ``/works/`` for another endpoint.
+    """
+    quoted = quote(value, safe="")
+    return quoted.replace(".", "%2E") if quoted in (".", "..") else quoted
+
+
+def path_segments(value: str) -> str:
+    """An ``owner/name`` id as its path segments, each one encoded by :func:`path_segment`."""
+    return "/".join(path_segment(part) for part in value.split("/"))
 
 
 def retry_after(headers) -> float | None:
