@@ -57,7 +57,7 @@ import sqlite_utils
 
 from harvester.errors import redact_secrets
 from harvester.sites import ADAPTERS, adapter_for
-from harvester.sites.base import DEAD, DEFERRED, FAILED, OK, SiteMetadata
+from harvester.sites.base import DEAD, DEFERRED, FAILED, OK, SiteMetadata, clean_metadata
 
 from .ranking import in_queue_order
 
@@ -691,6 +691,7 @@ def _defer_wait(retry_after: float | None) -> timedelta:
 
 def write_metadata(db, row: dict, metadata: SiteMetadata, now: datetime, *, adapter: str, stats: MetadataStats | None = None) -> str:
     """Write one adapter outcome into ``items`` (and rename/merge when the site says so). Returns the item id."""
+    metadata = clean_metadata(metadata)
     when = _iso(now)
     item_id = row["id"]
     attempts = row.get("attempts") or 0

@@ -184,6 +184,45 @@ def test_an_answer_that_cannot_be_stored_fails_its_item_alone(httpserver, fresh_
     assert item(fresh_db, video)["fetch_status"] == "ok"
 
 
+RLO, PDF, ESC, CSI = "\u202e", "\u202c", "\x1b", "\x9b"
+HOSTILE_REPO = {
+    **json.loads(fixture_bytes("github_repo.json")),
+    "description": f"Fast {RLO}fdp.exe{PDF} code{ESC}]0;pwned\x07\n",
+    "owner": {"login": f"micro{RLO}soft"},
+    "topics": [f"{RLO}lora", f"{ESC}[5m", "\u2066ok\u2069"],
+    "language": f"Py{CSI}31mthon",
+    "license": {"spdx_id": None, "name": f"MIT{RLO}\nLicense"},
+}
+
+
+@pytest.mark.parametrize(
+    "url, path, answer, field, stored",
+    [
+        ("https://youtu.be/kCc8FmEb1nY", "/oembed", {"title": f"Lecture 3 {RLO}fdp.exe{PDF} {ESC}[5mBLINK", "author_name": "x"},
+         "title", "Lecture 3 fdp.exe [5mBLINK"),
+        ("https://youtu.be/kCc8FmEb1nY", "/oembed", {"title": "t", "author_name": f"Evil{RLO}\nChannel{ESC}"}, "authors", ["Evil Channel"]),
+        ("https://github.com/microsoft/lora", "/github/repos/microsoft/lora", HOSTILE_REPO, "title",
+         "microsoft/LoRA: Fast fdp.exe code]0;pwned"),
+        ("https://github.com/microsoft/lora", "/github/repos/microsoft/lora", HOSTILE_REPO, "description", "Fast fdp.exe code]0;pwned"),
+        ("https://github.com/microsoft/lora", "/github/repos/microsoft/lora", HOSTILE_REPO, "authors", ["microsoft"]),
+        ("https://github.com/microsoft/lora", "/github/repos/microsoft/lora", HOSTILE_REPO, "tags", ["lora", "[5m", "ok"]),
+        ("https://github.com/microsoft/lora", "/github/repos/microsoft/lora", HOSTILE_REPO, "meta",
+         {"language": "Py31mthon", "license": "MIT License", "topics": ["lora", "[5m", "ok"]}),
+    ],
+    ids=["oembed-title", "oembed-author", "github-title", "github-description", "github-owner", "github-topics", "github-meta"],
+)
+def test_site_text_loses_control_and_bidi_characters(httpserver, fresh_db, url, path, answer, field, stored):
+    """Whatever adapter wrote it: an uploader's RIGHT-TO-LEFT OVERRIDE would show "fdp.exe" as "exe.pdf"."""
+    item_id = add_item(fresh_db, url)
+    httpserver.expect_request(path).respond_with_json(answer)
+    httpserver.expect_request(path + "/readme").respond_with_data("", status=404)
+    assert run_stage(fresh_db, settings_for(httpserver)).ok == 1
+    value = item(fresh_db, item_id)[field]
+    if field == "meta":
+        value = {key: value[key] for key in stored}
+    assert value == stored
+
+
 def test_unreachable_api_fails_the_items(fresh_db):
     item_id = add_item(fresh_db, "https://doi.org/10.1000/x")
     from harvester.settings import Settings
