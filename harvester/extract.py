@@ -429,6 +429,9 @@ _XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 # RIGHT-TO-LEFT OVERRIDE reverses whatever is shown after it on the line
 # ("Paper \u202efdp.exe" reads "Paper exe.pdf").
 BIDI_CONTROLS = re.compile("[\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+# Control characters in a line of metadata: C0 (but tab, newline and CR, which lay text out), DEL
+# and C1 (a terminal acts on some: ESC and CSI start sequences), and XML's non-characters.
+_CONTROLS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ufffe\uffff]")
 
 
 def _parse_html(markup: str):
@@ -942,11 +945,17 @@ def clean_text(text: str) -> str:
 
 
 def clean_line(value, limit: int = MAX_TITLE_CHARS) -> str | None:
-    """One line of metadata: whitespace collapsed, bounded, None when empty."""
+    """One line of metadata: no control or bidi control characters, whitespace collapsed, bounded, None when empty."""
     if value is None:
         return None
-    value = re.sub(r"\s+", " ", BIDI_CONTROLS.sub("", _XML_INVALID.sub("", str(value)))).strip()
+    value = re.sub(r"\s+", " ", strip_controls(str(value))).strip()
     return truncate_words(value, limit) if value else None
+
+
+def strip_controls(text: str) -> str:
+    """``text`` without control characters (but tab and newline: a CR ends a line) or bidi controls."""
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    return BIDI_CONTROLS.sub("", _CONTROLS.sub("", text))
 
 
 def truncate_words(value: str, limit: int) -> str:

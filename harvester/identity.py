@@ -399,6 +399,8 @@ def _doi_identity(raw: str) -> Identity | None:
     doi = unquote(raw).strip().lower()
     if not _DOI_RE.fullmatch(doi):
         return None
+    if any(segment in (".", "..") for segment in doi.split("/")):
+        return None  # no registered DOI has one; "10.5555/..%2F..%2Fadmin" is a path, not a name
     arxiv = _ARXIV_DOI_RE.fullmatch(doi)
     if arxiv:
         return _arxiv_identity(arxiv.group("id"))

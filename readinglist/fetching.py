@@ -61,7 +61,8 @@ NEVER_FETCHED_KINDS = ("channel", "unresolved")
 WEAKER_TITLE_SOURCES = ("anchor", "preview", "page")
 # What a page fetch writes besides the title, in the order of _write_ok's parameters.
 PAGE_FIELDS = ("authors", "published", "site_name", "language", "word_count", "reading_minutes", "description", "summary")
-# A failed item waits RETRY_BASE, then twice as long after each failed run, up to RETRY_MAX.
+# A failed item waits RETRY_BASE, then twice as long after each failed run, up to RETRY_MAX;
+# a server's Retry-After counts up to RETRY_MAX too (1e12 seconds would be past year 9999).
 RETRY_BASE = timedelta(hours=1)
 RETRY_MAX = timedelta(days=7)
 # Media types handed to extraction; anything else is recorded with its type and no text.
@@ -427,7 +428,7 @@ class Store:
         failed_runs = max(1, math.ceil(attempts / max(1, self.settings.attempts)))
         delay = min(RETRY_BASE * 2 ** min(failed_runs - 1, 16), RETRY_MAX)
         if retry_after:
-            delay = max(delay, timedelta(seconds=retry_after))
+            delay = max(delay, timedelta(seconds=min(retry_after, RETRY_MAX.total_seconds())))
         return _iso(now + delay)
 
     def write(self, candidate: Candidate, result: FetchResult, fields: dict | None = None, error: str | None = None) -> None:
@@ -437,38 +438,52 @@ class Store:
         if error is not None:  # extraction failed: retry later like a network failure
             status = "failed"
         self._begin()
-        with self._savepoint():
-            if status in ("ok", "not_modified"):
-                self._write_ok(candidate, result, fields or {}, attempts, now)
-            elif status == "failed" and candidate.fetch_status == "ok":
-                # A refresh that failed for now: the stored page stays good.
-                self.db.execute(
-                    "UPDATE items SET attempts = ?, last_error = ? WHERE id = ?",
-                    [attempts, error or result.error, candidate.id],
-                )
-            else:
-                self.db.execute(
-                    "UPDATE items SET fetch_status = ?, http_status = ?, last_error = ?, attempts = ?, fetched_at = ?,"
-                    " next_retry_at = ?, final_url = COALESCE(?, final_url), content_type = COALESCE(?, content_type)"
-                    " WHERE id = ?",
-                    [
-                        status,
-                        result.http_status,
-                        error or result.error,
-                        attempts,
-                        _iso(now),
-                        self._next_retry(attempts, result.retry_after, now) if status == "failed" else None,
-                        result.final_url,
-                        result.content_type,
-                        candidate.id,
-                    ],
-                )
+        try:
+            with self._savepoint():
+                self._write_status(candidate, result, status, fields, error, attempts, now)
+        except sqlite3.Error:
+            raise  # the database itself (a full disk, a lock): no later item would be stored either
+        except Exception as exc:
+            # A value this one item cannot be stored with is a bug to log, not the end of the run:
+            # the item fails with the reason (and the default retry time), the others go on.
+            logger.warning("%s: could not store the result: %r", candidate.url, exc)
+            status, error = "failed", f"could not store the result: {type(exc).__name__}: {exc}"
+            with self._savepoint():
+                self._write_status(candidate, FetchResult(url=result.url, status=status), status, None, error, attempts, now)
         self._uncommitted += 1
         if self._uncommitted >= self.commit_every:
             self.flush()
         else:
             self.flush_if_due()
         self._count("ok" if status == "not_modified" else status, unchanged=status == "not_modified")
+
+    def _write_status(self, candidate: Candidate, result: FetchResult, status: str, fields: dict | None,
+                      error: str | None, attempts: int, now: datetime) -> None:
+        if status in ("ok", "not_modified"):
+            self._write_ok(candidate, result, fields or {}, attempts, now)
+        elif status == "failed" and candidate.fetch_status == "ok":
+            # A refresh that failed for now: the stored page stays good.
+            self.db.execute(
+                "UPDATE items SET attempts = ?, last_error = ? WHERE id = ?",
+                [attempts, error or result.error, candidate.id],
+            )
+        else:
+            self.db.execute(
+                "UPDATE items SET fetch_status = ?, http_status = ?, last_error = ?, attempts = ?, fetched_at = ?,"
+                " next_retry_at = ?, final_url = COALESCE(?, final_url), content_type = COALESCE(?, content_type)"
+                " WHERE id = ?",
+                [
+                    status,
+                    result.http_status,
+                    error or result.error,
+                    attempts,
+                    _iso(now),
+                    self._next_retry(attempts, result.retry_after, now) if status == "failed" else None,
+                    result.final_url,
+                    result.content_type,
+                    candidate.id,
+                ],
+            )
 
     @contextlib.contextmanager
     def _savepoint(self):

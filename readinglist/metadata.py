@@ -45,6 +45,8 @@ from __future__ import annotations
 
 import json
 import logging
+import math
+import sqlite3
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
@@ -55,7 +57,7 @@ import sqlite_utils
 
 from harvester.errors import redact_secrets
 from harvester.sites import ADAPTERS, adapter_for
-from harvester.sites.base import DEAD, DEFERRED, FAILED, OK, SiteMetadata
+from harvester.sites.base import DEAD, DEFERRED, FAILED, OK, SiteMetadata, clean_metadata
 
 from .ranking import in_queue_order
 
@@ -66,6 +68,9 @@ SKIPPED = "skipped"
 RETRY_BACKOFF = (timedelta(hours=1), timedelta(hours=6), timedelta(days=1), timedelta(days=3))
 # A deferral without a site's own estimate.
 DEFAULT_DEFER = timedelta(minutes=15)
+# The longest a site's own estimate defers an item: as long as the longest wait after a failure
+# (a Retry-After of 1e12 seconds would be past year 9999, and no rate limit lasts that long).
+MAX_DEFER = RETRY_BACKOFF[-1]
 # Titles a person chose are never replaced by an API's.
 KEPT_TITLE_SOURCES = frozenset({"user", "manual"})
 API_TITLE_SOURCE = "api"
@@ -322,8 +327,18 @@ class _Run:
 
     def done(self, adapter: str, row: dict, metadata: SiteMetadata) -> None:
         try:
-            with self.db.atomic():
-                write_metadata(self.db, row, metadata, self.now(), adapter=adapter, stats=self.stats)
+            try:
+                with self.db.atomic():
+                    write_metadata(self.db, row, metadata, self.now(), adapter=adapter, stats=self.stats)
+            except sqlite3.Error:
+                raise  # the database itself (a full disk, a lock): no later item would be stored either
+            except Exception as exc:
+                # A value this one item cannot be stored with is a bug to log, not the end of the run:
+                # the item fails with the reason, the others go on.
+                logger.warning("%s: could not store the %s answer: %r", row["url"], adapter, exc)
+                metadata = SiteMetadata(status=FAILED, error=f"could not store the {adapter} answer: {type(exc).__name__}: {exc}")
+                with self.db.atomic():
+                    write_metadata(self.db, row, metadata, self.now(), adapter=adapter, stats=self.stats)
         finally:
             self.stats.count(adapter, metadata.status)
             if self.progress is not None:
@@ -668,14 +683,21 @@ def merge_site_tags(current: list[str], previous_site_tags: list[str], site_tags
     return kept + [t for t in dict.fromkeys(site_tags) if t not in kept]
 
 
+def _defer_wait(retry_after: float | None) -> timedelta:
+    if not retry_after or math.isnan(retry_after) or retry_after < 0:
+        return DEFAULT_DEFER
+    return timedelta(seconds=min(retry_after, MAX_DEFER.total_seconds()))
+
+
 def write_metadata(db, row: dict, metadata: SiteMetadata, now: datetime, *, adapter: str, stats: MetadataStats | None = None) -> str:
     """Write one adapter outcome into ``items`` (and rename/merge when the site says so). Returns the item id."""
+    metadata = clean_metadata(metadata)
     when = _iso(now)
     item_id = row["id"]
     attempts = row.get("attempts") or 0
     status = metadata.status
     if status == DEFERRED:
-        wait = timedelta(seconds=metadata.retry_after) if metadata.retry_after else DEFAULT_DEFER
+        wait = _defer_wait(metadata.retry_after)
         db.execute(
             "UPDATE items SET next_retry_at = ?, last_error = ? WHERE id = ?",
             [_iso(now + wait), metadata.error, item_id],

@@ -763,15 +763,31 @@ def _edit_order(post: Post, stored: tuple) -> str:
     return "same"
 
 
+# A post dated later than its harvest by more than this is misdated: an export's times are the
+# exporting computer's local time, at most 14 hours ahead of UTC, and that is all it may be ahead.
+FUTURE_DATE_SLACK_DAYS = 1.0
+
+
+def post_date(date: str | None, harvested_at: str) -> str | None:
+    """A post's ``date`` as stored: None (the post kept, its date unknown) for a date that is no
+    date (``9999-99-99``) or lies in the future (``2999-01-01``, which would keep its links first
+    in ``next`` for ever), as an HTML export's unreadable date is None."""
+    day = parse_julian_day(date)
+    if day is None or day > parse_julian_day(harvested_at) + FUTURE_DATE_SLACK_DAYS:
+        return None
+    return date
+
+
 def _post_row(post: Post, now: str, post_id: str | None = None) -> dict:
     hashtags = list(dict.fromkeys([*post.hashtags, *find_hashtags(post.text)]))
+    date = post_date(post.date, now)
     return {
         "id": post_id or post.key,
         "source": post.source,
         "channel": post.channel,
         "message_id": post.post_id,
         "permalink": post.permalink,
-        "date": post.date,
+        "date": date,
         "forwarded_from": post.forwarded_from,
         "text": post.text,
         "hashtags": json.dumps(hashtags, ensure_ascii=False),
@@ -779,5 +795,5 @@ def _post_row(post: Post, now: str, post_id: str | None = None) -> dict:
         "message_key": post.message_key,
         "edited": post.edited,
         # Not a column: copied onto the post's mentions (mentions.post_julianday).
-        "julianday": parse_julian_day(post.date),
+        "julianday": parse_julian_day(date),
     }

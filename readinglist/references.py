@@ -42,6 +42,7 @@ from typing import Callable, Iterable
 
 import sqlite_utils
 
+from harvester.extract import clean_line
 from harvester.identity import identify
 from harvester.models import Post
 from harvester.references import Candidate, candidates_in_post, find_candidates, latin_share
@@ -481,11 +482,12 @@ def merge_into_paper(db: sqlite_utils.Database, row: dict, work, now: datetime |
                     "domain": identity.domain,
                     "arxiv_id": identity.arxiv_id,
                     "doi": identity.doi or work.doi,
-                    "title": work.title,
+                    # A catalogue's text, cleaned as a site adapter's is (see harvester.sites.base.clean_metadata).
+                    "title": clean_line(work.title),
                     "title_source": work.source,
                     "added_at": when,
-                    "authors": json.dumps(list(work.authors), ensure_ascii=False),
-                    "published": work.published,
+                    "authors": json.dumps([a for a in map(clean_line, work.authors) if a], ensure_ascii=False),
+                    "published": clean_line(work.published),
                     "fetch_status": "pending",
                     **{key: value for key, value in old.items() if value is not None},
                 }

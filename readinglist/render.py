@@ -45,6 +45,7 @@ def printable_line(text: str) -> str:
 
 
 def _snippet(text: str | None, limit: int = SNIPPET_CHARS) -> str:
+    """``text`` on one bounded line: a context, or a name (a newline in one would print a forged line)."""
     flat = " ".join((text or "").split())
     return flat if len(flat) <= limit else flat[: limit - 1] + "…"
 
@@ -54,9 +55,10 @@ def _minutes(item: dict) -> str:
 
 
 def _mention_line(mention: dict) -> str:
-    where = mention["channel"] or "manual"
-    if mention.get("forwarded_from"):
-        where += f" (from {mention['forwarded_from']})"
+    # Names stored by an older version may hold newlines: one line each, whatever the database says.
+    where = _snippet(mention["channel"]) or "manual"
+    if _snippet(mention.get("forwarded_from")):
+        where += f" (from {_snippet(mention['forwarded_from'])})"
     day = (mention["date"] or "")[:10]
     head = f"{where}, {day}" if day else where
     context = _snippet(mention["context"])
@@ -214,7 +216,7 @@ def stats_lines(data: dict) -> list[str]:
         f"items: {data['items']}",
         "by status: " + ", ".join(f"{k} {v}" for k, v in data["by_status"].items()) + f" (snoozed {data['snoozed']})",
         "by kind: " + ", ".join(f"{k} {v}" for k, v in data["by_kind"].items()),
-        "top channels: " + ", ".join(f"{k or '(none)'} {v}" for k, v in data["by_channel"].items()),
+        "top channels: " + ", ".join(f"{_snippet(k) or '(none)'} {v}" for k, v in data["by_channel"].items()),
         "top domains: " + ", ".join(f"{k or '(none)'} {v}" for k, v in data["by_domain"].items()),
         f"read: {data['read_this_week']} this week, {data['read_this_month']} this month",
         f"backlog: {backlog['items']} items, {backlog['minutes']} min known, {backlog['unknown_length']} of unknown length",

@@ -375,6 +375,36 @@ def test_a_write_that_fails_leaves_no_half_item_and_keeps_the_others(fresh_db, s
     assert fresh_db["texts"].count == 6
 
 
+@pytest.mark.parametrize("retry_after", ["999999999999", "9" * 400], ids=["past-year-9999", "float-infinity"])
+def test_a_retry_after_past_any_date_waits_the_longest_retry_and_the_run_goes_on(fresh_db, server, retry_after):
+    ok_url = server.add("/fine", Reply(200, html_page("Fine"), HTML))
+    limited_url = server.add("/limited", Reply(429, b"", {"Retry-After": retry_after}))
+    ok_id, limited_id = add_items(fresh_db, [ok_url, limited_url])
+    assert run(fresh_db).summary() == "Fetched 2 items: 1 ok, 1 failed, 0 dead, 0 skipped."
+    limited = row(fresh_db, limited_id)
+    assert (limited["fetch_status"], limited["http_status"]) == ("failed", 429)
+    wait = datetime.fromisoformat(limited["next_retry_at"]) - datetime.now(timezone.utc)
+    assert fetching.RETRY_MAX - timedelta(minutes=1) < wait <= fetching.RETRY_MAX
+    assert row(fresh_db, ok_id)["fetch_status"] == "ok"
+
+
+def huge_count_extract(body: bytes, url: str, content_type: str | None, charset: str | None) -> dict:
+    """A page whose word count SQLite cannot hold (OverflowError on binding), on URLs containing 'huge'."""
+    fields = fake_extract(body, url, content_type, charset)
+    return {**fields, "word_count": 2**70} if "huge" in url else fields
+
+
+def test_an_item_whose_result_cannot_be_stored_fails_alone(fresh_db, server):
+    urls = [server.add(path, Reply(200, html_page(path), HTML)) for path in ("/a", "/huge", "/b")]
+    ids = add_items(fresh_db, urls)
+    assert run(fresh_db, extractor=huge_count_extract).summary() == "Fetched 3 items: 2 ok, 1 failed, 0 dead, 0 skipped."
+    huge = row(fresh_db, ids[1])
+    assert (huge["fetch_status"], huge["title"], huge["next_retry_at"] is not None) == ("failed", None, True)
+    assert huge["last_error"] == "could not store the result: OverflowError: Python int too large to convert to SQLite INTEGER"
+    assert [row(fresh_db, i)["fetch_status"] for i in (ids[0], ids[2])] == ["ok", "ok"]
+    assert fresh_db["texts"].count == 2
+
+
 def test_limit_counts_the_pages_not_the_site_items_left_out(fresh_db, server):
     # Site items (here a deferred arXiv paper, best ranked) belong to the site stage: --limit counts pages only.
     urls = [server.add(f"/l{i}", Reply(200, html_page(f"Page {i}"), HTML)) for i in range(3)]

@@ -1,6 +1,7 @@
 """``readinglist harvest`` and ``readinglist list`` end to end, through the CLI."""
 
 import json
+import math
 import shutil
 
 import pytest
@@ -297,6 +298,37 @@ def test_bidi_controls_are_cleaned_out_of_anchor_and_preview_titles(db_path, tmp
         expected = ("https://github.com/openai/whisper", "GitHub - openai/whisper: Robust Speech")
     assert result.exit_code == 0
     assert [(item["url"], item["title"]) for item in listed(db_path)] == [expected]
+
+
+@pytest.mark.parametrize(
+    "written, stored",
+    [
+        ("2999-01-01T10:00:00", None),  # in the future: it would stay first in `next` for ever
+        ("9999-99-99T10:00:00", None),  # no date at all
+        ("2024-02-30T10:00:00", None),
+        ("LOCAL+10H", "LOCAL+10H"),  # a local time east of UTC is ahead of the harvest, and still right
+        ("2024-05-01T10:00:00", "2024-05-01T10:00:00"),
+    ],
+    ids=["future", "impossible", "no-such-day", "local-time-ahead", "past"],
+)
+def test_a_post_date_that_cannot_be_is_unknown_and_the_post_kept(db_path, tmp_path, written, stored):
+    from datetime import datetime, timedelta, timezone
+
+    ahead = (datetime.now(timezone.utc) + timedelta(hours=10)).replace(tzinfo=None).isoformat(timespec="seconds")
+    written, stored = (ahead if value == "LOCAL+10H" else value for value in (written, stored))
+    export = tmp_path / "result.json"
+    export.write_text(json.dumps({"name": "C", "type": "public_channel", "id": 5, "messages": [
+        {"id": 1, "type": "message", "date": written, "text": "see https://example.com/dated"},
+        {"id": 2, "type": "message", "date": "2024-05-01T10:00:00", "text": "old https://example.com/old"},
+    ]}))
+    result = run("harvest", str(export), "--db", db_path)
+    assert result.output == "Harvested: 2 posts read from 1 file, 2 links found, 2 new items, 0 files skipped.\n"
+    db = open_db(db_path)
+    assert db.execute("SELECT date FROM posts WHERE message_id = '5/1'").fetchone()[0] == stored
+    scores = {item["url"]: item["score"] for item in json.loads(run("next", "--db", db_path, "--json").output)}
+    # Ranked as of its harvest (its item's added_at) at most: an item mentioned now by one channel scores
+    # 1.5 ln 2 + 0.4 ln 2 - 0.3 = 1.017, a day later +ln 2 / 14 (the 2999 date gave 17580).
+    assert scores["https://example.com/dated"] <= 1.9 * math.log(2) - 0.3 + math.log(2) / 14
 
 
 def test_a_link_entity_on_any_host_is_an_untitled_item(db_path, tmp_path):

@@ -258,6 +258,21 @@ def test_doi_url_encodes_what_it_must():
     assert found.url == "https://doi.org/10.1002/(sici)1097-4571(199806)49:8%3C693::aid-asi4%3E3.0.co;2-o"
 
 
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://doi.org/10.5555/..%2F..%2F..%2F..%2Finternal-admin%2Fstatus",
+        "https://doi.org/10.5555%2F..%2Fadmin",
+        "https://doi.org/10.5555/x%2F.%2Fy",
+        "https://dl.acm.org/doi/10.1145/..%2Fadmin",
+    ],
+)
+def test_a_doi_with_a_dot_segment_is_no_doi(url):
+    # No registered DOI has a "." or ".." segment; such a "DOI" would walk the API's path.
+    found = identify(url)
+    assert found is None or (found.doi is None and found.kind != "paper")
+
+
 OTHER_PAPERS = [
     ("https://openreview.net/forum?id=AbCdEf123&noteId=xyz", "https://openreview.net/forum?id=AbCdEf123"),
     ("https://openreview.net/pdf?id=AbCdEf123", "https://openreview.net/forum?id=AbCdEf123"),

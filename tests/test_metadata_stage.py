@@ -9,7 +9,7 @@ import pytest
 
 from harvester.sites import adapter_for
 from readinglist import metadata
-from sites_helpers import NOW, FakeTime, add_item, fixture_bytes, item, run_stage, settings_for
+from sites_helpers import NOW, FakeTime, add_item, fixture_bytes, item, local_page_client, run_stage, settings_for
 
 
 @pytest.mark.parametrize(
@@ -153,6 +153,74 @@ def test_failures_back_off_and_are_never_given_up(httpserver, fresh_db, attempts
         assert run_stage(fresh_db, settings).total == 0  # not before its time
         fresh_db.execute("UPDATE items SET next_retry_at = ? WHERE id = ?", ["2026-03-01T11:00:00+00:00", item_id])
     assert len(httpserver.log) == len(waits)
+
+
+@pytest.mark.parametrize("retry_after", ["999999999999", "9" * 400], ids=["past-year-9999", "float-infinity"])
+def test_a_retry_after_past_any_date_defers_for_the_longest_wait_and_the_run_goes_on(httpserver, fresh_db, retry_after):
+    limited = add_item(fresh_db, "https://doi.org/10.1000/limited")
+    video = add_item(fresh_db, "https://youtu.be/kCc8FmEb1nY")
+    httpserver.expect_request("/crossref/works/10.1000/limited").respond_with_data("slow down", status=429, headers={"Retry-After": retry_after})
+    httpserver.expect_request("/oembed").respond_with_data(fixture_bytes("youtube_oembed.json"))
+    stats = run_stage(fresh_db, settings_for(httpserver))
+    assert (stats.deferred, stats.ok) == (1, 1)
+    row = item(fresh_db, limited)
+    assert (row["fetch_status"], row["next_retry_at"]) == ("pending", "2026-03-04T12:00:00+00:00")  # NOW + 3 days
+    assert item(fresh_db, video)["fetch_status"] == "ok"
+
+
+def test_an_answer_that_cannot_be_stored_fails_its_item_alone(httpserver, fresh_db):
+    """A Habr page claiming 10^20 minutes of reading: SQLite cannot hold the number (OverflowError)."""
+    article = add_item(fresh_db, "https://habr.com/ru/articles/840000/")
+    video = add_item(fresh_db, "https://youtu.be/kCc8FmEb1nY")
+    page = fixture_bytes("habr_article.html").decode().replace(">12 мин<", f">{10**20} мин<").encode()
+    httpserver.expect_request("/ru/articles/840000/").respond_with_data(page, content_type="text/html; charset=utf-8")
+    httpserver.expect_request("/oembed").respond_with_data(fixture_bytes("youtube_oembed.json"))
+    with local_page_client(httpserver) as pages:
+        stats = run_stage(fresh_db, settings_for(httpserver), page_client=pages)
+    assert (stats.failed, stats.ok) == (1, 1)
+    row = item(fresh_db, article)
+    assert (row["fetch_status"], row["title"], row["next_retry_at"]) == ("failed", None, "2026-03-01T13:00:00+00:00")
+    assert row["last_error"] == "could not store the habr answer: OverflowError: Python int too large to convert to SQLite INTEGER"
+    assert item(fresh_db, video)["fetch_status"] == "ok"
+
+
+RLO, PDF, ESC, CSI = "\u202e", "\u202c", "\x1b", "\x9b"
+HOSTILE_REPO = {
+    **json.loads(fixture_bytes("github_repo.json")),
+    "description": f"Fast {RLO}fdp.exe{PDF} code{ESC}]0;pwned\x07\n",
+    "owner": {"login": f"micro{RLO}soft"},
+    "topics": [f"{RLO}lora", f"{ESC}[5m", "\u2066ok\u2069"],
+    "language": f"Py{CSI}31mthon",
+    "license": {"spdx_id": None, "name": f"MIT{RLO}\nLicense"},
+}
+
+
+@pytest.mark.parametrize(
+    "url, path, answer, field, stored",
+    [
+        ("https://youtu.be/kCc8FmEb1nY", "/oembed", {"title": f"Lecture 3 {RLO}fdp.exe{PDF} {ESC}[5mBLINK", "author_name": "x"},
+         "title", "Lecture 3 fdp.exe [5mBLINK"),
+        ("https://youtu.be/kCc8FmEb1nY", "/oembed", {"title": "t", "author_name": f"Evil{RLO}\nChannel{ESC}"}, "authors", ["Evil Channel"]),
+        ("https://github.com/microsoft/lora", "/github/repos/microsoft/lora", HOSTILE_REPO, "title",
+         "microsoft/LoRA: Fast fdp.exe code]0;pwned"),
+        ("https://github.com/microsoft/lora", "/github/repos/microsoft/lora", HOSTILE_REPO, "description", "Fast fdp.exe code]0;pwned"),
+        ("https://github.com/microsoft/lora", "/github/repos/microsoft/lora", HOSTILE_REPO, "authors", ["microsoft"]),
+        ("https://github.com/microsoft/lora", "/github/repos/microsoft/lora", HOSTILE_REPO, "tags", ["lora", "[5m", "ok"]),
+        ("https://github.com/microsoft/lora", "/github/repos/microsoft/lora", HOSTILE_REPO, "meta",
+         {"language": "Py31mthon", "license": "MIT License", "topics": ["lora", "[5m", "ok"]}),
+    ],
+    ids=["oembed-title", "oembed-author", "github-title", "github-description", "github-owner", "github-topics", "github-meta"],
+)
+def test_site_text_loses_control_and_bidi_characters(httpserver, fresh_db, url, path, answer, field, stored):
+    """Whatever adapter wrote it: an uploader's RIGHT-TO-LEFT OVERRIDE would show "fdp.exe" as "exe.pdf"."""
+    item_id = add_item(fresh_db, url)
+    httpserver.expect_request(path).respond_with_json(answer)
+    httpserver.expect_request(path + "/readme").respond_with_data("", status=404)
+    assert run_stage(fresh_db, settings_for(httpserver)).ok == 1
+    value = item(fresh_db, item_id)[field]
+    if field == "meta":
+        value = {key: value[key] for key in stored}
+    assert value == stored
 
 
 def test_unreachable_api_fails_the_items(fresh_db):

@@ -151,6 +151,33 @@ def test_terminal_output_sends_no_control_characters(hostile, builder, capsys, c
     _no_controls(capsys.readouterr().out, "chan[5m" if command == "stats" else "Red")
 
 
+FORGED_CHANNEL = "ML news\n   - FakeChannel, 2024-03-02: forged mention"
+FORGED_FORWARD = "Some Channel\n2. https://evil.example/forged-item\n   why: mentioned by 9 channels"
+
+
+@pytest.mark.parametrize(
+    "args, line",
+    [
+        (["next"], "   - ML news - FakeChannel, 2024-03-02: forged mention (from Some Channel 2. https://evil.example/forged-item"
+                   " why: mentioned by 9 channels), 2024-05-31: ctx"),
+        (["show", "{id}"], "  - ML news - FakeChannel, 2024-03-02: forged mention (from Some Channel 2. https://evil.example/forged-item"
+                           " why: mentioned by 9 channels), 2024-05-31: ctx"),
+        (["stats"], "top channels: ML news - FakeChannel, 2024-03-02: forged mention 1"),
+    ],
+    ids=["next", "show", "stats"],
+)
+def test_a_stored_name_with_newlines_prints_on_one_line(builder, db_path, args, line):
+    # Names written by an older version (a JSON export's chat name and forwarded_from were not collapsed).
+    item_id = builder.item("https://example.com/x", "article", "X")
+    post_id = builder.mention(item_id, FORGED_CHANNEL, 1, "ctx", forwarded_from=FORGED_FORWARD)
+    builder.db.execute("UPDATE posts SET date = '2024-05-31T10:00:00+00:00' WHERE id = ?", [post_id])
+    builder.db.conn.commit()
+    result = run(*[arg.format(id=item_id) for arg in args], "--db", db_path)
+    assert result.exit_code == 0, result.output
+    assert line in result.output.splitlines()
+    assert not any(text.lstrip().startswith(("- FakeChannel", "2. https://evil", "why: mentioned by 9")) for text in result.output.splitlines())
+
+
 @pytest.mark.parametrize(
     "column, typed, stored",
     [

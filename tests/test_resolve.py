@@ -436,6 +436,16 @@ def test_falls_back_to_crossref_then_openalex(fresh_db, catalogues):
     assert item(fresh_db, stats.resolved_items[0]["id"])["title_source"] == "openalex"
 
 
+def test_a_catalogue_title_loses_control_and_bidi_characters(fresh_db, catalogues):
+    settings, answers, _seen = catalogues
+    hostile = {**PV_ENTRY, "title": PV.replace("Extreme", "\u202eExtreme\u202c"), "authors": ["Vladimir\u009b31m Malinovskii"]}
+    answers["arxiv"] = lambda q: atom_feed([hostile])
+    write_posts(fresh_db, [SEED_POST])
+    run(fresh_db, settings)
+    paper = item(fresh_db, item_id_for(PV_URL))
+    assert (paper["title"], json.loads(paper["authors"])) == (PV, ["Vladimir31m Malinovskii"])
+
+
 def test_cyrillic_titles_skip_arxiv(fresh_db, catalogues):
     settings, answers, seen = catalogues
     write_posts(fresh_db, ["Нейросетевые методы сжатия больших языковых моделей\nИванов и др."])

@@ -155,6 +155,26 @@ def test_realworld_crossref(realworld):
 DOI = "10.1000/example.lora.2022"
 
 
+@pytest.mark.parametrize(
+    "doi, works_path",
+    [
+        ("10.1000/example.lora.2022", "/v1/works/10.1000%2Fexample.lora.2022"),
+        ("10.5555/../../../../internal-admin/status", "/v1/works/10.5555%2F..%2F..%2F..%2F..%2Finternal-admin%2Fstatus"),
+        ("10.5555/x?y#z", "/v1/works/10.5555%2Fx%3Fy%23z"),
+    ],
+)
+def test_a_doi_is_one_path_segment_under_works(doi, works_path):
+    """Whatever a stored DOI holds (an old database, an arXiv feed's <arxiv:doi>), the request stays under /works/."""
+    import httpx
+
+    from harvester.settings import Settings
+
+    settings = Settings(crossref_api="http://mirror.local/v1", datacite_api="http://mirror.local/v1")
+    assert httpx.Request("GET", crossref.crossref_url(settings, doi)).url.raw_path.decode() == works_path
+    dois_path = works_path.replace("/works/", "/dois/")
+    assert httpx.Request("GET", crossref.datacite_url(settings, doi)).url.raw_path.decode() == dois_path
+
+
 def test_crossref_item(httpserver, fresh_db):
     item_id = add_item(fresh_db, f"https://doi.org/{DOI}", title="LoRA paper")
     httpserver.expect_request(f"/crossref/works/{DOI}").respond_with_data(

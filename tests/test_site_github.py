@@ -265,6 +265,40 @@ def test_renamed_repo_keeps_its_item(httpserver, fresh_db):
     assert resolve_item(fresh_db, "github.com/oldowner/oldname").id == item_id
 
 
+@pytest.mark.parametrize(
+    "repo, path",
+    [
+        ("microsoft/lora", "/api/repos/microsoft/lora"),
+        # Ids are data (an old database): a dot segment or a "?" never leaves /repos/.
+        ("owner/..", "/api/repos/owner/%2E%2E"),
+        ("../../admin", "/api/repos/%2E%2E/%2E%2E/admin"),
+        ("owner/x?y#z", "/api/repos/owner/x%3Fy%23z"),
+    ],
+)
+def test_a_repo_stays_under_repos(repo, path):
+    import httpx
+
+    from harvester.settings import Settings
+
+    settings = Settings(github_api="http://gh.local/api")
+    assert httpx.Request("GET", github.repo_url(settings, repo)).url.raw_path.decode() == path
+    assert httpx.Request("GET", github.readme_url(settings, repo)).url.raw_path.decode() == path + "/readme"
+
+
+@pytest.mark.parametrize("full_name", ["../../internal-admin", "owner/name/../../../x", "owner/x?y", 42])
+def test_an_answer_naming_no_repository_fails_and_asks_nothing_more(httpserver, fresh_db, full_name):
+    # full_name names the README asked for next and a renamed repo's new identity.
+    item_id = add_item(fresh_db, "https://github.com/owner/name")
+    answer = json.loads(fixture_bytes("github_repo.json"))
+    answer["full_name"] = full_name
+    httpserver.expect_request("/github/repos/owner/name").respond_with_json(answer)
+    stats = run_stage(fresh_db, settings_for(httpserver))
+    row = item(fresh_db, item_id)
+    assert (stats.failed, row["fetch_status"], row["repo"]) == (1, "failed", "owner/name")
+    assert row["last_error"] == "GitHub: the answer names no repository"
+    assert [request.path for request, _ in httpserver.log] == ["/github/repos/owner/name"]
+
+
 def test_rename_onto_an_existing_item_merges(httpserver, fresh_db):
     old_id = add_item(fresh_db, "https://github.com/oldowner/oldname")
     new_id = add_item(fresh_db, "https://github.com/newowner/newname")

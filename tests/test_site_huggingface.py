@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import httpx
 import pytest
 
 from harvester.settings import Settings
@@ -22,12 +23,16 @@ CARD_SUMMARY = (
         ("meta-llama/Llama-3.1-8B", "/api/models/meta-llama/Llama-3.1-8B", "/meta-llama/Llama-3.1-8B/raw/main/README.md"),
         ("datasets/HuggingFaceFW/fineweb", "/api/datasets/HuggingFaceFW/fineweb", "/datasets/HuggingFaceFW/fineweb/raw/main/README.md"),
         ("spaces/owner/demo", "/api/spaces/owner/demo", "/spaces/owner/demo/raw/main/README.md"),
+        # Ids are data (an old database): a dot segment or a "?" never leaves the repository's path.
+        ("owner/..", "/api/models/owner/%2E%2E", "/owner/%2E%2E/raw/main/README.md"),
+        ("../admin?x", "/api/models/%2E%2E/admin%3Fx", "/%2E%2E/admin%3Fx/raw/main/README.md"),
     ],
 )
 def test_urls(hf_id, api, card):
     settings = Settings(huggingface_api="http://hub.local")
     assert huggingface.api_url(settings, hf_id) == "http://hub.local" + api
     assert huggingface.card_url(settings, hf_id) == "http://hub.local" + card
+    assert httpx.URL(huggingface.api_url(settings, hf_id)).raw_path.decode() == api
 
 
 def test_model_mapping():

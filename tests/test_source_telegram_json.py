@@ -250,6 +250,23 @@ def test_chat_without_id_uses_bare_message_id():
 
 
 @pytest.mark.parametrize(
+    "name, forwarded, channel, forwarded_from",
+    [
+        ("ML news\n   - FakeChannel: forged", "Some Channel\n2. https://evil.example/x", "ML news - FakeChannel: forged",
+         "Some Channel 2. https://evil.example/x"),
+        ("  \t\n ", " \r\n", None, None),  # nothing but whitespace: no name
+        ("Plain", "Other", "Plain", "Other"),
+    ],
+    ids=["newlines", "blank", "plain"],
+)
+def test_names_are_one_line(name, forwarded, channel, forwarded_from):
+    # As the HTML export and t.me pages give them: a newline in a name would forge a line of output.
+    message = {"id": 1, "type": "message", "text": "hi", "forwarded_from": forwarded}
+    [post] = posts_from_bytes(json.dumps({"name": name, "type": "public_channel", "id": 7, "messages": [message]}).encode())
+    assert (post.channel, post.forwarded_from) == (channel, forwarded_from)
+
+
+@pytest.mark.parametrize(
     "fields, edited",
     [
         ({}, None),

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import html
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from urllib.parse import quote
 
 from harvester.language import detect_language
 
-__all__ = ["SiteMetadata", "OK", "DEAD", "DEFERRED", "FAILED", "collapse", "first_paragraph", "strip_markup", "find_identifiers"]
+__all__ = ["SiteMetadata", "OK", "DEAD", "DEFERRED", "FAILED", "clean_metadata", "collapse", "first_paragraph", "strip_markup", "find_identifiers"]
 
 OK, DEAD, DEFERRED, FAILED = "ok", "dead", "deferred", "failed"
 
@@ -49,6 +50,47 @@ class SiteMetadata:
     retry_after: float | None = None
     error: str | None = None
     http_status: int | None = None
+
+
+def clean_metadata(metadata: SiteMetadata) -> SiteMetadata:
+    """``metadata`` with every text a site wrote fit to store and show: no control characters
+    (an ESC recolours a terminal) and no bidi controls (a RIGHT-TO-LEFT OVERRIDE shows
+    "Lecture \u202efdp.exe" as "Lecture exe.pdf"), as page titles are cleaned; one line each,
+    but the summary and description, which keep their lines.
+
+    Applied where an answer is written (``readinglist.metadata.write_metadata``), so no adapter can forget it.
+    """
+    from harvester.extract import MAX_DESCRIPTION_CHARS, clean_line, strip_controls
+
+    def line(value):
+        return clean_line(value, MAX_DESCRIPTION_CHARS) if isinstance(value, str) else value
+
+    def lines(values: list) -> list:
+        return [cleaned for cleaned in map(line, values) if cleaned]
+
+    def text(value):
+        return strip_controls(value).strip() or None if isinstance(value, str) else value
+
+    def nested(value):
+        if isinstance(value, dict):
+            return {key: nested(item) for key, item in value.items()}
+        if isinstance(value, list):
+            return [nested(item) for item in value]
+        return line(value)
+
+    return replace(
+        metadata,
+        title=clean_line(metadata.title) if isinstance(metadata.title, str) else metadata.title,
+        authors=lines(metadata.authors),
+        published=line(metadata.published),
+        summary=text(metadata.summary),
+        description=text(metadata.description),
+        language=line(metadata.language),
+        site_name=line(metadata.site_name),
+        tags=lines(metadata.tags),
+        meta=nested(metadata.meta),
+        error=line(metadata.error),
+    )
 
 
 _SPACE_RE = re.compile(r"\s+")
@@ -201,6 +243,23 @@ def header(headers, name: str) -> str | None:
     if value is None and hasattr(headers, "items"):
         value = next((v for k, v in headers.items() if k.lower() == name.lower()), None)
     return value
+
+
+def path_segment(value: str) -> str:
+    """``value`` (a DOI, a repository or user name) as one segment of an API path.
+
+    Every reserved character is encoded (a DOI's ``/`` as ``%2F``, which Crossref
+    and DataCite take), and so are the dots of a ``.`` or ``..`` segment: an
+    HTTP client resolves those against the path, so a name written
+    ``..%2F..%2Fadmin`` would otherwise leave ``/works/`` for another endpoint.
+    """
+    quoted = quote(value, safe="")
+    return quoted.replace(".", "%2E") if quoted in (".", "..") else quoted
+
+
+def path_segments(value: str) -> str:
+    """An ``owner/name`` id as its path segments, each one encoded by :func:`path_segment`."""
+    return "/".join(path_segment(part) for part in value.split("/"))
 
 
 def retry_after(headers) -> float | None:

@@ -17,20 +17,19 @@ from __future__ import annotations
 
 import json
 import re
-from urllib.parse import quote
 
-from harvester.sites.base import FAILED, OK, SiteMetadata, collapse, classify_status, strip_markup
+from harvester.sites.base import FAILED, OK, SiteMetadata, collapse, classify_status, path_segment, strip_markup
 from harvester.summarize import summary_of_abstract
 
 __all__ = ["crossref_url", "datacite_url", "parse_crossref", "parse_datacite", "publication_date", "classify"]
 
 
 def crossref_url(settings, doi: str) -> str:
-    return f"{settings.crossref_api}/works/{quote(doi, safe='/')}"
+    return f"{settings.crossref_api}/works/{path_segment(doi)}"
 
 
 def datacite_url(settings, doi: str) -> str:
-    return f"{settings.datacite_api}/dois/{quote(doi, safe='/')}"
+    return f"{settings.datacite_api}/dois/{path_segment(doi)}"
 
 
 def classify(status_code: int, headers=None) -> SiteMetadata | None:

@@ -19,6 +19,7 @@ import json
 import re
 import time
 
+from harvester.identity import identify
 from harvester.language import detect_language
 from harvester.sites.base import (
     DEAD,
@@ -30,6 +31,7 @@ from harvester.sites.base import (
     collapse,
     find_identifiers,
     header,
+    path_segments,
     retry_after,
     shorten,
 )
@@ -43,11 +45,11 @@ TITLE_DESCRIPTION_CHARS = 120
 
 
 def repo_url(settings, repo: str) -> str:
-    return f"{settings.github_api}/repos/{repo}"
+    return f"{settings.github_api}/repos/{path_segments(repo)}"
 
 
 def readme_url(settings, repo: str) -> str:
-    return f"{settings.github_api}/repos/{repo}/readme"
+    return f"{settings.github_api}/repos/{path_segments(repo)}/readme"
 
 
 def request_headers(settings, raw: bool = False) -> dict[str, str]:
@@ -105,6 +107,10 @@ def parse_repo(body: bytes | str, requested: str | None = None) -> SiteMetadata:
     if not isinstance(data, dict) or not data.get("full_name"):
         return SiteMetadata(status=FAILED, error="GitHub: no repository in the answer")
     full_name = data["full_name"]
+    # It names the README to ask for and a renamed repo's new identity: an owner/name, nothing else.
+    named = identify(f"https://github.com/{full_name}") if isinstance(full_name, str) else None
+    if named is None or named.repo != full_name.lower():
+        return SiteMetadata(status=FAILED, error="GitHub: the answer names no repository")
     description = collapse(data.get("description")) or None
     license_info = data.get("license") or {}
     license_name = license_info.get("spdx_id")

@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 
 from harvester.language import detect_language
-from harvester.sites.base import FAILED, OK, SiteMetadata, add_readme, collapse, classify_status
+from harvester.sites.base import FAILED, OK, SiteMetadata, add_readme, collapse, classify_status, path_segments
 
 __all__ = ["split_id", "api_url", "card_url", "classify", "parse_api", "add_card"]
 
@@ -35,13 +35,13 @@ def split_id(hf_id: str) -> tuple[str, str]:
 
 def api_url(settings, hf_id: str) -> str:
     kind, repo_id = split_id(hf_id)
-    return f"{settings.huggingface_api}/api/{kind}/{repo_id}"
+    return f"{settings.huggingface_api}/api/{kind}/{path_segments(repo_id)}"
 
 
 def card_url(settings, hf_id: str) -> str:
     kind, repo_id = split_id(hf_id)
     prefix = "" if kind == "models" else kind + "/"
-    return f"{settings.huggingface_api}/{prefix}{repo_id}/raw/main/README.md"
+    return f"{settings.huggingface_api}/{prefix}{path_segments(repo_id)}/raw/main/README.md"
 
 
 def classify(status_code: int, headers=None) -> SiteMetadata | None:

@@ -55,6 +55,7 @@ import ijson
 from ..errors import SourceError
 from ..links import find_links
 from ..models import Anchor, Post
+from ._html import collapse
 
 NAME = "telegram-json"
 
@@ -348,8 +349,10 @@ def _closes(data: bytes) -> bool:
 
 
 def _posts(messages: list, chat: dict, source: str) -> Iterator[Post]:
-    name = chat.get("name")
-    if not isinstance(name, str) or not name:
+    # Names are one line, as the HTML export and t.me pages show them: a newline in one would
+    # start a forged line wherever it is printed.
+    name = collapse(chat.get("name")) if isinstance(chat.get("name"), str) else None
+    if not name:
         name = SAVED_MESSAGES if chat.get("type") == "saved_messages" else None
     chat_id = chat.get("id")
     for message in messages:
@@ -414,7 +417,7 @@ def _post(message: dict, channel: str | None, chat_id: Any, source: str) -> Post
         date=_time(message, "date"),
         edited=_time(message, "edited"),
         reports_edits=True,
-        forwarded_from=forwarded if isinstance(forwarded, str) and forwarded else None,
+        forwarded_from=collapse(forwarded) or None if isinstance(forwarded, str) else None,
         anchors=anchors,
         hashtags=hashtags,
     )
