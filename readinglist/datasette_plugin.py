@@ -28,7 +28,7 @@ without entry points (see :func:`readinglist.serve.register_plugin`).
   ``?tags__arraycontains=`` (a scan of every row's JSON) are rewritten to them.
 
 Everything that came from the web is escaped (Jinja autoescape, or
-:func:`markupsafe.escape` for cells), and only http(s) URLs become links.
+``Markup(...).format``, which escapes, for cells), and only http(s) URLs become links.
 """
 
 from __future__ import annotations
@@ -45,7 +45,7 @@ from datasette.facets import ArrayFacet, ColumnFacet
 from datasette.filters import FilterArguments
 from datasette.utils import escape_sqlite, path_with_added_args, path_with_removed_args, sqlite3
 from datasette.utils.asgi import Response
-from markupsafe import Markup, escape
+from markupsafe import Markup
 
 DATABASE = "readinglist"
 TEMPLATES = Path(__file__).resolve().parent / "templates"
