@@ -69,6 +69,8 @@ import logging
 import re
 from dataclasses import dataclass
 
+from harvester.authors import last_first, normalize_authors
+from harvester.dates import date_is_stated, normalize_date, russian_date
 from harvester.language import detect_language, normalize_language_tag
 
 logger = logging.getLogger(__name__)
@@ -81,11 +83,6 @@ MAX_TEXT_CHARS = 500_000
 PDF_MAX_PAGES = 40
 MAX_TITLE_CHARS = 300
 MAX_DESCRIPTION_CHARS = 1000
-#: Authors kept per item: enough for any paper but a big collaboration's
-#: (thousands), and a bound on junk. When more are cut, ``MORE_AUTHORS`` is
-#: added last: BibTeX's own word for them, which exports write as "and others".
-MAX_AUTHORS = 500
-MORE_AUTHORS = "others"
 
 #: Words per minute by language (IReST, see the module docstring).
 WORDS_PER_MINUTE: dict[str, int] = {
@@ -642,7 +639,7 @@ def meta_authors(metas: dict[str, list[str]]) -> tuple[str, ...]:
         # goes to normalize_authors whole, which splits it; any other value is
         # one person, and a comma-free "First Last" is not split again there.
         authors = normalize_authors(
-            [value if ";" in value or (lone and _lone_tag_is_list(value)) else _last_first(value) for value in values]
+            [value if ";" in value or (lone and _lone_tag_is_list(value)) else last_first(value) for value in values]
         )
         if authors:
             return authors
@@ -966,188 +963,6 @@ def truncate_words(value: str, limit: int) -> str:
     if " " in cut[limit // 2 :]:
         cut = cut[: cut.rindex(" ")]
     return cut.rstrip(" ,;:-") + "…"
-
-
-_DATE = re.compile(r"^(\d{4})(?:[-/.](\d{1,2})(?:[-/.](\d{1,2}))?)?")
-
-
-def normalize_date(value) -> str | None:
-    """``'2023-01-05T10:00:00Z'`` -> ``'2023-01-05'``, ``'2021/6'`` -> ``'2021-06'``;
-    keeps ``YYYY`` / ``YYYY-MM`` precision; None for anything that is not a plausible date."""
-    match = _DATE.match(str(value).strip()) if value else None
-    if not match:
-        return None
-    year, month, day = match.groups()
-    if not 1800 <= int(year) <= 2200:
-        return None
-    if month is None:
-        return year
-    if not 1 <= int(month) <= 12:
-        return year
-    if day is None or not 1 <= int(day) <= 31:
-        return f"{year}-{int(month):02d}"
-    return f"{year}-{int(month):02d}-{int(day):02d}"
-
-
-#: Month names by month number, as a regex: English, Russian (nominative,
-#: genitive and abbreviated: "февраля", "фев", "февр."), and the German and
-#: French ones htmldate also reads. Russian abbreviations are told apart by
-#: their first three letters: "мар" is March, "мая" / "май" May.
-MONTH_NAMES = (
-    r"jan(?:uary)?|januar|janv(?:ier)?|январ[ья]|янв",
-    r"feb(?:ruary)?|februar|f[ée]vr?(?:ier)?|феврал[ья]|февр?",
-    r"mar(?:ch)?|m[äa]rz|mars|март[а]?|мар",
-    r"apr(?:il)?|avr(?:il)?|апрел[ья]|апр",
-    r"may|mai|ма[йя]",
-    r"june?|juni|juin|июн[ья]?",
-    r"july?|juli|juil(?:let)?|июл[ья]?",
-    r"aug(?:ust)?|ao[ûu]t|август[а]?|авг",
-    r"sept?(?:ember)?|septembre|сентябр[ья]|сент?",
-    r"oct(?:ober)?|okt(?:ober)?|octobre|октябр[ья]|окт",
-    r"nov(?:ember)?|novembre|ноябр[ья]|нояб?",
-    r"dec(?:ember)?|dez(?:ember)?|d[ée]c(?:embre)?|декабр[ья]|дек",
-)
-_RUSSIAN_MONTH = "|".join(  # one named group per month: (?P<m1>январ[ья]|янв)|(?P<m2>...
-    f"(?P<m{number}>{'|'.join(name for name in names.split('|') if re.match('[а-я]', name))})"
-    for number, names in enumerate(MONTH_NAMES, start=1)
-)
-_RUSSIAN_DATE = re.compile(
-    rf"(?<!\d)(?P<day>\d{{1,2}})\s+(?:{_RUSSIAN_MONTH})\.?(?![^\W\d_])(?:\s+(?P<year>\d{{4}})(?!\d))?", re.I
-)
-
-
-def russian_date(text: str | None, *, today: datetime.date | None = None) -> str | None:
-    """The first date written the Russian way in ``text`` as ``YYYY-MM-DD``:
-    ``"7 февраля 2024 г."`` -> ``"2024-02-07"``, ``"3 мар 2024 в 10:00"`` ->
-    ``"2024-03-03"``; None when there is none.
-
-    A date without a year ("15 марта в 10:00": Habr shows none for this year's
-    posts) is read only when ``today`` (the day the page was shown) is given:
-    as the last such day not after ``today`` ("28 декабря" read on 5 January is
-    last year's)."""
-    for match in _RUSSIAN_DATE.finditer(text or ""):
-        month = next(int(name[1:]) for name, value in match.groupdict().items() if value and name.startswith("m"))
-        day = int(match.group("day"))
-        if match.group("year"):
-            years = [int(match.group("year"))]
-        elif today is not None:
-            years = [today.year, today.year - 1]
-        else:
-            continue
-        for year in years:
-            try:
-                date = datetime.date(year, month, day)
-            except ValueError:  # "31 февраля"; 29 февраля of a common year
-                continue
-            if match.group("year") or date <= today:
-                return normalize_date(date.isoformat())
-    return None
-
-
-def date_is_stated(date: str, text: str) -> bool:
-    """True when ``text`` writes the day ``date`` (``YYYY-MM-DD``) out in full:
-    ``2021-06-01``, ``20210601``, ``01.06.2021``, ``6/1/21``, ``1 June 2021``,
-    ``June 1st, 2021``, ``1 июня 2021 г.``, ``Tue, 01 Jun 21``."""
-    year, month, day = (int(part) for part in date.split("-"))
-    y, m, d, name = rf"(?:{year}|{year % 100:02d})", rf"0?{month}", rf"0?{day}", rf"(?:{MONTH_NAMES[month - 1]})"
-    forms = (
-        rf"{year}[-/.]{m}[-/.]{d}",
-        rf"{year}{month:02d}{day:02d}",
-        rf"{d}[-/.]{m}[-/.]{y}",
-        rf"{m}[-/.]{d}[-/.]{y}",
-        rf"{d}(?:st|nd|rd|th|\.)?\s+(?:of\s+)?{name}\.?,?\s+{y}",
-        rf"{name}\.?\s+{d}(?:st|nd|rd|th)?,?\s+{y}",
-    )
-    return re.search(rf"(?<![\w.-])(?:{'|'.join(forms)})(?!\d)", text, re.I) is not None
-
-
-_AUTHOR_SPLIT = re.compile(r"\s*(?:[;,|\n/·•]|\s(?:and|&|und|et|и)\s)\s*", re.I)
-_AUTHOR_PREFIX = re.compile(
-    r"^(?:(?:written|posted|published|edited|text|photo)\s+by|by|from|author|authors|автор(?:ы)?|текст|от)\s*[:\-–—]?\s+",
-    re.I,
-)
-#: "et al.", "and others", "и др.", "и соавт.": the list names only some of the authors.
-_MORE_AUTHORS_MARKER = re.compile(
-    r"(?<!\w)(?:et\.?\s*al(?:ii|ia)?\b\.?|(?:and|&)\s+others\b|и\s+(?:др\b\.?|другие\b|соавт\b\.?|соавторы\b))",
-    re.I,
-)
-#: A name ending in an initial ("Петров А. В.", "Сидорова Е.Н.", "Smith J."): its final period is the initial's.
-_ENDS_IN_INITIAL = re.compile(r"(?:^|[\s.\-])[^\W\d_]$")
-_EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
-_URL_IN_NAME = re.compile(r"\S+://\S+|www\.\S+")
-_NOT_A_NAME = {
-    "admin", "administrator", "unknown", "anonymous", "staff", "editor", "editors", "guest", "none", "null",
-    # a label where a name should be (a menu item, a byline's caption)
-    # (compared without brackets: "Author(s)", "Автор(ы)")
-    "by", "author", "authors", "auteur", "auteurs", "autor", "autoren", "autores", "autori", "автор", "авторы",
-    "written by", "posted by",
-}  # fmt: skip
-
-
-def _last_first(name: str) -> str:
-    """``"Vaswani, Ashish"`` -> ``"Ashish Vaswani"``; anything else unchanged."""
-    last, comma, first = name.partition(",")
-    if comma and "," not in first and 0 < len(last.split()) <= 3 and 0 < len(first.split()) <= 4:
-        return f"{first.strip()} {last.strip()}"
-    return name
-
-
-def normalize_authors(raw) -> tuple[str, ...]:
-    """Author metadata -> a tuple of names.
-
-    Accepts a string (``"By A, B and C"``, ``"A; B"``) or an iterable of them.
-    Drops "By ...", e-mail addresses, URLs and placeholders, strips a handle's
-    ``@``, and dedupes case-insensitively, keeping the first spelling. A name
-    keeps the period of its last initial ("Петров А. В."). Past ``MAX_AUTHORS``
-    names, or when the list says it names only some ("et al.", "и др."), the
-    rest become one ``MORE_AUTHORS``.
-
-    >>> normalize_authors("By Jane Doe, John Roe and jane doe (jane@example.org)")
-    ('Jane Doe', 'John Roe')
-    >>> normalize_authors("Иванов И. И. и др.")
-    ('Иванов И. И.', 'others')
-    """
-    if not raw:
-        return ()
-    values = [raw] if isinstance(raw, str) else [str(item) for item in raw if item]
-    names: dict[str, str] = {}
-    more = False  # the list said it names only some of the authors
-    for value in values:
-        value = _URL_IN_NAME.sub(" ", _EMAIL.sub(" ", value))
-        value = re.sub(r"\(\s*\)|\[\s*\]|<\s*>", " ", value)
-        value, markers = _MORE_AUTHORS_MARKER.subn(" ", value)
-        more = more or bool(markers)
-        if ";" in value:
-            # "Vaswani, Ashish; Shazeer, Noam" (citation_author lists): the
-            # semicolons separate authors, a comma inside one is "Last, First".
-            parts = [_last_first(part) for part in re.split(r"\s*;\s*", value)]
-        else:
-            parts = _AUTHOR_SPLIT.split(value)
-        for part in parts:
-            name = part
-            while True:  # "By: Author: X"
-                stripped = _AUTHOR_PREFIX.sub("", name.strip(" \t\"'“”«»()[]<>:.-–—"))
-                if stripped == name:
-                    break
-                name = stripped
-            name = re.sub(r"\s+", " ", name.lstrip("@")).strip(" \"'“”«»()[]<>:.,-–—")
-            if _ENDS_IN_INITIAL.search(name) and f"{name}." in re.sub(r"\s+", " ", part):
-                name += "."
-            if (
-                not name
-                or len(name) > 80
-                or len(re.findall(r"[^\W\d_]", name)) < 2
-                or re.sub(r"[()]", "", name.lower()) in _NOT_A_NAME
-            ):
-                continue
-            if name.casefold() in names:
-                continue
-            if len(names) == MAX_AUTHORS:
-                return (*names.values(), MORE_AUTHORS)
-            names[name.casefold()] = name
-    if more and names:
-        return (*names.values(), MORE_AUTHORS)
-    return tuple(names.values())
 
 
 def _finish(*, text: str, language: str | None, **fields) -> Extracted:

@@ -11,16 +11,15 @@ from content_fixtures import make_pdf
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from harvester.authors import MAX_AUTHORS, normalize_authors
+from harvester.dates import normalize_date
 from harvester.extract import (
-    MAX_AUTHORS,
     Extracted,
     classify_content,
     decode_body,
     extract,
     is_junk_title,
-    normalize_authors,
     normalize_charset,
-    normalize_date,
     parse_content_type,
     reading_minutes,
 )

@@ -20,7 +20,7 @@ from __future__ import annotations
 import datetime
 import re
 
-from harvester import extract
+from harvester import dates
 from harvester.sites.base import FAILED, OK, SiteMetadata, collapse, classify_status
 from harvester.sources._html import decode, node_text, parse_document
 from harvester.summarize import summarize
@@ -42,7 +42,7 @@ def russian_date(text: str, *, today: datetime.date | None = None) -> str | None
     "2006-12-26", "3 мар 2024" -> "2024-03-03". This year's posts show no year
     ("15 марта в 10:00"): the date is the last such day not after ``today``
     (the day the page is read; default: the current date)."""
-    return extract.russian_date(text, today=today or datetime.date.today())
+    return dates.russian_date(text, today=today or datetime.date.today())
 
 
 def _meta(tree, *names: str) -> str | None:

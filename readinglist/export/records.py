@@ -43,7 +43,7 @@ CROSSREF_WORKS = {
     "posted-content": "preprint",
     "dataset": "dataset",
 }
-#: What ends an author list that fetching cut (``harvester.extract.MORE_AUTHORS``):
+#: What ends an author list that fetching cut (``harvester.authors.MORE_AUTHORS``):
 #: BibTeX's keyword for "and more authors".
 MORE_AUTHORS = "others"
 KIND_WORKS = {"repo": "software", "model": "software", "dataset": "dataset", "video": "video"}
