@@ -964,11 +964,12 @@ EXPORT_FORMATS = ("bibtex", "biblatex", "ris", "csljson", "json", "csv", "netsca
 
 
 def export_filters(command):
-    """``--status``, ``--kind``, ``--tag``, ``--since``: which items ``export`` and ``zotero push`` take."""
+    """``--status``, ``--kind``, ``--channel``, ``--tag``, ``--since``: which items ``export`` and ``zotero push`` take."""
     for option in reversed(
         (
             click.option("--status", "-s", type=click.Choice(STATUSES), default="all", show_default=True),
             click.option("--kind", "-k", type=click.Choice(KINDS), help="Only items of this kind (channels only if asked)."),
+            click.option("--channel", "-c", help="Only items mentioned in (or forwarded from) this channel."),
             click.option("--tag", "-t", help="Only items with this tag."),
             since_option("Only items first seen on or after DATE (YYYY-MM-DD)."),
         )
@@ -977,16 +978,16 @@ def export_filters(command):
     return command
 
 
-def _select_records(db, status, kind, tag, since, **extra):
+def _select_records(db, status, kind, channel, tag, since, **extra):
     from .export import select_items
 
     try:
-        return select_items(db, status=status, kind=kind, tag=tag, since=since, **extra)
+        return select_items(db, status=status, kind=kind, channel=channel, tag=tag, since=since, **extra)
     except sqlite3.OperationalError as error:
         if not getattr(error, "sqlite_errorname", "").startswith("SQLITE_READONLY"):
             raise
     # A read-only database can still be exported; only the new citation keys cannot be kept.
-    records = select_items(db, status=status, kind=kind, tag=tag, since=since, store_keys=False, **extra)
+    records = select_items(db, status=status, kind=kind, channel=channel, tag=tag, since=since, store_keys=False, **extra)
     click.echo(f"Warning: {db.path}: read-only database: new citation keys are not stored, so a later export may change them", err=True)
     return records
 
@@ -997,7 +998,7 @@ def _select_records(db, status, kind, tag, since, **extra):
 @click.option("--output", "-o", type=click.Path(dir_okay=False, writable=True), help="Write to FILE (default: stdout).")
 @quiet_option
 @db_option
-def export(db, format_name, status, kind, tag, since, output, quiet):
+def export(db, format_name, status, kind, channel, tag, since, output, quiet):
     """Export the reading list for reference managers, LaTeX, Pandoc and browsers.
 
     Formats: bibtex, biblatex (.bib), ris, csljson (Zotero, Pandoc, citeproc),
@@ -1011,11 +1012,12 @@ def export(db, format_name, status, kind, tag, since, output, quiet):
         readinglist export --format biblatex --kind paper --status read -o papers.bib
         readinglist export -f csljson --since 2024-01-01 > items.json
         readinglist export -f ris --tag llm -o llm.ris
+        readinglist export -f csv --channel @boris_again -o boris.csv
         readinglist export -f netscape -o bookmarks.html
     """
     from .export import FORMATS, ExportError, write_file
 
-    records = _select_records(db, status, kind, tag, since, with_listed=FORMATS[format_name].listed)
+    records = _select_records(db, status, kind, channel, tag, since, with_listed=FORMATS[format_name].listed)
     text = FORMATS[format_name].write(records)
     if not output or output == "-":
         click.echo(text, nl=False)
@@ -1038,14 +1040,15 @@ def zotero():
 @zotero.command(name="push")
 @click.option("--library-id", required=True, help="Your Zotero user ID or the group ID (digits; see zotero.org/settings/keys).")
 @click.option("--library-type", type=click.Choice(("user", "group")), default="user", show_default=True)
-@click.option("--collection", "-c", metavar="NAME", help="Put the items in this collection (created if missing).")
-@click.option("--dry-run", "-n", is_flag=True,
+# No short flags: -c is --channel and -n a count in every other command.
+@click.option("--collection", metavar="NAME", help="Put the items in this collection (created if missing).")
+@click.option("--dry-run", is_flag=True,
               help="Show what would be created or updated; send nothing. With --quiet, only check (print nothing but errors).")
 @export_filters
 @quiet_option
 @config_option
 @db_option
-def zotero_push(db, library_id, library_type, collection, dry_run, status, kind, tag, since, quiet, config_path):
+def zotero_push(db, library_id, library_type, collection, dry_run, status, kind, channel, tag, since, quiet, config_path):
     """Create or update the items in a Zotero library, with a child note each.
 
     The API key comes from $ZOTERO_API_KEY (never a flag: it would land in the
@@ -1071,7 +1074,7 @@ def zotero_push(db, library_id, library_type, collection, dry_run, status, kind,
         # Items pushed but not recorded would be created again by the next push.
         database.require_writable(db)
     # The note lists the posts that mentioned the item: the dry run compares it with the pushed one too.
-    records = _select_records(db, status, kind, tag, since, with_mentions=True)
+    records = _select_records(db, status, kind, channel, tag, since, with_mentions=True)
     if dry_run:
         actions = plan(db, library, records)
         if quiet:
