@@ -603,7 +603,8 @@ def next_(db, count, kind, max_minutes, channel, tag, lang, open_, as_json):
 
 @cli.command()
 @click.argument("ref", metavar="ID")
-@click.option("--mentions", "-m", type=count_range(0), default=20, show_default=True,
+# -n: a count, as everywhere (-m is next's --max-minutes).
+@click.option("--mentions", "-n", type=count_range(0), default=20, show_default=True,
               help="How many of the latest mentions to show (0: all).")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @db_option
