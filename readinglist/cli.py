@@ -281,8 +281,9 @@ def harvest(db_path, paths, format_name, channel, channel_list, since, limit, al
     from .live import harvest_channels
     from .pipeline import HarvestStats, expand_inputs, harvest as run_harvest
 
-    # Settings are read (and checked) before any work, so a bad config stops nothing half-way.
-    settings = load_settings(config_path, allow_private=allow_private) if channels else None
+    # Settings are read (and checked) before any work and before the database is created, whether or not
+    # live channels need them: a bad config stops nothing half-way, and every run says it is bad.
+    settings = load_settings(config_path, allow_private=allow_private)
     db = _open(db_path, create=True)
     stats = HarvestStats()
     try:
@@ -1048,8 +1049,8 @@ def zotero():
 @export_filters
 @quiet_option
 @config_option
-@db_option
-def zotero_push(db, library_id, library_type, collection, dry_run, status, kind, channel, tag, since, quiet, config_path):
+@db_path_option
+def zotero_push(db_path, library_id, library_type, collection, dry_run, status, kind, channel, tag, since, quiet, config_path):
     """Create or update the items in a Zotero library, with a child note each.
 
     The API key comes from $ZOTERO_API_KEY (never a flag: it would land in the
@@ -1071,6 +1072,9 @@ def zotero_push(db, library_id, library_type, collection, dry_run, status, kind,
     if not library_id.strip().isdigit():
         raise click.ClickException(f"--library-id: {library_id!r} is not a Zotero library ID (digits)")
     library = Library(library_type, library_id.strip())
+    # Checked before any work, the dry run's too: it is how a cron job's options are tested.
+    settings = load_settings(config_path)
+    db = _open(db_path)  # after the options and settings: their errors come first
     if not dry_run:
         # Items pushed but not recorded would be created again by the next push.
         database.require_writable(db)
@@ -1094,7 +1098,6 @@ def zotero_push(db, library_id, library_type, collection, dry_run, status, kind,
     api_key = os.environ.get("ZOTERO_API_KEY", "").strip()
     if not api_key:
         raise click.ClickException("ZOTERO_API_KEY: not set (create a key with write access at https://www.zotero.org/settings/keys)")
-    settings = load_settings(config_path)
     import httpx
 
     timeout = httpx.Timeout(settings.total_timeout, connect=settings.connect_timeout, read=settings.read_timeout)

@@ -1,6 +1,7 @@
 """``readinglist harvest`` and ``readinglist list`` end to end, through the CLI."""
 
 import json
+import os
 import shutil
 
 import pytest
@@ -340,6 +341,28 @@ def test_bad_files_are_reported_and_the_others_harvested(db_path, dump, tmp_path
         "Harvested: 5 posts read from 1 file, 8 links found, 7 new items, 0 files skipped, 2 failed.\n"
     )
     assert len(listed(db_path)) == 7
+
+
+@pytest.mark.parametrize(
+    "config, env, message",
+    [
+        ('[fetch]\nconcurrency = "16"\n', {}, "CONFIG: concurrency: expected an integer >= 1, got '16'"),
+        ("concurrency = 16\n[fetch\n", {}, "CONFIG: not valid TOML (Expected ']' at the end of a table declaration (at line 2, column 7))"),
+        (None, {}, "CONFIG: no such config file"),
+        ("", {"READINGLIST_ALLOW_PRIVATE": "maybe"},
+         "READINGLIST_ALLOW_PRIVATE: expected 1/0, true/false, yes/no or on/off, got 'maybe'"),
+        ("", {"READINGLIST_ZOTERO_API": "ftp://nope"}, "READINGLIST_ZOTERO_API: expected an http or https URL, got 'ftp://nope'"),
+    ],
+    ids=["config-value", "config-toml", "config-missing", "env-allow-private", "env-zotero-api"],
+)
+def test_bad_settings_stop_a_file_harvest_before_the_database_is_created(db_path, dump, tmp_path, config, env, message):
+    """Settings were checked only for live channels: a bad config passed every harvest of files."""
+    path = tmp_path / "config.toml"
+    if config is not None:
+        path.write_text(config, encoding="utf-8")
+    result = CliRunner().invoke(cli, ["harvest", dump, "--config", str(path), "--db", db_path], env=env)
+    assert (result.exit_code, result.output) == (1, f"Error: {message.replace('CONFIG', str(path))}\n")
+    assert not os.path.exists(db_path)
 
 
 def test_truncated_json_keeps_what_was_stored(db_path, dump, tmp_path):

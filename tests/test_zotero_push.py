@@ -287,6 +287,29 @@ def test_channel_picks_the_items_to_push_as_in_export(library, db_path, fake, ch
     assert fake.requests == []
 
 
+@pytest.mark.parametrize("dry_run", [["--dry-run", "-q"], ["--dry-run"], []], ids=["quiet-dry-run", "dry-run", "push"])
+@pytest.mark.parametrize(
+    "config, env, message",
+    [
+        ('[fetch]\nconcurrency = "16"\n', {}, "CONFIG: concurrency: expected an integer >= 1, got '16'"),
+        ("", {"READINGLIST_ZOTERO_API": "ftp://nope"}, "READINGLIST_ZOTERO_API: expected an http or https URL, got 'ftp://nope'"),
+    ],
+    ids=["config-value", "env-zotero-api"],
+)
+@pytest.mark.parametrize("database", ["library", "missing"])
+def test_bad_settings_stop_every_push_before_any_work(library, db_path, tmp_path, fake, dry_run, config, env, message,
+                                                       database):
+    """The dry run (how a cron job's options are tested) passed settings the push then refused; they come first."""
+    path = tmp_path / "config.toml"
+    path.write_text(config, encoding="utf-8")
+    target = db_path if database == "library" else tmp_path / "missing.db"
+    result = cli_run(target, "--library-id", "12345", "--config", str(path), *dry_run,
+                     env={"ZOTERO_API_KEY": fake.api_key, **env})
+    assert (result.exit_code, result.output) == (1, f"Error: {message.replace('CONFIG', str(path))}\n")
+    assert fake.requests == []
+    assert not (tmp_path / "missing.db").exists()
+
+
 @pytest.mark.parametrize("quiet", ["-q", "--quiet"])
 def test_a_quiet_dry_run_only_checks(library, db_path, fake, quiet):
     """--quiet is for cron: nothing but errors, also in a dry run."""
