@@ -492,7 +492,8 @@ def archive(db, refs):
 
 @cli.command()
 @click.argument("refs", nargs=-1, required=True, metavar="ID...")
-@click.option("--until", metavar="DATE", callback=_checked_day, help="Snooze until DATE (YYYY-MM-DD, tomorrow, +N days). Default: tomorrow.")
+@click.option("--until", metavar="DATE", callback=_checked_day,
+              help="Snooze until DATE: YYYY-MM-DD, tomorrow, or N days from today (+N, +N days). Default: tomorrow.")
 @db_option
 @user_errors
 def skip(db, refs, until):
@@ -501,7 +502,9 @@ def skip(db, refs, until):
     \b
     Examples:
         readinglist skip 3f2a9c1b
-        readinglist skip 3f2a9c1b --until 2025-01-31
+        readinglist skip 3f2a9c1b --until +7
+        readinglist skip 3f2a9c1b 77aa0e21 --until "+2 days"
+        readinglist skip 3f2a9c1b --until 2099-12-31
     """
     from .state import skip as skip_items
 

@@ -213,22 +213,23 @@ def _select_chunked(db, item_ids: Iterable[str], condition: str, params: list | 
 
 
 def parse_day(text: str) -> date:
-    """``YYYY-MM-DD``, ``today``, ``tomorrow`` or ``+N`` (days from today)."""
+    """``YYYY-MM-DD``, ``today``, ``tomorrow`` or N days from today: ``+N``, ``+Nd``, ``+N days`` (``+1 day``)."""
     value = text.strip().lower()
     today = date.today()
     if value == "today":
         return today
     if value == "tomorrow":
         return today + timedelta(days=1)
-    if re.fullmatch(r"\+\d+d?", value):
+    relative = re.fullmatch(r"\+(\d+)\s*(?:d|days?)?", value)
+    if relative:
         try:
-            return today + timedelta(days=int(value.strip("+d")))
+            return today + timedelta(days=int(relative[1]))
         except OverflowError:  # past date.max (9999-12-31), or more days than a timedelta holds
             raise QueueError(f"invalid date {text!r} (the last day is {date.max.isoformat()})") from None
     try:
         return date.fromisoformat(value)
     except ValueError:
-        raise QueueError(f"invalid date {text!r} (use YYYY-MM-DD, tomorrow or +N)") from None
+        raise QueueError(f"invalid date {text!r} (use YYYY-MM-DD, tomorrow, +N or +N days)") from None
 
 
 def skip(db, refs: Iterable[str], until: date | None = None) -> tuple[list[ItemRef], date]:

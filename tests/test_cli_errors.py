@@ -267,7 +267,7 @@ def test_a_usage_error_creates_no_database(tmp_path, monkeypatch, args):
     [(["list", "--since", "bad"], "--since: invalid date 'bad' (use YYYY-MM-DD)"),
      (["export", "--since", "2024-13-01"], "--since: invalid date '2024-13-01' (use YYYY-MM-DD)"),
      (["zotero", "push", "--library-id", "1", "--dry-run", "--since", "soon"], "--since: invalid date 'soon' (use YYYY-MM-DD)"),
-     (["skip", "0123456789ab", "--until", "someday"], "invalid date 'someday' (use YYYY-MM-DD, tomorrow or +N)")],
+     (["skip", "0123456789ab", "--until", "someday"], "invalid date 'someday' (use YYYY-MM-DD, tomorrow, +N or +N days)")],
     ids=lambda value: " ".join(value[:2]) if isinstance(value, list) else None,
 )
 def test_a_bad_option_is_named_before_a_missing_database(tmp_path, args, message):
