@@ -279,16 +279,20 @@ def harvest(db_path, paths, format_name, channel, channel_list, since, limit, al
 
         since_day = date.fromisoformat(since)
     from .live import harvest_channels
-    from .pipeline import HarvestStats, expand_inputs, harvest as run_harvest
+    from .pipeline import HarvestStats, expand_inputs, harvest as run_harvest, nothing_readable
 
     # Settings are read (and checked) before any work and before the database is created, whether or not
     # live channels need them: a bad config stops nothing half-way, and every run says it is bad.
     settings = load_settings(config_path, allow_private=allow_private)
+    inputs = expand_inputs(paths)
+    unreadable = None if channels else nothing_readable(inputs)
+    if unreadable is not None:  # only missing files: nothing to store, so no (empty) database is created
+        _report(unreadable, quiet)
+        return
     db = _open(db_path, create=True)
     stats = HarvestStats()
     try:
         if paths:
-            inputs = expand_inputs(paths)
             total = sum(input_file.size for input_file in inputs)
             show_progress = not quiet and total >= PROGRESS_MIN_BYTES and sys.stderr.isatty()
             if show_progress:

@@ -365,6 +365,19 @@ def test_bad_settings_stop_a_file_harvest_before_the_database_is_created(db_path
     assert not os.path.exists(db_path)
 
 
+@pytest.mark.parametrize("names", [["missing.json"], ["missing.json", "gone/notes.md"]])
+@pytest.mark.parametrize("quiet", [[], ["-q"]])
+def test_a_harvest_of_only_missing_files_creates_no_database(db_path, tmp_path, names, quiet):
+    """It stores nothing, so it created an empty database that later commands took for a harvested one."""
+    paths = [str(tmp_path / name) for name in names]
+    result = CliRunner().invoke(cli, ["harvest", *paths, "--db", db_path, *quiet])
+    assert result.exit_code == 1
+    assert result.stderr == "".join(f"Error: {path}: no such file or directory\n" for path in paths)
+    assert result.stdout == ("" if quiet else
+                             f"Harvested: 0 posts read from 0 files, 0 links found, 0 new items, 0 files skipped, {len(paths)} failed.\n")
+    assert not os.path.exists(db_path)
+
+
 def test_truncated_json_keeps_what_was_stored(db_path, dump, tmp_path):
     run("harvest", dump, "--db", db_path)
     before = table_counts(db_path)
