@@ -51,6 +51,13 @@ def _checked_day(ctx, param, value):
         raise click.ClickException(str(error)) from None
 
 
+def _one_output_format(ctx, param, value):
+    """--json and --csv together are refused while the options are read (before the database is opened)."""
+    if value and any(ctx.params.get(name) for name in ("as_json", "as_csv") if name != param.name):
+        raise click.UsageError("give --json or --csv, not both", ctx=ctx)
+    return value
+
+
 def since_option(help: str):
     return click.option("--since", metavar="DATE", callback=_checked_date, help=help)
 
@@ -355,8 +362,9 @@ def _report(stats, quiet: bool) -> None:
 @click.option("--domain", "-d", help="Only items on this site, e.g. github.com (docs.cohere.ai means cohere.ai).")
 @since_option("Only items first seen on or after DATE (YYYY-MM-DD).")
 @click.option("--sort", type=click.Choice(SORTS), default="mentions", show_default=True)
-@click.option("--json", "as_json", is_flag=True, help="Print a JSON array (stable field names, for scripts).")
-@click.option("--csv", "as_csv", is_flag=True, help="Print CSV with a header row.")
+@click.option("--json", "as_json", is_flag=True, callback=_one_output_format,
+              help="Print a JSON array (stable field names, for scripts).")
+@click.option("--csv", "as_csv", is_flag=True, callback=_one_output_format, help="Print CSV with a header row.")
 @db_option
 def list_(db, status, kind, channel, tag, domain, since, sort, as_json, as_csv):
     """List the items of the reading list, most mentioned first.
@@ -1038,7 +1046,7 @@ def export(db, format_name, status, kind, channel, tag, since, output, quiet):
     except OSError as error:
         raise click.ClickException(f"{output}: cannot write ({error.strerror or error})") from None
     if not quiet:
-        _echo_line(f"Exported {len(records)} items to {output} ({format_name}).", err=True)
+        _echo_line(f"Exported {len(records)} item{'' if len(records) == 1 else 's'} to {output} ({format_name}).", err=True)
 
 
 @cli.group()

@@ -126,6 +126,16 @@ def test_output_file(library, db_path, tmp_path):
     assert quiet.output == "" and target.read_text(encoding="utf-8").startswith("TY  - ")
 
 
+@pytest.mark.parametrize(
+    "filters, message",
+    [([], "Exported 16 items"), (["--tag", "трансформеры"], "Exported 1 item"), (["--tag", "none"], "Exported 0 items")],
+)
+def test_the_output_file_message_counts_items(library, db_path, tmp_path, filters, message):
+    target = tmp_path / "reading.ris"
+    result = run(db_path, "-f", "ris", *filters, "-o", str(target))
+    assert (result.exit_code, result.output) == (0, f"{message} to {target} (ris).\n")
+
+
 @pytest.fixture
 def umask():
     """Set the process umask for a test (and put the old one back)."""

@@ -32,6 +32,24 @@ def test_resolve_by_id_prefix_and_url_variants(builder, paper):
         resolve_item(db, "github.com/nobody/nothing")
 
 
+@pytest.mark.parametrize(
+    "ref, message",
+    [
+        ("SHORT", "'SHORT' is too short for an id prefix (it needs 4+ characters)"),
+        ("a", "'a' is too short for an id prefix (it needs 4+ characters)"),
+        ("0z", "no item matches '0z'"),
+        ("0000", "no item matches '0000'"),
+    ],
+)
+@pytest.mark.parametrize("command", ["read", "show"])
+def test_a_prefix_under_four_characters_is_too_short(builder, paper, db_path, ref, message, command):
+    """A 3-character prefix of a listed item said 'no item matches', as if there were none."""
+    ref = paper[:3] if ref == "SHORT" else ref
+    result = run(command, "--db", db_path, ref)
+    assert (result.exit_code, result.output) == (1, f"Error: {message.replace('SHORT', ref)}\n")
+    assert events(db_path) == []
+
+
 def test_ambiguous_prefix(builder):
     ids = sorted(builder.item(f"https://example.org/{n}") for n in range(400))
     prefix = next(ids[i][:4] for i in range(len(ids) - 1) if ids[i][:4] == ids[i + 1][:4])
