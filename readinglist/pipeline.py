@@ -70,6 +70,8 @@ class HarvestStats:
     new_posts: int = 0
     links: int = 0
     new_items: int = 0
+    # Unresolved items made for papers the posts cite by title (not in ``new_items``, which counts links).
+    new_references: int = 0
     new_mentions: int = 0
     skipped: list[str] = field(default_factory=list)
     # Channel lists named as inputs (also in ``skipped``): they are read with --channels.
@@ -90,10 +92,13 @@ class HarvestStats:
             f"{_count(self.posts, 'post')} read from {' and '.join(read_from)}",
             f"{_count(self.links, 'link')} found",
             f"{_count(self.new_items, 'new item')}",
-            f"{_count(len(self.skipped), 'file')} skipped",
         ]
+        if self.new_references:
+            # They are items too: without them the line added up to fewer items than `stats` then shows.
+            parts.append(f"{_count(self.new_references, 'new paper')} cited by title")
         if self.edited_posts:
-            parts.insert(3, f"{_count(self.edited_posts, 'edited post')} updated")
+            parts.append(f"{_count(self.edited_posts, 'edited post')} updated")
+        parts.append(f"{_count(len(self.skipped), 'file')} skipped")
         if self.errors:
             parts.append(f"{len(self.errors)} failed")
         return "Harvested: " + ", ".join(parts) + "."
@@ -407,7 +412,7 @@ class PostWriter:
                 # Cited titles need the posts' preview cards and anchors, which only the parsed posts have.
                 from .references import record_candidates
 
-                record_candidates(self.db, first_seen)
+                self.stats.new_references += record_candidates(self.db, first_seen).new_references
             if unlinked:
                 from .state import archive_unmentioned
 

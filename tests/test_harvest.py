@@ -145,6 +145,50 @@ def test_seeds_end_to_end(db_path):
     ).fetchone()[0]
 
 
+def _readme_harvest_lines() -> list[str]:
+    """The summary lines README.md shows (the harvest of seeds/)."""
+    import re
+
+    return re.findall(r"`(Harvested: [^`]*)`", (SEEDS.parent / "README.md").read_text(encoding="utf-8"))
+
+
+CITED = "Хочу отметить ещё одну работу с ICML: PV-Tuning: Beyond Straight-Through Estimation for Extreme LLM Compression\nMalinovskii et. al.\n"
+CITED_AND_LINKED = CITED + "Код: https://github.com/x/y\n\nА ещё\n\nAttention Is All You Need for Everything Here\nVaswani et al.\n"
+
+
+FIRST_CITED = "Harvested: 1 post read from 1 file, 0 links found, 0 new items, 1 new paper cited by title, 0 files skipped."
+
+
+@pytest.mark.parametrize(
+    "runs",
+    [
+        [(str(SEEDS), None, _readme_harvest_lines()[0]),
+         (str(SEEDS), None, "Harvested: 55 posts read from 5 files, 25 links found, 0 new items, 1 file skipped.")],
+        [("-", CITED, FIRST_CITED),
+         ("-", CITED, "Harvested: 1 post read from 1 file, 0 links found, 0 new items, 0 files skipped.")],
+        [("-", CITED, FIRST_CITED),
+         ("-", CITED_AND_LINKED,
+          "Harvested: 1 post read from 1 file, 1 link found, 1 new item, 1 new paper cited by title, 0 files skipped.")],
+    ],
+    ids=["seeds-twice", "cited-twice", "cited-then-more"],
+)
+def test_the_summary_counts_every_new_item(db_path, runs):
+    """Papers cited by title are items too: the seeds' line said 23 new items, and `stats` then showed 31."""
+    import re
+
+    stored = 0
+    for path, text, line in runs:
+        result = run("harvest", path, "--db", db_path, input=text)
+        assert (result.exit_code, result.output) == (0, line + "\n")
+        stored += sum(int(number) for number in re.findall(r"(\d+) new (?:items?|papers?)", line))
+        assert open_db(db_path)["items"].count == stored
+
+
+def test_every_summary_line_the_readme_shows_is_the_seeds_one():
+    """The quick start and Harvesting show it; test_the_summary_counts_every_new_item checks the first."""
+    assert len(_readme_harvest_lines()) == 2 and len(set(_readme_harvest_lines())) == 1
+
+
 def test_truncated_url_without_a_complete_one_is_dropped(db_path, tmp_path):
     path = tmp_path / "cut.txt"
     path.write_text("Блогпост: https://huggingface.co/blog/welcome-open...\n", encoding="utf-8")
