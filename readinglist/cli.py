@@ -51,6 +51,13 @@ def _checked_day(ctx, param, value):
         raise click.ClickException(str(error)) from None
 
 
+def _one_output_format(ctx, param, value):
+    """--json and --csv together are refused while the options are read (before the database is opened)."""
+    if value and any(ctx.params.get(name) for name in ("as_json", "as_csv") if name != param.name):
+        raise click.UsageError("give --json or --csv, not both", ctx=ctx)
+    return value
+
+
 def since_option(help: str):
     return click.option("--since", metavar="DATE", callback=_checked_date, help=help)
 
@@ -279,15 +286,20 @@ def harvest(db_path, paths, format_name, channel, channel_list, since, limit, al
 
         since_day = date.fromisoformat(since)
     from .live import harvest_channels
-    from .pipeline import HarvestStats, expand_inputs, harvest as run_harvest
+    from .pipeline import HarvestStats, expand_inputs, harvest as run_harvest, nothing_readable
 
-    # Settings are read (and checked) before any work, so a bad config stops nothing half-way.
-    settings = load_settings(config_path, allow_private=allow_private) if channels else None
+    # Settings are read (and checked) before any work and before the database is created, whether or not
+    # live channels need them: a bad config stops nothing half-way, and every run says it is bad.
+    settings = load_settings(config_path, allow_private=allow_private)
+    inputs = expand_inputs(paths)
+    unreadable = None if channels else nothing_readable(inputs)
+    if unreadable is not None:  # only missing files: nothing to store, so no (empty) database is created
+        _report(unreadable, quiet)
+        return
     db = _open(db_path, create=True)
     stats = HarvestStats()
     try:
         if paths:
-            inputs = expand_inputs(paths)
             total = sum(input_file.size for input_file in inputs)
             show_progress = not quiet and total >= PROGRESS_MIN_BYTES and sys.stderr.isatty()
             if show_progress:
@@ -350,8 +362,9 @@ def _report(stats, quiet: bool) -> None:
 @click.option("--domain", "-d", help="Only items on this site, e.g. github.com (docs.cohere.ai means cohere.ai).")
 @since_option("Only items first seen on or after DATE (YYYY-MM-DD).")
 @click.option("--sort", type=click.Choice(SORTS), default="mentions", show_default=True)
-@click.option("--json", "as_json", is_flag=True, help="Print a JSON array (stable field names, for scripts).")
-@click.option("--csv", "as_csv", is_flag=True, help="Print CSV with a header row.")
+@click.option("--json", "as_json", is_flag=True, callback=_one_output_format,
+              help="Print a JSON array (stable field names, for scripts).")
+@click.option("--csv", "as_csv", is_flag=True, callback=_one_output_format, help="Print CSV with a header row.")
 @db_option
 def list_(db, status, kind, channel, tag, domain, since, sort, as_json, as_csv):
     """List the items of the reading list, most mentioned first.
@@ -491,7 +504,8 @@ def archive(db, refs):
 
 @cli.command()
 @click.argument("refs", nargs=-1, required=True, metavar="ID...")
-@click.option("--until", metavar="DATE", callback=_checked_day, help="Snooze until DATE (YYYY-MM-DD, tomorrow, +N days). Default: tomorrow.")
+@click.option("--until", metavar="DATE", callback=_checked_day,
+              help="Snooze until DATE: YYYY-MM-DD, tomorrow, or N days from today (+N, +N days). Default: tomorrow.")
 @db_option
 @user_errors
 def skip(db, refs, until):
@@ -500,7 +514,9 @@ def skip(db, refs, until):
     \b
     Examples:
         readinglist skip 3f2a9c1b
-        readinglist skip 3f2a9c1b --until 2025-01-31
+        readinglist skip 3f2a9c1b --until +7
+        readinglist skip 3f2a9c1b 77aa0e21 --until "+2 days"
+        readinglist skip 3f2a9c1b --until 2099-12-31
     """
     from .state import skip as skip_items
 
@@ -603,7 +619,8 @@ def next_(db, count, kind, max_minutes, channel, tag, lang, open_, as_json):
 
 @cli.command()
 @click.argument("ref", metavar="ID")
-@click.option("--mentions", "-m", type=count_range(0), default=20, show_default=True,
+# -n: a count, as everywhere (-m is next's --max-minutes).
+@click.option("--mentions", "-n", type=count_range(0), default=20, show_default=True,
               help="How many of the latest mentions to show (0: all).")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @db_option
@@ -964,11 +981,12 @@ EXPORT_FORMATS = ("bibtex", "biblatex", "ris", "csljson", "json", "csv", "netsca
 
 
 def export_filters(command):
-    """``--status``, ``--kind``, ``--tag``, ``--since``: which items ``export`` and ``zotero push`` take."""
+    """``--status``, ``--kind``, ``--channel``, ``--tag``, ``--since``: which items ``export`` and ``zotero push`` take."""
     for option in reversed(
         (
             click.option("--status", "-s", type=click.Choice(STATUSES), default="all", show_default=True),
             click.option("--kind", "-k", type=click.Choice(KINDS), help="Only items of this kind (channels only if asked)."),
+            click.option("--channel", "-c", help="Only items mentioned in (or forwarded from) this channel."),
             click.option("--tag", "-t", help="Only items with this tag."),
             since_option("Only items first seen on or after DATE (YYYY-MM-DD)."),
         )
@@ -977,16 +995,16 @@ def export_filters(command):
     return command
 
 
-def _select_records(db, status, kind, tag, since, **extra):
+def _select_records(db, status, kind, channel, tag, since, **extra):
     from .export import select_items
 
     try:
-        return select_items(db, status=status, kind=kind, tag=tag, since=since, **extra)
+        return select_items(db, status=status, kind=kind, channel=channel, tag=tag, since=since, **extra)
     except sqlite3.OperationalError as error:
         if not getattr(error, "sqlite_errorname", "").startswith("SQLITE_READONLY"):
             raise
     # A read-only database can still be exported; only the new citation keys cannot be kept.
-    records = select_items(db, status=status, kind=kind, tag=tag, since=since, store_keys=False, **extra)
+    records = select_items(db, status=status, kind=kind, channel=channel, tag=tag, since=since, store_keys=False, **extra)
     click.echo(f"Warning: {db.path}: read-only database: new citation keys are not stored, so a later export may change them", err=True)
     return records
 
@@ -997,7 +1015,7 @@ def _select_records(db, status, kind, tag, since, **extra):
 @click.option("--output", "-o", type=click.Path(dir_okay=False, writable=True), help="Write to FILE (default: stdout).")
 @quiet_option
 @db_option
-def export(db, format_name, status, kind, tag, since, output, quiet):
+def export(db, format_name, status, kind, channel, tag, since, output, quiet):
     """Export the reading list for reference managers, LaTeX, Pandoc and browsers.
 
     Formats: bibtex, biblatex (.bib), ris, csljson (Zotero, Pandoc, citeproc),
@@ -1011,11 +1029,12 @@ def export(db, format_name, status, kind, tag, since, output, quiet):
         readinglist export --format biblatex --kind paper --status read -o papers.bib
         readinglist export -f csljson --since 2024-01-01 > items.json
         readinglist export -f ris --tag llm -o llm.ris
+        readinglist export -f csv --channel @boris_again -o boris.csv
         readinglist export -f netscape -o bookmarks.html
     """
     from .export import FORMATS, ExportError, write_file
 
-    records = _select_records(db, status, kind, tag, since, with_listed=FORMATS[format_name].listed)
+    records = _select_records(db, status, kind, channel, tag, since, with_listed=FORMATS[format_name].listed)
     text = FORMATS[format_name].write(records)
     if not output or output == "-":
         click.echo(text, nl=False)
@@ -1027,7 +1046,7 @@ def export(db, format_name, status, kind, tag, since, output, quiet):
     except OSError as error:
         raise click.ClickException(f"{output}: cannot write ({error.strerror or error})") from None
     if not quiet:
-        _echo_line(f"Exported {len(records)} items to {output} ({format_name}).", err=True)
+        _echo_line(f"Exported {len(records)} item{'' if len(records) == 1 else 's'} to {output} ({format_name}).", err=True)
 
 
 @cli.group()
@@ -1038,14 +1057,15 @@ def zotero():
 @zotero.command(name="push")
 @click.option("--library-id", required=True, help="Your Zotero user ID or the group ID (digits; see zotero.org/settings/keys).")
 @click.option("--library-type", type=click.Choice(("user", "group")), default="user", show_default=True)
-@click.option("--collection", "-c", metavar="NAME", help="Put the items in this collection (created if missing).")
-@click.option("--dry-run", "-n", is_flag=True,
+# No short flags: -c is --channel and -n a count in every other command.
+@click.option("--collection", metavar="NAME", help="Put the items in this collection (created if missing).")
+@click.option("--dry-run", is_flag=True,
               help="Show what would be created or updated; send nothing. With --quiet, only check (print nothing but errors).")
 @export_filters
 @quiet_option
 @config_option
-@db_option
-def zotero_push(db, library_id, library_type, collection, dry_run, status, kind, tag, since, quiet, config_path):
+@db_path_option
+def zotero_push(db_path, library_id, library_type, collection, dry_run, status, kind, channel, tag, since, quiet, config_path):
     """Create or update the items in a Zotero library, with a child note each.
 
     The API key comes from $ZOTERO_API_KEY (never a flag: it would land in the
@@ -1067,11 +1087,14 @@ def zotero_push(db, library_id, library_type, collection, dry_run, status, kind,
     if not library_id.strip().isdigit():
         raise click.ClickException(f"--library-id: {library_id!r} is not a Zotero library ID (digits)")
     library = Library(library_type, library_id.strip())
+    # Checked before any work, the dry run's too: it is how a cron job's options are tested.
+    settings = load_settings(config_path)
+    db = _open(db_path)  # after the options and settings: their errors come first
     if not dry_run:
         # Items pushed but not recorded would be created again by the next push.
         database.require_writable(db)
     # The note lists the posts that mentioned the item: the dry run compares it with the pushed one too.
-    records = _select_records(db, status, kind, tag, since, with_mentions=True)
+    records = _select_records(db, status, kind, channel, tag, since, with_mentions=True)
     if dry_run:
         actions = plan(db, library, records)
         if quiet:
@@ -1090,7 +1113,6 @@ def zotero_push(db, library_id, library_type, collection, dry_run, status, kind,
     api_key = os.environ.get("ZOTERO_API_KEY", "").strip()
     if not api_key:
         raise click.ClickException("ZOTERO_API_KEY: not set (create a key with write access at https://www.zotero.org/settings/keys)")
-    settings = load_settings(config_path)
     import httpx
 
     timeout = httpx.Timeout(settings.total_timeout, connect=settings.connect_timeout, read=settings.read_timeout)

@@ -70,6 +70,8 @@ class HarvestStats:
     new_posts: int = 0
     links: int = 0
     new_items: int = 0
+    # Unresolved items made for papers the posts cite by title (not in ``new_items``, which counts links).
+    new_references: int = 0
     new_mentions: int = 0
     skipped: list[str] = field(default_factory=list)
     # Channel lists named as inputs (also in ``skipped``): they are read with --channels.
@@ -90,10 +92,13 @@ class HarvestStats:
             f"{_count(self.posts, 'post')} read from {' and '.join(read_from)}",
             f"{_count(self.links, 'link')} found",
             f"{_count(self.new_items, 'new item')}",
-            f"{_count(len(self.skipped), 'file')} skipped",
         ]
+        if self.new_references:
+            # They are items too: without them the line added up to fewer items than `stats` then shows.
+            parts.append(f"{_count(self.new_references, 'new paper')} cited by title")
         if self.edited_posts:
-            parts.insert(3, f"{_count(self.edited_posts, 'edited post')} updated")
+            parts.append(f"{_count(self.edited_posts, 'edited post')} updated")
+        parts.append(f"{_count(len(self.skipped), 'file')} skipped")
         if self.errors:
             parts.append(f"{len(self.errors)} failed")
         return "Harvested: " + ", ".join(parts) + "."
@@ -107,7 +112,8 @@ def _count(number: int, noun: str) -> str:
 class InputFile:
     """One input to read: a path, or ``-`` for stdin. ``walked`` inputs came from a directory.
 
-    ``error``: why a directory met while walking could not be read (it is reported, not read).
+    ``error``: why it cannot be read (it is reported, not read): a path that does not exist, or a
+    directory met while walking that could not be read.
     """
 
     path: str
@@ -135,6 +141,7 @@ def expand_inputs(paths: Iterable[str]) -> list[InputFile]:
     attachment folders of a Telegram Desktop export (``files/``, ``photos/``,
     ...) hold what the messages carried, not posts: their files are inputs to
     ``skip``, whatever their content (a ``requirements.txt`` reads as a dump).
+    A path that does not exist is an input with its ``error``.
     """
     inputs: list[InputFile] = []
     for path in paths:
@@ -161,9 +168,21 @@ def expand_inputs(paths: Iterable[str]) -> list[InputFile]:
                 for name in sorted(files):
                     if not name.startswith("."):
                         inputs.append(InputFile(os.path.join(root, name), walked=True, skip=skip))
+        elif path != STDIN and not os.path.exists(path):
+            inputs.append(InputFile(path, error=NO_SUCH_FILE))
         else:
             inputs.append(InputFile(path))
     return inputs
+
+
+def nothing_readable(inputs: list[InputFile]) -> HarvestStats | None:
+    """The outcome of harvesting ``inputs`` when none of them can be read (each one's error), else None.
+
+    Such a harvest stores nothing, so it needs no database: it must not create one.
+    """
+    if not inputs or not all(input_file.error for input_file in inputs):
+        return None
+    return HarvestStats(errors=[SourceError(input_file.path, input_file.error) for input_file in inputs])
 
 
 # Folders of a Telegram Desktop export that hold the messages' attachments.
@@ -283,9 +302,12 @@ class _NoClose:
         return False
 
 
+NO_SUCH_FILE = "no such file or directory"
+
+
 def _os_reason(error: BaseException) -> str:
     if isinstance(error, FileNotFoundError):
-        return "no such file or directory"
+        return NO_SUCH_FILE
     if isinstance(error, PermissionError):
         return "permission denied"
     if isinstance(error, IsADirectoryError):
@@ -390,7 +412,7 @@ class PostWriter:
                 # Cited titles need the posts' preview cards and anchors, which only the parsed posts have.
                 from .references import record_candidates
 
-                record_candidates(self.db, first_seen)
+                self.stats.new_references += record_candidates(self.db, first_seen).new_references
             if unlinked:
                 from .state import archive_unmentioned
 

@@ -111,12 +111,22 @@ def _add_shared_filters(db: sqlite_utils.Database, clauses: list[str], params: l
         )
         params.append(json.dumps(stored_values(db, "tags", filters.tag), ensure_ascii=False))
     if filters.channel:
-        # A forwarded post counts for the channel that wrote it too.
-        clauses.append(
-            "EXISTS (SELECT 1 FROM mentions m JOIN posts p ON p.id = m.post_id WHERE m.item_id = items.id"
-            " AND (p.channel IN (SELECT value FROM json_each(?)) OR p.forwarded_from IN (SELECT value FROM json_each(?))))"
-        )
-        params += [json.dumps(stored_values(db, "channels", filters.channel), ensure_ascii=False)] * 2
+        clause, channel_params = channel_filter(db, filters.channel)
+        clauses.append(clause)
+        params += channel_params
+
+
+def channel_filter(db: sqlite_utils.Database, channel: str) -> tuple[str, list]:
+    """A condition on ``items`` (and its parameters): mentioned in the channel typed as ``channel``, any stored spelling.
+
+    Shared by ``list``, ``next``, ``export`` and ``zotero push``.
+    """
+    # A forwarded post counts for the channel that wrote it too.
+    clause = (
+        "EXISTS (SELECT 1 FROM mentions m JOIN posts p ON p.id = m.post_id WHERE m.item_id = items.id"
+        " AND (p.channel IN (SELECT value FROM json_each(?)) OR p.forwarded_from IN (SELECT value FROM json_each(?))))"
+    )
+    return clause, [json.dumps(stored_values(db, "channels", channel), ensure_ascii=False)] * 2
 
 
 def stored_domain(value: str) -> str:

@@ -56,6 +56,14 @@ class ItemNotFound(QueueError):
         self.ref = ref
 
 
+class PrefixTooShort(ItemNotFound):
+    """A few hex digits that are no URL: meant as an id prefix, which needs MIN_PREFIX of them."""
+
+    def __init__(self, ref: str):
+        QueueError.__init__(self, f"{ref!r} is too short for an id prefix (it needs {MIN_PREFIX}+ characters)")
+        self.ref = ref
+
+
 class AmbiguousItem(QueueError):
     def __init__(self, ref: str, count: int, ids: list[str]):
         shown = ", ".join(ids) + (", ..." if count > len(ids) else "")
@@ -85,7 +93,7 @@ def _ref(row) -> ItemRef:
 def resolve_item(db: sqlite_utils.Database, ref: str) -> ItemRef:
     """The item ``ref`` names: its id, a unique id prefix (4+ chars) or a URL of it in any form.
 
-    Raises :class:`ItemNotFound` or :class:`AmbiguousItem`.
+    Raises :class:`ItemNotFound` (:class:`PrefixTooShort`) or :class:`AmbiguousItem`.
     """
     text = ref.strip()
     lowered = text.lower()
@@ -119,6 +127,9 @@ def resolve_item(db: sqlite_utils.Database, ref: str) -> ItemRef:
             ).fetchone()
             if row:
                 return _ref(row)
+    if len(lowered) < MIN_PREFIX and _HEX.match(lowered):
+        # Not looked up: so short a prefix would match many items (that it matched none was misleading).
+        raise PrefixTooShort(text)
     raise ItemNotFound(text)
 
 
@@ -213,22 +224,23 @@ def _select_chunked(db, item_ids: Iterable[str], condition: str, params: list | 
 
 
 def parse_day(text: str) -> date:
-    """``YYYY-MM-DD``, ``today``, ``tomorrow`` or ``+N`` (days from today)."""
+    """``YYYY-MM-DD``, ``today``, ``tomorrow`` or N days from today: ``+N``, ``+Nd``, ``+N days`` (``+1 day``)."""
     value = text.strip().lower()
     today = date.today()
     if value == "today":
         return today
     if value == "tomorrow":
         return today + timedelta(days=1)
-    if re.fullmatch(r"\+\d+d?", value):
+    relative = re.fullmatch(r"\+(\d+)\s*(?:d|days?)?", value)
+    if relative:
         try:
-            return today + timedelta(days=int(value.strip("+d")))
+            return today + timedelta(days=int(relative[1]))
         except OverflowError:  # past date.max (9999-12-31), or more days than a timedelta holds
             raise QueueError(f"invalid date {text!r} (the last day is {date.max.isoformat()})") from None
     try:
         return date.fromisoformat(value)
     except ValueError:
-        raise QueueError(f"invalid date {text!r} (use YYYY-MM-DD, tomorrow or +N)") from None
+        raise QueueError(f"invalid date {text!r} (use YYYY-MM-DD, tomorrow, +N or +N days)") from None
 
 
 def skip(db, refs: Iterable[str], until: date | None = None) -> tuple[list[ItemRef], date]:

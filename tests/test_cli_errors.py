@@ -38,6 +38,35 @@ def test_usage_errors_are_one_line(db_path, args, message):
     assert (result.exit_code, result.output) == (1, f"Error: {message}\n")
 
 
+def _short_flags() -> dict[str, set]:
+    """Each short flag of the group -> what it means in each command: a count (-n), else its long option."""
+    import click
+
+    from readinglist.cli import MAX_COUNT
+
+    meanings: dict[str, set] = {}
+
+    def walk(group):
+        for command in group.commands.values():
+            if isinstance(command, click.Group):
+                walk(command)
+                continue
+            for option in (param for param in command.params if isinstance(param, click.Option)):
+                is_count = isinstance(option.type, click.IntRange) and option.type.max == MAX_COUNT
+                meaning = "a count" if is_count else "/".join(name for name in option.opts if name.startswith("--"))
+                for flag in (name for name in option.opts + option.secondary_opts if not name.startswith("--")):
+                    meanings.setdefault(flag, set()).add(meaning)
+
+    walk(cli)
+    return meanings
+
+
+@pytest.mark.parametrize("flag, meanings", [pytest.param(*pair, id=pair[0]) for pair in sorted(_short_flags().items())])
+def test_a_short_flag_means_one_thing_in_every_command(flag, meanings):
+    """-c was --channel in list but --collection in zotero push; -n a count but --dry-run; -m two things."""
+    assert len(meanings) == 1, f"{flag} means {sorted(meanings)}"
+
+
 HUGE = "99999999999999999999"
 
 
@@ -45,7 +74,7 @@ HUGE = "99999999999999999999"
     "args, option, least",
     [
         (["next", "-n", HUGE], "'-n'", 1),
-        (["show", "0000", "--mentions", HUGE], "'--mentions' / '-m'", 0),
+        (["show", "0000", "--mentions", HUGE], "'--mentions' / '-n'", 0),
         (["search", "model", "-n", HUGE], "'--limit' / '-n'", 1),
         (["fetch", "-n", HUGE], "'--limit' / '-n'", 1),
         (["resolve", "-n", HUGE], "'--limit' / '-n'", 1),
@@ -238,7 +267,7 @@ def test_a_usage_error_creates_no_database(tmp_path, monkeypatch, args):
     [(["list", "--since", "bad"], "--since: invalid date 'bad' (use YYYY-MM-DD)"),
      (["export", "--since", "2024-13-01"], "--since: invalid date '2024-13-01' (use YYYY-MM-DD)"),
      (["zotero", "push", "--library-id", "1", "--dry-run", "--since", "soon"], "--since: invalid date 'soon' (use YYYY-MM-DD)"),
-     (["skip", "0123456789ab", "--until", "someday"], "invalid date 'someday' (use YYYY-MM-DD, tomorrow or +N)")],
+     (["skip", "0123456789ab", "--until", "someday"], "invalid date 'someday' (use YYYY-MM-DD, tomorrow, +N or +N days)")],
     ids=lambda value: " ".join(value[:2]) if isinstance(value, list) else None,
 )
 def test_a_bad_option_is_named_before_a_missing_database(tmp_path, args, message):

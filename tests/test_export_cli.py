@@ -72,6 +72,44 @@ def test_filters(library, db_path):
     assert len(_keys(db_path)) == 16  # channels left out by default
 
 
+def _add_post(db, post_id, channel, url, forwarded_from=None):
+    """A post in ``channel`` (forwarded from ``forwarded_from``) mentioning the item at ``url``."""
+    from readinglist.db import item_id_for, mention_id_for, mentions_written
+
+    item_id = item_id_for(url)
+    db["posts"].insert({"id": post_id, "source": "test", "channel": channel, "forwarded_from": forwarded_from,
+                        "date": "2024-05-01T10:00:00+00:00", "text": "see", "hashtags": "[]"})
+    db["mentions"].insert({"id": mention_id_for(item_id, post_id, url), "item_id": item_id, "post_id": post_id,
+                           "url": url, "context": "see"})
+    mentions_written(db, [item_id])
+    db.conn.commit()
+
+
+DIGEST = ["andrejkarpathy2023lets", "karpathy2022nanogpt", "petrov2024ustroeny", "vaswani2017attention", "vcru2024ii"]
+
+
+@pytest.mark.parametrize(
+    "typed, keys",
+    [
+        ("ml_digest", DIGEST),
+        # One channel however it is typed, and every spelling the posts store (ML_Digest too).
+        ("@ML_DIGEST", DIGEST),
+        ("t.me/ml_digest", DIGEST),
+        ("https://t.me/s/ml_digest", DIGEST),
+        ("ai_notes", ["exampleorg2023", "vaswani2017attention"]),
+        ("nobody", []),
+    ],
+)
+def test_channel_takes_the_items_list_channel_takes(library, db_path, typed, keys):
+    """--channel works in export as in list: any spelling, forwarded posts count for the channel that wrote them."""
+    _add_post(library, "spelled", "ML_Digest", "https://github.com/karpathy/nanogpt")
+    _add_post(library, "forwarded", "elsewhere", "https://www.youtube.com/watch?v=kCc8FmEb1nY", forwarded_from="ml_digest")
+    assert _keys(db_path, "--channel", typed) == keys
+    assert _keys(db_path, "-c", typed) == keys
+    listed = CliRunner().invoke(cli, ["list", "--db", str(db_path), "--status", "all", "--json", "--channel", typed])
+    assert len(json.loads(listed.output)) == len(keys)
+
+
 @pytest.mark.parametrize("day", ["2024-06-10", "20240610", "2024-W24-1"])
 def test_since_takes_every_iso_spelling_of_a_date(library, db_path, day):
     assert _keys(db_path, "--since", day, "--kind", "paper") == [
@@ -86,6 +124,16 @@ def test_output_file(library, db_path, tmp_path):
     assert target.read_text(encoding="utf-8").count("\n@") == 15
     quiet = CliRunner().invoke(cli, ["export", "--db", str(db_path), "-o", str(target), "-f", "ris", "--quiet"])
     assert quiet.output == "" and target.read_text(encoding="utf-8").startswith("TY  - ")
+
+
+@pytest.mark.parametrize(
+    "filters, message",
+    [([], "Exported 16 items"), (["--tag", "трансформеры"], "Exported 1 item"), (["--tag", "none"], "Exported 0 items")],
+)
+def test_the_output_file_message_counts_items(library, db_path, tmp_path, filters, message):
+    target = tmp_path / "reading.ris"
+    result = run(db_path, "-f", "ris", *filters, "-o", str(target))
+    assert (result.exit_code, result.output) == (0, f"{message} to {target} (ris).\n")
 
 
 @pytest.fixture

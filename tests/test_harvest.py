@@ -2,6 +2,7 @@
 
 import json
 import math
+import os
 import shutil
 
 import pytest
@@ -143,6 +144,50 @@ def test_seeds_end_to_end(db_path):
     assert db.execute("SELECT COUNT(*) FROM posts").fetchone()[0] == db.execute(
         "SELECT COUNT(DISTINCT id) FROM posts"
     ).fetchone()[0]
+
+
+def _readme_harvest_lines() -> list[str]:
+    """The summary lines README.md shows (the harvest of seeds/)."""
+    import re
+
+    return re.findall(r"`(Harvested: [^`]*)`", (SEEDS.parent / "README.md").read_text(encoding="utf-8"))
+
+
+CITED = "Хочу отметить ещё одну работу с ICML: PV-Tuning: Beyond Straight-Through Estimation for Extreme LLM Compression\nMalinovskii et. al.\n"
+CITED_AND_LINKED = CITED + "Код: https://github.com/x/y\n\nА ещё\n\nAttention Is All You Need for Everything Here\nVaswani et al.\n"
+
+
+FIRST_CITED = "Harvested: 1 post read from 1 file, 0 links found, 0 new items, 1 new paper cited by title, 0 files skipped."
+
+
+@pytest.mark.parametrize(
+    "runs",
+    [
+        [(str(SEEDS), None, _readme_harvest_lines()[0]),
+         (str(SEEDS), None, "Harvested: 55 posts read from 5 files, 25 links found, 0 new items, 1 file skipped.")],
+        [("-", CITED, FIRST_CITED),
+         ("-", CITED, "Harvested: 1 post read from 1 file, 0 links found, 0 new items, 0 files skipped.")],
+        [("-", CITED, FIRST_CITED),
+         ("-", CITED_AND_LINKED,
+          "Harvested: 1 post read from 1 file, 1 link found, 1 new item, 1 new paper cited by title, 0 files skipped.")],
+    ],
+    ids=["seeds-twice", "cited-twice", "cited-then-more"],
+)
+def test_the_summary_counts_every_new_item(db_path, runs):
+    """Papers cited by title are items too: the seeds' line said 23 new items, and `stats` then showed 31."""
+    import re
+
+    stored = 0
+    for path, text, line in runs:
+        result = run("harvest", path, "--db", db_path, input=text)
+        assert (result.exit_code, result.output) == (0, line + "\n")
+        stored += sum(int(number) for number in re.findall(r"(\d+) new (?:items?|papers?)", line))
+        assert open_db(db_path)["items"].count == stored
+
+
+def test_every_summary_line_the_readme_shows_is_the_seeds_one():
+    """The quick start and Harvesting show it; test_the_summary_counts_every_new_item checks the first."""
+    assert len(_readme_harvest_lines()) == 2 and len(set(_readme_harvest_lines())) == 1
 
 
 def test_truncated_url_without_a_complete_one_is_dropped(db_path, tmp_path):
@@ -372,6 +417,41 @@ def test_bad_files_are_reported_and_the_others_harvested(db_path, dump, tmp_path
         "Harvested: 5 posts read from 1 file, 8 links found, 7 new items, 0 files skipped, 2 failed.\n"
     )
     assert len(listed(db_path)) == 7
+
+
+@pytest.mark.parametrize(
+    "config, env, message",
+    [
+        ('[fetch]\nconcurrency = "16"\n', {}, "CONFIG: concurrency: expected an integer >= 1, got '16'"),
+        ("concurrency = 16\n[fetch\n", {}, "CONFIG: not valid TOML (Expected ']' at the end of a table declaration (at line 2, column 7))"),
+        (None, {}, "CONFIG: no such config file"),
+        ("", {"READINGLIST_ALLOW_PRIVATE": "maybe"},
+         "READINGLIST_ALLOW_PRIVATE: expected 1/0, true/false, yes/no or on/off, got 'maybe'"),
+        ("", {"READINGLIST_ZOTERO_API": "ftp://nope"}, "READINGLIST_ZOTERO_API: expected an http or https URL, got 'ftp://nope'"),
+    ],
+    ids=["config-value", "config-toml", "config-missing", "env-allow-private", "env-zotero-api"],
+)
+def test_bad_settings_stop_a_file_harvest_before_the_database_is_created(db_path, dump, tmp_path, config, env, message):
+    """Settings were checked only for live channels: a bad config passed every harvest of files."""
+    path = tmp_path / "config.toml"
+    if config is not None:
+        path.write_text(config, encoding="utf-8")
+    result = CliRunner().invoke(cli, ["harvest", dump, "--config", str(path), "--db", db_path], env=env)
+    assert (result.exit_code, result.output) == (1, f"Error: {message.replace('CONFIG', str(path))}\n")
+    assert not os.path.exists(db_path)
+
+
+@pytest.mark.parametrize("names", [["missing.json"], ["missing.json", "gone/notes.md"]])
+@pytest.mark.parametrize("quiet", [[], ["-q"]])
+def test_a_harvest_of_only_missing_files_creates_no_database(db_path, tmp_path, names, quiet):
+    """It stores nothing, so it created an empty database that later commands took for a harvested one."""
+    paths = [str(tmp_path / name) for name in names]
+    result = CliRunner().invoke(cli, ["harvest", *paths, "--db", db_path, *quiet])
+    assert result.exit_code == 1
+    assert result.stderr == "".join(f"Error: {path}: no such file or directory\n" for path in paths)
+    assert result.stdout == ("" if quiet else
+                             f"Harvested: 0 posts read from 0 files, 0 links found, 0 new items, 0 files skipped, {len(paths)} failed.\n")
+    assert not os.path.exists(db_path)
 
 
 def test_truncated_json_keeps_what_was_stored(db_path, dump, tmp_path):

@@ -35,6 +35,33 @@ def test_fields_are_a_superset(items, db_path):
     assert set(first) >= STABLE | {"priority", "tags", "score"}
 
 
+def _commands_with_json_and_csv() -> list[str]:
+    from readinglist.cli import cli
+
+    return [name for name, command in cli.commands.items()
+            if {"--json", "--csv"} <= {opt for param in command.params for opt in getattr(param, "opts", [])}]
+
+
+@pytest.mark.parametrize("command", _commands_with_json_and_csv())
+@pytest.mark.parametrize("flags", [["--json", "--csv"], ["--csv", "--json"]])
+@pytest.mark.parametrize("database", ["items", "missing"])
+def test_json_and_csv_together_are_refused(items, db_path, tmp_path, command, flags, database):
+    """`list --json --csv` printed JSON as if --csv were not given; it is one error, before the database is opened."""
+    from click.testing import CliRunner
+
+    from readinglist.cli import cli
+
+    target = db_path if database == "items" else str(tmp_path / "missing.db")
+    result = CliRunner().invoke(cli, [command, *flags, "--db", target], prog_name="readinglist")
+    assert (result.exit_code, result.output) == (
+        1, f"Error: give --json or --csv, not both (see 'readinglist {command} --help')\n")
+    assert not (tmp_path / "missing.db").exists()
+
+
+def test_only_list_has_json_and_csv():
+    assert _commands_with_json_and_csv() == ["list"]
+
+
 def test_filters(items, db_path):
     assert listed(db_path, "--channel", "chan1") == ["Alpha"]
     assert listed(db_path, "--domain", "example.org") == ["beta"]

@@ -32,6 +32,24 @@ def test_resolve_by_id_prefix_and_url_variants(builder, paper):
         resolve_item(db, "github.com/nobody/nothing")
 
 
+@pytest.mark.parametrize(
+    "ref, message",
+    [
+        ("SHORT", "'SHORT' is too short for an id prefix (it needs 4+ characters)"),
+        ("a", "'a' is too short for an id prefix (it needs 4+ characters)"),
+        ("0z", "no item matches '0z'"),
+        ("0000", "no item matches '0000'"),
+    ],
+)
+@pytest.mark.parametrize("command", ["read", "show"])
+def test_a_prefix_under_four_characters_is_too_short(builder, paper, db_path, ref, message, command):
+    """A 3-character prefix of a listed item said 'no item matches', as if there were none."""
+    ref = paper[:3] if ref == "SHORT" else ref
+    result = run(command, "--db", db_path, ref)
+    assert (result.exit_code, result.output) == (1, f"Error: {message.replace('SHORT', ref)}\n")
+    assert events(db_path) == []
+
+
 def test_ambiguous_prefix(builder):
     ids = sorted(builder.item(f"https://example.org/{n}") for n in range(400))
     prefix = next(ids[i][:4] for i in range(len(ids) - 1) if ids[i][:4] == ids[i + 1][:4])
@@ -70,7 +88,7 @@ def test_skip_priority_note_tag(builder, paper, db_path):
     assert run("next", "--db", db_path).output.startswith("Nothing to read")
     assert run("skip", "--db", db_path, paper, "--until", "2000-01-01").exit_code == 1
     assert run("skip", "--db", db_path, paper, "--until", "someday").output == (
-        "Error: invalid date 'someday' (use YYYY-MM-DD, tomorrow or +N)\n"
+        "Error: invalid date 'someday' (use YYYY-MM-DD, tomorrow, +N or +N days)\n"
     )
     assert run("priority", "--db", db_path, paper, "high").output == f"Priority high: {paper} Attention Is All You Need\n"
     assert run("note", "--db", db_path, paper, "section 3").output == f"Note saved: {paper} Attention Is All You Need\n"
@@ -103,6 +121,46 @@ def test_a_tag_change_names_the_tag_in_any_spelling(builder, paper, db_path, sto
     builder.db.conn.commit()
     result = run("tag", "--db", db_path, paper, *changes)
     assert (result.exit_code, result.output) == (0, f"Tags [{', '.join(after)}]: {paper} Attention Is All You Need\n")
+
+
+@pytest.mark.parametrize(
+    "until, days",
+    [("tomorrow", 1), ("+3", 3), ("+3d", 3), ("+3 days", 3), ("+1 day", 1), ("+10days", 10), (" +2 Days ", 2)],
+)
+def test_skip_until_a_number_of_days(builder, paper, db_path, until, days):
+    """--help says "+N days": it was refused, only +N and +Nd were read."""
+    from datetime import date, timedelta
+
+    day = (date.today() + timedelta(days=days)).isoformat()
+    result = run("skip", "--db", db_path, paper, "--until", until)
+    assert (result.exit_code, result.output) == (0, f"Snoozed until {day}: {paper} Attention Is All You Need\n")
+
+
+@pytest.mark.parametrize("until", ["+3 weeks", "3 days", "+ days", "-3", "+3 dayss"])
+def test_skip_until_something_else_lists_the_forms(builder, paper, db_path, until):
+    result = run("skip", "--db", db_path, paper, "--until", until)
+    assert (result.exit_code, result.output) == (
+        1, f"Error: invalid date '{until}' (use YYYY-MM-DD, tomorrow, +N or +N days)\n")
+    assert events(db_path) == []
+
+
+def _skip_examples() -> list[str]:
+    """The --until values of the examples in ``skip --help``."""
+    import re
+
+    return re.findall(r"readinglist skip .*--until (\S+|\"[^\"]*\")", run("skip", "--help").output)
+
+
+@pytest.mark.parametrize("until", _skip_examples())
+def test_the_examples_of_skip_help_work(builder, paper, db_path, until):
+    """The example's --until 2025-01-31 was refused once that day had passed."""
+    result = run("skip", "--db", db_path, paper, "--until", until.strip('"'))
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith("Snoozed until ")
+
+
+def test_skip_help_has_examples_of_until():
+    assert len(_skip_examples()) == 3
 
 
 @pytest.mark.parametrize("until", ["+99999999", "+2920000d", "+" + "9" * 30])

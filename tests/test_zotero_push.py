@@ -265,13 +265,49 @@ def test_dry_run_lists_what_would_happen(library, db_path, fake, clock):
     do_push(library, fake, clock, kind="repo")
     library.execute("UPDATE items SET title = 'nanoGPT 2' WHERE repo = 'karpathy/nanogpt'")
     library.conn.commit()
-    result = cli_run(db_path, "--library-id", "12345", "--kind", "repo", "-n")
+    result = cli_run(db_path, "--library-id", "12345", "--kind", "repo", "--dry-run")
     assert result.output.splitlines() == [
         "unchanged  computerProgram  huggingface2018transformers  Transformers: State-of-the-art Machine Learning for Pytorch, TensorFlow, and JAX",
         "update     computerProgram  karpathy2022nanogpt  nanoGPT 2 (title)",
         "Dry run: 0 to create, 1 to update, 1 unchanged in users/12345.",
     ]
     assert len(fake.requests) == 2  # the push's items and note; the dry runs sent nothing
+
+
+@pytest.mark.parametrize("channel", ["--channel", "-c"])
+@pytest.mark.parametrize("typed", ["ai_notes", "@AI_Notes", "t.me/ai_notes"])
+def test_channel_picks_the_items_to_push_as_in_export(library, db_path, fake, channel, typed):
+    """-c is --channel here too (as in list, next and export); --collection has no short flag."""
+    result = cli_run(db_path, "--library-id", "12345", channel, typed, "--collection", "Notes", "--dry-run")
+    assert (result.exit_code, result.output) == (0, (
+        "create     webpage          exampleorg2023  https://example.org/some_page?id=5&ref=a%20b#frag\n"
+        "create     preprint         vaswani2017attention  Attention Is All You Need\n"
+        "Dry run into collection 'Notes': 2 to create, 0 to update, 0 unchanged in users/12345.\n"
+    ))
+    assert fake.requests == []
+
+
+@pytest.mark.parametrize("dry_run", [["--dry-run", "-q"], ["--dry-run"], []], ids=["quiet-dry-run", "dry-run", "push"])
+@pytest.mark.parametrize(
+    "config, env, message",
+    [
+        ('[fetch]\nconcurrency = "16"\n', {}, "CONFIG: concurrency: expected an integer >= 1, got '16'"),
+        ("", {"READINGLIST_ZOTERO_API": "ftp://nope"}, "READINGLIST_ZOTERO_API: expected an http or https URL, got 'ftp://nope'"),
+    ],
+    ids=["config-value", "env-zotero-api"],
+)
+@pytest.mark.parametrize("database", ["library", "missing"])
+def test_bad_settings_stop_every_push_before_any_work(library, db_path, tmp_path, fake, dry_run, config, env, message,
+                                                       database):
+    """The dry run (how a cron job's options are tested) passed settings the push then refused; they come first."""
+    path = tmp_path / "config.toml"
+    path.write_text(config, encoding="utf-8")
+    target = db_path if database == "library" else tmp_path / "missing.db"
+    result = cli_run(target, "--library-id", "12345", "--config", str(path), *dry_run,
+                     env={"ZOTERO_API_KEY": fake.api_key, **env})
+    assert (result.exit_code, result.output) == (1, f"Error: {message.replace('CONFIG', str(path))}\n")
+    assert fake.requests == []
+    assert not (tmp_path / "missing.db").exists()
 
 
 @pytest.mark.parametrize("quiet", ["-q", "--quiet"])

@@ -139,7 +139,7 @@ def _check_not_a_database(path, status: os.stat_result | None, database: sqlite_
             raise ExportError(f"{os.fspath(path)}: is an SQLite database; choose another output file")
 
 
-def _where(status: str | None, kind: str | None, tags: list[str] | None) -> tuple[str, list]:
+def _where(db: sqlite_utils.Database, status: str | None, kind: str | None, tag: str | None, channel: str | None) -> tuple[str, list]:
     clauses, params = [], []
     if status and status != "all":
         clauses.append("items.status = ?")
@@ -150,12 +150,20 @@ def _where(status: str | None, kind: str | None, tags: list[str] | None) -> tupl
     else:
         clauses.append(f"items.kind NOT IN ({', '.join('?' * len(NOT_EXPORTED))})")
         params += list(NOT_EXPORTED)
-    if tags:
+    if tag:
+        from ..queue import stored_values
+
         clauses.append(
             "EXISTS (SELECT 1 FROM json_each(COALESCE(items.tags, '[]'))"
             " WHERE json_each.value IN (SELECT value FROM json_each(?)))"
         )
-        params.append(json.dumps(tags, ensure_ascii=False))
+        params.append(json.dumps(stored_values(db, "tags", tag), ensure_ascii=False))
+    if channel:
+        from ..queue import channel_filter
+
+        clause, channel_params = channel_filter(db, channel)
+        clauses.append(clause)
+        params += channel_params
     return " AND ".join(clauses), params
 
 
@@ -194,6 +202,7 @@ def select_items(
     kind: str | None = None,
     tag: str | None = None,
     since: str | None = None,
+    channel: str | None = None,
     *,
     with_mentions: bool = False,
     with_listed: bool = False,
@@ -202,8 +211,9 @@ def select_items(
 ) -> list[Record]:
     """The records of the items matching the filters, ordered by citation key.
 
-    ``since`` (YYYY-MM-DD) keeps items first seen on or after that day, as
-    ``readinglist list --since`` does. Channels and unresolved references are
+    ``since`` (YYYY-MM-DD) keeps items first seen on or after that day, and
+    ``channel`` those mentioned in (or forwarded from) a channel, as
+    ``readinglist list --since`` and ``--channel`` do. Channels and unresolved references are
     left out unless ``kind`` asks for them. ``with_mentions`` loads the latest
     posts that mentioned each item (for Zotero notes); ``with_listed`` the
     item as ``readinglist list --json`` shows it (for the JSON and CSV
@@ -214,12 +224,7 @@ def select_items(
     from ..queue import listed_items
     from .citekeys import assign, base_key
 
-    tags = None
-    if tag:
-        from ..queue import stored_values
-
-        tags = stored_values(db, "tags", tag)
-    where, params = _where(status, kind, tags)
+    where, params = _where(db, status, kind, tag, channel)
     if ids is not None:
         where += " AND items.id IN (SELECT value FROM json_each(?))"
         params.append(json.dumps(ids))
