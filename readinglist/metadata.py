@@ -992,24 +992,48 @@ def link_relations(db, when: str) -> int:
     return db.execute("SELECT COUNT(*) FROM relations").fetchone()[0] - before
 
 
-def related_items(db, item_id: str) -> list[dict]:
+RELATION_ORDER = ("code-for", "same-post")
+
+
+def related_items(db, item_id: str, limit: int | None = None) -> list[dict]:
     """Items related to ``item_id``, either direction: ``id``, ``kind``, ``title``, ``url``,
     ``role`` (``code`` when the other item is code for this one, ``paper`` when this one
-    is code for it) and ``relations`` (e.g. ``["code-for", "same-post"]``)."""
-    sql = """
-        SELECT relations.related_id, relations.relation, relations.source, 'paper' FROM relations WHERE relations.item_id = ?
-        UNION ALL
-        SELECT relations.item_id, relations.relation, relations.source, 'code' FROM relations WHERE relations.related_id = ?
-    """
-    found: dict[str, dict] = {}
-    for other_id, relation, source, role in db.execute(sql, [item_id, item_id]).fetchall():
-        entry = found.get(other_id)
-        if entry is None:
-            row = db.execute("SELECT id, kind, title, url FROM items WHERE id = ?", [other_id]).fetchone()
-            if row is None:
-                continue
-            entry = found[other_id] = {"id": row[0], "kind": row[1], "title": row[2], "url": row[3], "role": role, "relations": []}
-        if relation not in entry["relations"]:
-            entry["relations"].append(relation)
-    order = {"code-for": 0, "same-post": 1}
-    return sorted(found.values(), key=lambda e: (min(order.get(r, 2) for r in e["relations"]), e["title"] or e["url"]))
+    is code for it) and ``relations`` (e.g. ``["code-for", "same-post"]``); code-for
+    first, then the most recently related. ``limit``: the first that many (a paper every
+    digest links can have thousands of same-post repos; :func:`count_related` counts them):
+    they are chosen off the relations alone, and only they are looked up in ``items``."""
+    rank = "CASE relation " + " ".join(f"WHEN '{name}' THEN {n}" for n, name in enumerate(RELATION_ORDER))
+    rank += f" ELSE {len(RELATION_ORDER)} END"
+    rows = db.execute(
+        f"""WITH related(other_id, relation, role, added_at) AS (
+            SELECT related_id, relation, 'paper', added_at FROM relations WHERE item_id = :item
+            UNION ALL
+            SELECT item_id, relation, 'code', added_at FROM relations WHERE related_id = :item
+        ), chosen AS (
+            SELECT other_id, MIN(role) AS role, json_group_array(DISTINCT relation) AS relations,
+                   MIN({rank}) AS first_relation, MAX(added_at) AS latest
+            FROM related GROUP BY other_id
+            ORDER BY first_relation, latest DESC, other_id
+            LIMIT :limit
+        )
+        SELECT items.id, items.kind, items.title, items.url, chosen.role, chosen.relations
+        FROM chosen JOIN items ON items.id = chosen.other_id
+        ORDER BY chosen.first_relation, chosen.latest DESC, chosen.other_id""",
+        {"item": item_id, "limit": -1 if limit is None else limit},
+    ).fetchall()
+    order = {name: n for n, name in enumerate(RELATION_ORDER)}
+    return [
+        {"id": id_, "kind": kind, "title": title, "url": url, "role": role,
+         "relations": sorted(json.loads(relations), key=lambda name: (order.get(name, len(order)), name))}
+        for id_, kind, title, url, role, relations in rows
+    ]
+
+
+def count_related(db, item_id: str) -> int:
+    """How many items :func:`related_items` gives for ``item_id``, all of them."""
+    return db.execute(
+        "SELECT COUNT(*) FROM (SELECT related_id AS other_id FROM relations WHERE item_id = ?"
+        " UNION SELECT item_id FROM relations WHERE related_id = ?)"
+        " WHERE EXISTS (SELECT 1 FROM items WHERE items.id = other_id)",
+        [item_id, item_id],
+    ).fetchone()[0]

@@ -375,14 +375,17 @@ def item_mentions(db: sqlite_utils.Database, item_id: str, limit: int | None = N
 
 
 SHOW_MENTIONS = 20
+SHOW_RELATED = 20
 
 
 def show_item(
     db: sqlite_utils.Database, item_id: str, now: datetime | None = None, mentions: int | None = SHOW_MENTIONS
 ) -> dict:
-    """Every field of an item, its latest ``mentions`` mentions (None: all) and its history (events, oldest first).
+    """Every field of an item, its latest ``mentions`` mentions (None: all), its first
+    :data:`SHOW_RELATED` related items and its history (events, oldest first).
 
-    ``mention_count`` is the number of posts that mentioned it, shown or not.
+    ``mention_count`` is the number of posts that mentioned it, ``related_count`` of the items
+    related to it, shown or not.
     """
     cursor = db.execute("SELECT * FROM items WHERE id = ?", [item_id])
     columns = [d[0] for d in cursor.description]
@@ -395,15 +398,15 @@ def show_item(
     rank_key = item.pop("rank_key")
     item["score"] = None if rank_key is None else round(rank_key - now_offset(now), 3)
     item["reason"] = reason(db, item, julian_day(now))
-    item["mention_count"] = db.execute(
-        "SELECT COUNT(DISTINCT post_id) FROM mentions WHERE item_id = ?", [item_id]
-    ).fetchone()[0]
+    # Kept by every writer of mentions (ranking.refresh): counting here read all of an item's mentions.
+    item["mention_count"] = item.get("mention_posts") or 0
     item["mentions"] = item_mentions(db, item_id, limit=mentions)
     cursor = db.execute("SELECT time, action, value FROM events WHERE item_id = ? ORDER BY time, id", [item_id])
     item["history"] = [dict(zip(("time", "action", "value"), row)) for row in cursor]
-    from .metadata import related_items
+    from .metadata import count_related, related_items
 
-    item["related"] = related_items(db, item_id)
+    item["related"] = related_items(db, item_id, limit=SHOW_RELATED)
+    item["related_count"] = count_related(db, item_id)
     return item
 
 

@@ -131,13 +131,13 @@ def _related_line(related: dict) -> str:
 
 def show_lines(item: dict) -> list[str]:
     keys = list(SHOW_FIELDS) + [
-        k for k in item if k not in SHOW_FIELDS and k not in ("mentions", "history", "mention_count", "meta", "related")
+        k for k in item if k not in SHOW_FIELDS and k not in ("mentions", "history", "mention_count", "meta", "related", "related_count")
     ]
     lines = [f"{key}: {_value(item[key])}" for key in keys if key in item and item[key] not in (None, "", [])]
     if item.get("meta"):
         lines.append(f"meta: {_meta_value(item['meta'])}")
     if item.get("related"):
-        lines.append(f"related ({len(item['related'])}):")
+        lines.append(f"related ({_related_shown(item)}):")
         lines.extend(f"  - {_related_line(related)}" for related in item["related"])
     lines.append(f"mentions ({_mentions_shown(item)}):")
     lines.extend(f"  - {_mention_line(m)}" for m in item["mentions"])
@@ -169,7 +169,7 @@ def print_show(item: dict, tty: bool) -> None:
     console = Console()
     console.print(table)
     if item.get("related"):
-        console.print(Text(f"Related ({len(item['related'])})", style="bold"))
+        console.print(Text(f"Related ({_related_shown(item)})", style="bold"))
         for related in item["related"]:
             console.print(Text("  • " + _related_line(related)))
     console.print(Text(f"Mentions ({_mentions_shown(item)})", style="bold"))
@@ -250,6 +250,11 @@ def items_csv(items: list[dict]) -> str:
     for item in items:
         writer.writerow([csv_cell(item[f]) for f in CSV_FIELDS])
     return out.getvalue()
+
+
+def _related_shown(item: dict) -> str:
+    shown, total = len(item["related"]), item.get("related_count", len(item["related"]))
+    return str(total) if shown == total else f"first {shown} of {total}"
 
 
 def _mentions_shown(item: dict) -> str:

@@ -175,3 +175,34 @@ def test_show_and_list_carry_meta_and_related(httpserver, db_path):
     by_id = {entry["id"]: entry for entry in json.loads(listed.output)}
     assert by_id[paper]["meta"]["primary_category"] == "cs.CL" and by_id[paper]["arxiv_id"] == "2106.09685"
     assert by_id[paper]["doi"] == DOI and by_id[repo]["meta"] == {}
+
+
+def test_show_lists_the_first_related_items_of_many(db_path):
+    """A paper every digest links with some repo: show stays one screen, and fast, with the count."""
+    from click.testing import CliRunner
+
+    from readinglist.cli import cli
+    from readinglist.db import open_db
+    from readinglist.queue import SHOW_RELATED
+
+    db = open_db(db_path)
+    paper = "a" * 12
+    db["items"].insert({"id": paper, "url": "https://arxiv.org/abs/2401.00001", "kind": "paper", "status": "unread",
+                        "added_at": "2024-01-01T00:00:00+00:00", "title": "A paper"})
+    for n in range(SHOW_RELATED + 5):
+        repo = f"b{n:011d}"
+        db["items"].insert({"id": repo, "url": f"https://github.com/o/r{n:02d}", "kind": "repo", "status": "unread",
+                            "added_at": "2024-01-01T00:00:00+00:00", "title": f"o/r{n:02d}"})
+        relation = "code-for" if n == SHOW_RELATED + 4 else "same-post"
+        db["relations"].insert({"item_id": repo, "related_id": paper, "relation": relation, "source": "post"})
+    db.conn.commit()
+    result = CliRunner().invoke(cli, ["show", paper, "--db", str(db_path)])
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    start = lines.index(f"related (first {SHOW_RELATED} of {SHOW_RELATED + 5}):")
+    shown = lines[start + 1 : start + 1 + SHOW_RELATED]
+    assert shown[0] == f"  - code: b{SHOW_RELATED + 4:011d} o/r{SHOW_RELATED + 4:02d} (code-for)"  # code-for first
+    assert shown[1:] == [f"  - code: b{n:011d} o/r{n:02d} (same-post)" for n in range(SHOW_RELATED - 1)]
+    assert lines[start + 1 + SHOW_RELATED].startswith("mentions (")
+    data = json.loads(CliRunner().invoke(cli, ["show", paper, "--json", "--db", str(db_path)]).output)
+    assert (len(data["related"]), data["related_count"]) == (SHOW_RELATED, SHOW_RELATED + 5)
