@@ -115,13 +115,16 @@ def _value(value) -> str:
     return "" if value is None else str(value)
 
 
-# Bookkeeping in meta that says nothing to a reader.
-META_HIDDEN = frozenset({"adapter", "site_tags", "site_keys", "cites"})
+# Bookkeeping in meta that says nothing to a reader, and the whole abstract, which the summary shortens.
+META_HIDDEN = frozenset({"adapter", "site_tags", "site_keys", "cites", "abstract"})
 
 
 def _meta_value(meta: dict) -> str:
-    """``meta`` on one line: ``stars=120; license=MIT; topics=a, b``."""
-    return "; ".join(f"{key}={_value(value)}" for key, value in meta.items() if key not in META_HIDDEN and value not in (None, "", []))
+    """``meta`` on one line: ``stars=120; license=MIT; topics=a, b`` (a value's own line breaks are spaces)."""
+    return "; ".join(
+        f"{key}={' '.join(_value(value).split())}"
+        for key, value in meta.items() if key not in META_HIDDEN and value not in (None, "", [])
+    )
 
 
 def _related_line(related: dict) -> str:

@@ -206,3 +206,19 @@ def test_show_lists_the_first_related_items_of_many(db_path):
     assert lines[start + 1 + SHOW_RELATED].startswith("mentions (")
     data = json.loads(CliRunner().invoke(cli, ["show", paper, "--json", "--db", str(db_path)]).output)
     assert (len(data["related"]), data["related_count"]) == (SHOW_RELATED, SHOW_RELATED + 5)
+
+
+def test_shows_meta_line_is_one_line_without_the_whole_abstract(db_path):
+    from click.testing import CliRunner
+
+    from readinglist.cli import cli
+    from readinglist.db import open_db
+
+    db = open_db(db_path)
+    meta = {"license": "MIT\nLicense", "abstract": "A long abstract.\nIts second line.", "stars": 3}
+    db["items"].insert({"id": "c" * 12, "url": "https://github.com/o/r", "kind": "repo", "status": "unread",
+                        "added_at": "2024-01-01T00:00:00+00:00", "title": "o/r", "meta": json.dumps(meta)})
+    db.conn.commit()
+    output = CliRunner().invoke(cli, ["show", "c" * 12, "--db", str(db_path)]).output
+    assert [line for line in output.splitlines() if line.startswith("meta:")] == ["meta: license=MIT License; stars=3"]
+    assert "second line" not in output

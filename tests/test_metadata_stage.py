@@ -378,3 +378,16 @@ def test_a_refresh_drops_the_sites_own_keys_it_no_longer_gives(httpserver, fresh
     meta = item(fresh_db, item_id)["meta"]
     assert "abstract" not in meta
     assert (meta["og_type"], meta["type"]) == ("article", "proceedings-article")  # not the site's, and still given
+
+
+def test_a_long_abstract_is_kept_whole_in_meta(httpserver, fresh_db):
+    """The exports cite meta.abstract; cleaning it for display must not cut it."""
+    record = json.loads(fixture_bytes("crossref_work.json"))
+    sentence = "We measure how low-rank adapters change the model's behaviour on long inputs. "
+    record["message"]["abstract"] = f"<jats:p>{sentence * 40}</jats:p>"
+    httpserver.expect_request("/crossref/works/10.1000/example.lora.2022").respond_with_json(record)
+    item_id = add_item(fresh_db, "https://doi.org/10.1000/example.lora.2022")
+    run_stage(fresh_db, settings_for(httpserver))
+    row = item(fresh_db, item_id)
+    assert row["meta"]["abstract"] == (sentence * 40).strip()
+    assert len(row["summary"]) <= 600 < len(row["meta"]["abstract"])

@@ -76,7 +76,8 @@ def clean_metadata(metadata: SiteMetadata) -> SiteMetadata:
             return {key: nested(item) for key, item in value.items()}
         if isinstance(value, list):
             return [nested(item) for item in value]
-        return line(value)
+        # One line, but not cut: meta keeps the site's whole text (meta.abstract is what the exports cite).
+        return clean_line(value, len(value)) if isinstance(value, str) else value
 
     return replace(
         metadata,
