@@ -191,7 +191,7 @@ def word_forms(word: str) -> list[str]:
     if stem is None or len(stem) < MIN_STEM:
         return [word]
     if _CYRILLIC_WORD.match(word):
-        ending = word.translate(_YO_AS_E)[len(stem):]
+        ending = yo_as_e(word)[len(stem):]
         kinds = [endings for endings in _RUSSIAN_ENDINGS if ending in endings] or _RUSSIAN_ENDINGS
         endings = sorted(set().union(*kinds))
         spellings = set()
@@ -211,7 +211,7 @@ def word_forms(word: str) -> list[str]:
         spellings |= {stem + stem[-1] + ending for ending in ("ing", "ed", "er")}
         if stem.endswith("i"):
             spellings |= {stem[:-1] + ending for ending in ("ies", "ied", "ying")}
-    return [word] + sorted(form for form in spellings - {word} if word_stem(form.translate(_YO_AS_E)) == stem)
+    return [word] + sorted(form for form in spellings - {word} if word_stem(yo_as_e(form)) == stem)
 
 
 def _quoted(text: str) -> str:
