@@ -10,7 +10,7 @@ from datetime import datetime, timedelta, timezone
 import sqlite_utils
 
 from .ranking import UNKNOWN_LENGTH_PENALTY, julian_day, now_offset
-from .search import yo_as_e
+from .search import name_key
 
 STATUSES = ("unread", "read", "archived", "all")
 SORTS = ("mentions", "score", "added", "title")
@@ -79,7 +79,7 @@ def stored_values(db: sqlite_utils.Database, column: str, value: str) -> list[st
         from harvester.sources.live import channel_name
 
         wanted = channel_name(typed) or typed
-    folded = yo_as_e(wanted.casefold())
+    folded = name_key(wanted)
     # Each distinct stored value once, off the index (a loose index scan): a few hundred lookups, not a million rows.
     distinct = db.execute(
         f"""WITH RECURSIVE stored(value) AS (
@@ -88,7 +88,7 @@ def stored_values(db: sqlite_utils.Database, column: str, value: str) -> list[st
             WHERE stored.value IS NOT NULL)
         SELECT value FROM stored WHERE value IS NOT NULL"""
     )
-    matches = [row[0] for row in distinct if row[0] == typed or yo_as_e(row[0].lstrip("#").casefold()) == folded]
+    matches = [row[0] for row in distinct if row[0] == typed or name_key(row[0]) == folded]
     if not matches:
         return [wanted]
     counts = {match: db.execute(f"SELECT COUNT(*) FROM {table} WHERE {name} = ?", [match]).fetchone()[0] for match in matches}

@@ -123,6 +123,12 @@ def yo_as_e(text: str) -> str:
     return text.translate(_YO_AS_E)
 
 
+def name_key(name: str) -> str:
+    """What a tag or channel name is compared by: case, ё written е and a leading '#' do not count
+    (``#LLM`` is ``llm``, ``распределенное`` is ``распределённое``)."""
+    return yo_as_e(name.lstrip("#").strip().casefold())
+
+
 def yo_spellings(text: str) -> list[str]:
     """``text`` as typed, with every ё written е, and with each one е of that written ё.
 

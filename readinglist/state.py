@@ -262,14 +262,6 @@ def set_note(db, refs: Iterable[str], note: str) -> list[ItemRef]:
     return _change(db, refs, "note", "UPDATE items SET note = ? WHERE id = ?", lambda w: [note or None], note)
 
 
-def tag_key(name: str) -> str:
-    """What makes two spellings one tag, as ``--tag`` reads them: case, ё written е, a leading '#'
-    (a hashtag is stored ``llm``; ``tag ID -LLM`` removes it, ``+#LLM`` adds nothing new)."""
-    from .search import yo_as_e
-
-    return yo_as_e(name.lstrip("#").strip().casefold())
-
-
 def parse_tag_changes(changes: Iterable[str]) -> tuple[list[str], list[str]]:
     """``+a -b c`` -> (add ``a``, ``c``; remove ``b``)."""
     add, remove = [], []
@@ -286,15 +278,18 @@ def parse_tag_changes(changes: Iterable[str]) -> tuple[list[str], list[str]]:
 
 def tag(db, ref: str, changes: Iterable[str]) -> tuple[ItemRef, list[str]]:
     """Add ``+t`` and remove ``-t`` tags; returns the item and its tags after the change."""
+    from .search import name_key
+
     add, remove = parse_tag_changes(changes)
     item = resolve_item(db, ref)
     when = now_iso()
     with db.atomic():
         current = json.loads(db.execute("SELECT tags FROM items WHERE id = ?", [item.id]).fetchone()[0] or "[]")
-        removed = {tag_key(name) for name in remove}
-        tags = [t for t in current if tag_key(t) not in removed]
+        # A tag is named as --tag names it (search.name_key): -LLM removes the hashtag llm.
+        removed = {name_key(name) for name in remove}
+        tags = [t for t in current if name_key(t) not in removed]
         for name in dict.fromkeys(add):
-            if tag_key(name) not in {tag_key(t) for t in tags}:
+            if name_key(name) not in {name_key(t) for t in tags}:
                 tags.append(name)
         db.execute("UPDATE items SET tags = ? WHERE id = ?", [json.dumps(tags, ensure_ascii=False), item.id])
         for name in dict.fromkeys(add):
