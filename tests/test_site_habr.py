@@ -140,6 +140,19 @@ def test_article_item(httpserver, fresh_db):
     assert row["reading_minutes"] == 12 and row["authors"] == ["ivanov"] and row["published"] == "2024-09-10"
 
 
+@pytest.mark.parametrize("label", ["99999999999999999999999 мин", "0 мин", "100000 min"])
+def test_implausible_reading_time_is_the_body_s_own(httpserver, fresh_db, label):
+    item_id = add_item(fresh_db, ARTICLE)
+    page = fixture_bytes("habr_article.html").decode().replace("12 мин", label).replace("<p>Текст статьи.</p>", HABR_BODY)
+    assert label in page
+    metadata = habr.parse_article(page.encode())
+    assert metadata.reading_minutes == 1 and "reading_time" not in metadata.meta
+    httpserver.expect_request("/ru/articles/840000/").respond_with_data(page.encode(), content_type="text/html; charset=utf-8")
+    with local_page_client(httpserver) as pages:
+        stats = run_stage(fresh_db, settings_for(httpserver), page_client=pages)
+    assert stats.ok == 1 and item(fresh_db, item_id)["reading_minutes"] == 1
+
+
 def test_hubs_are_replaced_on_refetch_user_tags_kept(httpserver, fresh_db):
     item_id = add_item(fresh_db, ARTICLE, tags='["to-read"]')
     httpserver.expect_request("/ru/articles/840000/").respond_with_data(fixture_bytes("habr_article.html"))

@@ -21,6 +21,7 @@ import datetime
 import re
 
 from harvester import dates
+from harvester.extract import reading_minutes
 from harvester.sites.base import FAILED, OK, SiteMetadata, collapse, classify_status
 from harvester.sources._html import decode, node_text, parse_document
 from harvester.summarize import summarize
@@ -31,6 +32,9 @@ _MINUTES_RE = re.compile(r"(\d+)\s*(?:мин|min)", re.I)
 _COMPANY_RE = re.compile(r"^(?:Блог компании|Company blog(?: of)?)\s+(.+)$", re.I)
 _DATE_RE = re.compile(r"\d{4}-\d\d-\d\d")
 SUMMARY_CHARS = 600
+# Habr's longest articles claim a few hours; a label past this is a broken or
+# hostile page, and the body's own length says more.
+MAX_CLAIMED_MINUTES = 600
 
 
 def classify(status_code: int, headers=None) -> SiteMetadata | None:
@@ -110,14 +114,15 @@ def parse_article(body: bytes | str) -> SiteMetadata:
             companies.append(company.group(1))
         elif name not in hubs:
             hubs.append(name)
-    reading = _first_text(scope, ".tm-article-reading-time__label") or _first_text(tree, ".tm-article-reading-time__label")
-    minutes = None
-    if reading:
-        match = _MINUTES_RE.search(reading)
-        minutes = int(match.group(1)) if match else None
     description = _meta(tree, "description", "og:description")
     language = (tree.css_first("html").attributes.get("lang") or "").split("-")[0].lower() or None if tree.css_first("html") else None
     body_node = tree.css_first(".tm-article-body") or tree.css_first(".post__text")
+    reading = _first_text(scope, ".tm-article-reading-time__label") or _first_text(tree, ".tm-article-reading-time__label")
+    match = _MINUTES_RE.search(reading or "")
+    minutes = int(match.group(1)) if match else None
+    if minutes is not None and not 1 <= minutes <= MAX_CLAIMED_MINUTES:
+        reading = None
+        minutes = reading_minutes(node_text(body_node), language) if body_node is not None else None
     # Whole sentences of the article, as for any page; its lines kept apart, so
     # a heading or a table of contents is never glued to a sentence.
     headings = [title]
