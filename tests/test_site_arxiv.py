@@ -44,6 +44,24 @@ def test_old_format_doi_from_link_and_wrapped_title():
     assert entry.categories == ["cs.CL", "cs.LG"]
 
 
+@pytest.mark.parametrize(
+    "listed, doi",
+    [
+        ("10.1000/Example.LoRA.2022", "10.1000/example.lora.2022"),
+        ("10.1000/first 10.2000/second", "10.1000/first"),
+        ("Phys. Rev. D 89, 084044 10.1103/PhysRevD.89.084044", "10.1103/physrevd.89.084044"),
+        ("to appear", None),
+        ("10.48550/arXiv.2106.09685", None),
+        ("10.1000/../../admin", None),
+        ("", None),
+    ],
+)
+def test_published_doi_is_a_doi(listed, doi):
+    assert arxiv.published_doi(listed) == doi
+    (entry,) = arxiv.parse_feed(_feed(_entry("2106.09685", listed)))
+    assert entry.doi == doi
+
+
 def test_error_entry():
     (entry,) = arxiv.parse_feed(fixture_bytes("arxiv_error.atom.xml"))
     assert entry.error == "incorrect id format for 2113.00001"

@@ -19,6 +19,7 @@ import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from urllib.parse import urlencode
 
+from harvester.identity import identify
 from harvester.language import detect_language
 from harvester.sites.base import OK, SiteMetadata, collapse
 from harvester.summarize import summary_of_abstract
@@ -186,9 +187,20 @@ def _parse_entry(entry: ET.Element) -> ArxivEntry:
             if link.get("title") == "doi" and link.get("href"):
                 doi = re.sub(r"^https?://(?:dx\.)?doi\.org/", "", link.get("href"))
                 break
-    # Several DOIs are sometimes listed space-separated; the first is the published version.
-    parsed.doi = doi.split()[0].lower() if doi else None
+    parsed.doi = published_doi(doi)
     return parsed
+
+
+def published_doi(listed: str | None) -> str | None:
+    """The DOI of the published version from a feed's ``<arxiv:doi>``: authors
+    type it themselves, so it can be anything. Several are sometimes listed
+    space-separated, the first being the published version; text that is not a
+    DOI, and arXiv's own DOI, are not one."""
+    for candidate in (listed or "").split():
+        identity = identify("https://doi.org/" + candidate)
+        if identity is not None and identity.doi:
+            return identity.doi
+    return None
 
 
 def to_metadata(entry: ArxivEntry) -> SiteMetadata:
