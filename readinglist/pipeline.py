@@ -12,7 +12,7 @@ import logging
 import os
 import re
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from typing import BinaryIO, Callable, Iterable
 from urllib.parse import urlsplit
@@ -361,6 +361,8 @@ class PostWriter:
         self._edit_archives: bool | None = None
 
     def add(self, post: Post) -> None:
+        if post.edited is not None and post_date(post.edited, utc_now()) is None:
+            post = replace(post, edited=misdated_edit(post))
         self.posts.append(post)
         self.stats.posts += 1
         if len(self.posts) >= BATCH_POSTS:
@@ -798,6 +800,14 @@ def post_date(date: str | None, harvested_at: str) -> str | None:
     if day is None or day > parse_julian_day(harvested_at) + FUTURE_DATE_SLACK_DAYS:
         return None
     return date
+
+
+def misdated_edit(post: Post) -> str | None:
+    """The edit time taken for an edit dated in the future or on no day: the post's
+    own time, the earliest it can have been. A stored ``2999-…`` edit would be newer
+    than every real one, so no later edit could replace it; this way any real later
+    edit still does, and reading the same file again changes nothing."""
+    return post_date(post.date, utc_now())
 
 
 def _post_row(post: Post, now: str, post_id: str | None = None) -> dict:

@@ -1006,6 +1006,21 @@ def test_an_edit_is_reported_and_keeps_when_a_kept_link_was_first_seen(db_path, 
     assert again.output == "Harvested: 1 post read from 1 file, 2 links found, 0 new items, 0 files skipped.\n"
 
 
+@pytest.mark.parametrize("misdated", ["2999-01-01T10:00:00", "9999-99-99T10:00:00"])
+def test_a_misdated_edit_is_taken_for_one_made_when_the_post_was(db_path, tmp_path, misdated):
+    run("harvest", edited_export(tmp_path, "a.json", SEE_OLD, misdated), "--db", db_path, "-q")
+    db = open_db(db_path)
+    assert db.execute("SELECT text, edited FROM posts").fetchall() == [(SEE_OLD, "2024-05-01T10:00:00")]
+    again = run("harvest", edited_export(tmp_path, "a.json", SEE_OLD, misdated), "--db", db_path)
+    assert again.output == "Harvested: 1 post read from 1 file, 1 link found, 0 new items, 0 files skipped.\n"
+    # A real later edit still replaces it; stored as 2999 it never could.
+    later = run("harvest", edited_export(tmp_path, "b.json", FIXED, "2024-05-02T09:00:00"), "--db", db_path)
+    assert later.output == (
+        "Harvested: 1 post read from 1 file, 1 link found, 1 new item, 1 edited post updated, 0 files skipped.\n"
+    )
+    assert db.execute("SELECT text, edited FROM posts").fetchall() == [(FIXED, "2024-05-02T09:00:00")]
+
+
 def test_a_link_edited_out_of_its_only_post_is_archived_not_queued(db_path, tmp_path):
     run("harvest", edited_export(tmp_path, "a.json", SEE_OLD), "--db", db_path, "-q")
     run("harvest", edited_export(tmp_path, "b.json", FIXED, "2024-05-02T09:00:00"), "--db", db_path, "-q")
@@ -1039,8 +1054,12 @@ def test_an_edit_drops_a_cited_title_it_removed(db_path, tmp_path):
     assert db.execute("SELECT candidates FROM reference_scans").fetchall() == [(0,)]
 
 
-@pytest.mark.parametrize("edited, replaced", [("2024-05-02T09:00:00", False), ("2099-01-01T00:00:00", True)])
+@pytest.mark.parametrize("edited, replaced", [("2024-05-02T09:00:00", False), ("IN 2 HOURS", True)])
 def test_an_edit_replaces_a_tme_post_only_if_made_after_it_was_read(db_path, tmp_path, edited, replaced):
+    from datetime import datetime, timedelta, timezone
+
+    if edited == "IN 2 HOURS":  # after the read, as an export made later in the day (a later day would be misdated)
+        edited = (datetime.now(timezone.utc) + timedelta(hours=2)).replace(tzinfo=None).isoformat(timespec="seconds")
     write_channel_page(tmp_path / "s.html")
     assert run("harvest", str(tmp_path / "s.html"), "--db", db_path, "-q").exit_code == 0
     before = open_db(db_path).execute("SELECT text FROM posts WHERE message_id LIKE '%100'").fetchone()[0]
