@@ -20,8 +20,11 @@ SNIPPET_CHARS = 160
 # C0 control characters (but tab and newline, which lay text out), DEL and C1.
 # A terminal acts on them: ESC and CSI start sequences that retitle the window,
 # recolour, move the cursor or make links; CR and backspace overwrite what
-# was printed. Rich's Text keeps them.
-TERMINAL_CONTROLS = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+# was printed. Rich's Text keeps them. And the bidi controls, which make a
+# channel name or title show its characters in another order than they are
+# (a channel name stored by an export is kept as the chat had it); the set of
+# harvester.extract.BIDI_CONTROLS, which cleans web text as it is stored.
+TERMINAL_CONTROLS = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 
 
 def printable(data):

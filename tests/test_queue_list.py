@@ -140,7 +140,7 @@ HOSTILE = "\x1b]0;PWNED\x07\x1b[31mRed\x1b[0m"
 def hostile(builder):
     item_id = builder.item("https://example.com/x", "article", HOSTILE + " title", summary="Red\x9b2J summary\rover",
                            tags='["t\\u001b[1m"]')
-    builder.mention(item_id, "chan\x1b[5m", 1, "Red context\x08\x08")
+    builder.mention(item_id, "chan\x1b[5m\u202e", 1, "Red context\x08\x08\u2067")
     builder.db.conn.commit()
     return item_id
 
@@ -149,6 +149,7 @@ def _no_controls(output: str, shown: str) -> None:
     from readinglist.render import TERMINAL_CONTROLS
 
     assert TERMINAL_CONTROLS.findall(output) == [] and shown in output
+    assert not set(output) & {"\u202e", "\u2067"}  # bidi controls, which reorder what a terminal shows
 
 
 @pytest.mark.parametrize(
