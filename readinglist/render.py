@@ -118,6 +118,12 @@ def _value(value) -> str:
     return "" if value is None else str(value)
 
 
+def _line_value(value) -> str:
+    """``value`` on one line: a summary's or note's own line breaks as spaces, so
+    every line of ``show`` is one ``key: value`` (web text cannot add a key)."""
+    return " ".join(_value(value).split())
+
+
 # Bookkeeping in meta that says nothing to a reader, and the whole abstract, which the summary shortens.
 META_HIDDEN = frozenset({"adapter", "site_tags", "site_keys", "cites", "abstract"})
 
@@ -125,7 +131,7 @@ META_HIDDEN = frozenset({"adapter", "site_tags", "site_keys", "cites", "abstract
 def _meta_value(meta: dict) -> str:
     """``meta`` on one line: ``stars=120; license=MIT; topics=a, b`` (a value's own line breaks are spaces)."""
     return "; ".join(
-        f"{key}={' '.join(_value(value).split())}"
+        f"{key}={_line_value(value)}"
         for key, value in meta.items() if key not in META_HIDDEN and value not in (None, "", [])
     )
 
@@ -139,7 +145,7 @@ def show_lines(item: dict) -> list[str]:
     keys = list(SHOW_FIELDS) + [
         k for k in item if k not in SHOW_FIELDS and k not in ("mentions", "history", "mention_count", "meta", "related", "related_count")
     ]
-    lines = [f"{key}: {_value(item[key])}" for key in keys if key in item and item[key] not in (None, "", [])]
+    lines = [f"{key}: {_line_value(item[key])}" for key in keys if key in item and item[key] not in (None, "", [])]
     if item.get("meta"):
         lines.append(f"meta: {_meta_value(item['meta'])}")
     if item.get("related"):

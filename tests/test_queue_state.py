@@ -182,6 +182,16 @@ def test_show_has_mentions_and_history(builder, paper, db_path):
     assert run("show", "--db", db_path, "nope").output == "Error: no item matches 'nope'\n"
 
 
+@pytest.mark.parametrize("column", ["summary", "note", "title"])
+def test_show_prints_each_field_on_one_line(builder, paper, db_path, column):
+    # A page's own line breaks printed as they were let web text add lines that read as fields.
+    builder.db.execute(f"UPDATE items SET {column} = ? WHERE id = ?", ["First line.\nstatus: read\n\n  Third.", paper])
+    builder.db.conn.commit()
+    lines = run("show", "--db", db_path, paper).output.splitlines()
+    assert f"{column}: First line. status: read Third." in lines
+    assert [line for line in lines if line.startswith("status: ")] == ["status: unread"]
+
+
 @pytest.mark.parametrize(
     "gives_it_twice",
     ["PDF: https://arxiv.org/pdf/2405.14852v2 и страница https://arxiv.org/abs/2405.14852",
