@@ -296,7 +296,12 @@ def harvest(db_path, paths, format_name, channel, channel_list, since, limit, al
     if unreadable is not None:  # only missing files: nothing to store, so no (empty) database is created
         _report(unreadable, quiet)
         return
-    db = _open(db_path, create=True)
+    if channels or os.path.exists(db_path):
+        db = _open(db_path, create=True)
+    else:  # created by the first post stored: files that hold none (unknown format, unreadable) make no database
+        def db():
+            return _open(db_path, create=True)
+
     stats = HarvestStats()
     try:
         if paths:

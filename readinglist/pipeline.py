@@ -219,7 +219,7 @@ class _CountingReader:
 
 
 def harvest(
-    db: sqlite_utils.Database,
+    db: sqlite_utils.Database | Callable[[], sqlite_utils.Database],
     paths: Iterable[str],
     *,
     format: str | None = None,
@@ -227,7 +227,11 @@ def harvest(
     on_progress: Callable[[int], None] | None = None,
     stdin: BinaryIO | None = None,
 ) -> HarvestStats:
-    """Harvest every input into ``db``. Errors in one input never stop the others."""
+    """Harvest every input into ``db``. Errors in one input never stop the others.
+
+    ``db`` may be a function that opens it: it is called only when there is a post
+    to store, so a harvest of files that hold none creates no database.
+    """
     from harvester.sources.live import looks_like_channel_list
 
     stats = HarvestStats()
@@ -347,8 +351,13 @@ class _PendingTruncated:
 class PostWriter:
     """Buffers posts and writes them a batch at a time, each batch in one transaction."""
 
-    def __init__(self, db: sqlite_utils.Database, stats: HarvestStats, find_references: bool = True):
-        self.db = db
+    def __init__(
+        self,
+        db: sqlite_utils.Database | Callable[[], sqlite_utils.Database],
+        stats: HarvestStats,
+        find_references: bool = True,
+    ):
+        self._db = db
         self.stats = stats
         self.find_references = find_references
         self.posts: list[Post] = []
@@ -359,6 +368,13 @@ class PostWriter:
         # Mention id -> added_at, for the mentions of edited posts, which are written again.
         self._kept_added_at: dict[str, str] = {}
         self._edit_archives: bool | None = None
+
+    @property
+    def db(self) -> sqlite_utils.Database:
+        """The database, opened by the first batch that has posts when given as a function that opens it."""
+        if callable(self._db):
+            self._db = self._db()
+        return self._db
 
     def add(self, post: Post) -> None:
         if post.edited is not None and post_date(post.edited, utc_now()) is None:

@@ -454,6 +454,29 @@ def test_a_harvest_of_only_missing_files_creates_no_database(db_path, tmp_path, 
     assert not os.path.exists(db_path)
 
 
+@pytest.mark.parametrize(
+    "content, error",
+    [(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(256)) * 8, "unknown format (not a Telegram export, t.me page or text dump)"),
+     (b"", "empty input"), (b'{"name": "C", "messages": [', None), ("folder", None)],
+    ids=["binary", "empty", "broken-json", "empty-folder"],
+)
+def test_a_harvest_that_stores_no_post_creates_no_database(db_path, tmp_path, content, error):
+    """Files that exist but hold no post (or none that can be read) created an empty database."""
+    path = tmp_path / "input"
+    if content == "folder":
+        path.mkdir()
+    else:
+        path.write_bytes(content)
+    result = CliRunner().invoke(cli, ["harvest", str(path), "--db", db_path])
+    assert result.exit_code == (0 if content == "folder" else 1)
+    if error:
+        assert result.stderr == f"Error: {path}: {error}\n"
+    assert not os.path.exists(db_path)
+    # The first post stored creates it.
+    assert run("harvest", "-", "--db", db_path, "-q", input="see https://example.com/first\n").exit_code == 0
+    assert [item["url"] for item in listed(db_path)] == ["https://example.com/first"]
+
+
 def test_truncated_json_keeps_what_was_stored(db_path, dump, tmp_path):
     run("harvest", dump, "--db", db_path)
     before = table_counts(db_path)
@@ -644,7 +667,7 @@ def test_a_file_that_fails_is_not_counted_as_read(db_path, tmp_path, data, forma
     result = CliRunner().invoke(cli, ["harvest", str(path), "--db", db_path, *forced])
     assert (result.exit_code, result.stderr) == (1, f"Error: {path}: {reason}\n")
     assert result.stdout == "Harvested: 0 posts read from 0 files, 0 links found, 0 new items, 0 files skipped, 1 failed.\n"
-    assert listed(db_path) == []
+    assert not os.path.exists(db_path)  # nothing stored, nothing created
 
 
 @pytest.fixture
