@@ -61,6 +61,10 @@ _RUSSIAN_DATE = re.compile(
 )
 
 
+_RELATIVE_DAY = re.compile(r"(?<![^\W\d_])(сегодня|вчера|позавчера)(?![^\W\d_])", re.I)
+_DAYS_AGO = {"сегодня": 0, "вчера": 1, "позавчера": 2}
+
+
 def russian_date(text: str | None, *, today: datetime.date | None = None) -> str | None:
     """The first date written the Russian way in ``text`` as ``YYYY-MM-DD``:
     ``"7 февраля 2024 г."`` -> ``"2024-02-07"``, ``"3 мар 2024 в 10:00"`` ->
@@ -69,8 +73,18 @@ def russian_date(text: str | None, *, today: datetime.date | None = None) -> str
     A date without a year ("15 марта в 10:00": Habr shows none for this year's
     posts) is read only when ``today`` (the day the page was shown) is given:
     as the last such day not after ``today`` ("28 декабря" read on 5 January is
-    last year's)."""
-    for match in _RUSSIAN_DATE.finditer(text or ""):
+    last year's). So are "сегодня", "вчера" and "позавчера" ("вчера в 14:20":
+    the day before ``today``)."""
+    relative = _RELATIVE_DAY.search(text or "") if today is not None else None
+    absolute = _absolute_russian_date(text or "", today)
+    if relative is not None and (absolute is None or relative.start() < absolute[0]):
+        return (today - datetime.timedelta(days=_DAYS_AGO[relative.group(1).lower()])).isoformat()
+    return absolute[1] if absolute else None
+
+
+def _absolute_russian_date(text: str, today: datetime.date | None) -> tuple[int, str] | None:
+    """(where it starts, ``YYYY-MM-DD``) of the first day-and-month date in ``text``."""
+    for match in _RUSSIAN_DATE.finditer(text):
         month = next(int(name[1:]) for name, value in match.groupdict().items() if value and name.startswith("m"))
         day = int(match.group("day"))
         if match.group("year"):
@@ -85,7 +99,7 @@ def russian_date(text: str | None, *, today: datetime.date | None = None) -> str
             except ValueError:  # "31 февраля"; 29 февраля of a common year
                 continue
             if match.group("year") or date <= today:
-                return normalize_date(date.isoformat())
+                return match.start(), normalize_date(date.isoformat())
     return None
 
 
