@@ -100,8 +100,35 @@ def short_hash(text: str, length: int) -> str:
 
 
 def item_id_for(url: str) -> str:
-    """The short id of the item whose canonical URL is ``url``."""
+    """The short id an item whose canonical URL is ``url`` is created with.
+
+    An item keeps its id when its URL changes (a renamed repository), and a URL
+    merged into another item is an alias of it: :func:`stored_item_ids` says
+    which item holds a URL now."""
     return short_hash(url, ITEM_ID_LENGTH)
+
+
+# Both ways a URL is held by an item whose id is not the URL's own.
+_HELD_ELSEWHERE = (
+    "SELECT url, item_id FROM aliases WHERE url IN ({marks}) UNION ALL SELECT url, id FROM items WHERE url IN ({marks})"
+)
+
+
+def stored_item_ids(db: sqlite_utils.Database, urls) -> dict[str, str]:
+    """Canonical URL -> the id of the item that holds it under another id than
+    :func:`item_id_for` gives: a URL merged into another item (``aliases``: a DOI
+    merged into its arXiv paper), or a renamed repository's new URL, which its
+    item (its id from the old URL) now has. URLs held under their own id, or by
+    no item, are left out."""
+    urls = list(dict.fromkeys(urls))
+    held: dict[str, str] = {}
+    for start in range(0, len(urls), 400):
+        chunk = urls[start : start + 400]
+        marks = ", ".join("?" * len(chunk))
+        for url, item_id in db.execute(_HELD_ELSEWHERE.format(marks=marks), chunk + chunk):
+            if item_id != item_id_for(url):
+                held[url] = item_id
+    return held
 
 
 def mention_id_for(item_id: str, post_id: str, written: str) -> str:

@@ -26,7 +26,7 @@ from harvester.links import FoundLink, find_hashtags, links_in_post
 from harvester.models import Post
 from harvester.sources import SNIFF_BYTES, detect_format, read_posts
 
-from .db import item_id_for, mention_id_for, mentions_written
+from .db import item_id_for, mention_id_for, mentions_written, stored_item_ids
 from .ranking import parse_julian_day
 
 logger = logging.getLogger(__name__)
@@ -665,15 +665,10 @@ def _better_title(candidate_source: str | None, current_source: str | None) -> b
 
 
 def _follow_aliases(db: sqlite_utils.Database, items: dict, mentions: dict) -> tuple[dict, dict]:
-    """Send links to a URL merged into another item (``aliases``: a DOI merged into its arXiv paper) to that item."""
-    urls = [row["url"] for row in items.values()]
-    targets: dict[str, str] = {}
-    for start in range(0, len(urls), 500):
-        chunk = urls[start : start + 500]
-        for url, item_id in db.execute(
-            f"SELECT url, item_id FROM aliases WHERE url IN ({', '.join('?' * len(chunk))})", chunk
-        ):
-            targets[item_id_for(url)] = item_id
+    """Send links to a URL that an item holds under another id (``db.stored_item_ids``: a DOI merged
+    into its arXiv paper, a renamed repository's new URL) to that item."""
+    held = stored_item_ids(db, [row["url"] for row in items.values()])
+    targets = {item_id_for(url): item_id for url, item_id in held.items()}
     if not targets:
         return items, mentions
     items = {key: row for key, row in items.items() if key not in targets}

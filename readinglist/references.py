@@ -428,7 +428,7 @@ def _mentioned_by(db, item_id: str, post_id: str) -> bool:
 
 def _find_item(db, url: str, arxiv_id: str | None, doi: str | None) -> str | None:
     for sql, value in (
-        ("SELECT id FROM items WHERE id = ?", item_id_for(url)),
+        ("SELECT id FROM items WHERE url = ?", url),  # its own, or a renamed repository's new URL
         ("SELECT item_id FROM aliases WHERE url = ?", url),
         ("SELECT id FROM items WHERE arxiv_id = ? AND kind != 'unresolved' ORDER BY added_at LIMIT 1", arxiv_id),
         ("SELECT id FROM items WHERE doi = ? AND kind != 'unresolved' ORDER BY added_at LIMIT 1", doi),

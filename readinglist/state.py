@@ -314,11 +314,12 @@ def add_url(db, url: str, note: str | None = None) -> tuple[ItemRef, bool]:
     Returns the item and whether it is new. The manual post has no channel, so
     it counts as a post but not as a channel.
     """
-    from .db import item_id_for, mention_id_for, mentions_written, short_hash
+    from .db import item_id_for, mention_id_for, mentions_written, short_hash, stored_item_ids
 
     text = url.strip()
     identity = web_link(url)
-    item_id = item_id_for(identity.url)
+    # The item that holds the URL: a renamed repository's, or the one a URL merged into.
+    item_id = stored_item_ids(db, [identity.url]).get(identity.url) or item_id_for(identity.url)
     when = now_iso()
     post_id = short_hash("manual\0" + identity.url, 16)
     with db.atomic():

@@ -265,6 +265,47 @@ def test_renamed_repo_keeps_its_item(httpserver, fresh_db):
     assert resolve_item(fresh_db, "github.com/oldowner/oldname").id == item_id
 
 
+def _rename(httpserver, fresh_db, old_url="https://github.com/oldowner/oldname"):
+    """Fetch ``old_url``, which GitHub answers is now NewOwner/NewName."""
+    location = httpserver.url_for("/github/repositories/42")
+    httpserver.expect_request("/github/repos/oldowner/oldname").respond_with_response(
+        Response("{}", status=301, headers={"Location": location})
+    )
+    moved = json.loads(fixture_bytes("github_repo.json"))
+    moved["full_name"] = "NewOwner/NewName"
+    httpserver.expect_request("/github/repositories/42").respond_with_json(moved)
+    httpserver.expect_request("/github/repos/NewOwner/NewName/readme").respond_with_json({}, status=404)
+    return run_stage(fresh_db, settings_for(httpserver))
+
+
+@pytest.mark.parametrize("merged", [False, True], ids=["renamed", "merged"])
+def test_links_to_a_renamed_repo_go_to_its_item(httpserver, fresh_db, tmp_path, merged):
+    # The item keeps the id made from its old URL: a harvest linking the new URL failed on every run
+    # ("UNIQUE constraint failed: items.url", storing none of the batch) and `add` of it too.
+    from readinglist.pipeline import harvest
+    from readinglist.state import add_url
+
+    item_id = add_item(fresh_db, "https://github.com/oldowner/oldname")
+    if merged:
+        item_id = add_item(fresh_db, "https://github.com/newowner/newname")
+    stats = _rename(httpserver, fresh_db)
+    assert (stats.merged, stats.renamed) == ((1, 0) if merged else (0, 1))
+    dump = tmp_path / "posts.txt"
+    dump.write_text(
+        "Переименовали: https://github.com/NewOwner/NewName\n\nСтарая ссылка https://github.com/oldowner/oldname\n\n"
+        "И ещё https://example.com/unrelated\n",
+        encoding="utf-8",
+    )
+    result = harvest(fresh_db, [str(dump)])
+    assert result.errors == [] and result.new_items == 1
+    assert fresh_db.execute("SELECT COUNT(*) FROM items WHERE repo IS NOT NULL").fetchone()[0] == 1
+    assert fresh_db.execute("SELECT item_id FROM mentions WHERE url LIKE 'https://github.com/%'").fetchall() == [(item_id,)] * 2
+    for url in ("github.com/newowner/newname", "https://github.com/oldowner/oldname"):
+        ref, created = add_url(fresh_db, url)
+        assert (ref.id, created) == (item_id, False)
+    assert fresh_db.execute("SELECT COUNT(*) FROM items").fetchone()[0] == 2
+
+
 @pytest.mark.parametrize(
     "repo, path",
     [
