@@ -14,7 +14,10 @@ the server offers it) whose connections pass the private-address guard
   a bounded output per step, so a gzip bomb never inflates in memory (also
   one split over many gzip members, which are all decoded);
 * redirects followed by hand, up to ``max_redirects``, so every hop goes
-  through the guard and robots.txt; the final URL is kept;
+  through the guard and robots.txt; the final URL is kept. A small HTML page
+  whose ``<meta http-equiv="refresh">`` sends the reader on at once (within
+  ``MAX_REFRESH_DELAY`` seconds; see :func:`meta_refresh_link`) is a redirect
+  too, as browsers treat it: counted in the same limit, through the same checks;
 * robots.txt (:mod:`harvester.robots`);
 * a plain-http fallback for a link we upgraded: the caller may give a
   ``fallback_url`` (the ``http://`` form of a link that was posted without
@@ -36,7 +39,9 @@ from __future__ import annotations
 
 import asyncio
 import email.utils
+import html
 import logging
+import re
 import time
 import zlib
 from contextlib import asynccontextmanager
@@ -64,6 +69,25 @@ INFLATE_STEP = 64 * 1024
 BOMB_MIN_BYTES = 1024 * 1024
 MAX_RATIO = 100
 ACCEPT = "text/html,application/xhtml+xml,application/pdf;q=0.9,text/plain;q=0.8,*/*;q=0.5"
+# A meta refresh is followed only on a page this small: a redirect stub is a few hundred bytes,
+# while an article that reloads itself every few minutes (news sites) is far bigger and stays the page.
+REFRESH_STUB_MAX_BYTES = 16 * 1024
+# ... and only when it sends the reader on within this many seconds (a reload every 300 s is no redirect).
+MAX_REFRESH_DELAY = 5
+REFRESH_MEDIA_TYPES = frozenset({"text/html", "application/xhtml+xml"})
+# What a browser would not act on: comments, scripts, and <noscript> (not parsed as markup while scripts run).
+_INERT_MARKUP = re.compile(r"<!--.*?(?:-->|\Z)|<(script|noscript)\b.*?(?:</\1\s*>|\Z)", re.I | re.S)
+# A tag's attributes, to its ">" or to the end (a tag left open is no tag: nothing after it is either).
+# Possessive throughout: a hostile stub of digits or open quotes costs one pass, not one per start.
+_META_TAG = re.compile(r"""<meta\b((?:[^>"']++|"[^"]*+(?:"|\Z)|'[^']*+(?:'|\Z))*+)(>?)""", re.I)
+_ATTRIBUTE = re.compile(r"""([^\s"'>/=]++)(?:\s*+=\s*+(?:"([^"]*+)"|'([^']*+)'|([^\s"'>]++)))?""")
+# The content attribute as the HTML standard reads it: a delay (digits, maybe a fraction), then maybe "; url=".
+_REFRESH_CONTENT = re.compile(r"\s*+(\d++|(?=\.))[\d.]*+(?:(?:\s*+[;,]|\s)\s*(.*))?", re.S)
+_URL_PREFIX = re.compile(r"url\s*=\s*", re.I)
+
+
+def _media_type(content_type: str | None) -> str | None:
+    return (content_type or "").split(";", 1)[0].strip().lower() or None
 
 
 @dataclass
@@ -85,9 +109,7 @@ class FetchResult:
 
     @property
     def media_type(self) -> str | None:
-        if not self.content_type:
-            return None
-        return self.content_type.split(";", 1)[0].strip().lower() or None
+        return _media_type(self.content_type)
 
     @property
     def charset(self) -> str | None:
@@ -255,6 +277,34 @@ async def read_body(response: httpx.Response, max_bytes: int) -> bytes:
                     f"decompression bomb: {_human_bytes(raw)} of {encoding} inflates over {MAX_RATIO}x"
                 )
     return bytes(body)
+
+
+def meta_refresh_link(body: bytes, content_type: str | None) -> str | None:
+    """The link a redirect stub's ``<meta http-equiv="refresh" content="0; url=...">`` sends the reader to, as written
+    (relative or not), or None: not HTML, bigger than a stub, no refresh, a refresh that only reloads the page, or one
+    that waits longer than ``MAX_REFRESH_DELAY`` seconds. The first refresh a browser would act on counts."""
+    if _media_type(content_type) not in REFRESH_MEDIA_TYPES or len(body) > REFRESH_STUB_MAX_BYTES:
+        return None
+    markup = _INERT_MARKUP.sub("", body.decode("utf-8", "replace"))
+    for tag in _META_TAG.finditer(markup):
+        if not tag.group(2):
+            return None
+        attributes: dict[str, str] = {}
+        for name, *values in _ATTRIBUTE.findall(tag.group(1)):
+            attributes.setdefault(name.lower(), html.unescape(next((v for v in values if v), "")))
+        if attributes.get("http-equiv", "").strip().lower() != "refresh":
+            continue
+        content = _REFRESH_CONTENT.fullmatch(attributes.get("content", ""))
+        if content is None:
+            continue  # unreadable: a browser skips it and looks at the next one
+        delay, link = int(content.group(1) or 0), _URL_PREFIX.sub("", content.group(2) or "", count=1)
+        if link[:1] in ("'", '"'):
+            link = link[1:].split(link[0], 1)[0]
+        link = link.strip()
+        if delay > MAX_REFRESH_DELAY or not link or "\ufffd" in link:
+            return None
+        return link
+    return None
 
 
 # ---------------------------------------------------------------- limits
@@ -444,12 +494,8 @@ class Fetcher:
             hops.append(current)
             response, body = await self._request(target, headers, max_bytes)
             status = response.status_code
-            location = response.headers.get("location")
-            if status in REDIRECT_CODES and location:
-                try:
-                    following = str(target.join(location.strip()))
-                except httpx.InvalidURL as error:
-                    raise Permanent(f"bad redirect Location {location!r}: {error}", status) from None
+            following = _redirect_target(target, response, body)
+            if following is not None:
                 if following in hops:
                     raise Permanent("redirect loop: " + " -> ".join(hops + [following]), status)
                 if len(hops) > self.settings.max_redirects:
@@ -630,6 +676,25 @@ class Fetcher:
                 task.cancel()
             if running:
                 await asyncio.gather(*running, return_exceptions=True)
+
+
+def _redirect_target(target: httpx.URL, response: httpx.Response, body: bytes | None) -> str | None:
+    """Where an answer sends the client on: an HTTP redirect's Location, or a redirect stub's meta refresh.
+    None: the answer is the page. :class:`Permanent` for a link that is no URL."""
+    location = response.headers.get("location")
+    if response.status_code in REDIRECT_CODES and location:
+        link, what = location.strip(), "redirect Location"
+    elif body and (link := meta_refresh_link(body, response.headers.get("content-type"))):
+        what = "meta refresh URL"
+    else:
+        return None
+    try:
+        following = target.join(link)
+    except httpx.InvalidURL as error:
+        raise Permanent(f"bad {what} {link!r}: {error}", response.status_code) from None
+    if what == "meta refresh URL" and following.copy_with(fragment=None) == target.copy_with(fragment=None):
+        return None  # the page reloads itself: it is the page
+    return str(following)
 
 
 def _kind_of_timeout(error: httpx.TimeoutException) -> str:

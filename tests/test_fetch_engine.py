@@ -163,6 +163,90 @@ def test_more_than_max_redirects_is_dead(server):
     assert server.hits["/r11"] == 0
 
 
+def refresh_stub(content: str, quote: str = '"') -> bytes:
+    """A redirect stub as site generators write them: a meta refresh, a title, a link for readers without one."""
+    return (
+        f"<!doctype html><html><head><meta http-equiv={quote}refresh{quote} content={quote}{content}{quote}>"
+        "<title>Redirecting\u2026</title></head><body><p>Redirecting to <a href='/new'>the article</a>.</p></body></html>"
+    ).encode("utf-8")
+
+
+@pytest.mark.parametrize(
+    "stub",
+    [
+        refresh_stub("0; url=/new"),
+        refresh_stub("0;URL=/new", quote="'"),
+        refresh_stub("0;url=/new", quote=""),  # unquoted
+        refresh_stub("3; url='/new'"),  # a few seconds is still at once
+        refresh_stub("0, new"),  # no url=, relative to the stub's folder
+        b"<META HTTP-EQUIV='Refresh' CONTENT='0; URL=/new'>",
+        b"<meta content=\"1; url=/new\" http-equiv=\"refresh\" />",
+        refresh_stub("0; url={absolute}"),
+    ],
+    ids=["quoted", "single quotes", "unquoted", "3 seconds", "no url=", "upper case", "content first", "absolute"],
+)
+def test_meta_refresh_stub_is_followed_like_a_redirect(server, stub):
+    server.add("/new", Reply(200, html_page("New"), HTML))
+    start = server.add("/old", Reply(200, stub.replace(b"{absolute}", server.url("/new").encode()), HTML))
+    result = fetch(start)
+    assert (result.status, result.final_url, result.redirects) == ("ok", server.url("/new"), [start])
+    assert result.body == html_page("New")
+
+
+def test_meta_refresh_and_http_redirects_share_one_limit(server):
+    for hop in range(15):  # 302, refresh, 302, refresh, ...
+        location = f"/r{hop + 1}"
+        reply = Reply(302, b"", {"Location": location}) if hop % 2 == 0 else Reply(200, refresh_stub(f"0; url={location}"), HTML)
+        server.add(f"/r{hop}", reply)
+    result = fetch(server.url("/r0"))
+    assert (result.status, result.error) == ("dead", "too many redirects (more than 10)")
+    assert (server.hits["/r10"], server.hits["/r11"]) == (1, 0)
+
+
+def test_meta_refresh_loop_is_dead_with_the_loop_shown(server):
+    a = server.add("/a", Reply(200, refresh_stub("0; url=/b"), HTML))
+    b = server.add("/b", Reply(200, refresh_stub("0; url=/a"), HTML))
+    result = fetch(a)
+    assert (result.status, result.error) == ("dead", f"redirect loop: {a} -> {b} -> {a}")
+    assert (server.hits["/a"], server.hits["/b"]) == (1, 1)
+
+
+def test_meta_refresh_to_no_url_is_dead_like_a_bad_location(server):
+    url = server.add("/old", Reply(200, refresh_stub("0; url=http://0177.0.0.1/x"), HTML))
+    result = fetch(url)
+    assert (result.status, result.error) == ("dead", "bad meta refresh URL 'http://0177.0.0.1/x': Invalid IPv4 address: '0177.0.0.1'")
+
+
+@pytest.mark.parametrize(
+    "page",
+    [
+        # A news article that reloads itself every five minutes, to itself or elsewhere.
+        html_page("Article", "Text of the article.").replace(b"<title>", b"<meta http-equiv='refresh' content='300'><title>"),
+        html_page("Article", "Text.").replace(b"<title>", b"<meta http-equiv='refresh' content='300; url=/new'><title>"),
+        # A real article (bigger than any stub) carrying an immediate refresh.
+        html_page("Article", "Long text of the article.\n" * 1000).replace(b"<title>", b"<meta http-equiv='refresh' content='0; url=/new'><title>"),
+        refresh_stub("0"),  # reloads itself
+        refresh_stub("0; url=/page#top"),  # the same page
+        b"<noscript><meta http-equiv='refresh' content='0; url=/new'></noscript><title>Needs scripts</title>",
+        b"<!-- <meta http-equiv='refresh' content='0; url=/new'> --><title>Commented out</title>",
+        refresh_stub("soon; url=/new"),  # no delay: a browser ignores it
+    ],
+    ids=["reload every 300 s", "elsewhere in 300 s", "big article", "reload", "same page", "noscript", "comment", "no delay"],
+)
+def test_page_with_a_meta_refresh_that_is_no_redirect_stays_the_page(server, page):
+    server.add("/new", Reply(200, html_page("New"), HTML))
+    url = server.add("/page", Reply(200, page, HTML))
+    result = fetch(url)
+    assert (result.status, result.final_url, result.redirects, result.body) == ("ok", url, [], page)
+    assert server.hits["/new"] == 0
+
+
+def test_meta_refresh_counts_only_in_html(server):
+    server.add("/new", Reply(200, html_page("New"), HTML))
+    url = server.add("/notes.txt", Reply(200, refresh_stub("0; url=/new"), {"Content-Type": "text/plain"}))
+    assert (fetch(url).final_url, server.hits["/new"]) == (url, 0)
+
+
 def test_body_over_the_cap_by_content_length(server):
     url = server.add("/big", Reply(200, b"x" * 5000, HTML))
     result = fetch(url, BASE.with_changes(max_bytes=1000))

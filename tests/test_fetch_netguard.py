@@ -165,24 +165,46 @@ def test_unknown_name_is_dead(monkeypatch):
     assert (result.status, result.error, result.attempts) == ("dead", "DNS: no-such-host.example: name not found", 1)
 
 
+def redirect_to(link: str, how: str) -> Reply:
+    """An HTTP redirect to ``link``, or a redirect stub whose meta refresh a browser follows at once."""
+    if how == "http":
+        return Reply(302, b"", {"Location": link})
+    return Reply(200, f'<meta http-equiv="refresh" content="0; url={link}"><title>Redirecting</title>'.encode(), HTML)
+
+
+@pytest.mark.parametrize("how", ["http", "meta refresh"])
 @pytest.mark.parametrize("target_host", ["127.0.0.1", "localhost", "2130706433"])
-def test_redirect_to_a_private_address_is_refused(target_host):
+def test_redirect_to_a_private_address_is_refused(target_host, how):
     # The first hop is a real server on 127.0.0.2, let through by allow_hosts; it redirects to
     # a second real server on 127.0.0.1, which the guard must never connect to.
     with LocalServer("127.0.0.2") as outside, LocalServer("127.0.0.1") as inside:
         secret = inside.add("/admin", Reply(200, b"secret", HTML))
-        start = outside.add("/start", Reply(302, b"", {"Location": secret.replace("127.0.0.1", target_host)}))
+        start = outside.add("/start", redirect_to(secret.replace("127.0.0.1", target_host), how))
         result = fetch(start, CLOSED.with_changes(allow_hosts=("127.0.0.2",)))
         assert result.status == "skipped"
         assert result.error == f"refused: {target_host} resolves to a private address (127.0.0.1)"
         assert outside.hits["/start"] == 1
         assert inside.hits["/admin"] == 0
+        # Opened, the guard lets the same redirect through.
+        result = fetch(start, CLOSED.with_changes(allow_private=True))
+        assert (result.status, result.final_url, result.body) == ("ok", secret.replace("127.0.0.1", target_host), b"secret")
 
 
-def test_redirect_to_another_scheme_is_refused(server):
-    start = server.add("/start", Reply(302, b"", {"Location": "file:///etc/passwd"}))
+@pytest.mark.parametrize(
+    "how, link, scheme",
+    [
+        ("http", "file:///etc/passwd", "file"),
+        ("http", "ftp://example.org/x", "ftp"),
+        ("meta refresh", "file:///etc/passwd", "file"),
+        ("meta refresh", "ftp://example.org/x", "ftp"),
+        ("meta refresh", "javascript:alert(1)", "javascript"),
+        ("meta refresh", "data:text/html,hi", "data"),
+    ],
+)
+def test_redirect_to_another_scheme_is_refused(server, how, link, scheme):
+    start = server.add("/start", redirect_to(link, how))
     result = fetch(start, CLOSED.with_changes(allow_private=True))
-    assert (result.status, result.error) == ("skipped", "refused: unsupported scheme file:")
+    assert (result.status, result.error) == ("skipped", f"refused: unsupported scheme {scheme}:")
 
 
 def test_sync_client_is_guarded_on_every_hop():

@@ -85,9 +85,17 @@ def test_ignore_robots_never_asks(server):
     assert server.hits["/robots.txt"] == 0
 
 
-def test_a_redirect_into_a_disallowed_path_is_skipped(server):
+@pytest.mark.parametrize(
+    "redirect",
+    [
+        Reply(302, b"", {"Location": "/private/page"}),
+        Reply(200, b"<meta http-equiv='refresh' content='0; url=/private/page'>", HTML),  # a stub a browser follows
+    ],
+    ids=["http", "meta refresh"],
+)
+def test_a_redirect_into_a_disallowed_path_is_skipped(server, redirect):
     server.add("/robots.txt", Reply(200, b"User-agent: *\nDisallow: /private\n", TEXT))
-    start = server.add("/go", Reply(302, b"", {"Location": "/private/page"}))
+    start = server.add("/go", redirect)
     result = fetch_many([start])[start]
     assert (result.status, result.error) == ("skipped", "disallowed by robots.txt")
     assert server.hits["/private/page"] == 0

@@ -85,6 +85,16 @@ def test_each_outcome_is_written(fresh_db, server):
     assert (moved["fetch_status"], moved["final_url"]) == ("ok", urls["ok"])
 
 
+def test_a_meta_refresh_stub_stores_the_page_it_sends_to(fresh_db, server):
+    article = server.add("/2024/article", Reply(200, html_page("The article", "Word " * 300), HTML))
+    stub = b"<html><head><meta http-equiv='refresh' content='0; url=/2024/article'><title>Redirecting</title></head></html>"
+    [item_id] = add_items(fresh_db, [server.add("/article", Reply(200, stub, HTML))])
+    assert run(fresh_db).summary() == "Fetched 1 item: 1 ok, 0 failed, 0 dead, 0 skipped."
+    item = row(fresh_db, item_id)
+    assert (item["fetch_status"], item["final_url"], item["title"], item["word_count"]) == ("ok", article, "The article", 304)
+    assert fresh_db["texts"].get(item_id)["text"].count("Word") == 300
+
+
 def test_a_page_title_replaces_guesses_but_not_better_sources(fresh_db, server):
     urls = [server.add(f"/t{index}", Reply(200, html_page(f"Page title {index}"), HTML)) for index in range(4)]
     ids = add_items(fresh_db, urls)
