@@ -444,6 +444,40 @@ def test_published_date_is_never_made_up(body, expected):
 
 
 @pytest.mark.parametrize(
+    "head, body, expected",
+    [
+        # only when the page was last modified: htmldate took that for the publication date
+        ('<meta property="article:modified_time" content="2024-06-01T10:00:00Z">', "", None),
+        ('<meta property="og:updated_time" content="2024-06-01T10:00:00Z">', "", None),
+        ('<meta itemprop="dateModified" content="2024-06-01">', "", None),
+        ('<meta http-equiv="last-modified" content="2024-06-01">', "", None),
+        ("", '<p class="meta">Updated: June 1, 2024</p>', None),
+        ("", '<div class="date">Last modified: 2024-06-01</div>', None),
+        ("", '<time class="updated" datetime="2024-06-01T10:00:00Z">June 1, 2024</time>', None),
+        ("", '<div class="post-meta">Обновлено: 1 июня 2024</div>', None),
+        # the publication date the page also gives stands
+        ('<meta property="article:modified_time" content="2024-06-01T10:00:00Z">',
+         '<p class="meta">Posted on March 7, 2024</p>', "2024-03-07"),
+        ("", '<p class="meta">Published March 7, 2024 · Updated June 1, 2024</p>', "2024-03-07"),
+        ("", '<p class="meta">Updated June 1, 2024 | Published March 7, 2024</p>', "2024-03-07"),
+        ("", '<time class="entry-date published" datetime="2024-03-07T10:00:00Z">March 7, 2024</time>'
+             '<time class="updated" datetime="2024-06-01T10:00:00Z">June 1, 2024</time>', "2024-03-07"),
+        ("", '<div class="post-meta">7 марта 2024 · обновлено 1 июня 2024</div>', "2024-03-07"),
+        # ... and so does one on the day it was modified
+        ('<meta property="article:modified_time" content="2024-06-01T10:00:00Z">',
+         '<p class="meta">Posted on June 1, 2024</p>', "2024-06-01"),
+        ("", '<time class="entry-date published updated" datetime="2024-06-01T10:00:00Z">June 1, 2024</time>',
+         "2024-06-01"),
+        # an editor's credit is no modification
+        ("", '<p class="byline">Edited by Jane Doe, March 7, 2024</p>', "2024-03-07"),
+    ],
+)  # fmt: skip
+def test_a_modification_date_is_no_publication_date(head, body, expected):
+    result = extract(paper_page(head=head, body=body), url="https://papers.example/abs/1", content_type="text/html")
+    assert result.published == expected
+
+
+@pytest.mark.parametrize(
     "body",
     [
         b"",
