@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import re
 
+from harvester.dates import MONTH_NAMES
+
 __all__ = ["MAX_AUTHORS", "MORE_AUTHORS", "last_first", "normalize_authors"]
 
 #: Authors kept per item: enough for any paper but a big collaboration's
@@ -27,8 +29,75 @@ _MORE_AUTHORS_MARKER = re.compile(
     r"(?<!\w)(?:et\.?\s*al(?:ii|ia)?\b\.?|(?:and|&)\s+others\b|и\s+(?:др\b\.?|другие\b|соавт\b\.?|соавторы\b))",
     re.I,
 )
-#: A name ending in an initial ("Петров А. В.", "Сидорова Е.Н.", "Smith J."): its final period is the initial's.
-_ENDS_IN_INITIAL = re.compile(r"(?:^|[\s.\-])[^\W\d_]$")
+#: A name ending in an initial ("Петров А. В.", "Сидорова Е.Н.", "Smith J.") or in "Jr." / "Sr.": its final
+#: period is the abbreviation's.
+_ENDS_IN_INITIAL = re.compile(r"(?:^|[\s.\-])(?:[^\W\d_]|[JS]r)$")
+#: A generational suffix, which belongs to the name before it ("John Smith, Jr.").
+_SUFFIX = re.compile(r"(?:Jr|JR|Sr|SR|Jnr|Snr)\.?|I{2,3}|IV")
+#: Academic degrees and ranks written after a name ("Jane Doe, PhD", "Иван Петров, к.т.н., доцент"). The
+#: English ones as written (case matters: "Smith, DR" is D. R. Smith); the Russian ones in any case, as
+#: trafilatura writes "к.т.н." as "К Т Н".
+_DEGREE = (
+    r"(?-i:Ph\.?\s?D\.?|PHD|D\.?\s?Phil\.?|D\.?\s?Sc\.?|M\.?\s?Sc\.?|B\.?\s?Sc\.?|Ed\.?\s?D\.?|Psy\.?\s?D\.?"
+    r"|Esq\.?|Prof\.?|Professor(?:\s+(?:of|at|emeritus)\b.*)?|Dr\.?)"
+    r"|[кд](?:\.\s*|\s+)(?:[а-яё]{1,6}(?:\.\s*-?\s*|\s*-\s*|\s+)){1,2}н\.?"  # к.т.н., д.ф.-м.н., к.пед.н.
+    r"|(?:кандидат|доктор|канд\.|д-р)\s+[\w.\s-]{0,40}?наук|проф\.?|профессор|доц\.?|доцент|акад\.?|академик"
+    r"|член-корр(?:\.|еспондент)(?:\s+[А-ЯЁ]{2,4})?|[свм]\.\s?н\.\s?с\."
+    r"|(?:старший|ведущий|главный|младший)\s+научный\s+сотрудник"
+)
+#: Degrees written as capitals, which may also be a surname-first citation's initials
+#: ("Smith, M.A." is M. A. Smith): taken for a degree only after a full name.
+_BARE_DEGREE = "(?-i:{})".format(
+    "|".join(
+        r"\.?\s?".join(letters) + r"\.?"
+        for letters in ("MD", "MA", "MS", "BA", "BS", "JD", "RN", "DO", "PE", "MBA", "MPH", "DDS", "DVM", "FRS", "CPA")
+    )
+)
+_DEGREES = r"(?:\s*(?:[/&,]|\band\b|\bи\b)?\s*(?:{}|{}))*"  # more after the first: "PhD, MBA", "MD/PhD"
+_CREDENTIAL = re.compile(rf"(?:{_DEGREE}){_DEGREES.format(_DEGREE, _BARE_DEGREE)}", re.I)
+_BARE_CREDENTIAL = re.compile(rf"(?:{_BARE_DEGREE}){_DEGREES.format(_DEGREE, _BARE_DEGREE)}", re.I)
+#: A job title where a name should be ("Jane Doe, Staff Writer", "Senior Editor at Example News", "редактор").
+_ROLE = re.compile(
+    r"(?:(?:senior|sr\.?|junior|staff|contributing|managing|executive|deputy|associate|assistant|special|chief|lead|"
+    r"guest|freelance|copy|news|features?|science|tech(?:nology)?|business|politics|political|health|foreign|national|"
+    r"international|digital|web|video|social\s+media|data|investigative|главный|старший|младший|научный|выпускающий|"
+    r"ответственный|специальный|собственный|штатный|шеф-)\s*)*"
+    r"(?:writer|editor(?:-in-chief|\s+in\s+chief|\s+at\s+large)?|editors|reporter|correspondent|contributor|columnist|journalist|"
+    r"blogger|producer|photographer|critic|intern|редактор|корреспондент|спецкор|обозреватель|журналист|колумнист|"
+    r"репортё?р|фотограф|редакция)"
+    r"(?:\s+(?:at|of|for|в|по)\s+.{1,60})?",
+    re.I,
+)
+#: The words of a date, a time or a reading time ("March 5, 2024", "Tue 5 Mar 2024 10:00 GMT",
+#: "5 марта 2024 г.", "5 min read"), which a byline puts next to the name.
+_WEEKDAYS = (
+    r"mon(?:day)?|tue(?:s(?:day)?)?|wed(?:nesday)?|thu(?:rs(?:day)?)?|fri(?:day)?|sat(?:urday)?|sun(?:day)?"
+    r"|понедельник|вторник|среда|четверг|пятница|суббота|воскресенье|пн|вт|ср|чт|пт|сб|вс"
+)
+_DATE_WORD = re.compile(
+    rf"\d+(?:st|nd|rd|th|го|е)?|\d{{1,2}}:\d\d|{'|'.join(MONTH_NAMES)}|{_WEEKDAYS}|am|pm|utc|gmt|[ecmp][sd]t|cet|cest|msk|мск"
+    r"|at|on|of|the|в|г|года?|updated|published|posted|modified|edited|today|yesterday|ago|hours?|days?|mins?|minutes?|"
+    r"read|reading|time|сегодня|вчера|назад|часа?|часов|дн[яей]|дня|мин|минут[аы]?|чтения|обновлено|опубликовано",
+    re.I,
+)
+_DATE_CUE = re.compile(rf"\d|^(?:{_WEEKDAYS})$", re.I)
+
+
+def _is_date(text: str) -> bool:
+    """True when ``text`` is a date, a time or a reading time, not a person: every word is one of those."""
+    words = re.findall(r"\d{1,2}:\d\d|[^\W_]+", text)
+    return any(_DATE_CUE.search(word) for word in words) and all(_DATE_WORD.fullmatch(word) for word in words)
+
+
+def _is_credential(text: str, name_before: str) -> bool:
+    """True when ``text``, written after ``name_before``, is the person's degree, rank or job title,
+    not another person: "PhD", "к.т.н.", "Staff Writer"; "MD" only after a full name."""
+    text = text.strip()
+    if _CREDENTIAL.fullmatch(text) or _ROLE.fullmatch(text):
+        return True
+    return len(name_before.split()) >= 2 and _BARE_CREDENTIAL.fullmatch(text) is not None
+
+
 _EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 _URL_IN_NAME = re.compile(r"\S+://\S+|www\.\S+")
 _NOT_A_NAME = {
@@ -41,10 +110,21 @@ _NOT_A_NAME = {
 
 
 def last_first(name: str) -> str:
-    """``"Vaswani, Ashish"`` -> ``"Ashish Vaswani"``; anything else unchanged."""
-    last, comma, first = name.partition(",")
-    if comma and "," not in first and 0 < len(last.split()) <= 3 and 0 < len(first.split()) <= 4:
-        return f"{first.strip()} {last.strip()}"
+    """``"Vaswani, Ashish"`` -> ``"Ashish Vaswani"``; anything else unchanged.
+
+    What follows a name after a comma and is no part of it is dropped first: a
+    degree or a job title (``"John Smith Jr., PhD"``, ``"Jane Doe, Staff
+    Writer"``, ``"Иван Петров, к.т.н."``); a suffix stays with the name
+    (``"King, Martin Luther, Jr."`` -> ``"Martin Luther King Jr."``)."""
+    parts = [part.strip() for part in name.split(",")]
+    while len(parts) > 1 and _is_credential(parts[-1], " ".join(parts[:-1])):
+        parts.pop()
+    suffix = f" {parts.pop()}" if len(parts) > 1 and _SUFFIX.fullmatch(parts[-1]) else ""
+    if len(parts) == 1:
+        return f"{parts[0]}{suffix}"
+    last, first = parts if len(parts) == 2 else ("", "")
+    if 0 < len(last.split()) <= 3 and 0 < len(first.split()) <= 4:
+        return f"{first} {last}{suffix}"
     return name
 
 
@@ -54,7 +134,10 @@ def normalize_authors(raw) -> tuple[str, ...]:
     Accepts a string (``"By A, B and C"``, ``"A; B"``) or an iterable of them.
     Drops "By ...", e-mail addresses, URLs and placeholders, strips a handle's
     ``@``, and dedupes case-insensitively, keeping the first spelling. A name
-    keeps the period of its last initial ("Петров А. В."). Past ``MAX_AUTHORS``
+    keeps the period of its last initial ("Петров А. В.") and its suffix
+    ("John Smith, Jr." -> "John Smith Jr."); a date, a reading time, a degree
+    or a job title next to it is no author ("By Jane Doe | March 5, 2024",
+    "Jane Doe, PhD", "Jane Doe, Staff Writer"). Past ``MAX_AUTHORS``
     names, or when the list says it names only some ("et al.", "и др."), the
     rest become one ``MORE_AUTHORS``.
 
@@ -79,6 +162,7 @@ def normalize_authors(raw) -> tuple[str, ...]:
             parts = [last_first(part) for part in re.split(r"\s*;\s*", value)]
         else:
             parts = _AUTHOR_SPLIT.split(value)
+        people: list[str] = []  # the names this value gives, in order
         for part in parts:
             name = part
             while True:  # "By: Author: X"
@@ -86,16 +170,23 @@ def normalize_authors(raw) -> tuple[str, ...]:
                 if stripped == name:
                     break
                 name = stripped
-            name = re.sub(r"\s+", " ", name.lstrip("@")).strip(" \"'“”«»()[]<>:.,-–—")
+            name = re.sub(r"\s+", " ", name.lstrip("@")).strip(" \"'“”«»()[]<>:.,-–—·•|")
             if _ENDS_IN_INITIAL.search(name) and f"{name}." in re.sub(r"\s+", " ", part):
                 name += "."
+            if people and _SUFFIX.fullmatch(name):  # "John Smith, Jr."
+                people[-1] = f"{people[-1]} {name}"
+                continue
             if (
                 not name
                 or len(name) > 80
                 or len(re.findall(r"[^\W\d_]", name)) < 2
                 or re.sub(r"[()]", "", name.lower()) in _NOT_A_NAME
+                or _is_date(name)  # "By Jane Doe | March 5, 2024"
+                or _is_credential(name, people[-1] if people else "")  # "Jane Doe, PhD", "Jane Doe, Staff Writer"
             ):
                 continue
+            people.append(name)
+        for name in people:
             if name.casefold() in names:
                 continue
             if len(names) == MAX_AUTHORS:

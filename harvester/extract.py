@@ -19,7 +19,8 @@ Per content kind:
   Likewise the site name (``og:site_name``) and the publication date (the
   page's date tags, as precise as written) come from the page's own meta tags
   before trafilatura's guesses; a guessed date is kept only when no part of
-  it is made up (``guessed_date``), and Russian bylines, which htmldate cannot
+  it is made up (``guessed_date``) and it is not only when the page was last
+  modified (``unmodified_date``), and Russian bylines, which htmldate cannot
   read, come last (``byline_date``).
 - PDF goes through pypdf: the text of the first ``PDF_MAX_PAGES`` pages (capped
   at ``MAX_TEXT_CHARS``) and the document info (title, author, creation date).
@@ -705,6 +706,85 @@ def guessed_date(date, markup: str, url: str) -> str | None:
     return date if date_is_stated(date, f"{html.unescape(markup)} {url}") else None
 
 
+#: Meta tags (``name``, ``property``, ``itemprop`` or ``http-equiv``, lower-cased) and itemprops that say when
+#: the page was last modified, as htmldate reads them; htmldate takes one for the publication date when the
+#: page gives no other.
+MODIFIED_META = frozenset({
+    "lastdate", "lastmod", "lastmodified", "last-modified", "modified", "utime", "article:modified",
+    "article:modified_date", "article:modified_time", "article:post_modified", "bt:moddate", "datemodified",
+    "dateupdate", "dateupdated", "dc.modified", "dcterms.modified", "modified_time", "modificationdate",
+    "og:article:modified_time", "og:modified_time", "og:updated_time", "revision_date", "updated_time",
+})  # fmt: skip
+#: A class that marks an element as the modification date (WordPress's ``<time class="updated">``,
+#: ``date-modified``, ``last-updated``), unless it marks it as the publication date as well.
+_MODIFIED_CLASS = re.compile(r"(?:^|[-_])(?:updated|modified)(?:$|[-_])")
+_PUBLISHED_CLASS = re.compile(r"publish|posted|created|entry-date")
+#: "Updated: June 1, 2024", "Last modified on 2024-06-01", "Обновлено 1 июня 2024": the label and what follows
+#: it, up to a separator or a publication date's own label.
+_MODIFIED_SPAN = re.compile(
+    r"(?<![^\W\d_])(?:(?:last\s+)?(?:updated|modified|edited|revised)(?:\s+(?:on|at))?|обновлен[оа]?|обновлён|изменено"
+    r"|отредактировано|последнее\s+изменение|дата\s+изменения)(?![^\W\d_])(?!\s+by\b)"  # "Edited by" names an editor
+    r"(?:(?!published|posted|created|accepted|received|опубликовано|создано)[^|·•;\n]){0,60}",
+    re.I,
+)
+#: Cheap test that a page may say when it was modified at all.
+_MODIFIED_CUE = re.compile(r"modif|updat|lastmod|lastdate|utime|edited|revised|обновл|изменен|отредакт", re.I)
+#: Where ``_drop_modification_dates`` looks, found by lxml rather than by walking every element in Python.
+_MODIFIED_NODES = "//meta | //*[@itemprop] | //*[contains(@class, 'pdated') or contains(@class, 'odified')]"
+
+
+def _drop_modification_dates(tree) -> list[str]:
+    """Take every place the page says when it was last modified (``MODIFIED_META`` tags, elements classed
+    or itemprop'd so, "Updated: ..." in the text) out of ``tree``; what they said, one string each."""
+    marked = []
+    for node in tree.xpath(_MODIFIED_NODES):
+        names = {(node.get(attribute) or "").strip().lower() for attribute in ("name", "property", "itemprop", "http-equiv")}
+        classes = (node.get("class") or "").lower().split()
+        if names & MODIFIED_META or (
+            any(_MODIFIED_CLASS.search(name) for name in classes)
+            and not any(_PUBLISHED_CLASS.search(name) for name in classes)
+            and len(node.text_content()) <= MAX_BYLINE_CHARS
+        ):
+            marked.append(node)
+    said = [" ".join(filter(None, (node.get("content"), node.get("datetime"), node.text_content()))) for node in marked]
+    for node in marked:
+        node.drop_tree()  # keeps the text after it
+    for text in tree.xpath("//text()[not(parent::script or parent::style)]"):
+        spans = [match.group() for match in _MODIFIED_SPAN.finditer(text)] if _MODIFIED_CUE.search(text) else []
+        if spans:
+            said.extend(spans)
+            parent, attribute = text.getparent(), "tail" if text.is_tail else "text"
+            setattr(parent, attribute, _MODIFIED_SPAN.sub(" ", getattr(parent, attribute)))
+    return said
+
+
+def unmodified_date(date, markup: str, url: str | None) -> str | None:
+    """htmldate's date (``date``), unless it is only when the page was last modified.
+
+    With no publication date to be found, htmldate takes the modification date, even asked for the original
+    date as trafilatura asks: an ``article:modified_time`` tag, "Updated: June 1, 2024". When ``date`` is one
+    the page gives as a modification date, htmldate reads the page again with all of those taken out, and its
+    answer stands: the same date when the page was also published that day, another, or none."""
+    date = normalize_date(date)
+    if date is None or len(date) < len("YYYY-MM-DD") or not _MODIFIED_CUE.search(markup):
+        return date
+    tree = _parse_html(markup)
+    if tree is None:
+        return date
+    said = _drop_modification_dates(tree)
+    if not any(date_is_stated(date, text) for text in said):
+        return date
+    from htmldate import find_date
+    from trafilatura.settings import set_date_params
+
+    try:
+        # The tree, not markup: htmldate downloads a string that looks like a URL.
+        return normalize_date(find_date(tree, **{**set_date_params(True), "url": url}))
+    except Exception:
+        logger.debug("htmldate failed on %s", url, exc_info=True)
+        return None
+
+
 #: Where a page writes its date for readers: <time>, and elements whose class,
 #: id or itemprop says date, time, byline, published, meta or info.
 _DATE_PLACES = (
@@ -720,7 +800,8 @@ def byline_date(tree) -> str | None:
     month names."""
     for node in tree.xpath(_DATE_PLACES, namespaces={"re": "http://exslt.org/regular-expressions"}):
         text = node.text_content()
-        if len(text) <= MAX_BYLINE_CHARS and (date := russian_date(text)):
+        # "Обновлено 1 июня 2024" is when it was modified
+        if len(text) <= MAX_BYLINE_CHARS and (date := russian_date(_MODIFIED_SPAN.sub(" ", text))):
             return date
     return None
 
@@ -771,7 +852,13 @@ def _extract_html(body: bytes, *, url: str, media_type: str | None, declared: st
         title=title,
         authors=meta_authors(metas) or normalize_authors(getattr(document, "author", None)),
         published=(
-            meta_published(metas) or guessed_date(getattr(document, "date", None), markup, url) or byline_date(tree)
+            meta_published(metas)
+            or guessed_date(
+                unmodified_date(getattr(document, "date", None), markup, getattr(document, "url", None) or url),
+                markup,
+                url,
+            )
+            or byline_date(tree)
         ),
         site_name=site_name,
         description=description,

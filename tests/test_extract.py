@@ -365,6 +365,30 @@ def test_title_is_the_headline_not_the_site_name(title, head, heading, expected)
     assert (result.title, result.site_name) == expected
 
 
+@pytest.mark.parametrize(
+    "head, body, expected",
+    [
+        # a byline's date, reading time or job title is no second author
+        ("", '<p class="byline">By Jane Doe | March 5, 2024</p>', ("Jane Doe",)),
+        ("", '<p class="byline">By Jane Doe, Staff Writer</p>', ("Jane Doe",)),
+        ("", '<div class="byline">Автор: Иван Петров, к.т.н. · 7 февраля 2024 г.</div>', ("Иван Петров",)),
+        # a degree after the comma is no first name ("PhD John Smith Jr"); a suffix stays with the name
+        ('<meta name="author" content="John Smith Jr., PhD">', "", ("John Smith Jr.",)),
+        ('<meta name="author" content="Jane Doe, MD">', "", ("Jane Doe",)),
+        ('<meta name="author" content="Иван Петров, к.т.н.">', "", ("Иван Петров",)),
+        ('<meta name="author" content="Иван Петров, д.ф.-м.н., проф.">', "", ("Иван Петров",)),
+        ('<meta name="author" content="Jane Doe, Staff Writer">', "", ("Jane Doe",)),
+        ('<meta name="author" content="Мария Сидорова, главный редактор">', "", ("Мария Сидорова",)),
+        ('<meta name="citation_author" content="King, Martin Luther, Jr.">', "", ("Martin Luther King Jr.",)),
+        # capitals after a lone surname are its initials, not a degree
+        ('<meta name="citation_author" content="Smith, M.A.">', "", ("M.A. Smith",)),
+    ],
+)
+def test_a_date_degree_or_job_title_is_no_author(head, body, expected):
+    result = extract(paper_page(head=head, body=body), url="https://papers.example/abs/1", content_type="text/html")
+    assert result.authors == expected
+
+
 @pytest.mark.parametrize("label", ["Auteurs", "Authors", "Autoren", "Авторы", "Автор(ы)", "Author(s):"])
 def test_a_menu_label_is_not_an_author(label):
     menu = f'<div class="menu-authors-container"><h3 class="title-authors"><a href="/authors/">{label}</a></h3></div>'
@@ -416,6 +440,40 @@ def test_published_date_from_the_pages_own_meta_tags(metas, expected):
 )
 def test_published_date_is_never_made_up(body, expected):
     result = extract(paper_page(body=body), url="https://papers.example/abs/1", content_type="text/html")
+    assert result.published == expected
+
+
+@pytest.mark.parametrize(
+    "head, body, expected",
+    [
+        # only when the page was last modified: htmldate took that for the publication date
+        ('<meta property="article:modified_time" content="2024-06-01T10:00:00Z">', "", None),
+        ('<meta property="og:updated_time" content="2024-06-01T10:00:00Z">', "", None),
+        ('<meta itemprop="dateModified" content="2024-06-01">', "", None),
+        ('<meta http-equiv="last-modified" content="2024-06-01">', "", None),
+        ("", '<p class="meta">Updated: June 1, 2024</p>', None),
+        ("", '<div class="date">Last modified: 2024-06-01</div>', None),
+        ("", '<time class="updated" datetime="2024-06-01T10:00:00Z">June 1, 2024</time>', None),
+        ("", '<div class="post-meta">Обновлено: 1 июня 2024</div>', None),
+        # the publication date the page also gives stands
+        ('<meta property="article:modified_time" content="2024-06-01T10:00:00Z">',
+         '<p class="meta">Posted on March 7, 2024</p>', "2024-03-07"),
+        ("", '<p class="meta">Published March 7, 2024 · Updated June 1, 2024</p>', "2024-03-07"),
+        ("", '<p class="meta">Updated June 1, 2024 | Published March 7, 2024</p>', "2024-03-07"),
+        ("", '<time class="entry-date published" datetime="2024-03-07T10:00:00Z">March 7, 2024</time>'
+             '<time class="updated" datetime="2024-06-01T10:00:00Z">June 1, 2024</time>', "2024-03-07"),
+        ("", '<div class="post-meta">7 марта 2024 · обновлено 1 июня 2024</div>', "2024-03-07"),
+        # ... and so does one on the day it was modified
+        ('<meta property="article:modified_time" content="2024-06-01T10:00:00Z">',
+         '<p class="meta">Posted on June 1, 2024</p>', "2024-06-01"),
+        ("", '<time class="entry-date published updated" datetime="2024-06-01T10:00:00Z">June 1, 2024</time>',
+         "2024-06-01"),
+        # an editor's credit is no modification
+        ("", '<p class="byline">Edited by Jane Doe, March 7, 2024</p>', "2024-03-07"),
+    ],
+)  # fmt: skip
+def test_a_modification_date_is_no_publication_date(head, body, expected):
+    result = extract(paper_page(head=head, body=body), url="https://papers.example/abs/1", content_type="text/html")
     assert result.published == expected
 
 
@@ -661,6 +719,20 @@ def test_parse_content_type(header, expected):
         ("Петров А. В.", ("Петров А. В.",)),
         ("Smith J.", ("Smith J.",)),
         ("Jane Doe.", ("Jane Doe",)),
+        # a date, a reading time, a degree or a job title next to a name is no author; a suffix is part of it
+        ("Jane Doe; March 5", ("Jane Doe",)),
+        ("By Jane Doe | Tue, March 5, 2024 10:00 GMT", ("Jane Doe",)),
+        ("Jane Doe · 5 min read", ("Jane Doe",)),
+        ("Иван Петров · 5 марта 2024 г.", ("Иван Петров",)),
+        ("John Smith Jr; PhD", ("John Smith Jr",)),
+        ("Иван Петров; К Т Н", ("Иван Петров",)),  # trafilatura's "к.т.н."
+        ("Jane Doe, MD, John Roe, Ph.D.", ("Jane Doe", "John Roe")),
+        ("Jane Doe, Senior Editor at Example News", ("Jane Doe",)),
+        ("Иван Петров, к.т.н., доцент", ("Иван Петров",)),
+        ("Jane Doe, John Smith, Jr.", ("Jane Doe", "John Smith Jr.")),
+        ("King, Martin Luther, Jr.; Doe, Jane, PhD", ("Martin Luther King Jr.", "Jane Doe")),
+        ("Smith, MD; Jones, AB", ("MD Smith", "AB Jones")),  # surname-first with initials
+        ("May Smith", ("May Smith",)),
         ("Иван Дронов и Мария Петрова", ("Иван Дронов", "Мария Петрова")),
         ("https://twitter.com/someone", ()),
         ("jane@example.org", ()),
