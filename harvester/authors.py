@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["MAX_AUTHORS", "MORE_AUTHORS", "last_first", "normalize_authors"]
+__all__ = ["MAX_AUTHORS", "MORE_AUTHORS", "is_byline", "last_first", "normalize_authors"]
 
 #: Authors kept per item: enough for any paper but a big collaboration's
 #: (thousands), and a bound on junk. When more are cut, ``MORE_AUTHORS`` is
@@ -38,6 +38,12 @@ _NOT_A_NAME = {
     "by", "author", "authors", "auteur", "auteurs", "autor", "autoren", "autores", "autori", "автор", "авторы",
     "written by", "posted by",
 }  # fmt: skip
+
+
+def is_byline(text: str) -> bool:
+    """True when ``text`` credits an author ("by Simon Sarris", "Автор: Мария"): Substack ends every
+    <title> with one where other sites put their name."""
+    return bool(_AUTHOR_PREFIX.match(text.strip()))
 
 
 def last_first(name: str) -> str:
