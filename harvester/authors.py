@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import re
 
+from harvester.links import CALL_TO_ACTION
+
 __all__ = ["MAX_AUTHORS", "MORE_AUTHORS", "is_byline", "last_first", "normalize_authors"]
 
 #: Authors kept per item: enough for any paper but a big collaboration's
@@ -38,6 +40,14 @@ _NOT_A_NAME = {
     "by", "author", "authors", "auteur", "auteurs", "autor", "autoren", "autores", "autori", "автор", "авторы",
     "written by", "posted by",
 }  # fmt: skip
+#: A link's or button's text where a byline should be: besides one to follow the link (``CALL_TO_ACTION``:
+#: "Read more", "Подробнее"), an invitation to write or subscribe ("Как стать автором", the button in the
+#: header of every Habr page, which trafilatura takes for the byline of pages without one).
+_CALL_TO_JOIN = re.compile(
+    r"\W*(?:(?:как\s+)?(?:стать|станьте)\s+автором|become\s+an?\s+(?:author|contributor|writer)\b"
+    r"|(?:subscribe|follow|подписаться|подпишитесь)\b)",
+    re.I,
+)
 
 
 def is_byline(text: str) -> bool:
@@ -58,7 +68,8 @@ def normalize_authors(raw) -> tuple[str, ...]:
     """Author metadata -> a tuple of names.
 
     Accepts a string (``"By A, B and C"``, ``"A; B"``) or an iterable of them.
-    Drops "By ...", e-mail addresses, URLs and placeholders, strips a handle's
+    Drops "By ...", e-mail addresses, URLs, placeholders and calls to action
+    ("Read more", "Как стать автором"), strips a handle's
     ``@``, and dedupes case-insensitively, keeping the first spelling. A name
     keeps the period of its last initial ("Петров А. В."). Past ``MAX_AUTHORS``
     names, or when the list says it names only some ("et al.", "и др."), the
@@ -100,6 +111,8 @@ def normalize_authors(raw) -> tuple[str, ...]:
                 or len(name) > 80
                 or len(re.findall(r"[^\W\d_]", name)) < 2
                 or re.sub(r"[()]", "", name.lower()) in _NOT_A_NAME
+                or CALL_TO_ACTION.match(name)
+                or _CALL_TO_JOIN.match(name)
             ):
                 continue
             if name.casefold() in names:

@@ -426,6 +426,16 @@ def test_site_name_is_never_a_host_of_the_page(url, title, head, site_name):
     assert extract(page, url=url, content_type="text/html").site_name == site_name
 
 
+@pytest.mark.parametrize(
+    "label", ["Как стать автором", "Become an author", "Read more", "Подробнее", "Читать далее", "Subscribe"]
+)
+def test_a_call_to_action_is_not_an_author(label):
+    """Habr's header button "Как стать автором" (on every page) was the author of pages without a byline."""
+    button = f'<header><a class="tm-header__become-author-btn" href="/sandbox/start/">{label}</a></header>'
+    result = extract(paper_page(body=button), url="https://papers.example/abs/1", content_type="text/html")
+    assert result.authors == ()
+
+
 @pytest.mark.parametrize("label", ["Auteurs", "Authors", "Autoren", "Авторы", "Автор(ы)", "Author(s):"])
 def test_a_menu_label_is_not_an_author(label):
     menu = f'<div class="menu-authors-container"><h3 class="title-authors"><a href="/authors/">{label}</a></h3></div>'
@@ -959,6 +969,7 @@ def test_real_paper_pages_published(realworld, path, published):
         ("other-article-html/nber_w29971__papis.html", ("David Lucca", "Jonathan H. Wright")),
         ("other-article-html/medium_webpack-3-official-release__metascraper.html", ("Sean T. Larkin",)),
         ("other-article-html/aoc_media_page__wallabag.html", ()),  # "Auteurs" is a menu label
+        ("habr-html/habr_search_html_css_2024__pythonNetsParsing.html", ()),  # "Как стать автором" is a button
     ],
 )  # fmt: skip
 def test_real_paper_pages_authors(realworld, path, authors):
