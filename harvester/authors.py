@@ -9,8 +9,9 @@ from __future__ import annotations
 import re
 
 from harvester.dates import MONTH_NAMES
+from harvester.links import CALL_TO_ACTION
 
-__all__ = ["MAX_AUTHORS", "MORE_AUTHORS", "last_first", "normalize_authors"]
+__all__ = ["MAX_AUTHORS", "MORE_AUTHORS", "is_byline", "last_first", "normalize_authors"]
 
 #: Authors kept per item: enough for any paper but a big collaboration's
 #: (thousands), and a bound on junk. When more are cut, ``MORE_AUTHORS`` is
@@ -107,6 +108,20 @@ _NOT_A_NAME = {
     "by", "author", "authors", "auteur", "auteurs", "autor", "autoren", "autores", "autori", "автор", "авторы",
     "written by", "posted by",
 }  # fmt: skip
+#: A link's or button's text where a byline should be: besides one to follow the link (``CALL_TO_ACTION``:
+#: "Read more", "Подробнее"), an invitation to write or subscribe ("Как стать автором", the button in the
+#: header of every Habr page, which trafilatura takes for the byline of pages without one).
+_CALL_TO_JOIN = re.compile(
+    r"\W*(?:(?:как\s+)?(?:стать|станьте)\s+автором|become\s+an?\s+(?:author|contributor|writer)\b"
+    r"|(?:subscribe|follow|подписаться|подпишитесь)\b)",
+    re.I,
+)
+
+
+def is_byline(text: str) -> bool:
+    """True when ``text`` credits an author ("by Simon Sarris", "Автор: Мария"): Substack ends every
+    <title> with one where other sites put their name."""
+    return bool(_AUTHOR_PREFIX.match(text.strip()))
 
 
 def last_first(name: str) -> str:
@@ -132,7 +147,8 @@ def normalize_authors(raw) -> tuple[str, ...]:
     """Author metadata -> a tuple of names.
 
     Accepts a string (``"By A, B and C"``, ``"A; B"``) or an iterable of them.
-    Drops "By ...", e-mail addresses, URLs and placeholders, strips a handle's
+    Drops "By ...", e-mail addresses, URLs, placeholders and calls to action
+    ("Read more", "Как стать автором"), strips a handle's
     ``@``, and dedupes case-insensitively, keeping the first spelling. A name
     keeps the period of its last initial ("Петров А. В.") and its suffix
     ("John Smith, Jr." -> "John Smith Jr."); a date, a reading time, a degree
@@ -183,6 +199,8 @@ def normalize_authors(raw) -> tuple[str, ...]:
                 or re.sub(r"[()]", "", name.lower()) in _NOT_A_NAME
                 or _is_date(name)  # "By Jane Doe | March 5, 2024"
                 or _is_credential(name, people[-1] if people else "")  # "Jane Doe, PhD", "Jane Doe, Staff Writer"
+                or CALL_TO_ACTION.match(name)
+                or _CALL_TO_JOIN.match(name)
             ):
                 continue
             people.append(name)

@@ -69,9 +69,23 @@ from dataclasses import dataclass
 
 from .models import Post
 
-__all__ = ["FoundLink", "find_links", "links_in_post", "find_hashtags", "snippet", "KNOWN_HOSTS"]
+__all__ = ["CALL_TO_ACTION", "FoundLink", "find_links", "links_in_post", "find_hashtags", "snippet", "KNOWN_HOSTS"]
 
 CONTEXT_LIMIT = 160
+
+#: A link text that only asks to follow the link names the link, not the page (nor, as a byline, a
+#: person): it opens with a call to action ("Читать полностью на Хабре", "ссылка на оригинал статьи",
+#: "read the full post here").
+CALL_TO_ACTION = re.compile(
+    r"""\W*(?:
+        (?:читать|читайте|прочитать|прочтите)\s+(?:полностью|далее|дальше|ещ[её]|тут|здесь|по\s+ссылке)
+      | ссылк[аиуе]\s+(?:на|в|к)\b | по\s+ссылке | подробнее | источник\b | оригинал\b
+      | read\s+(?:more|the\s+(?:full|rest|whole)|full|it\s+here|on)\b | continue\s+reading
+      | (?:the\s+)?full\s+(?:post|article|text|story|thread|version)\b | (?:click|tap)\s+here
+      | link\s+(?:to|in|on)\b | source\s*:
+    )""",
+    re.IGNORECASE | re.VERBOSE,
+)
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,7 @@ import sqlite_utils
 from harvester.errors import SourceError
 from harvester.extract import clean_line
 from harvester.identity import identify
-from harvester.links import FoundLink, find_hashtags, links_in_post
+from harvester.links import CALL_TO_ACTION, FoundLink, find_hashtags, links_in_post
 from harvester.models import Post
 from harvester.sources import SNIFF_BYTES, detect_format, read_posts
 
@@ -36,19 +36,7 @@ BATCH_POSTS = 2_000
 STDIN = "-"
 # An anchor text shorter than this ("тут", "link", "статья") says nothing about the page.
 MIN_ANCHOR_TITLE = 15
-# Nor, however long, does one that only asks to follow the link: it names the link, not the page.
-# Either it opens with a call to action ("Читать полностью на Хабре", "ссылка на оригинал статьи",
-# "read the full post here")...
-_CALL_TO_ACTION = re.compile(
-    r"""\W*(?:
-        (?:читать|читайте|прочитать|прочтите)\s+(?:полностью|далее|дальше|ещ[её]|тут|здесь|по\s+ссылке)
-      | ссылк[аиуе]\s+(?:на|в|к)\b | по\s+ссылке | подробнее | источник\b | оригинал\b
-      | read\s+(?:more|the\s+(?:full|rest|whole)|full|it\s+here|on)\b | continue\s+reading
-      | (?:the\s+)?full\s+(?:post|article|text|story|thread|version)\b | (?:click|tap)\s+here
-      | link\s+(?:to|in|on)\b | source\s*:
-    )""",
-    re.IGNORECASE | re.VERBOSE,
-)
+# Nor, however long, does one that only asks to follow the link (``CALL_TO_ACTION``)...
 # ...or it is made of words that name a link, not a work ("paper and code on GitHub", "код и статья тут").
 _LINK_WORDS = re.compile(
     r"""(?:\W*\b(?:
@@ -649,7 +637,7 @@ def _title_from(link: FoundLink) -> tuple[str | None, str | None]:
     text = clean_line(link.anchor_text) or ""
     if len(text) < MIN_ANCHOR_TITLE or "://" in text or text.startswith("@") or _URL_TEXT.fullmatch(text):
         return None, None
-    if _CALL_TO_ACTION.match(text) or _LINK_WORDS.fullmatch(text):
+    if CALL_TO_ACTION.match(text) or _LINK_WORDS.fullmatch(text):
         return None, None
     return text, "anchor"
 

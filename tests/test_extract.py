@@ -358,6 +358,39 @@ def blog_page(title: str, head: str = "", heading: str = "") -> bytes:
          ("Как мы ускорили обучение в 2.5 раза", "Блог ML-инженера")),
         ("Fine-tuning Llama 3.1 — a field guide", "", "<h1>Fine-tuning Llama 3.1 — a field guide</h1>",
          ("Fine-tuning Llama 3.1 — a field guide", None)),
+        # og:title as many sites write it, "Headline - Site": the site's name is cut off
+        ("What is Rust and why is it so popular? - Acme Blog",
+         '<meta property="og:site_name" content="Acme Blog">'
+         '<meta property="og:title" content="What is Rust and why is it so popular? - Acme Blog">',
+         "<h1>What is Rust and why is it so popular?</h1>", ("What is Rust and why is it so popular?", "Acme Blog")),
+        ("CSS Scrollbar With Progress Meter | CSS-Tricks",
+         '<meta property="og:site_name" content="CSS-Tricks">'
+         '<meta property="og:title" content="CSS Scrollbar With Progress Meter | CSS-Tricks">', "",
+         ("CSS Scrollbar With Progress Meter", "CSS-Tricks")),
+        # ... or a journal's: the <h1> says where the headline ends
+        ("In Vitro Cytotoxicity of Bioplastic | Journal of Polymers | Springer Nature Link",
+         '<meta property="og:site_name" content="SpringerLink">'
+         '<meta property="og:title" content="In Vitro Cytotoxicity of Bioplastic - Journal of Polymers">',
+         "<h1>In Vitro Cytotoxicity of Bioplastic</h1>", ("In Vitro Cytotoxicity of Bioplastic", "SpringerLink")),
+        # an <h1> shorter than the rest of og:title is not its headline
+        ("Rust — a language empowering everyone",
+         '<meta property="og:title" content="Rust — a language empowering everyone">', "<h1>Rust</h1>",
+         ("Rust — a language empowering everyone", None)),
+        # the page's own spelling, not its JSON-LD's; the <title>'s end names the site, not the publisher
+        ("t-distributed stochastic neighbor embedding - Wikipedia",
+         '<script type="application/ld+json">{"@context": "https://schema.org", "@type": "Article",'
+         ' "name": "T-distributed stochastic neighbor embedding",'
+         ' "publisher": {"@type": "Organization", "name": "Wikimedia Foundation, Inc."}}</script>',
+         "<h1>t-distributed stochastic neighbor embedding</h1>",
+         ("t-distributed stochastic neighbor embedding", "Wikipedia")),
+        # ... unless that end is a byline (Substack's)
+        ("The Most Precious Resource is Agency - by Simon Sarris",
+         '<meta property="og:title" content="The Most Precious Resource is Agency">'
+         '<script type="application/ld+json">{"@context": "https://schema.org", "@type": "NewsArticle",'
+         ' "headline": "The Most Precious Resource is Agency",'
+         ' "publisher": {"@type": "Organization", "name": "The Map is Mostly Water"}}</script>',
+         "<h1>The Most Precious Resource is Agency</h1>",
+         ("The Most Precious Resource is Agency", "The Map is Mostly Water")),
     ],
 )  # fmt: skip
 def test_title_is_the_headline_not_the_site_name(title, head, heading, expected):
@@ -387,6 +420,44 @@ def test_title_is_the_headline_not_the_site_name(title, head, heading, expected)
 def test_a_date_degree_or_job_title_is_no_author(head, body, expected):
     result = extract(paper_page(head=head, body=body), url="https://papers.example/abs/1", content_type="text/html")
     assert result.authors == expected
+
+
+PETROV_CANONICAL = '<link rel="canonical" href="https://petrov-blog.ru/posts/gpu">'
+
+
+@pytest.mark.parametrize(
+    "url, title, head, site_name",
+    [
+        # trafilatura names the site after the page's address (its canonical link's, og:url's, or the URL with
+        # its port): the <title>'s end names it
+        ("https://petrov-blog.ru/posts/gpu", "Как обучить модель / Блог Петрова",
+         '<link rel="canonical" href="https://example.com/original-article">', "Блог Петрова"),
+        ("https://amp.petrov-blog.ru/posts/gpu", "Как обучить модель / Блог Петрова", PETROV_CANONICAL, "Блог Петрова"),
+        ("https://petrov-blog.ru:8443/posts/gpu", "Как обучить модель / Блог Петрова", "", "Блог Петрова"),
+        # nothing does: a host the page is at is no site name (the domain column says it)
+        ("https://petrov-blog.ru/posts/gpu", "Как обучить модель",
+         '<link rel="canonical" href="https://example.com/original-article">', None),
+        ("https://amp.petrov-blog.ru/posts/gpu", "Как обучить модель", PETROV_CANONICAL, None),
+        ("https://amp.petrov-blog.ru/posts/gpu", "Как обучить модель",
+         '<meta property="og:url" content="https://www.petrov-blog.ru/posts/gpu">', None),
+        ("https://petrov-blog.ru:8443/posts/gpu", "Как обучить модель", "", None),
+        ("https://amp.petrov-blog.ru/posts/gpu", "Как обучить модель",
+         PETROV_CANONICAL + '<meta property="og:site_name" content="petrov-blog.ru">', None),
+    ],
+)  # fmt: skip
+def test_site_name_is_never_a_host_of_the_page(url, title, head, site_name):
+    page = blog_page(title, head, "<h1>Как обучить модель</h1>")
+    assert extract(page, url=url, content_type="text/html").site_name == site_name
+
+
+@pytest.mark.parametrize(
+    "label", ["Как стать автором", "Become an author", "Read more", "Подробнее", "Читать далее", "Subscribe"]
+)
+def test_a_call_to_action_is_not_an_author(label):
+    """Habr's header button "Как стать автором" (on every page) was the author of pages without a byline."""
+    button = f'<header><a class="tm-header__become-author-btn" href="/sandbox/start/">{label}</a></header>'
+    result = extract(paper_page(body=button), url="https://papers.example/abs/1", content_type="text/html")
+    assert result.authors == ()
 
 
 @pytest.mark.parametrize("label", ["Auteurs", "Authors", "Autoren", "Авторы", "Автор(ы)", "Author(s):"])
@@ -970,6 +1041,7 @@ def test_real_paper_pages_published(realworld, path, published):
         ("other-article-html/nber_w29971__papis.html", ("David Lucca", "Jonathan H. Wright")),
         ("other-article-html/medium_webpack-3-official-release__metascraper.html", ("Sean T. Larkin",)),
         ("other-article-html/aoc_media_page__wallabag.html", ()),  # "Auteurs" is a menu label
+        ("habr-html/habr_search_html_css_2024__pythonNetsParsing.html", ()),  # "Как стать автором" is a button
     ],
 )  # fmt: skip
 def test_real_paper_pages_authors(realworld, path, authors):
@@ -1002,10 +1074,26 @@ def test_real_pages_site_name(realworld, path, site_name):
         ("other-article-html/4pda_ru_news_article__embed.html", "Состоялся релиз Clown of Duty — пародии на Call of Duty",
          "4PDA - Новости мира мобильных устройств"),
         ("other-article-html/medium_com__postlight-parser.html", "WTF? What’s The Future?", "Medium"),
+        # the site's name as its <title> and header write it (citation_journal_title says "PLOS ONE")
         ("other-article-html/plos_pone.0000001__metascraper.html", "Neural Substrate of Cold-Seeking Behavior in Endotoxin Shock",
-         "PLOS ONE"),
-        ("other-article-html/css-tricks_scrollbar_article__embed.html", "CSS Scrollbar With Progress Meter | CSS-Tricks",
+         "PLOS One"),
+        # og:title ends in the site's name: the title is the <h1>
+        ("other-article-html/css-tricks_scrollbar_article__embed.html", "CSS Scrollbar With Progress Meter",
          "CSS-Tricks"),
+        ("other-article-html/stackoverflow_blog_rust__trafilatura.html", "What is Rust and why is it so popular?",
+         "Stack Overflow Blog"),
+        ("other-article-html/bukvy_poroshenko__metascraper.html",
+         "Poroshenko Accuses Authorities of Falsifying Sanctions Decree: Supreme Court Demands Evidence from the "
+         "Government", "Букви"),
+        ("other-article-html/springer_10.1007_s10924-010-0192-1__papis.html",
+         "In Vitro Cytotoxicity of Amylose-Based Bioplastic for Packaging Applications", "SpringerLink"),
+        ("habr-html/habr_all_posts_list_2021__netology.html", "Все публикации подряд", "Хабр"),
+        # the <h1>'s case, not JSON-LD's; the site, not its publisher (JSON-LD's "Wikimedia Foundation, Inc.")
+        ("other-article-html/wikipedia_tsne__trafilatura.html", "t-distributed stochastic neighbor embedding",
+         "Wikipedia"),
+        # a byline ends Substack's <title>: the site is JSON-LD's publisher
+        ("other-article-html/substack_simonsarris_agency__metascraper.html", "The Most Precious Resource is Agency",
+         "The Map is Mostly Water"),
     ],
 )  # fmt: skip
 def test_real_pages_title_and_site_name(realworld, path, title, site_name):
