@@ -22,7 +22,8 @@ in the text's own language and never says anything the text does not:
    when its function words are Russian: "Для fine-tuning мы используем LoRA
    adapters") and, in English text, English (one word in ten or more a
    function word: "the", "of", "and"), and not boilerplate ("Subscribe to
-   our newsletter", "Читайте также", a bare URL), code or a citation
+   our newsletter", "Читайте также", a paywall's "Get unlimited access" or
+   "Оформите подписку", a bare URL), code or a citation
    export's markup (a BibTeX field ``abstract = "…``, an EndNote ``%X`` line).
 3. Score each one by centrality plus position. Centrality is the sentence's
    mean cosine similarity to all the others over TF-IDF word vectors: the
@@ -118,6 +119,26 @@ BOILERPLATE_MARKERS = (
     "читайте также", "читать далее", "читать дальше", "читать полностью", "поделиться", "все права защищены",
     "войдите", "зарегистрир", "наш телеграм", "наш telegram", "нашем телеграм", "нашем telegram",
 )  # fmt: skip
+#: A paywall's pitch, lower-cased: what it says to the reader ("Get unlimited access", "Оформите подписку"),
+#: not what an article says about subscriptions ("gives subscribers unlimited access", "можно оформить подписку").
+PAYWALL_MARKERS = (
+    "subscribe to continue", "subscribe to read", "subscribe to keep", "subscribe to unlock", "subscribe now",
+    "subscribe today", "already a subscriber", "already subscribed", "already a member", "already have an account",
+    "get unlimited access", "get full access", "get digital access", "enjoy unlimited access", "unlimited digital access",
+    "for unlimited access", "start your free trial", "start a free trial", "start your trial", "begin your free trial",
+    "cancel anytime", "cancel at any time", "unlock this article", "unlock this story", "unlock full access",
+    "for subscribers only", "subscriber-only", "subscribers-only", "this article is for subscribers",
+    "this story is for subscribers", "to keep reading", "to read the full article", "to read this article",
+    "you've reached your", "you have reached your", "free articles left", "of your free articles", "become a member",
+    "become a subscriber", "become a paid subscriber", "upgrade to premium", "upgrade to paid", "create a free account",
+    "оформите подписку", "оформи подписку", "оформив подписку", "чтобы продолжить чтение", "чтобы продолжить читать",
+    "чтобы читать дальше", "чтобы дочитать", "чтобы прочитать статью", "чтобы прочитать материал",
+    "уже подписаны", "уже подписчик", "уже есть подписка", "уже оформили подписку", "уже есть аккаунт",
+    "получите полный доступ", "получите неограниченный доступ", "неограниченный доступ ко всем",
+    "безлимитный доступ ко всем", "этот материал доступен", "эта статья доступна", "продолжение доступно",
+    "полный текст доступен", "попробуйте бесплатно", "начните бесплатный", "отменить можно в любой момент",
+)  # fmt: skip
+_BOILERPLATE_SUBSTRINGS = BOILERPLATE_MARKERS + PAYWALL_MARKERS
 
 
 class SummarizerError(HarvestError):
@@ -259,7 +280,7 @@ def _looks_like_code(sentence: str) -> bool:
 def _is_boilerplate(sentence: str) -> bool:
     # Substring tests: a regex of the alternatives tries each one at every position (~1.3x slower).
     lowered = " " + sentence.lower()
-    for marker in BOILERPLATE_MARKERS:
+    for marker in _BOILERPLATE_SUBSTRINGS:
         if marker in lowered:
             return True
     return False

@@ -485,6 +485,56 @@ def test_is_prose(sentence, prose):
 
 
 @pytest.mark.parametrize(
+    "sentence, prose",
+    [
+        # a paywall's pitch to the reader
+        ("Get unlimited access for just $1 a week.", False),
+        ("Start your free trial today and read every story on any device.", False),
+        ("This article is for subscribers only, and you can become one today.", False),
+        ("Cancel anytime, and keep every story we publish at your fingertips.", False),
+        ("Already a subscriber of The Daily Paper? Use the link in your email.", False),
+        ("You have reached your limit of three stories this month.", False),
+        ("Оформите подписку, чтобы читать все материалы без ограничений.", False),
+        ("Чтобы продолжить чтение, оформите подписку за 99 рублей в месяц.", False),
+        ("Уже подписаны на наше издание? Тогда просто обновите страницу.", False),
+        ("Получите неограниченный доступ ко всем статьям за 1 рубль.", False),
+        ("Этот материал доступен только подписчикам нашего издания.", False),
+        # an article's own sentences about subscriptions
+        ("Netflix added nine million subscribers in the last quarter of the year.", True),
+        ("The plan costs $20 a month and gives subscribers unlimited access to the newest model.", True),
+        ("A free trial of the service lasts a month, after which it costs ten dollars.", True),
+        ("Spotify lets users cancel their subscription at any time without a fee.", True),
+        ("Пользователи могут оформить подписку за 299 рублей в месяц.", True),
+        ("Модель доступна только подписчикам ChatGPT Plus и корпоративным клиентам.", True),
+        ("Число подписчиков канала выросло до миллиона за один год.", True),
+        ("Medium lets readers without an account read three free articles a month.", True),
+    ],
+)
+def test_a_paywall_pitch_is_boilerplate_but_news_of_subscriptions_is_not(sentence, prose):
+    # "Get unlimited access for just $1 a week." ended a paywalled article's summary.
+    assert is_prose(sentence) is prose
+
+
+PAYWALLED_EN = (
+    "Training a frontier model now costs more than a small country's research budget. "
+    "But the bill does not end when training does.\n"
+    "Subscribe to continue reading. Already a subscriber? Sign in.\n"
+    "Get unlimited access for just $1 a week. Cancel anytime."
+)
+PAYWALLED_RU = (
+    "Обучение большой модели теперь стоит дороже, чем бюджет небольшого института. "
+    "Но счёт не заканчивается, когда обучение завершено.\n"
+    "Чтобы продолжить чтение, подпишитесь. Уже подписаны? Войдите.\n"
+    "Оформите подписку и получите неограниченный доступ ко всем статьям. Отменить можно в любой момент."
+)
+
+
+@pytest.mark.parametrize("text, language", [(PAYWALLED_EN, "en"), (PAYWALLED_RU, "ru")], ids=["en", "ru"])
+def test_summary_of_a_paywalled_article_quotes_the_article_only(text, language):
+    assert summarize(text, language=language) == text.split("\n")[0]
+
+
+@pytest.mark.parametrize(
     "text, sentences",
     [
         (
