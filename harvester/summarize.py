@@ -3,7 +3,10 @@
 ``summarize()`` picks 2-4 sentences of the text itself, so a summary is always
 in the text's own language and never says anything the text does not:
 
-1. Split into paragraphs (lines), then sentences with razdel (rule-based,
+1. Cut footnote markers glued to the text as Wikipedia prints them ("Hinton.[1]",
+   "[citation needed]", "[нет источника]"; not "[0, 1]" after a space): they
+   are not the sentence's words, and razdel does not end a sentence at ".[1]".
+   Split into paragraphs (lines), then sentences with razdel (rule-based,
    handles Russian and English abbreviations such as "т.е." and "e.g.").
    razdel does not know the scholarly ones ("Fig. 2A", "Eq. 5", "approx. 100",
    "см. табл. 2"), so before it runs, the period of a known abbreviation
@@ -23,8 +26,9 @@ in the text's own language and never says anything the text does not:
    adapters") and, in English text, English (one word in ten or more a
    function word: "the", "of", "and"), and not boilerplate ("Subscribe to
    our newsletter", "Читайте также", a paywall's "Get unlimited access" or
-   "Оформите подписку", a bare URL), code or a citation
-   export's markup (a BibTeX field ``abstract = "…``, an EndNote ``%X`` line).
+   "Оформите подписку", a bare URL), code, a citation
+   export's markup (a BibTeX field ``abstract = "…``, an EndNote ``%X`` line)
+   or a reference's quoted title ('"How to Use t-SNE Effectively".').
 3. Score each one by centrality plus position. Centrality is the sentence's
    mean cosine similarity to all the others over TF-IDF word vectors: the
    degree centrality of LexRank's similarity graph, computed in linear time as
@@ -110,6 +114,14 @@ _LATIN = re.compile(r"[a-zA-Z\u00c0-\u024f]+")
 _WORD = re.compile(r"[^\W\d_]+")
 _URL = re.compile(r"\S+://\S+|www\.\S+|\S+@\S+\.\w+")
 _SENTENCE_END = re.compile(r"[.!?…][\"'»”’)\]]*$")
+#: A footnote or an editor's note as Wikipedia prints them, glued to the word or punctuation before it
+#: ("Hinton.[1]", "embedding[a]", "[note 2]", "[citation needed]", "[нет источника]", a heading's "[edit]"):
+#: cut from the text, while a bracket set off by a space ("in the interval [0, 1]") is the sentence's own.
+_FOOTNOTE_MARKER = re.compile(
+    r"\[(?:(?<=[^\W_]{2}\[)|(?<=[.,;:!?)\"'»”’\]]\[))"
+    r"(?:\d{1,3}|[a-z]|(?:note|nb|n) \d{1,3}|edit|править(?: \| править код)?|[a-z][a-z '’-]{0,30}(?: needed|\?)"
+    r"|dubious[^\]\n]{0,30}|нет источника|источник не указан[^\]\n]{0,30}|уточнить|прояснить|[а-яё][а-яё ]{0,30}\?)\]"
+)
 #: Lower-cased markers of site furniture: plain substrings.
 BOILERPLATE_MARKERS = (
     "subscribe to our", "subscribe to the", "subscribe to my", "sign up for", "sign up to", " log in", " sign in",
@@ -262,6 +274,9 @@ _CODE_TOKEN = re.compile(r"=>|==|!=|\+=|\(\);|\)\{|::|</|/>")
 #: refer/EndNote tag (``%X …``), or XML (MODS: ``<abstract>…``).
 _CITATION_MARKUP = re.compile(r"^\s*(?:\w+\s*=\s*[\"{]|%[A-Z0-9]\s|<[A-Za-z][\w:-]*>)|@\w+\s*\{|\w\s*=\s*\{")
 _CODE_CHAR = re.compile(r"[=(){}\[\]<>;$\\|`]")
+#: A source's title as a reference list quotes it, the period after the quotes ('"How to Use t-SNE
+#: Effectively".', '"Visualizing Data Using t-SNE" (PDF).'): a title, not a sentence of the text.
+_QUOTED_TITLE = re.compile(r"[\"“][^\"“”]+[\"”](?:\s*\([^()]*\))?\.")
 
 
 def _looks_like_code(sentence: str) -> bool:
@@ -299,6 +314,8 @@ def is_prose(sentence: str, language: str | None = None) -> bool:
     if letters < 0.6 * (len(sentence) - sentence.count(" ")):
         return False
     if _is_boilerplate(sentence) or _looks_like_code(sentence) or not _script_ok(sentence, words, language, letters):
+        return False
+    if sentence[0] in "\"“" and _QUOTED_TITLE.fullmatch(sentence):
         return False
     if language == "en":
         return _function_words(words, "en") >= MIN_ENGLISH_FUNCTION_WORDS * len(words)
@@ -434,6 +451,8 @@ def summarize(
         language = detect_language(text)
     language = (language or "").lower()[:3] or None
 
+    if "[" in text:
+        text = _FOOTNOTE_MARKER.sub("", text)
     sentences = split_sentences(text) if text.strip() else []
     heading_keys = _heading_keys(headings)
     if heading_keys:
