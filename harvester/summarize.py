@@ -6,6 +6,8 @@ in the text's own language and never says anything the text does not:
 1. Cut footnote markers glued to the text as Wikipedia prints them ("Hinton.[1]",
    "[citation needed]", "[нет источника]"; not "[0, 1]" after a space): they
    are not the sentence's words, and razdel does not end a sentence at ".[1]".
+   Join the lines of a paragraph wrapped by hand (``HARD_WRAP_WIDTH``) and cut
+   an abstract's label ("Abstract:The dominant…", arXiv's abstract page).
    Split into paragraphs (lines), then sentences with razdel (rule-based,
    handles Russian and English abbreviations such as "т.е." and "e.g.").
    razdel does not know the scholarly ones ("Fig. 2A", "Eq. 5", "approx. 100",
@@ -28,7 +30,9 @@ in the text's own language and never says anything the text does not:
    our newsletter", "Читайте также", a paywall's "Get unlimited access" or
    "Оформите подписку", a bare URL), code, a citation
    export's markup (a BibTeX field ``abstract = "…``, an EndNote ``%X`` line)
-   or a reference's quoted title ('"How to Use t-SNE Effectively".').
+   or a reference's quoted title ('"How to Use t-SNE Effectively".'), or a
+   link's caption punctuated only inside its parentheses ("Connected Papers
+   (What is Connected Papers?)").
 3. Score each one by centrality plus position. Centrality is the sentence's
    mean cosine similarity to all the others over TF-IDF word vectors: the
    degree centrality of LexRank's similarity graph, computed in linear time as
@@ -114,6 +118,17 @@ _LATIN = re.compile(r"[a-zA-Z\u00c0-\u024f]+")
 _WORD = re.compile(r"[^\W\d_]+")
 _URL = re.compile(r"\S+://\S+|www\.\S+|\S+@\S+\.\w+")
 _SENTENCE_END = re.compile(r"[.!?…][\"'»”’)\]]*$")
+#: Sentence punctuation only inside a closing parenthesis: a link and its caption ("Connected Papers (What is
+#: Connected Papers?)", arXiv's tool list), not a sentence; a sentence wholly in parentheses still is one.
+_PUNCTUATED_ASIDE = re.compile(r"\([^()]*[.!?…][\"'»”’]*\)$")
+#: Text wrapped by hand (arXiv's abstract as submitted, a plain-text file) breaks its sentences across lines: a
+#: line this long that ends without sentence punctuation, followed by one that starts with a lower-case word, is
+#: joined to it. A heading is shorter ("marzipanify" above "marzipanify is a tool…") or followed by a capital or
+#: a name ("arXivLabs is…"); a line of page furniture before a sentence is longer (GitHub's search help).
+HARD_WRAP_WIDTH = (40, 100)
+_CONTINUED_LINE = re.compile(r"[ \t]*[a-zа-яё]+(?![^\W\d_])")
+#: The label before a paper's abstract ("Abstract:The dominant…" on arXiv, "Аннотация: …"): not its first word.
+_ABSTRACT_LABEL = re.compile(r"^[ \t]*(?:abstract|аннотация)[ \t]*:[ \t]*", re.IGNORECASE | re.MULTILINE)
 #: A footnote or an editor's note as Wikipedia prints them, glued to the word or punctuation before it
 #: ("Hinton.[1]", "embedding[a]", "[note 2]", "[citation needed]", "[нет источника]", a heading's "[edit]"):
 #: cut from the text, while a bracket set off by a space ("in the interval [0, 1]") is the sentence's own.
@@ -240,6 +255,24 @@ def split_sentences(text: str) -> list[str]:
     return sentences
 
 
+def _unwrapped(text: str) -> str:
+    """``text`` with the lines of a hand-wrapped paragraph joined (``HARD_WRAP_WIDTH``)."""
+    shortest, longest = HARD_WRAP_WIDTH
+    lines = text.split("\n")
+    joined = [lines[0]]
+    for previous, line in zip(lines, lines[1:]):
+        end = previous.rstrip()
+        if (
+            shortest <= len(end.lstrip()) <= longest
+            and end[-1] not in ".!?…:;"
+            and _CONTINUED_LINE.match(line)
+        ):
+            joined[-1] = f"{joined[-1].rstrip()} {line.lstrip()}"
+        else:
+            joined.append(line)
+    return "\n".join(joined)
+
+
 def _function_words(words: list[str], language: str) -> int:
     stopwords = STOPWORDS[language]
     return sum(word.lower() in stopwords for word in words)
@@ -304,6 +337,8 @@ def _is_boilerplate(sentence: str) -> bool:
 def is_prose(sentence: str, language: str | None = None) -> bool:
     """True for a sentence worth quoting in a summary (rules in the module docstring)."""
     if len(sentence) < 25 or not _SENTENCE_END.search(sentence):
+        return False
+    if sentence[-1] == ")" and sentence[0] != "(" and _PUNCTUATED_ASIDE.search(sentence):
         return False
     words = _WORD.findall(sentence)
     if "://" in sentence or "www." in sentence or "@" in sentence:
@@ -453,6 +488,10 @@ def summarize(
 
     if "[" in text:
         text = _FOOTNOTE_MARKER.sub("", text)
+    if "\n" in text:
+        text = _unwrapped(text)
+    if ":" in text:
+        text = _ABSTRACT_LABEL.sub("", text)
     sentences = split_sentences(text) if text.strip() else []
     heading_keys = _heading_keys(headings)
     if heading_keys:

@@ -283,6 +283,64 @@ def test_real_wikipedia_summary_has_no_footnote_markers(realworld):
     assert not re.search(r"\[|\]|\"", summary)
 
 
+#: A paper's abstract as an arXiv abstract page gives it: labelled, and wrapped by hand as it was submitted.
+WRAPPED_ABSTRACT = """Title:Pruning Forgets Rare Facts First
+      Abstract:  Small language models forget rare facts first when they are
+pruned, long before their scores on common benchmarks drop. We measure how
+much of a model can be pruned before rare facts are lost. Rare facts survive
+pruning when the pruned weights are chosen by their effect on those facts.
+Submission history
+Connected Papers (What is Connected Papers?)"""
+ABSTRACT_SENTENCES = [
+    "Small language models forget rare facts first when they are pruned, long before their scores on common "
+    "benchmarks drop.",
+    "We measure how much of a model can be pruned before rare facts are lost.",
+    "Rare facts survive pruning when the pruned weights are chosen by their effect on those facts.",
+]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [WRAPPED_ABSTRACT, WRAPPED_ABSTRACT.replace("Abstract:  Small", "Abstract:Small")],
+    ids=["abstract-label-spaced", "abstract-label-glued"],
+)
+def test_a_hand_wrapped_labelled_abstract_is_summarized_in_its_sentences(text):
+    # arXiv's abstract page: "Abstract:The dominant…" was quoted with its label, and an abstract wrapped by hand
+    # gave no sentence at all (each line a paragraph), so arXivLabs' notice or a tool's caption was the summary.
+    assert summarize(text, language="en", headings=["Pruning Forgets Rare Facts First"]) == " ".join(
+        ABSTRACT_SENTENCES
+    )
+
+
+@pytest.mark.parametrize(
+    "lines",
+    [
+        # a short heading (a project's name) above a sentence that starts with it
+        ["marzipanify", "marzipanify is a small tool that converts an app for phones to run on the desktop."],
+        # a long line of page furniture above one
+        ["Search issues, pull requests and discussions by author and state, filter to open or closed ones, and more",
+         "marzipanify is a small tool that converts an app for phones to run on the desktop."],
+    ],
+    ids=["heading", "furniture"],
+)
+def test_a_line_that_is_not_wrapped_is_not_joined_to_the_next(lines):
+    text = "\n".join([*lines, "It does not port the app for you, but it gets you running quickly."])
+    assert summarize(text, language="en") == f"{lines[-1]} It does not port the app for you, but it gets you running quickly."
+
+
+@pytest.mark.parametrize(
+    "sentence, prose",
+    [
+        ("Connected Papers (What is Connected Papers?)", False),
+        ("Bibliographic Explorer for this paper (What is the Explorer?)", False),
+        ("(We checked this twice, on every dataset we had.)", True),
+        ("The model is small by today's standards (about 100M parameters).", True),
+    ],
+)
+def test_a_caption_punctuated_only_in_its_parentheses_is_not_prose(sentence, prose):
+    assert is_prose(sentence, "en") is prose
+
+
 def test_a_sentence_that_only_starts_like_a_short_heading_is_kept():
     text = "\n".join(["Results", "Results were better than we expected on every task.", *ARTICLE_EN])
     assert summarize(text, language="en", headings=["Results"]).startswith("Results were better than we expected")
