@@ -20,7 +20,8 @@ Per content kind:
   page's date tags, as precise as written) come from the page's own meta tags
   before trafilatura's guesses; a guessed date is kept only when no part of
   it is made up (``guessed_date``), and Russian bylines, which htmldate cannot
-  read, come last (``byline_date``).
+  read, come last (``byline_date``). A paper's page may declare its abstract
+  (``citation_abstract``): kept apart (``meta_abstract``) as its summary.
 - PDF goes through pypdf: the text of the first ``PDF_MAX_PAGES`` pages (capped
   at ``MAX_TEXT_CHARS``) and the document info (title, author, creation date).
 - Plain text is read as it is; its title is the first non-empty line.
@@ -131,6 +132,8 @@ class Extracted:
     #: The text's heading lines (HTML ``<h1>``-``<h6>`` that made it into the text),
     #: so a summary does not quote one.
     headings: tuple[str, ...] = ()
+    #: The abstract a paper's page declares in its meta tags (``meta_abstract``), on one line.
+    abstract: str | None = None
 
 
 # --------------------------------------------------------------------------- entry point
@@ -712,6 +715,40 @@ def meta_authors(metas: dict[str, list[str]]) -> tuple[str, ...]:
 SITE_NAME_META = ("og:site_name", "application-name")
 
 
+#: Meta tag names (lower-cased) that hold a paper's abstract: Highwire Press / Google Scholar
+#: (arXiv, bioRxiv, PLOS, HAL, ...), Dublin Core terms.
+ABSTRACT_META = ("citation_abstract", "dcterms.abstract")
+MAX_ABSTRACT_CHARS = 10_000
+
+
+def meta_abstract(metas: dict[str, list[str]]) -> str | None:
+    """The abstract the page declares (``ABSTRACT_META``, from ``page_metas``) as plain text on one line, or None.
+    Some hold markup (bioRxiv: ``<h3>ABSTRACT</h3><p>An outbreak…``): its text is taken, without the heading."""
+    for name in ABSTRACT_META:
+        for value in metas.get(name, ()):
+            if "<" in value:
+                value = _fragment_text(value)
+            if abstract := clean_line(value, MAX_ABSTRACT_CHARS):
+                return abstract
+    return None
+
+
+def _fragment_text(markup: str) -> str:
+    """The text of an HTML fragment without its headings, a space after each block ("<p>…</p><p>…")."""
+    from lxml import etree
+    from lxml.html import fragment_fromstring
+
+    try:
+        fragment = fragment_fromstring(markup, create_parent="div")
+    except (etree.ParserError, ValueError):
+        return markup
+    for heading in fragment.xpath(".//h1 | .//h2 | .//h3 | .//h4 | .//h5 | .//h6"):
+        heading.drop_tree()
+    for block in fragment.iter("p", "div", "li", "br", "section", "blockquote"):
+        block.tail = " " + (block.tail or "")
+    return fragment.text_content()
+
+
 def meta_site_name(metas: dict[str, list[str]], url: str) -> str | None:
     """The site's name from its own meta tags (``SITE_NAME_META``), as written; None when they give none."""
     for name in SITE_NAME_META:
@@ -839,6 +876,7 @@ def _extract_html(body: bytes, *, url: str, media_type: str | None, declared: st
         language=language,
         text=text,
         headings=_headings(getattr(document, "body", None)),
+        abstract=meta_abstract(metas),
     )
 
 

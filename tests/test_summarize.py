@@ -1,3 +1,4 @@
+import html
 import random
 import re
 import sys
@@ -573,6 +574,54 @@ def test_summary_quotes_no_citation_export_markup(text):
     sentences = summary_sentences(summary)
     assert 2 <= len(sentences) <= 4
     assert all(sentence in PRUNING_ABSTRACT for sentence in sentences)  # the prose, not its markup
+
+
+#: A paper's page beside its abstract: the site's notices, the paper's introduction.
+PAPER_PAGE_TEXT = (
+    "Labs is a framework that allows collaborators to develop and share new features directly on our website. "
+    "Both individuals and organizations that work with Labs have embraced our values of openness and community. "
+    "Pruning is the cheapest way to make a language model smaller, and it is widely used in practice. "
+    "Benchmarks of pruned models report their accuracy on common questions, which barely changes. "
+    "We asked instead which facts a pruned model no longer knows, and found that the rare ones go first."
+)
+
+
+@pytest.mark.parametrize(
+    "abstract_meta",
+    [
+        PRUNING_ABSTRACT,
+        # bioRxiv: markup in the meta tag, a heading included
+        f"<h3>ABSTRACT</h3>\n<p>{PRUNING_ABSTRACT.split('. ', 1)[0]}.</p><p>{PRUNING_ABSTRACT.split('. ', 1)[1]}</p>",
+    ],
+    ids=["text", "markup"],
+)
+def test_a_page_that_declares_its_abstract_is_summarized_by_it(abstract_meta):
+    # An arXiv abstract page fetched as a page was summarized by its text, where arXivLabs' notice read as central.
+    from readinglist.fetching import extract_page
+
+    page = (
+        f"<html lang='en'><head><title>What pruning forgets first</title>"
+        f"<meta name='citation_abstract' content='{html.escape(abstract_meta)}'></head>"
+        f"<body><article><h1>What pruning forgets first</h1><p>{PAPER_PAGE_TEXT}</p></article></body></html>"
+    )
+    fields = extract_page(page.encode(), "https://papers.example/abs/1", "text/html; charset=utf-8", None)
+    assert fields["summary"] == PRUNING_ABSTRACT
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["abs_1706.03762__metascraper.html", "abs_2106.09608_2021__ReMarkableDropboxSyncup.html"],
+)
+def test_real_arxiv_abstract_page_fetched_as_a_page_is_summarized_by_its_abstract(realworld, name):
+    # 2106.09608 gave arXivLabs' notice, 1706.03762 'Abstract:The dominant…'.
+    from readinglist.fetching import extract_page
+
+    page = (realworld / "arxiv-abs-html" / name).read_bytes()
+    summary = extract_page(page, "https://arxiv.org/abs/x", "text/html; charset=utf-8", None)["summary"]
+    abstract = squash(html.unescape(re.search(r'name="citation_abstract" content="([^"]*)"', page.decode())[1]))
+    sentences = summary_sentences(summary)
+    assert 2 <= len(sentences) <= 4
+    assert all(sentence in abstract for sentence in sentences)
 
 
 @pytest.mark.parametrize(
