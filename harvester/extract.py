@@ -21,7 +21,8 @@ Per content kind:
   before trafilatura's guesses; a guessed date is kept only when no part of
   it is made up (``guessed_date``) and it is not only when the page was last
   modified (``unmodified_date``), and Russian bylines, which htmldate cannot
-  read, come last (``byline_date``).
+  read, come last (``byline_date``). A paper's page may declare its abstract
+  (``citation_abstract``): kept apart (``meta_abstract``) as its summary.
 - PDF goes through pypdf: the text of the first ``PDF_MAX_PAGES`` pages (capped
   at ``MAX_TEXT_CHARS``) and the document info (title, author, creation date).
 - Plain text is read as it is; its title is the first non-empty line.
@@ -44,7 +45,11 @@ Charset strategy (``decode_body``), in order:
 4. otherwise the least messy of the declared charsets, the usual legacy ones
    (``USUAL_CHARSETS``: windows-1252, windows-1251, KOI8-R) and
    charset-normalizer's detection on that text, preferring them in that order
-   on a tie (French reads as cleanly in windows-1250 as in windows-1252);
+   on a tie (French reads as cleanly in windows-1250 as in windows-1252).
+   When the least messy reading is Cyrillic, the Cyrillic readings about as
+   clean are told apart by how common their letters are in Russian
+   (``_likeliest_russian``): in short text KOI8-R read as windows-1251 looks
+   as clean as the right reading;
 5. last resort: UTF-8 with replacement characters.
 
 Following the WHATWG Encoding Standard, ``iso-8859-1`` and ``us-ascii`` labels
@@ -67,7 +72,9 @@ import datetime
 import html
 import io
 import logging
+import math
 import re
+from collections import Counter
 from dataclasses import dataclass
 
 from harvester.authors import is_byline, last_first, normalize_authors
@@ -126,6 +133,8 @@ class Extracted:
     #: The text's heading lines (HTML ``<h1>``-``<h6>`` that made it into the text),
     #: so a summary does not quote one.
     headings: tuple[str, ...] = ()
+    #: The abstract a paper's page declares in its meta tags (``meta_abstract``), on one line.
+    abstract: str | None = None
 
 
 # --------------------------------------------------------------------------- entry point
@@ -311,6 +320,22 @@ PLAUSIBLE_MESS = 0.02
 #: detection on a tie: the WHATWG default for legacy pages, and Russian's two.
 #: (windows-1252 and windows-1250 read French equally cleanly: "thèse", "thčse".)
 USUAL_CHARSETS = ("cp1252", "cp1251", "koi8-r")
+#: How often each letter occurs in Russian text, in percent (case ignored; the
+#: commonly tabulated corpus frequencies: "о" 11%, "ф" 0.3%).
+RUSSIAN_LETTER_PERCENT = dict(
+    zip(
+        "оеаинтсрвлкмдпуяыьгзбчйхжшюцщэфъё",
+        (10.97, 8.45, 8.01, 7.35, 6.70, 6.26, 5.47, 4.73, 4.54, 4.40, 3.49, 3.21, 2.98, 2.81, 2.62, 2.01, 1.90,
+         1.74, 1.70, 1.65, 1.59, 1.44, 1.21, 0.97, 0.94, 0.73, 0.64, 0.48, 0.36, 0.32, 0.26, 0.04, 0.04),
+    )
+)  # fmt: skip
+#: Other Cyrillic letters (Ukrainian "і", "є", ...) and any other non-ASCII character.
+OTHER_CYRILLIC_PERCENT = 1.0
+NOT_A_LETTER_PERCENT = 0.01
+#: How much of the sample that is judged on (one byte, one character in these
+#: charsets): a few thousand letters are plenty.
+RUSSIAN_SAMPLE_BYTES = 4096
+_CYRILLIC_LETTER = re.compile(r"[\u0400-\u04ff]")
 
 
 def normalize_charset(label: str | None) -> str | None:
@@ -415,9 +440,48 @@ def decode_body(body: bytes, declared: str | None = None, *, markup: bool = Fals
         if result is not None:
             candidates.append((result[0], len(candidates), codec, result[1]))
     if candidates:
-        _, _, codec, text = min(candidates)  # least messy; on a tie, declared first, then USUAL_CHARSETS' order
+        # The least messy (on a tie, declared first, then USUAL_CHARSETS' order), or a likelier Russian reading.
+        _, _, codec, text = _likeliest_russian(candidates, sample) or min(candidates)
         return text, codec
     return body.decode("utf-8", errors="replace"), "utf-8"
+
+
+def _russian_likelihood(reading: str) -> float:
+    """Mean log frequency in Russian of ``reading``'s non-ASCII characters (case ignored)."""
+    total = count = 0
+    for character, times in Counter(reading.lower()).items():
+        if character.isascii():
+            continue
+        percent = RUSSIAN_LETTER_PERCENT.get(character)
+        if percent is None:
+            percent = OTHER_CYRILLIC_PERCENT if _CYRILLIC_LETTER.match(character) else NOT_A_LETTER_PERCENT
+        total += times * math.log(percent)
+        count += times
+    return total / count if count else -math.inf
+
+
+def _likeliest_russian(candidates: list[tuple[float, int, str, str]], sample: bytes) -> tuple | None:
+    """Of the (about) least messy candidates, the Cyrillic reading whose letters are likeliest in Russian,
+    when the least messy one is Cyrillic; None otherwise.
+
+    KOI8-R read as windows-1251 (and the reverse) gives Cyrillic letters too, only other ones, mostly
+    in upper case ("лБЛ ПВХЮЙФШ НПДЕМШ" for "Как обучить модель"): in a paragraph or two both readings
+    look equally clean to the mess ratio, whose case and sequence tests need more text. Common Russian
+    letters ("о", "е", "а") tell them apart from a few words on, rare ones ("ф", "ш", "щ") stand out.
+    """
+    least = min(candidates)
+    readings = []
+    for candidate in sorted(candidates):
+        mess, preference, codec, _ = candidate
+        if mess > least[0] + PLAUSIBLE_MESS or codec.startswith(("utf-16", "utf-32")):
+            continue
+        reading = sample[:RUSSIAN_SAMPLE_BYTES].decode(codec, "replace")
+        letters = sum(character.isalpha() for character in reading if not character.isascii())
+        if len(_CYRILLIC_LETTER.findall(reading)) > letters / 2:
+            readings.append((_russian_likelihood(reading), -preference, candidate))
+        elif candidate is least:
+            return None  # the best reading is not Cyrillic (windows-1252's French): leave it
+    return max(readings)[2] if readings else None
 
 
 # --------------------------------------------------------------------------- HTML
@@ -706,6 +770,40 @@ def meta_authors(metas: dict[str, list[str]]) -> tuple[str, ...]:
 SITE_NAME_META = ("og:site_name", "application-name")
 
 
+#: Meta tag names (lower-cased) that hold a paper's abstract: Highwire Press / Google Scholar
+#: (arXiv, bioRxiv, PLOS, HAL, ...), Dublin Core terms.
+ABSTRACT_META = ("citation_abstract", "dcterms.abstract")
+MAX_ABSTRACT_CHARS = 10_000
+
+
+def meta_abstract(metas: dict[str, list[str]]) -> str | None:
+    """The abstract the page declares (``ABSTRACT_META``, from ``page_metas``) as plain text on one line, or None.
+    Some hold markup (bioRxiv: ``<h3>ABSTRACT</h3><p>An outbreak…``): its text is taken, without the heading."""
+    for name in ABSTRACT_META:
+        for value in metas.get(name, ()):
+            if "<" in value:
+                value = _fragment_text(value)
+            if abstract := clean_line(value, MAX_ABSTRACT_CHARS):
+                return abstract
+    return None
+
+
+def _fragment_text(markup: str) -> str:
+    """The text of an HTML fragment without its headings, a space after each block ("<p>…</p><p>…")."""
+    from lxml import etree
+    from lxml.html import fragment_fromstring
+
+    try:
+        fragment = fragment_fromstring(markup, create_parent="div")
+    except (etree.ParserError, ValueError):
+        return markup
+    for heading in fragment.xpath(".//h1 | .//h2 | .//h3 | .//h4 | .//h5 | .//h6"):
+        heading.drop_tree()
+    for block in fragment.iter("p", "div", "li", "br", "section", "blockquote"):
+        block.tail = " " + (block.tail or "")
+    return fragment.text_content()
+
+
 def meta_site_name(metas: dict[str, list[str]], hosts: frozenset[str]) -> str | None:
     """The site's name from its own meta tags (``SITE_NAME_META``), as written; None when they give none
     (or only one of the page's ``hosts``)."""
@@ -920,6 +1018,7 @@ def _extract_html(body: bytes, *, url: str, media_type: str | None, declared: st
         language=language,
         text=text,
         headings=_headings(getattr(document, "body", None)),
+        abstract=meta_abstract(metas),
     )
 
 

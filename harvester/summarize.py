@@ -3,7 +3,12 @@
 ``summarize()`` picks 2-4 sentences of the text itself, so a summary is always
 in the text's own language and never says anything the text does not:
 
-1. Split into paragraphs (lines), then sentences with razdel (rule-based,
+1. Cut footnote markers glued to the text as Wikipedia prints them ("Hinton.[1]",
+   "[citation needed]", "[нет источника]"; not "[0, 1]" after a space): they
+   are not the sentence's words, and razdel does not end a sentence at ".[1]".
+   Join the lines of a paragraph wrapped by hand (``HARD_WRAP_WIDTH``) and cut
+   an abstract's label ("Abstract:The dominant…", arXiv's abstract page).
+   Split into paragraphs (lines), then sentences with razdel (rule-based,
    handles Russian and English abbreviations such as "т.е." and "e.g.").
    razdel does not know the scholarly ones ("Fig. 2A", "Eq. 5", "approx. 100",
    "см. табл. 2"), so before it runs, the period of a known abbreviation
@@ -22,8 +27,12 @@ in the text's own language and never says anything the text does not:
    when its function words are Russian: "Для fine-tuning мы используем LoRA
    adapters") and, in English text, English (one word in ten or more a
    function word: "the", "of", "and"), and not boilerplate ("Subscribe to
-   our newsletter", "Читайте также", a bare URL), code or a citation
-   export's markup (a BibTeX field ``abstract = "…``, an EndNote ``%X`` line).
+   our newsletter", "Читайте также", a paywall's "Get unlimited access" or
+   "Оформите подписку", a bare URL), code, a citation
+   export's markup (a BibTeX field ``abstract = "…``, an EndNote ``%X`` line)
+   or a reference's quoted title ('"How to Use t-SNE Effectively".'), or a
+   link's caption punctuated only inside its parentheses ("Connected Papers
+   (What is Connected Papers?)").
 3. Score each one by centrality plus position. Centrality is the sentence's
    mean cosine similarity to all the others over TF-IDF word vectors: the
    degree centrality of LexRank's similarity graph, computed in linear time as
@@ -109,6 +118,25 @@ _LATIN = re.compile(r"[a-zA-Z\u00c0-\u024f]+")
 _WORD = re.compile(r"[^\W\d_]+")
 _URL = re.compile(r"\S+://\S+|www\.\S+|\S+@\S+\.\w+")
 _SENTENCE_END = re.compile(r"[.!?…][\"'»”’)\]]*$")
+#: Sentence punctuation only inside a closing parenthesis: a link and its caption ("Connected Papers (What is
+#: Connected Papers?)", arXiv's tool list), not a sentence; a sentence wholly in parentheses still is one.
+_PUNCTUATED_ASIDE = re.compile(r"\([^()]*[.!?…][\"'»”’]*\)$")
+#: Text wrapped by hand (arXiv's abstract as submitted, a plain-text file) breaks its sentences across lines: a
+#: line this long that ends without sentence punctuation, followed by one that starts with a lower-case word, is
+#: joined to it. A heading is shorter ("marzipanify" above "marzipanify is a tool…") or followed by a capital or
+#: a name ("arXivLabs is…"); a line of page furniture before a sentence is longer (GitHub's search help).
+HARD_WRAP_WIDTH = (40, 100)
+_CONTINUED_LINE = re.compile(r"[ \t]*[a-zа-яё]+(?![^\W\d_])")
+#: The label before a paper's abstract ("Abstract:The dominant…" on arXiv, "Аннотация: …"): not its first word.
+_ABSTRACT_LABEL = re.compile(r"^[ \t]*(?:abstract|аннотация)[ \t]*:[ \t]*", re.IGNORECASE | re.MULTILINE)
+#: A footnote or an editor's note as Wikipedia prints them, glued to the word or punctuation before it
+#: ("Hinton.[1]", "embedding[a]", "[note 2]", "[citation needed]", "[нет источника]", a heading's "[edit]"):
+#: cut from the text, while a bracket set off by a space ("in the interval [0, 1]") is the sentence's own.
+_FOOTNOTE_MARKER = re.compile(
+    r"\[(?:(?<=[^\W_]{2}\[)|(?<=[.,;:!?)\"'»”’\]]\[))"
+    r"(?:\d{1,3}|[a-z]|(?:note|nb|n) \d{1,3}|edit|править(?: \| править код)?|[a-z][a-z '’-]{0,30}(?: needed|\?)"
+    r"|dubious[^\]\n]{0,30}|нет источника|источник не указан[^\]\n]{0,30}|уточнить|прояснить|[а-яё][а-яё ]{0,30}\?)\]"
+)
 #: Lower-cased markers of site furniture: plain substrings.
 BOILERPLATE_MARKERS = (
     "subscribe to our", "subscribe to the", "subscribe to my", "sign up for", "sign up to", " log in", " sign in",
@@ -118,6 +146,26 @@ BOILERPLATE_MARKERS = (
     "читайте также", "читать далее", "читать дальше", "читать полностью", "поделиться", "все права защищены",
     "войдите", "зарегистрир", "наш телеграм", "наш telegram", "нашем телеграм", "нашем telegram",
 )  # fmt: skip
+#: A paywall's pitch, lower-cased: what it says to the reader ("Get unlimited access", "Оформите подписку"),
+#: not what an article says about subscriptions ("gives subscribers unlimited access", "можно оформить подписку").
+PAYWALL_MARKERS = (
+    "subscribe to continue", "subscribe to read", "subscribe to keep", "subscribe to unlock", "subscribe now",
+    "subscribe today", "already a subscriber", "already subscribed", "already a member", "already have an account",
+    "get unlimited access", "get full access", "get digital access", "enjoy unlimited access", "unlimited digital access",
+    "for unlimited access", "start your free trial", "start a free trial", "start your trial", "begin your free trial",
+    "cancel anytime", "cancel at any time", "unlock this article", "unlock this story", "unlock full access",
+    "for subscribers only", "subscriber-only", "subscribers-only", "this article is for subscribers",
+    "this story is for subscribers", "to keep reading", "to read the full article", "to read this article",
+    "you've reached your", "you have reached your", "free articles left", "of your free articles", "become a member",
+    "become a subscriber", "become a paid subscriber", "upgrade to premium", "upgrade to paid", "create a free account",
+    "оформите подписку", "оформи подписку", "оформив подписку", "чтобы продолжить чтение", "чтобы продолжить читать",
+    "чтобы читать дальше", "чтобы дочитать", "чтобы прочитать статью", "чтобы прочитать материал",
+    "уже подписаны", "уже подписчик", "уже есть подписка", "уже оформили подписку", "уже есть аккаунт",
+    "получите полный доступ", "получите неограниченный доступ", "неограниченный доступ ко всем",
+    "безлимитный доступ ко всем", "этот материал доступен", "эта статья доступна", "продолжение доступно",
+    "полный текст доступен", "попробуйте бесплатно", "начните бесплатный", "отменить можно в любой момент",
+)  # fmt: skip
+_BOILERPLATE_SUBSTRINGS = BOILERPLATE_MARKERS + PAYWALL_MARKERS
 
 
 class SummarizerError(HarvestError):
@@ -207,6 +255,24 @@ def split_sentences(text: str) -> list[str]:
     return sentences
 
 
+def _unwrapped(text: str) -> str:
+    """``text`` with the lines of a hand-wrapped paragraph joined (``HARD_WRAP_WIDTH``)."""
+    shortest, longest = HARD_WRAP_WIDTH
+    lines = text.split("\n")
+    joined = [lines[0]]
+    for previous, line in zip(lines, lines[1:]):
+        end = previous.rstrip()
+        if (
+            shortest <= len(end.lstrip()) <= longest
+            and end[-1] not in ".!?…:;"
+            and _CONTINUED_LINE.match(line)
+        ):
+            joined[-1] = f"{joined[-1].rstrip()} {line.lstrip()}"
+        else:
+            joined.append(line)
+    return "\n".join(joined)
+
+
 def _function_words(words: list[str], language: str) -> int:
     stopwords = STOPWORDS[language]
     return sum(word.lower() in stopwords for word in words)
@@ -241,6 +307,9 @@ _CODE_TOKEN = re.compile(r"=>|==|!=|\+=|\(\);|\)\{|::|</|/>")
 #: refer/EndNote tag (``%X …``), or XML (MODS: ``<abstract>…``).
 _CITATION_MARKUP = re.compile(r"^\s*(?:\w+\s*=\s*[\"{]|%[A-Z0-9]\s|<[A-Za-z][\w:-]*>)|@\w+\s*\{|\w\s*=\s*\{")
 _CODE_CHAR = re.compile(r"[=(){}\[\]<>;$\\|`]")
+#: A source's title as a reference list quotes it, the period after the quotes ('"How to Use t-SNE
+#: Effectively".', '"Visualizing Data Using t-SNE" (PDF).'): a title, not a sentence of the text.
+_QUOTED_TITLE = re.compile(r"[\"“][^\"“”]+[\"”](?:\s*\([^()]*\))?\.")
 
 
 def _looks_like_code(sentence: str) -> bool:
@@ -259,7 +328,7 @@ def _looks_like_code(sentence: str) -> bool:
 def _is_boilerplate(sentence: str) -> bool:
     # Substring tests: a regex of the alternatives tries each one at every position (~1.3x slower).
     lowered = " " + sentence.lower()
-    for marker in BOILERPLATE_MARKERS:
+    for marker in _BOILERPLATE_SUBSTRINGS:
         if marker in lowered:
             return True
     return False
@@ -268,6 +337,8 @@ def _is_boilerplate(sentence: str) -> bool:
 def is_prose(sentence: str, language: str | None = None) -> bool:
     """True for a sentence worth quoting in a summary (rules in the module docstring)."""
     if len(sentence) < 25 or not _SENTENCE_END.search(sentence):
+        return False
+    if sentence[-1] == ")" and sentence[0] != "(" and _PUNCTUATED_ASIDE.search(sentence):
         return False
     words = _WORD.findall(sentence)
     if "://" in sentence or "www." in sentence or "@" in sentence:
@@ -278,6 +349,8 @@ def is_prose(sentence: str, language: str | None = None) -> bool:
     if letters < 0.6 * (len(sentence) - sentence.count(" ")):
         return False
     if _is_boilerplate(sentence) or _looks_like_code(sentence) or not _script_ok(sentence, words, language, letters):
+        return False
+    if sentence[0] in "\"“" and _QUOTED_TITLE.fullmatch(sentence):
         return False
     if language == "en":
         return _function_words(words, "en") >= MIN_ENGLISH_FUNCTION_WORDS * len(words)
@@ -413,6 +486,12 @@ def summarize(
         language = detect_language(text)
     language = (language or "").lower()[:3] or None
 
+    if "[" in text:
+        text = _FOOTNOTE_MARKER.sub("", text)
+    if "\n" in text:
+        text = _unwrapped(text)
+    if ":" in text:
+        text = _ABSTRACT_LABEL.sub("", text)
     sentences = split_sentences(text) if text.strip() else []
     heading_keys = _heading_keys(headings)
     if heading_keys:

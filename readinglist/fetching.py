@@ -328,7 +328,7 @@ def extract_page(
     ``llm_model`` an LLM writes the summary (the extractive one if it fails).
     """
     from harvester.extract import extract
-    from harvester.summarize import summarize
+    from harvester.summarize import summarize, summary_of_abstract
 
     extracted = extract(body, url=url, content_type=content_type, declared_charset=charset)
     fields = {
@@ -353,7 +353,9 @@ def extract_page(
         except SummarizerError as error:
             logger.warning("%s: llm summary failed, using the extractive one (%s)", url, error)
     if not fields["summary"]:
-        fields["summary"] = summarize(
+        # A paper's page that declares its abstract is summarized by it, as the arXiv and DOI adapters do:
+        # its text also holds the site's furniture (arXivLabs' notice), which may read as central.
+        fields["summary"] = summary_of_abstract(extracted.abstract) or summarize(
             extracted.text or "",
             language=extracted.language,
             fallback=extracted.description,

@@ -709,6 +709,37 @@ def test_plain_text_in_windows_1251_declared_as_utf8():
     assert result.text == text
 
 
+SHORT_RU_NOTE = (
+    "Как обучить модель. Это короткий текст о том, как учить языковые модели на одной видеокарте. "
+    "Мы разберём квантование, накопление градиентов и адаптеры."
+)
+
+
+@pytest.mark.parametrize("encoding", ["koi8_r", "cp1251"])
+@pytest.mark.parametrize(
+    "text, content_type",
+    [
+        (SHORT_RU_NOTE, "text/plain"),
+        (SHORT_RU_NOTE, "text/plain; charset=utf-8"),
+        (SHORT_RU_NOTE, "text/plain; charset=iso-8859-1"),
+        ("Заметка о квантовании\nЧетыре бита на вес почти не портят модель.", "text/plain"),
+        ("Как дообучить модель на одной видеокарте: квантование, накопление градиентов и адаптеры.", "text/plain"),
+        ("ВАЖНО: ОБНОВЛЕНИЕ МОДЕЛИ ВЫЙДЕТ ЗАВТРА УТРОМ.", "text/plain"),
+    ],
+    ids=["paragraph", "paragraph-utf8-label", "paragraph-latin1-label", "two-lines", "one-line", "all-caps"],
+)
+def test_short_russian_plain_text_in_either_legacy_charset(text, content_type, encoding):
+    # KOI8-R read as windows-1251 (and the reverse) is clean Cyrillic too, to the mess ratio, in a paragraph or
+    # less: a 190-character KOI8-R note came out "лБЛ ПВХЮЙФШ НПДЕМШ..." (windows-1251 wins a tie), language null.
+    result = extract(text.encode(encoding), url="https://x.example/n.txt", content_type=content_type)
+    assert (result.charset, result.title, result.text, result.language) == (
+        encoding.replace("_", "-"),
+        text.split("\n")[0],
+        text,
+        "ru",
+    )
+
+
 def test_markdown_title_drops_heading_marks():
     body = b"# Notes on RLHF\n\nReward models are trained on human preference pairs."
     result = extract(body, url="https://x.example/README.md", content_type="text/markdown")

@@ -1,3 +1,4 @@
+import html
 import random
 import re
 import sys
@@ -219,6 +220,126 @@ ARTICLE_RU = [
 )
 def test_summary_quotes_no_title_or_heading(lines, headings, language, summary):
     assert summarize("\n".join(lines), language=language, headings=headings) == " ".join(summary)
+
+
+#: An article as Wikipedia's text reads: footnote and editor's markers glued to its sentences, then its references.
+WIKI_EN = [
+    "Dropout is a regularization technique for neural networks proposed by Geoffrey Hinton and colleagues.[1]",
+    "During training, dropout sets a random fraction of the activations of a layer to zero at every step.[2][3]",
+    "The network cannot rely on any single unit, so dropout reduces the overfitting of the network[a] to the data.",
+    "Dropout is rarely used in the attention layers of large language models today.[citation needed]",
+    "References",
+    '- ^ Hinton, Geoffrey (2012). "Improving Neural Networks by Preventing Co-adaptation". arXiv.',
+    '- ^ Srivastava, Nitish (2014). "Dropout: A Simple Way to Prevent Neural Networks from Overfitting" (PDF).',
+]
+WIKI_RU = [
+    "Дропаут — это метод регуляризации нейронных сетей, который предложили Джеффри Хинтон и его коллеги.[1]",
+    "Во время обучения дропаут обнуляет случайную долю активаций слоя на каждом шаге.[2][3]",
+    "Сеть не может полагаться на отдельный нейрон, поэтому дропаут уменьшает переобучение сети[a] на данных.",
+    "В слоях внимания больших языковых моделей дропаут сейчас используют редко.[нет источника]",
+]
+
+
+@pytest.mark.parametrize(
+    "lines, language",
+    [(WIKI_EN, "en"), (WIKI_RU, "ru")],
+    ids=["en", "ru"],
+)
+def test_summary_quotes_no_footnote_markers_or_reference_titles(lines, language):
+    # "...developed by Laurens van der Maaten and Geoffrey Hinton.[1] It is...": the marker also kept razdel from
+    # splitting the sentence from the next one; cutting it let a reference's quoted title fit in.
+    summary = summarize("\n".join(lines), language=language, max_chars=1000)
+    assert summary == " ".join(re.sub(r"\[[^\]]*\]", "", line) for line in lines[:4])
+
+
+def test_a_bracket_that_is_part_of_the_sentence_stays():
+    lines = [
+        "The sigmoid function maps every real number into the interval [0, 1] and is smooth everywhere.",
+        "Its derivative is largest at zero, where the function takes the value one half.",
+        "Deep networks with many sigmoid layers train slowly because the gradients become very small.",
+    ]
+    assert summarize("\n".join(lines), language="en") == " ".join(lines)
+
+
+@pytest.mark.parametrize(
+    "sentence, prose",
+    [
+        ('"How to Use Dropout Well in Practice".', False),
+        ('"Dropout: A Simple Way to Prevent Overfitting" (PDF).', False),
+        ('"We will publish the weights next year," the lab said on Monday.', True),
+        ("“Dropout works,” the authors write, “because no unit can rely on another.”", True),
+    ],
+)
+def test_a_reference_title_in_quotes_is_not_prose(sentence, prose):
+    assert is_prose(sentence, "en") is prose
+
+
+def test_real_wikipedia_summary_has_no_footnote_markers(realworld):
+    from readinglist.fetching import extract_page
+
+    page = (realworld / "other-article-html" / "wikipedia_tsne__trafilatura.html").read_bytes()
+    url = "https://en.wikipedia.org/wiki/T-distributed_stochastic_neighbor_embedding"
+    summary = extract_page(page, url, "text/html; charset=UTF-8", None)["summary"]
+    assert 2 <= len(summary_sentences(summary)) <= 4
+    assert not re.search(r"\[|\]|\"", summary)
+
+
+#: A paper's abstract as an arXiv abstract page gives it: labelled, and wrapped by hand as it was submitted.
+WRAPPED_ABSTRACT = """Title:Pruning Forgets Rare Facts First
+      Abstract:  Small language models forget rare facts first when they are
+pruned, long before their scores on common benchmarks drop. We measure how
+much of a model can be pruned before rare facts are lost. Rare facts survive
+pruning when the pruned weights are chosen by their effect on those facts.
+Submission history
+Connected Papers (What is Connected Papers?)"""
+ABSTRACT_SENTENCES = [
+    "Small language models forget rare facts first when they are pruned, long before their scores on common "
+    "benchmarks drop.",
+    "We measure how much of a model can be pruned before rare facts are lost.",
+    "Rare facts survive pruning when the pruned weights are chosen by their effect on those facts.",
+]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [WRAPPED_ABSTRACT, WRAPPED_ABSTRACT.replace("Abstract:  Small", "Abstract:Small")],
+    ids=["abstract-label-spaced", "abstract-label-glued"],
+)
+def test_a_hand_wrapped_labelled_abstract_is_summarized_in_its_sentences(text):
+    # arXiv's abstract page: "Abstract:The dominant…" was quoted with its label, and an abstract wrapped by hand
+    # gave no sentence at all (each line a paragraph), so arXivLabs' notice or a tool's caption was the summary.
+    assert summarize(text, language="en", headings=["Pruning Forgets Rare Facts First"]) == " ".join(
+        ABSTRACT_SENTENCES
+    )
+
+
+@pytest.mark.parametrize(
+    "lines",
+    [
+        # a short heading (a project's name) above a sentence that starts with it
+        ["marzipanify", "marzipanify is a small tool that converts an app for phones to run on the desktop."],
+        # a long line of page furniture above one
+        ["Search issues, pull requests and discussions by author and state, filter to open or closed ones, and more",
+         "marzipanify is a small tool that converts an app for phones to run on the desktop."],
+    ],
+    ids=["heading", "furniture"],
+)
+def test_a_line_that_is_not_wrapped_is_not_joined_to_the_next(lines):
+    text = "\n".join([*lines, "It does not port the app for you, but it gets you running quickly."])
+    assert summarize(text, language="en") == f"{lines[-1]} It does not port the app for you, but it gets you running quickly."
+
+
+@pytest.mark.parametrize(
+    "sentence, prose",
+    [
+        ("Connected Papers (What is Connected Papers?)", False),
+        ("Bibliographic Explorer for this paper (What is the Explorer?)", False),
+        ("(We checked this twice, on every dataset we had.)", True),
+        ("The model is small by today's standards (about 100M parameters).", True),
+    ],
+)
+def test_a_caption_punctuated_only_in_its_parentheses_is_not_prose(sentence, prose):
+    assert is_prose(sentence, "en") is prose
 
 
 def test_a_sentence_that_only_starts_like_a_short_heading_is_kept():
@@ -455,6 +576,54 @@ def test_summary_quotes_no_citation_export_markup(text):
     assert all(sentence in PRUNING_ABSTRACT for sentence in sentences)  # the prose, not its markup
 
 
+#: A paper's page beside its abstract: the site's notices, the paper's introduction.
+PAPER_PAGE_TEXT = (
+    "Labs is a framework that allows collaborators to develop and share new features directly on our website. "
+    "Both individuals and organizations that work with Labs have embraced our values of openness and community. "
+    "Pruning is the cheapest way to make a language model smaller, and it is widely used in practice. "
+    "Benchmarks of pruned models report their accuracy on common questions, which barely changes. "
+    "We asked instead which facts a pruned model no longer knows, and found that the rare ones go first."
+)
+
+
+@pytest.mark.parametrize(
+    "abstract_meta",
+    [
+        PRUNING_ABSTRACT,
+        # bioRxiv: markup in the meta tag, a heading included
+        f"<h3>ABSTRACT</h3>\n<p>{PRUNING_ABSTRACT.split('. ', 1)[0]}.</p><p>{PRUNING_ABSTRACT.split('. ', 1)[1]}</p>",
+    ],
+    ids=["text", "markup"],
+)
+def test_a_page_that_declares_its_abstract_is_summarized_by_it(abstract_meta):
+    # An arXiv abstract page fetched as a page was summarized by its text, where arXivLabs' notice read as central.
+    from readinglist.fetching import extract_page
+
+    page = (
+        f"<html lang='en'><head><title>What pruning forgets first</title>"
+        f"<meta name='citation_abstract' content='{html.escape(abstract_meta)}'></head>"
+        f"<body><article><h1>What pruning forgets first</h1><p>{PAPER_PAGE_TEXT}</p></article></body></html>"
+    )
+    fields = extract_page(page.encode(), "https://papers.example/abs/1", "text/html; charset=utf-8", None)
+    assert fields["summary"] == PRUNING_ABSTRACT
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["abs_1706.03762__metascraper.html", "abs_2106.09608_2021__ReMarkableDropboxSyncup.html"],
+)
+def test_real_arxiv_abstract_page_fetched_as_a_page_is_summarized_by_its_abstract(realworld, name):
+    # 2106.09608 gave arXivLabs' notice, 1706.03762 'Abstract:The dominant…'.
+    from readinglist.fetching import extract_page
+
+    page = (realworld / "arxiv-abs-html" / name).read_bytes()
+    summary = extract_page(page, "https://arxiv.org/abs/x", "text/html; charset=utf-8", None)["summary"]
+    abstract = squash(html.unescape(re.search(r'name="citation_abstract" content="([^"]*)"', page.decode())[1]))
+    sentences = summary_sentences(summary)
+    assert 2 <= len(sentences) <= 4
+    assert all(sentence in abstract for sentence in sentences)
+
+
 @pytest.mark.parametrize(
     "sentence, prose",
     [
@@ -482,6 +651,56 @@ def test_summary_quotes_no_citation_export_markup(text):
 )
 def test_is_prose(sentence, prose):
     assert is_prose(sentence) is prose
+
+
+@pytest.mark.parametrize(
+    "sentence, prose",
+    [
+        # a paywall's pitch to the reader
+        ("Get unlimited access for just $1 a week.", False),
+        ("Start your free trial today and read every story on any device.", False),
+        ("This article is for subscribers only, and you can become one today.", False),
+        ("Cancel anytime, and keep every story we publish at your fingertips.", False),
+        ("Already a subscriber of The Daily Paper? Use the link in your email.", False),
+        ("You have reached your limit of three stories this month.", False),
+        ("Оформите подписку, чтобы читать все материалы без ограничений.", False),
+        ("Чтобы продолжить чтение, оформите подписку за 99 рублей в месяц.", False),
+        ("Уже подписаны на наше издание? Тогда просто обновите страницу.", False),
+        ("Получите неограниченный доступ ко всем статьям за 1 рубль.", False),
+        ("Этот материал доступен только подписчикам нашего издания.", False),
+        # an article's own sentences about subscriptions
+        ("Netflix added nine million subscribers in the last quarter of the year.", True),
+        ("The plan costs $20 a month and gives subscribers unlimited access to the newest model.", True),
+        ("A free trial of the service lasts a month, after which it costs ten dollars.", True),
+        ("Spotify lets users cancel their subscription at any time without a fee.", True),
+        ("Пользователи могут оформить подписку за 299 рублей в месяц.", True),
+        ("Модель доступна только подписчикам ChatGPT Plus и корпоративным клиентам.", True),
+        ("Число подписчиков канала выросло до миллиона за один год.", True),
+        ("Medium lets readers without an account read three free articles a month.", True),
+    ],
+)
+def test_a_paywall_pitch_is_boilerplate_but_news_of_subscriptions_is_not(sentence, prose):
+    # "Get unlimited access for just $1 a week." ended a paywalled article's summary.
+    assert is_prose(sentence) is prose
+
+
+PAYWALLED_EN = (
+    "Training a frontier model now costs more than a small country's research budget. "
+    "But the bill does not end when training does.\n"
+    "Subscribe to continue reading. Already a subscriber? Sign in.\n"
+    "Get unlimited access for just $1 a week. Cancel anytime."
+)
+PAYWALLED_RU = (
+    "Обучение большой модели теперь стоит дороже, чем бюджет небольшого института. "
+    "Но счёт не заканчивается, когда обучение завершено.\n"
+    "Чтобы продолжить чтение, подпишитесь. Уже подписаны? Войдите.\n"
+    "Оформите подписку и получите неограниченный доступ ко всем статьям. Отменить можно в любой момент."
+)
+
+
+@pytest.mark.parametrize("text, language", [(PAYWALLED_EN, "en"), (PAYWALLED_RU, "ru")], ids=["en", "ru"])
+def test_summary_of_a_paywalled_article_quotes_the_article_only(text, language):
+    assert summarize(text, language=language) == text.split("\n")[0]
 
 
 @pytest.mark.parametrize(
