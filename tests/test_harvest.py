@@ -387,6 +387,24 @@ def test_a_link_entity_on_any_host_is_an_untitled_item(db_path, tmp_path):
     assert [(item["url"], item["title"]) for item in listed(db_path)] == [("https://example.com/some/path", None)]
 
 
+@pytest.mark.parametrize("ellipsis", ["…", "...", "…)"])
+def test_a_link_entity_followed_by_an_ellipsis_is_harvested(db_path, tmp_path, ellipsis):
+    export = tmp_path / "result.json"
+    export.write_text(json.dumps({"name": "C", "type": "public_channel", "id": 7, "messages": [
+        {"id": 1, "type": "message", "date": "2024-01-01T00:00:00",
+         "text_entities": [{"type": "plain", "text": "Статья "}, {"type": "link", "text": "https://example.com/blog/a"},
+                           {"type": "plain", "text": f"{ellipsis} и код "},
+                           {"type": "link", "text": "https://github.com/karpathy/nanoGPT"},
+                           {"type": "plain", "text": ellipsis}]},
+    ]}))
+    result = run("harvest", str(export), "--db", db_path)
+    assert result.output == "Harvested: 1 post read from 1 file, 2 links found, 2 new items, 0 files skipped.\n"
+    assert sorted(item["url"] for item in listed(db_path)) == [
+        "https://example.com/blog/a",
+        "https://github.com/karpathy/nanogpt",
+    ]
+
+
 def test_stdin(db_path):
     result = run("harvest", "-", "--db", db_path, "--channel", "piped", input="See https://github.com/a/b\n")
     assert result.exit_code == 0

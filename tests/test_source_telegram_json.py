@@ -177,6 +177,16 @@ def test_old_export_without_text_entities(chunk_size):
             id="link-entity-without-scheme-or-path-is-a-file-name-or-a-site",
         ),
         pytest.param(
+            {"text_entities": [{"type": "link", "text": "https://example.com/blog/a"}, {"type": "plain", "text": "… и "},
+                               {"type": "link", "text": "https://github.com/karpathy/nanoGPT"}, {"type": "plain", "text": "..."}]},
+            "https://example.com/blog/a… и https://github.com/karpathy/nanoGPT...",
+            # The finder takes "url…" for a URL Telegram cut short; the entity says where the link ends.
+            [Anchor("https://example.com/blog/a", "https://example.com/blog/a"),
+             Anchor("https://github.com/karpathy/nanoGPT", "https://github.com/karpathy/nanoGPT")],
+            [],
+            id="link-entity-followed-by-an-ellipsis-is-an-anchor",
+        ),
+        pytest.param(
             {"text": "only text", "text_entities": []},
             "only text",
             [],

@@ -432,9 +432,11 @@ def _link_anchors(text: str, links: list[tuple[int, str]]) -> list[Anchor]:
     needs a path, as in the finder: Telegram also marks file names whose
     extension is a country's domain (``train.py``, ``README.md``, ``run.sh``),
     and a bare host names a site, not something to read. A link the finder
-    finds in the text anyway is not given twice.
+    finds in the text anyway is not given twice, unless the finder took it for
+    one Telegram cut short (an ellipsis the author wrote after it: ``url…``):
+    the entity is the whole link, so it is given as an anchor.
     """
-    found = find_links(text)
+    found = [link for link in find_links(text) if not link.truncated]
     anchors = []
     for start, link_text in links:
         end = start + len(link_text)
