@@ -216,6 +216,34 @@ def test_text_shapes(message, text, anchors, hashtags):
     assert (post.text, post.anchors, post.hashtags) == (text, anchors, hashtags)
 
 
+@pytest.mark.parametrize(
+    ("message", "starts"),
+    [
+        pytest.param(
+            {"text_entities": [{"type": "plain", "text": "Статья "}, {"type": "text_link", "text": "тут", "href": "https://a.org/1"},
+             {"type": "plain", "text": ", код "}, {"type": "text_link", "text": " тут\n", "href": "https://a.org/2"}]},
+            [7, 17],
+            id="text-links",
+        ),
+        pytest.param(
+            {"text_entities": [{"type": "plain", "text": "см. "}, {"type": "link", "text": "example.com/a"},
+                               {"type": "plain", "text": " и "}, {"type": "text_link", "text": "тут", "href": "https://a.org/2"}]},
+            [20, 4],  # text links first, then the link entities the finder does not find
+            id="link-and-text-link",
+        ),
+        pytest.param({"text": ["Статья ", {"type": "text_link", "text": "тут", "href": "https://a.org/1"}]}, [7], id="old-text-list"),
+    ],
+)
+def test_anchors_know_where_their_text_starts(message, starts):
+    chat = {"name": "C", "type": "public_channel", "id": 9,
+            "messages": [{"id": 1, "type": "message", "date": "2024-01-01T00:00:00", **message}]}
+    [post] = posts_from_bytes(json.dumps(chat).encode())
+    assert [anchor.start for anchor in post.anchors] == starts
+    assert [post.text[anchor.start : anchor.start + len(anchor.text)] for anchor in post.anchors] == [
+        anchor.text for anchor in post.anchors
+    ]
+
+
 # -- account export ---------------------------------------------------------------
 
 

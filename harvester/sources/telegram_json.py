@@ -388,7 +388,7 @@ def _post(message: dict, channel: str | None, chat_id: Any, source: str) -> Post
         if kind == "text_link":
             href = part.get("href")
             if isinstance(href, str) and href:
-                anchors.append(Anchor(href, text.strip()))
+                anchors.append(_anchor(href, text, offset))
         elif kind == "link" and text.strip():
             links.append((offset, text))
         elif kind == "hashtag":
@@ -448,8 +448,14 @@ def _link_anchors(text: str, links: list[tuple[int, str]]) -> list[Anchor]:
             if not (slash and path.strip("/")):
                 continue
             href = "https://" + href
-        anchors.append(Anchor(href, link_text.strip()))
+        anchors.append(_anchor(href, link_text, start))
     return anchors
+
+
+def _anchor(href: str, entity_text: str, offset: int) -> Anchor:
+    """The anchor of an entity whose ``entity_text`` starts at ``offset`` in the post's text: its text stripped."""
+    text = entity_text.strip()
+    return Anchor(href, text, offset + entity_text.find(text) if text else None)
 
 
 def _time(message: dict, name: str) -> str | None:
