@@ -688,6 +688,23 @@ def test_a_file_that_fails_is_not_counted_as_read(db_path, tmp_path, data, forma
     assert not os.path.exists(db_path)  # nothing stored, nothing created
 
 
+@pytest.mark.parametrize("names", [["missing_channel.html"], ["landing_page.html", "missing_channel.html"]])
+def test_a_saved_tme_page_that_is_no_channel_preview_fails(db_path, dump, fixtures, names):
+    # They were read silently: "0 posts read from 2 files", exit 0, where a live harvest says "no such public channel".
+    run("harvest", dump, "--db", db_path)
+    before = table_counts(db_path)
+    paths = [str(fixtures / "tme" / name) for name in names]
+    result = CliRunner().invoke(cli, ["harvest", *paths, "--db", db_path])
+    assert result.exit_code == 1
+    assert result.stderr == "".join(
+        f"Error: {path}: not a channel's t.me/s/ preview (a contact or landing page: no posts)\n" for path in paths
+    )
+    assert result.stdout == (
+        f"Harvested: 0 posts read from 0 files, 0 links found, 0 new items, 0 files skipped, {len(paths)} failed.\n"
+    )
+    assert table_counts(db_path) == before
+
+
 @pytest.fixture
 def unreadable_directories(monkeypatch):
     """Directories to make unreadable whoever runs the tests (root reads a chmod 000 directory)."""
