@@ -405,6 +405,22 @@ def test_a_link_entity_followed_by_an_ellipsis_is_harvested(db_path, tmp_path, e
     ]
 
 
+def test_the_url_buttons_under_a_post_are_harvested(db_path, tmp_path):
+    export = tmp_path / "result.json"
+    export.write_text(json.dumps({"name": "C", "type": "public_channel", "id": 7, "messages": [
+        {"id": 1, "type": "message", "date": "2024-01-01T00:00:00", "photo": "photos/1.jpg",
+         "text_entities": [{"type": "plain", "text": "Новый разбор статьи про Mamba — по кнопке ниже 👇"}],
+         "inline_bot_buttons": [[{"type": "url", "text": "Читать разбор", "data": "https://habr.com/ru/articles/786552/"}],
+                                [{"type": "url", "text": "Статья", "data": "https://arxiv.org/abs/2312.00752"}]]},
+    ]}))
+    result = run("harvest", str(export), "--db", db_path)
+    assert result.output == "Harvested: 1 post read from 1 file, 2 links found, 2 new items, 0 files skipped.\n"
+    assert sorted(item["url"] for item in listed(db_path)) == [
+        "https://arxiv.org/abs/2312.00752",
+        "https://habr.com/ru/articles/786552/",
+    ]
+
+
 def test_stdin(db_path):
     result = run("harvest", "-", "--db", db_path, "--channel", "piped", input="See https://github.com/a/b\n")
     assert result.exit_code == 0

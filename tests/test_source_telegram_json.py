@@ -187,6 +187,27 @@ def test_old_export_without_text_entities(chunk_size):
             id="link-entity-followed-by-an-ellipsis-is-an-anchor",
         ),
         pytest.param(
+            {"text": "Разбор статьи по кнопке ниже",
+             "inline_bot_buttons": [[{"type": "url", "text": " Читать\nразбор ", "data": "https://habr.com/ru/articles/786552/"}],
+                                    [{"type": "callback", "text": "👍", "data": "like"},
+                                     {"type": "auth", "text": "Войти", "data": "https://example.com/login"},
+                                     {"type": "url", "text": "Статья", "data": "https://arxiv.org/abs/2312.00752"}],
+                                    [{"type": "url", "text": "Статья", "data": "https://arxiv.org/abs/2312.00752"},
+                                     {"type": "url", "text": "пусто", "data": ""}, "junk"], {"type": "url"}]},
+            "Разбор статьи по кнопке ниже",
+            [Anchor("https://habr.com/ru/articles/786552/", "Читать разбор"), Anchor("https://arxiv.org/abs/2312.00752", "Статья")],
+            [],
+            id="url-buttons-are-anchors",
+        ),
+        pytest.param(
+            {"text": "", "photo": "photos/1.jpg",
+             "inline_bot_buttons": [[{"type": "url", "text": "Читать", "data": "https://example.com/post"}]]},
+            "",
+            [Anchor("https://example.com/post", "Читать")],
+            [],
+            id="media-with-only-a-url-button",
+        ),
+        pytest.param(
             {"text": "only text", "text_entities": []},
             "only text",
             [],
@@ -575,7 +596,7 @@ REAL = {
     "chat-analytics_DM_2A_7M_result.json": (4, "700000000/3644", "Bob", 0, 0),
     "tg2md_test_private_channel_2020_result.json": (13, "1292077344/2", "test", 1, 0),
     "tkonverter_group_result.json": (19, "20001/7", "Team Chat", 0, 1),
-    "tkonverter_personal_chat_result.json": (11, "10001/1", "Alice Example", 1, 1),
+    "tkonverter_personal_chat_result.json": (11, "10001/1", "Alice Example", 2, 1),  # a text_link, a URL button
 }
 
 

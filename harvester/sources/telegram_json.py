@@ -6,12 +6,14 @@ Two shapes are read:
 * a whole-account export: ``{"about", "personal_information", ...,
   "chats": {"list": [chat, ...]}, "left_chats": {"list": [chat, ...]}}``.
 
-Each ``"type": "message"`` message with some text or a ``text_link`` becomes a
-``Post``; service messages (joins, pins, calls, ...), ``unsupported`` ones and
+Each ``"type": "message"`` message with some text, a ``text_link`` or a URL
+button becomes a ``Post``; service messages (joins, pins, calls, ...), ``unsupported`` ones and
 media without a caption are skipped. The text is the concatenation of the
 ``text_entities`` (modern exports) or of the ``text`` parts (older exports,
 where ``text`` is a string or a list of strings and ``{"type", "text"}`` parts).
-``text_link`` entities become anchors, ``hashtag`` entities hashtags. Visible
+``text_link`` entities become anchors, ``hashtag`` entities hashtags. The URL
+buttons under a message (``inline_bot_buttons``: "read more", "paper") become
+anchors with their text too. Visible
 ``link`` entities stay in the text; the ones ``harvester.links`` would not find
 there (``example.com/path``: a host it does not know without a scheme) become
 anchors too.
@@ -399,6 +401,7 @@ def _post(message: dict, channel: str | None, chat_id: Any, source: str) -> Post
     text = "".join(texts)
     if links:
         anchors.extend(_link_anchors(text, links))
+    anchors.extend(_button_anchors(message.get("inline_bot_buttons")))
     if not text.strip() and not anchors:
         return None
     msg_id = message.get("id")
@@ -449,6 +452,26 @@ def _link_anchors(text: str, links: list[tuple[int, str]]) -> list[Anchor]:
                 continue
             href = "https://" + href
         anchors.append(_anchor(href, link_text, start))
+    return anchors
+
+
+def _button_anchors(rows: Any) -> list[Anchor]:
+    """Anchors for the URL buttons under a message, with their text: channels attach "read more" links so.
+
+    ``inline_bot_buttons`` is a list of rows of buttons; a ``url`` button
+    holds its URL in ``data``. Other buttons (callbacks, logins, games) are
+    no links to read. A button is not in the post's text: no offset.
+    """
+    anchors: list[Anchor] = []
+    for row in rows if isinstance(rows, list) else ():
+        for button in row if isinstance(row, list) else ():
+            if not isinstance(button, dict) or button.get("type") != "url":
+                continue
+            href, label = button.get("data"), button.get("text")
+            if isinstance(href, str) and href.strip():
+                anchor = Anchor(href.strip(), collapse(label) if isinstance(label, str) else "")
+                if anchor not in anchors:
+                    anchors.append(anchor)
     return anchors
 
 
