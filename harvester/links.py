@@ -67,7 +67,7 @@ import re
 from bisect import bisect_right
 from dataclasses import dataclass
 
-from .models import Post
+from .models import Anchor, Post
 
 __all__ = ["CALL_TO_ACTION", "FoundLink", "find_links", "links_in_post", "find_hashtags", "snippet", "KNOWN_HOSTS"]
 
@@ -587,15 +587,32 @@ def _context_for(text: str, *needles: str | None) -> str:
     return _head(text)
 
 
+def _anchor_context(text: str, anchor: Anchor, href: str, anchor_text_from: dict[str, int]) -> str:
+    """The context of ``anchor``: around its text at ``anchor.start``, else at its text's next occurrence."""
+    label = (anchor.text or "").strip()
+    if label:
+        start = anchor.start
+        if start is None or text[start : start + len(label)] != label:
+            start = text.find(label, anchor_text_from.get(label, 0))
+        if start != -1:
+            anchor_text_from[label] = start + len(label)
+            return snippet(text, start, start + len(label))
+    return _context_for(text, label, href)
+
+
 def links_in_post(post: Post) -> list[FoundLink]:
     """Links in the post's text, then its anchors, then its preview cards; each with context.
 
     Anchors and cards are not in the text (``start == end == -1``); their
     context is the text around the anchor text (or the URL) when the post's
-    text has it, else the start of the post.
+    text has it, else the start of the post. An anchor's text is looked for
+    where the source says it is, else after the previous anchor with the
+    same text: anchors come in text order, so three links labelled "тут"
+    each get the text around their own.
     """
     text = post.text or ""
     links = find_links(text)
+    anchor_text_from: dict[str, int] = {}  # where the next anchor with this text is looked for
     for anchor in post.anchors:
         href = (anchor.href or "").strip()
         if not href or not _is_http(href) or any(c.isspace() for c in href):
@@ -608,7 +625,7 @@ def links_in_post(post: Post) -> list[FoundLink]:
                 end=-1,
                 via="anchor",
                 anchor_text=anchor.text,
-                context=_context_for(text, anchor.text, href),
+                context=_anchor_context(text, anchor, href, anchor_text_from),
             )
         )
     for card in post.previews:

@@ -12,6 +12,10 @@ class Anchor:
 
     href: str
     text: str = ""
+    #: Where ``text`` starts in the post's text, where the source knows it (JSON exports' entities):
+    #: the context of each of several anchors with one text ("тут") is taken around its own.
+    #: Not part of what the anchor is: the same link with the same text is one anchor.
+    start: int | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True)

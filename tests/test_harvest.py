@@ -387,6 +387,40 @@ def test_a_link_entity_on_any_host_is_an_untitled_item(db_path, tmp_path):
     assert [(item["url"], item["title"]) for item in listed(db_path)] == [("https://example.com/some/path", None)]
 
 
+@pytest.mark.parametrize("ellipsis", ["…", "...", "…)"])
+def test_a_link_entity_followed_by_an_ellipsis_is_harvested(db_path, tmp_path, ellipsis):
+    export = tmp_path / "result.json"
+    export.write_text(json.dumps({"name": "C", "type": "public_channel", "id": 7, "messages": [
+        {"id": 1, "type": "message", "date": "2024-01-01T00:00:00",
+         "text_entities": [{"type": "plain", "text": "Статья "}, {"type": "link", "text": "https://example.com/blog/a"},
+                           {"type": "plain", "text": f"{ellipsis} и код "},
+                           {"type": "link", "text": "https://github.com/karpathy/nanoGPT"},
+                           {"type": "plain", "text": ellipsis}]},
+    ]}))
+    result = run("harvest", str(export), "--db", db_path)
+    assert result.output == "Harvested: 1 post read from 1 file, 2 links found, 2 new items, 0 files skipped.\n"
+    assert sorted(item["url"] for item in listed(db_path)) == [
+        "https://example.com/blog/a",
+        "https://github.com/karpathy/nanogpt",
+    ]
+
+
+def test_the_url_buttons_under_a_post_are_harvested(db_path, tmp_path):
+    export = tmp_path / "result.json"
+    export.write_text(json.dumps({"name": "C", "type": "public_channel", "id": 7, "messages": [
+        {"id": 1, "type": "message", "date": "2024-01-01T00:00:00", "photo": "photos/1.jpg",
+         "text_entities": [{"type": "plain", "text": "Новый разбор статьи про Mamba — по кнопке ниже 👇"}],
+         "inline_bot_buttons": [[{"type": "url", "text": "Читать разбор", "data": "https://habr.com/ru/articles/786552/"}],
+                                [{"type": "url", "text": "Статья", "data": "https://arxiv.org/abs/2312.00752"}]]},
+    ]}))
+    result = run("harvest", str(export), "--db", db_path)
+    assert result.output == "Harvested: 1 post read from 1 file, 2 links found, 2 new items, 0 files skipped.\n"
+    assert sorted(item["url"] for item in listed(db_path)) == [
+        "https://arxiv.org/abs/2312.00752",
+        "https://habr.com/ru/articles/786552/",
+    ]
+
+
 def test_stdin(db_path):
     result = run("harvest", "-", "--db", db_path, "--channel", "piped", input="See https://github.com/a/b\n")
     assert result.exit_code == 0
@@ -668,6 +702,23 @@ def test_a_file_that_fails_is_not_counted_as_read(db_path, tmp_path, data, forma
     assert (result.exit_code, result.stderr) == (1, f"Error: {path}: {reason}\n")
     assert result.stdout == "Harvested: 0 posts read from 0 files, 0 links found, 0 new items, 0 files skipped, 1 failed.\n"
     assert not os.path.exists(db_path)  # nothing stored, nothing created
+
+
+@pytest.mark.parametrize("names", [["missing_channel.html"], ["landing_page.html", "missing_channel.html"]])
+def test_a_saved_tme_page_that_is_no_channel_preview_fails(db_path, dump, fixtures, names):
+    # They were read silently: "0 posts read from 2 files", exit 0, where a live harvest says "no such public channel".
+    run("harvest", dump, "--db", db_path)
+    before = table_counts(db_path)
+    paths = [str(fixtures / "tme" / name) for name in names]
+    result = CliRunner().invoke(cli, ["harvest", *paths, "--db", db_path])
+    assert result.exit_code == 1
+    assert result.stderr == "".join(
+        f"Error: {path}: not a channel's t.me/s/ preview (a contact or landing page: no posts)\n" for path in paths
+    )
+    assert result.stdout == (
+        f"Harvested: 0 posts read from 0 files, 0 links found, 0 new items, 0 files skipped, {len(paths)} failed.\n"
+    )
+    assert table_counts(db_path) == before
 
 
 @pytest.fixture

@@ -692,6 +692,37 @@ def test_anchor_context_falls_back_to_post_start():
     assert len(links[0].context) <= CONTEXT_LIMIT
 
 
+FILLER = " ".join(["слово"] * 40)
+SAME_LABELS = f"Статья тут. {FILLER}. Код тут. {FILLER}. Веса тут."
+SAME_LABELS_AFTER_A_WORD = f"Ссылки тут: {FILLER}. Статья тут. {FILLER}. Код тут."
+
+
+@pytest.mark.parametrize(
+    "text, starts, expected",
+    [
+        # Where the source says each one is (JSON exports).
+        (SAME_LABELS, [SAME_LABELS.index("тут. " + FILLER), SAME_LABELS.index("тут. " + FILLER, 20),
+                       SAME_LABELS.rindex("тут")], ["Статья тут.", "Код тут.", "Веса тут."]),
+        # HTML exports and t.me pages: in order of occurrence.
+        (SAME_LABELS, [None, None, None], ["Статья тут.", "Код тут.", "Веса тут."]),
+        # The word before the links only their offsets tell apart.
+        (SAME_LABELS_AFTER_A_WORD, [SAME_LABELS_AFTER_A_WORD.index("тут. "), SAME_LABELS_AFTER_A_WORD.rindex("тут")],
+         ["Статья тут.", "Код тут."]),
+        # An offset that does not hold the text (a stale one) falls back to order of occurrence.
+        (SAME_LABELS, [0, 0, 0], ["Статья тут.", "Код тут.", "Веса тут."]),
+    ],
+    ids=["offsets", "order-of-occurrence", "offsets-after-the-same-word", "offsets-not-at-the-text"],
+)
+def test_anchors_with_the_same_text_get_the_context_of_their_own(text, starts, expected):
+    hrefs = ["https://arxiv.org/abs/2312.00752", "https://github.com/state-spaces/mamba", "https://huggingface.co/x/y"]
+    anchors = [Anchor(href, "тут", start) for href, start in zip(hrefs, starts)]
+    contexts = [link.context for link in links_in_post(make_post(text, anchors=anchors))]
+    # Each context holds its own label line, and no other's.
+    assert [[label for label in ("Ссылки тут", *expected) if label in context] for context in contexts] == [
+        [label] for label in expected
+    ]
+
+
 def test_preview_with_url_and_card_in_text():
     post = make_post(
         "Смотрите https://github.com/suno-ai/bark",

@@ -177,6 +177,37 @@ def test_old_export_without_text_entities(chunk_size):
             id="link-entity-without-scheme-or-path-is-a-file-name-or-a-site",
         ),
         pytest.param(
+            {"text_entities": [{"type": "link", "text": "https://example.com/blog/a"}, {"type": "plain", "text": "… и "},
+                               {"type": "link", "text": "https://github.com/karpathy/nanoGPT"}, {"type": "plain", "text": "..."}]},
+            "https://example.com/blog/a… и https://github.com/karpathy/nanoGPT...",
+            # The finder takes "url…" for a URL Telegram cut short; the entity says where the link ends.
+            [Anchor("https://example.com/blog/a", "https://example.com/blog/a"),
+             Anchor("https://github.com/karpathy/nanoGPT", "https://github.com/karpathy/nanoGPT")],
+            [],
+            id="link-entity-followed-by-an-ellipsis-is-an-anchor",
+        ),
+        pytest.param(
+            {"text": "Разбор статьи по кнопке ниже",
+             "inline_bot_buttons": [[{"type": "url", "text": " Читать\nразбор ", "data": "https://habr.com/ru/articles/786552/"}],
+                                    [{"type": "callback", "text": "👍", "data": "like"},
+                                     {"type": "auth", "text": "Войти", "data": "https://example.com/login"},
+                                     {"type": "url", "text": "Статья", "data": "https://arxiv.org/abs/2312.00752"}],
+                                    [{"type": "url", "text": "Статья", "data": "https://arxiv.org/abs/2312.00752"},
+                                     {"type": "url", "text": "пусто", "data": ""}, "junk"], {"type": "url"}]},
+            "Разбор статьи по кнопке ниже",
+            [Anchor("https://habr.com/ru/articles/786552/", "Читать разбор"), Anchor("https://arxiv.org/abs/2312.00752", "Статья")],
+            [],
+            id="url-buttons-are-anchors",
+        ),
+        pytest.param(
+            {"text": "", "photo": "photos/1.jpg",
+             "inline_bot_buttons": [[{"type": "url", "text": "Читать", "data": "https://example.com/post"}]]},
+            "",
+            [Anchor("https://example.com/post", "Читать")],
+            [],
+            id="media-with-only-a-url-button",
+        ),
+        pytest.param(
             {"text": "only text", "text_entities": []},
             "only text",
             [],
@@ -204,6 +235,34 @@ def test_text_shapes(message, text, anchors, hashtags):
             "messages": [{"id": 1, "type": "message", "date": "2024-01-01T00:00:00", **message}]}
     [post] = posts_from_bytes(json.dumps(chat).encode())
     assert (post.text, post.anchors, post.hashtags) == (text, anchors, hashtags)
+
+
+@pytest.mark.parametrize(
+    ("message", "starts"),
+    [
+        pytest.param(
+            {"text_entities": [{"type": "plain", "text": "Статья "}, {"type": "text_link", "text": "тут", "href": "https://a.org/1"},
+             {"type": "plain", "text": ", код "}, {"type": "text_link", "text": " тут\n", "href": "https://a.org/2"}]},
+            [7, 17],
+            id="text-links",
+        ),
+        pytest.param(
+            {"text_entities": [{"type": "plain", "text": "см. "}, {"type": "link", "text": "example.com/a"},
+                               {"type": "plain", "text": " и "}, {"type": "text_link", "text": "тут", "href": "https://a.org/2"}]},
+            [20, 4],  # text links first, then the link entities the finder does not find
+            id="link-and-text-link",
+        ),
+        pytest.param({"text": ["Статья ", {"type": "text_link", "text": "тут", "href": "https://a.org/1"}]}, [7], id="old-text-list"),
+    ],
+)
+def test_anchors_know_where_their_text_starts(message, starts):
+    chat = {"name": "C", "type": "public_channel", "id": 9,
+            "messages": [{"id": 1, "type": "message", "date": "2024-01-01T00:00:00", **message}]}
+    [post] = posts_from_bytes(json.dumps(chat).encode())
+    assert [anchor.start for anchor in post.anchors] == starts
+    assert [post.text[anchor.start : anchor.start + len(anchor.text)] for anchor in post.anchors] == [
+        anchor.text for anchor in post.anchors
+    ]
 
 
 # -- account export ---------------------------------------------------------------
@@ -537,7 +596,7 @@ REAL = {
     "chat-analytics_DM_2A_7M_result.json": (4, "700000000/3644", "Bob", 0, 0),
     "tg2md_test_private_channel_2020_result.json": (13, "1292077344/2", "test", 1, 0),
     "tkonverter_group_result.json": (19, "20001/7", "Team Chat", 0, 1),
-    "tkonverter_personal_chat_result.json": (11, "10001/1", "Alice Example", 1, 1),
+    "tkonverter_personal_chat_result.json": (11, "10001/1", "Alice Example", 2, 1),  # a text_link, a URL button
 }
 
 

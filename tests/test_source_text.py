@@ -3,6 +3,7 @@ import io
 import pytest
 
 from harvester.errors import SourceError
+from harvester.links import links_in_post
 from harvester.models import Preview
 from harvester.sources import detect_format, read_posts
 from harvester.sources.text import parse_text, sniff
@@ -127,6 +128,76 @@ def test_card_entities_are_decoded_once(title, description, expected_title, expe
     lines = ["See https://example.org/post", "#llm", "Example Blog", title] + ([description] if description else [])
     (post,) = parse_text("\n".join(lines))
     assert post.previews == [Preview("Example Blog", expected_title, expected_description, "https://example.org/post")]
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        # A site name on a label line of its own, then the URL: not a card, all three links are the post's.
+        (
+            "Ссылки ниже\nСтатья:\narXiv\nhttps://arxiv.org/abs/2401.01234\nКод:\nGitHub\n"
+            "https://github.com/facebookresearch/llama\nВеса:\nHugging Face\nhttps://huggingface.co/meta-llama/Llama-2-7b",
+            [
+                (
+                    "Ссылки ниже\nСтатья:\narXiv\nhttps://arxiv.org/abs/2401.01234\nКод:\nGitHub\n"
+                    "https://github.com/facebookresearch/llama\nВеса:\nHugging Face\n"
+                    "https://huggingface.co/meta-llama/Llama-2-7b",
+                    [],
+                    [
+                        "https://arxiv.org/abs/2401.01234",
+                        "https://github.com/facebookresearch/llama",
+                        "https://huggingface.co/meta-llama/Llama-2-7b",
+                    ],
+                )
+            ],
+        ),
+        # A short label after a URL line, then a URL: one post, no card.
+        (
+            "Все ссылки:\nhttps://ai.meta.com/blog/llama/\nВеса модели\nhttps://huggingface.co/meta-llama/L3\n"
+            "Код\ngithub.com/meta-llama/llama3",
+            [
+                (
+                    "Все ссылки:\nhttps://ai.meta.com/blog/llama/\nВеса модели\nhttps://huggingface.co/meta-llama/L3\n"
+                    "Код\ngithub.com/meta-llama/llama3",
+                    [],
+                    [
+                        "https://ai.meta.com/blog/llama/",
+                        "https://huggingface.co/meta-llama/L3",
+                        "https://github.com/meta-llama/llama3",
+                    ],
+                )
+            ],
+        ),
+        # A card with no description, then the next post, whose first line holds a link (a URL, an arXiv id).
+        (
+            "Полезный инструмент\nhttps://github.com/astral-sh/uv\nGitHub\nGitHub - astral-sh/uv\n"
+            "Новая статья от DeepMind https://arxiv.org/abs/2401.01234",
+            [
+                (
+                    "Полезный инструмент\nhttps://github.com/astral-sh/uv",
+                    [Preview("GitHub", "GitHub - astral-sh/uv", None, "https://github.com/astral-sh/uv")],
+                    ["https://github.com/astral-sh/uv", "https://github.com/astral-sh/uv"],
+                ),
+                ("Новая статья от DeepMind https://arxiv.org/abs/2401.01234", [], ["https://arxiv.org/abs/2401.01234"]),
+            ],
+        ),
+        (
+            "Полезный инструмент\nhttps://github.com/astral-sh/uv\nGitHub\nGitHub - astral-sh/uv\narXiv:2401.01234",
+            [
+                (
+                    "Полезный инструмент\nhttps://github.com/astral-sh/uv",
+                    [Preview("GitHub", "GitHub - astral-sh/uv", None, "https://github.com/astral-sh/uv")],
+                    ["https://github.com/astral-sh/uv", "https://github.com/astral-sh/uv"],
+                ),
+                ("arXiv:2401.01234", [], ["https://arxiv.org/abs/2401.01234"]),
+            ],
+        ),
+    ],
+    ids=["site-names-on-label-lines", "short-labels-after-urls", "next-post-url-after-card", "next-post-id-after-card"],
+)
+def test_a_line_holding_a_link_is_never_a_card_title_or_description(text, expected):
+    posts = parse_text(text)
+    assert [(post.text, post.previews, [link.url for link in links_in_post(post)]) for post in posts] == expected
 
 
 def test_card_ignores_truncated_urls():

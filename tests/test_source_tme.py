@@ -164,7 +164,7 @@ def test_parse_stream_and_read_posts(fixtures):
 
 
 @pytest.mark.parametrize(
-    "name", ["ml_digest_s.html", "missing_channel.html", "post_embed.html", "post_page.html"]
+    "name", ["ml_digest_s.html", "missing_channel.html", "landing_page.html", "post_embed.html", "post_page.html"]
 )
 def test_fixtures_sniff_as_tme(fixtures, name):
     head = (fixtures / "tme" / name).read_bytes()[:65536]
@@ -202,6 +202,15 @@ def test_non_tme_content_raises_source_error(data):
     with pytest.raises(SourceError) as error:
         list(parse(io.BytesIO(data), "junk.html"))
     assert error.value.source == "junk.html"
+
+
+@pytest.mark.parametrize("name", ["missing_channel.html", "landing_page.html"])
+def test_a_saved_page_that_is_no_channel_preview_is_an_error(fixtures, name):
+    # "Telegram: Contact @name" and a channel's landing page hold no posts: they were read as an empty channel.
+    path = fixtures / "tme" / name
+    with open(path, "rb") as stream, pytest.raises(SourceError) as error:
+        list(parse(stream, str(path)))
+    assert str(error.value) == f"{path}: not a channel's t.me/s/ preview (a contact or landing page: no posts)"
 
 
 def test_malformed_markup_does_not_crash():

@@ -6,12 +6,14 @@ Two shapes are read:
 * a whole-account export: ``{"about", "personal_information", ...,
   "chats": {"list": [chat, ...]}, "left_chats": {"list": [chat, ...]}}``.
 
-Each ``"type": "message"`` message with some text or a ``text_link`` becomes a
-``Post``; service messages (joins, pins, calls, ...), ``unsupported`` ones and
+Each ``"type": "message"`` message with some text, a ``text_link`` or a URL
+button becomes a ``Post``; service messages (joins, pins, calls, ...), ``unsupported`` ones and
 media without a caption are skipped. The text is the concatenation of the
 ``text_entities`` (modern exports) or of the ``text`` parts (older exports,
 where ``text`` is a string or a list of strings and ``{"type", "text"}`` parts).
-``text_link`` entities become anchors, ``hashtag`` entities hashtags. Visible
+``text_link`` entities become anchors, ``hashtag`` entities hashtags. The URL
+buttons under a message (``inline_bot_buttons``: "read more", "paper") become
+anchors with their text too. Visible
 ``link`` entities stay in the text; the ones ``harvester.links`` would not find
 there (``example.com/path``: a host it does not know without a scheme) become
 anchors too.
@@ -388,7 +390,7 @@ def _post(message: dict, channel: str | None, chat_id: Any, source: str) -> Post
         if kind == "text_link":
             href = part.get("href")
             if isinstance(href, str) and href:
-                anchors.append(Anchor(href, text.strip()))
+                anchors.append(_anchor(href, text, offset))
         elif kind == "link" and text.strip():
             links.append((offset, text))
         elif kind == "hashtag":
@@ -399,6 +401,7 @@ def _post(message: dict, channel: str | None, chat_id: Any, source: str) -> Post
     text = "".join(texts)
     if links:
         anchors.extend(_link_anchors(text, links))
+    anchors.extend(_button_anchors(message.get("inline_bot_buttons")))
     if not text.strip() and not anchors:
         return None
     msg_id = message.get("id")
@@ -432,9 +435,11 @@ def _link_anchors(text: str, links: list[tuple[int, str]]) -> list[Anchor]:
     needs a path, as in the finder: Telegram also marks file names whose
     extension is a country's domain (``train.py``, ``README.md``, ``run.sh``),
     and a bare host names a site, not something to read. A link the finder
-    finds in the text anyway is not given twice.
+    finds in the text anyway is not given twice, unless the finder took it for
+    one Telegram cut short (an ellipsis the author wrote after it: ``url…``):
+    the entity is the whole link, so it is given as an anchor.
     """
-    found = find_links(text)
+    found = [link for link in find_links(text) if not link.truncated]
     anchors = []
     for start, link_text in links:
         end = start + len(link_text)
@@ -446,8 +451,34 @@ def _link_anchors(text: str, links: list[tuple[int, str]]) -> list[Anchor]:
             if not (slash and path.strip("/")):
                 continue
             href = "https://" + href
-        anchors.append(Anchor(href, link_text.strip()))
+        anchors.append(_anchor(href, link_text, start))
     return anchors
+
+
+def _button_anchors(rows: Any) -> list[Anchor]:
+    """Anchors for the URL buttons under a message, with their text: channels attach "read more" links so.
+
+    ``inline_bot_buttons`` is a list of rows of buttons; a ``url`` button
+    holds its URL in ``data``. Other buttons (callbacks, logins, games) are
+    no links to read. A button is not in the post's text: no offset.
+    """
+    anchors: list[Anchor] = []
+    for row in rows if isinstance(rows, list) else ():
+        for button in row if isinstance(row, list) else ():
+            if not isinstance(button, dict) or button.get("type") != "url":
+                continue
+            href, label = button.get("data"), button.get("text")
+            if isinstance(href, str) and href.strip():
+                anchor = Anchor(href.strip(), collapse(label) if isinstance(label, str) else "")
+                if anchor not in anchors:
+                    anchors.append(anchor)
+    return anchors
+
+
+def _anchor(href: str, entity_text: str, offset: int) -> Anchor:
+    """The anchor of an entity whose ``entity_text`` starts at ``offset`` in the post's text: its text stripped."""
+    text = entity_text.strip()
+    return Anchor(href, text, offset + entity_text.find(text) if text else None)
 
 
 def _time(message: dict, name: str) -> str | None:

@@ -22,6 +22,10 @@ post ids, so post boundaries are inferred. The heuristic, in order:
    line is read as a site name when it is a well-known one (``GitHub``,
    ``Хабр``, ``YouTube``, ...), or when it is short, has no sentence punctuation
    and directly follows a line that is only a URL, hashtags or a placeholder.
+   A line that holds a link (a URL, a bare link, an id) is never a card's title
+   or description: ``Код:`` / ``GitHub`` / ``https://github.com/...`` are the
+   post's label lines and link, and after a card with no description the next
+   post's first line may follow directly.
    A card's URL is the last link in the post on the card's site, if any, as
    ``harvester.links`` finds and trims it (not cut short). HTML entities the
    dump kept in a card's title and description (``&mdash;``) are decoded once.
@@ -428,11 +432,11 @@ def _posts_in_chunk(chunk: tuple[str | None, list[str]], source: str, channel: s
             previous_kind = "placeholder"
             continue
         site = _site_name(stripped, previous_kind)
-        if site and index < len(lines) and lines[index].strip():
+        if site and index < len(lines) and _card_line(lines[index].strip()):
             title = _entities_decoded(lines[index].strip())
             description = None
             index += 1
-            if index < len(lines) and lines[index].strip() and not _is_boundary_line(lines[index].strip()):
+            if index < len(lines) and _card_line(lines[index].strip()) and not _is_boundary_line(lines[index].strip()):
                 description = _entities_decoded(lines[index].strip())
                 index += 1
             current.previews.append(Preview(site_name=site, title=title, description=description))
@@ -470,6 +474,15 @@ _ENTITY = re.compile(r"&(?:#[0-9]{1,7}|#[xX][0-9a-fA-F]{1,6}|[A-Za-z][A-Za-z0-9]
 def _entities_decoded(line: str) -> str:
     """A card line with the HTML entities the dump kept from the page decoded, once ("&amp;lt;" is "&lt;")."""
     return _ENTITY.sub(lambda match: html.unescape(match.group()), line)
+
+
+def _card_line(stripped: str) -> bool:
+    """Whether a line can be a card's title or description: some text that holds no link.
+
+    A line that holds one is the post's own ("Код:" / "GitHub" / the repo's URL, or the next
+    post's first line after a card with no description): read as the card's, its link was lost.
+    """
+    return bool(stripped) and not URL_ONLY_RE.match(stripped) and not find_links(stripped)
 
 
 def _is_boundary_line(stripped: str) -> bool:

@@ -47,14 +47,21 @@ def sniff(head: bytes) -> bool:
 
 
 def parse(stream: BinaryIO, source: str) -> Iterator[Post]:
-    """The posts of a saved t.me page. These pages are small: read whole."""
+    """The posts of a saved t.me page. These pages are small: read whole.
+
+    A page that is no channel preview (``exists`` False in :func:`parse_page`) raises ``SourceError``.
+    """
     data = stream.read()
     html = decode(data)
     if looks_binary(html):
         raise SourceError(source, "binary data, not a t.me page")
     if "tgme_" not in html:
         raise SourceError(source, "not a t.me page (no tgme_ markup)")
-    posts, _info = parse_page(html, source)
+    posts, info = parse_page(html, source)
+    if not info["exists"]:
+        # What t.me shows for a missing channel ("Telegram: Contact @name") or a channel's landing page: read
+        # silently as 0 posts, a saved page of the wrong kind looked like an empty channel.
+        raise SourceError(source, "not a channel's t.me/s/ preview (a contact or landing page: no posts)")
     yield from posts
 
 
