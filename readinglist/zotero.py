@@ -5,7 +5,8 @@ kept in ``zotero_items`` (one row per item and library), so a second push
 updates instead of creating, and only sends what changed.
 
 Never blind: before updating, the current versions are fetched
-(``GET items?itemKey=...``). An item nobody touched in Zotero gets our new
+(``GET items?itemKey=...``, with ``limit`` and every page of the answer: the
+API returns 25 objects unless asked for more). An item nobody touched in Zotero gets our new
 values; one the user edited is merged three ways against what we last sent:
 a field the user changed keeps the user's value, tags are merged (a tag
 the user deleted stays deleted), collections are unions, a child note the
@@ -40,7 +41,8 @@ from .export.records import Person, Record
 log = logging.getLogger(__name__)
 
 API_VERSION = "3"
-BATCH_SIZE = 50  # the most objects one write request may carry
+BATCH_SIZE = 50  # the most objects one write request may carry (and the most item keys one read may ask for)
+PAGE_SIZE = 100  # the most objects one read returns (the API returns 25 unless asked)
 MAX_ATTEMPTS = 5  # per request, when rate limited or the server is unavailable
 MAX_CONFLICT_ROUNDS = 3  # refetch-and-merge rounds after 412 before giving up on an item
 NOTE_MENTIONS = 20  # mentions listed in a child note
@@ -336,26 +338,34 @@ class ZoteroClient:
             headers["Zotero-Write-Token"] = secrets.token_hex(16)
         return self.request("POST", path, content=json.dumps(objects, ensure_ascii=False).encode("utf-8"), headers=headers)
 
+    def read_all(self, path: str, params: dict | None = None) -> tuple[list[dict], httpx.Response]:
+        """Every object a multi-object read matches, page after page; and the first page's response.
+
+        The API answers 25 objects unless asked for more, and never more than
+        100: a read that stopped at the first page would miss the rest.
+        """
+        objects: list[dict] = []
+        first = None
+        while True:
+            query = {**(params or {}), "limit": PAGE_SIZE, "start": len(objects), "format": "json"}
+            response = self.check(self.request("GET", path, params=query))
+            first = first or response
+            page = response.json()
+            objects += page
+            total = int(response.headers.get("Total-Results", len(objects)))
+            if not page or len(objects) >= total:
+                return objects, first
+
     def get_items(self, keys: list[str]) -> tuple[dict[str, dict], int]:
         """The current JSON of ``keys`` (trashed ones included) and the library version."""
-        response = self.check(
-            self.request("GET", "/items", params={"itemKey": ",".join(keys), "includeTrashed": "1", "format": "json"})
-        )
+        found, response = self.read_all("/items", {"itemKey": ",".join(keys), "includeTrashed": "1"})
         version = int(response.headers.get("Last-Modified-Version", 0))
-        return {item["key"]: item for item in response.json()}, version
+        return {item["key"]: item for item in found}, version
 
     def find_or_create_collection(self, name: str) -> tuple[str, bool]:
         """The key of the collection called ``name`` (top-level first), created if missing; and whether it was."""
-        found: list[dict] = []
-        start = 0
-        while True:
-            response = self.check(self.request("GET", "/collections", params={"limit": 100, "start": start, "format": "json"}))
-            page = response.json()
-            found += [c for c in page if c.get("data", {}).get("name") == name]
-            start += len(page)
-            total = int(response.headers.get("Total-Results", start))
-            if not page or start >= total:
-                break
+        found, _ = self.read_all("/collections")
+        found = [c for c in found if c.get("data", {}).get("name") == name]
         if found:
             found.sort(key=lambda c: bool(c["data"].get("parentCollection")))
             return found[0]["key"], False

@@ -125,6 +125,40 @@ def test_batches_of_at_most_50(db_path, fake, clock):
     assert max(sizes) <= 50 and sum(sizes) == 86 + 8  # items and notes
 
 
+def _add_posts(db, count):
+    for number in range(count):
+        url = f"https://example.com/post-{number}"
+        db["items"].insert({"id": item_id_for(url), "url": url, "kind": "article", "domain": "example.com",
+                            "status": "unread", "added_at": "2024-07-01", "title": f"Post {number}"})
+    db.conn.commit()
+
+
+@pytest.mark.parametrize("count", [26, 62])
+def test_every_item_of_a_batch_is_updated_not_just_the_first_page(db_path, fake, clock, count):
+    """The API answers 25 items unless asked for more: items 26-50 of each batch were taken as deleted in Zotero."""
+    db = build_library(db_path)
+    _add_posts(db, count)
+    do_push(db, fake, clock, kind="article")
+    db.execute("UPDATE items SET tags = '[\"to-zotero\"]' WHERE kind = 'article'")
+    db.conn.commit()
+    report = do_push(db, fake, clock, kind="article")
+    total = count + 6  # and the six articles of the fixture
+    assert (report.created, report.updated, report.unchanged, report.skipped, report.failed) == (0, total, 0, [], [])
+    tagged = [item for item in fake.top_items() if {"tag": "to-zotero"} in item["data"]["tags"]]
+    assert len(tagged) == total
+
+
+def test_the_collection_is_found_past_the_first_page(library, fake, clock):
+    for number in range(130):
+        fake.collections[f"C{number:03d}"] = {"key": f"C{number:03d}", "version": 1,
+                                              "data": {"name": f"Topic {number}", "parentCollection": False}}
+    fake.collections["ZZZZZZZZ"] = {"key": "ZZZZZZZZ", "version": 1,
+                                    "data": {"name": "Reading list", "parentCollection": False}}
+    report = do_push(library, fake, clock, collection="Reading list", kind="repo")
+    assert (report.created, report.collection_created, len(fake.collections)) == (2, None, 131)
+    assert all(item["data"]["collections"] == ["ZZZZZZZZ"] for item in fake.top_items())
+
+
 def test_second_push_changes_nothing_and_sends_no_writes(library, fake, clock):
     do_push(library, fake, clock, collection="Reading list")
     writes = len(fake.writes())
