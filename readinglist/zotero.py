@@ -14,7 +14,8 @@ user edited is left alone. The write then carries the library version in
 ``If-Unmodified-Since-Version`` and each object's version, so a change made in
 between fails with 412 and is fetched and merged again.
 
-Creates go in batches of at most 50 objects with a ``Zotero-Write-Token``;
+The API key is checked first (``GET /keys/current``), so that a push with
+nothing to send still tells a revoked key. Creates go in batches of at most 50 objects with a ``Zotero-Write-Token``;
 the child note (summary and the Telegram posts that mentioned the item) is
 created right after its parent. ``Backoff`` delays the next request;
 429/503 with ``Retry-After`` are waited out and retried.
@@ -268,12 +269,13 @@ class ZoteroClient:
         except SettingError as error:
             raise ZoteroError(str(error)) from None
         self.library = library
+        self.api_root = base_url.rstrip("/")
         self.sleep = sleep
         self.clock = clock
         self.max_retry_after = max_retry_after
         self._resume_at = 0.0
         self.http = httpx.Client(
-            base_url=base_url.rstrip("/") + "/" + library.key,
+            base_url=self.api_root + "/" + library.key,
             headers={"Zotero-API-Key": api_key, "Zotero-API-Version": API_VERSION, "User-Agent": user_agent},
             transport=transport,
             timeout=timeout,
@@ -324,6 +326,29 @@ class ZoteroClient:
             raise ZoteroError(f"{self.library.key}: no such Zotero library (HTTP 404)")
         detail = " ".join(response.text.split())[:200]
         raise ZoteroError(f"Zotero {response.request.method} {response.request.url.path}: HTTP {status} {detail}".rstrip())
+
+    def check_access(self) -> None:
+        """Stop (ZoteroError) unless the API key is valid and may write to the library.
+
+        A push that has nothing to write sends no other request: without this
+        check a revoked or mistyped key would pass for a push with nothing to
+        do. ``GET /keys/current`` answers 403 for a key Zotero does not know,
+        else the key's user and its access (``access.user.write`` for the
+        user's own library, ``access.groups.<id or all>.write`` for a group's).
+        """
+        key = self.check(self.request("GET", self.api_root + "/keys/current")).json()
+        access = key.get("access") if isinstance(key, dict) and isinstance(key.get("access"), dict) else {}
+        if self.library.type == "user":
+            if str(key.get("userID")) != self.library.id:
+                raise ZoteroError(f"{self.library.key}: the API key belongs to user {key.get('userID')}, not to this library")
+            can_write = (access.get("user") or {}).get("write")
+        else:
+            groups = access.get("groups") or {}
+            can_write = any((groups.get(name) or {}).get("write") for name in (self.library.id, "all"))
+        if not can_write:
+            raise ZoteroError(
+                f"{self.library.key}: the API key cannot write to this library (allow it at https://www.zotero.org/settings/keys)"
+            )
 
     def write(self, path: str, objects: list[dict], *, library_version: int | None = None) -> httpx.Response:
         """POST up to 50 objects: with If-Unmodified-Since-Version for updates, a fresh Zotero-Write-Token otherwise.
@@ -500,6 +525,7 @@ class Pusher:
         self.on_progress = on_progress or (lambda n: None)
 
     def push(self, records: list[Record], collection: str | None = None) -> PushReport:
+        self.client.check_access()
         collections = []
         if collection:
             key, created = self.client.find_or_create_collection(collection)

@@ -17,6 +17,9 @@ It serves one library over real HTTP on 127.0.0.1 and follows the API docs
 * multi-object reads return 25 objects unless ``limit`` asks for more (at most
   100), from ``start``, with ``Total-Results`` and a ``Link`` to the next page.
 
+``GET /keys/current`` tells the key's user and access (:attr:`FakeZotero.key_access`,
+write access to the library unless a test takes it away); an unknown key gets 403.
+
 Faults are scripted: :meth:`FakeZotero.fail_next` answers the next requests
 with a status and headers (429 + ``Retry-After``, 503, ...), :meth:`backoff_next`
 adds a ``Backoff`` header, and :meth:`edit` changes an item as a user would in
@@ -79,13 +82,20 @@ class FakeZotero:
     def __init__(self, api_key: str = "secret-key", library: str = "users/12345", bearer: bool = False):
         self.api_key = api_key
         self.library = library
+        # What GET /keys/current says the key may do: read and write this library.
+        kind, library_id = library.split("/")
+        self.user_id = int(library_id) if kind == "users" else 777
+        self.key_access: dict = (
+            {"user": {"library": True, "files": True, "notes": True, "write": True}} if kind == "users"
+            else {"groups": {library_id: {"library": True, "write": True}}}
+        )
         self.version = 0
         self.items: dict[str, dict] = {}  # key -> {"key", "version", "data"}
         self.collections: dict[str, dict] = {}
         self.requests: list[dict] = []
         self.violations: list[str] = []
         self.used_tokens: set[str] = set()
-        self._faults: list[tuple[int, dict]] = []
+        self._faults: list[tuple[int, dict, str | None]] = []
         self._backoff: str | None = None
         self._edits_after_fetch: list[tuple[str, dict]] = []
         self._lock = threading.Lock()
@@ -132,9 +142,9 @@ class FakeZotero:
 
     # -- scripting
 
-    def fail_next(self, status: int, headers: dict | None = None, times: int = 1) -> None:
-        """Answer the next ``times`` requests with ``status`` (before looking at them)."""
-        self._faults += [(status, headers or {})] * times
+    def fail_next(self, status: int, headers: dict | None = None, times: int = 1, method: str | None = None) -> None:
+        """Answer the next ``times`` requests (``method`` ones only, if given) with ``status``, before looking at them."""
+        self._faults += [(status, headers or {}, method)] * times
 
     def backoff_next(self, seconds: int) -> None:
         """Add ``Backoff: seconds`` to the next response."""
@@ -183,15 +193,20 @@ class FakeZotero:
         if self._backoff:
             extra["Backoff"] = self._backoff
             self._backoff = None
-        if self._faults:
-            status, fault_headers = self._faults.pop(0)
+        fault = next((f for f in self._faults if f[2] in (None, method)), None)
+        if fault:
+            self._faults.remove(fault)
+            status, fault_headers, _ = fault
             return status, {**fault_headers, **extra}, {"message": "scripted fault"}
         key = headers.get("zotero-api-key") or headers.get("authorization", "").removeprefix("Bearer ")
         if key != self.api_key:
-            return 403, extra, {"message": "Forbidden"}
+            return 403, extra, {"message": "Invalid key"}
         if headers.get("zotero-api-version") != "3":
             self.violations.append(f"{method} {parts.path}: Zotero-API-Version is {headers.get('zotero-api-version')!r}")
             return 400, extra, {"message": "API version"}
+        if method == "GET" and parts.path == "/keys/current":
+            return 200, extra, {"key": key, "userID": self.user_id, "username": "tester", "displayName": "",
+                                "access": self.key_access}
         prefix = "/" + self.library
         if not parts.path.startswith(prefix + "/"):
             return 403, extra, {"message": "Forbidden"}

@@ -176,7 +176,8 @@ def test_re_push_updates_in_place_with_versions(library, fake, clock):
     before = len(fake.requests)
     report = do_push(library, fake, clock)
     assert (report.created, report.updated, report.unchanged) == (0, 1, 15)
-    get, post = fake.requests[before:]
+    key_check, get, post = fake.requests[before:]
+    assert (key_check["method"], key_check["path"]) == ("GET", "/keys/current")
     key = library.execute("SELECT zotero_key FROM zotero_items WHERE item_id = ?", [paper_id]).fetchone()[0]
     assert (get["method"], get["query"]["itemKey"]) == ("GET", key)
     assert post["headers"]["if-unmodified-since-version"] == "2"  # the library version the GET returned
@@ -233,7 +234,7 @@ def test_version_conflict_refetches_and_retries(library, fake, clock):
     fake.edit_after_next_fetch(key, extra="Citation Key: karpathy2022nanogpt\nuser note")
     before = len(fake.requests)
     report = do_push(library, fake, clock)
-    statuses = [(r["method"], r["headers"].get("if-unmodified-since-version")) for r in fake.requests[before:]]
+    statuses = [(r["method"], r["headers"].get("if-unmodified-since-version")) for r in fake.requests[before + 1:]]
     # The item: 412, then fetched again and written; then its child note, whose summary changed too.
     assert statuses == [("GET", None), ("POST", "2"), ("GET", None), ("POST", "3"), ("GET", None), ("POST", "4")]
     assert (report.updated, report.notes_updated, report.failed) == (1, 1, [])
@@ -254,8 +255,8 @@ def test_items_deleted_in_zotero_are_not_recreated(library, fake, clock):
 
 
 def test_rate_limits_retry_after_and_backoff(library, fake, clock):
-    fake.fail_next(429, {"Retry-After": "7"})
-    fake.fail_next(503)  # no Retry-After: exponential wait
+    fake.fail_next(429, {"Retry-After": "7"}, method="POST")
+    fake.fail_next(503, method="POST")  # no Retry-After: exponential wait
     report = do_push(library, fake, clock, kind="repo")
     assert report.created == 2
     assert clock.sleeps[:2] == [7.0, 4.0]
@@ -305,7 +306,7 @@ def test_dry_run_lists_what_would_happen(library, db_path, fake, clock):
         "update     computerProgram  karpathy2022nanogpt  nanoGPT 2 (title)",
         "Dry run: 0 to create, 1 to update, 1 unchanged in users/12345.",
     ]
-    assert len(fake.requests) == 2  # the push's items and note; the dry runs sent nothing
+    assert len(fake.requests) == 3  # the push's key check, items and note; the dry runs sent nothing
 
 
 @pytest.mark.parametrize("channel", ["--channel", "-c"])
@@ -402,6 +403,51 @@ def test_wrong_key_is_one_error_line(library, db_path, fake):
     result = cli_run(db_path, "--library-id", "12345", env=env)
     assert result.exit_code == 1
     assert result.output == "Error: users/12345: the API key is not valid or cannot write to this library (HTTP 403)\n"
+
+
+NO_WRITE = "Error: users/12345: the API key cannot write to this library (allow it at https://www.zotero.org/settings/keys)\n"
+
+
+@pytest.mark.parametrize(
+    "key, user_id, access, message",
+    [
+        ("revoked", 12345, None, "Error: users/12345: the API key is not valid or cannot write to this library (HTTP 403)\n"),
+        ("secret-key", 12345, {"user": {"library": True, "notes": True, "write": False}}, NO_WRITE),
+        ("secret-key", 12345, {"groups": {"all": {"library": True, "write": True}}}, NO_WRITE),
+        ("secret-key", 999, None, "Error: users/12345: the API key belongs to user 999, not to this library\n"),
+    ],
+    ids=["revoked", "read-only", "groups-only", "another-users"],
+)
+def test_a_key_that_cannot_write_stops_a_push_that_has_nothing_to_send(library, db_path, fake, key, user_id, access,
+                                                                       message):
+    """With nothing changed the push sent no request, and a revoked key was reported as '5 unchanged', exit 0."""
+    env = {**PUSH_ENV, "READINGLIST_ZOTERO_API": fake.url}
+    assert cli_run(db_path, "--library-id", "12345", "--kind", "repo", env=env).exit_code == 0
+    fake.user_id, fake.key_access = user_id, access or fake.key_access
+    writes = len(fake.writes())
+    result = cli_run(db_path, "--library-id", "12345", "--kind", "repo", env={**env, "ZOTERO_API_KEY": key})
+    assert (result.exit_code, result.output) == (1, message)
+    assert len(fake.writes()) == writes
+
+
+@pytest.mark.parametrize(
+    "groups, allowed",
+    [({"98765": {"library": True, "write": True}}, True), ({"all": {"library": True, "write": True}}, True),
+     ({"98765": {"library": True, "write": False}}, False), ({"11111": {"library": True, "write": True}}, False), ({}, False)],
+)
+def test_a_group_library_needs_a_key_that_can_write_to_the_group(clock, groups, allowed):
+    server = FakeZotero(library="groups/98765").start()
+    server.key_access = {"user": {"library": True, "write": True}, "groups": groups}
+    try:
+        with ZoteroClient(server.url, server.api_key, Library("group", "98765"), sleep=clock.sleep, clock=clock) as client:
+            if allowed:
+                client.check_access()
+            else:
+                with pytest.raises(ZoteroError, match="^groups/98765: the API key cannot write to this library"):
+                    client.check_access()
+    finally:
+        server.stop()
+    assert server.violations == []
 
 
 @pytest.mark.parametrize(
