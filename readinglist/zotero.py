@@ -387,18 +387,20 @@ class ZoteroClient:
         version = int(response.headers.get("Last-Modified-Version", 0))
         return {item["key"]: item for item in found}, version
 
-    def find_or_create_collection(self, name: str) -> tuple[str, bool]:
-        """The key of the collection called ``name`` (top-level first), created if missing; and whether it was."""
+    def find_collection(self, name: str) -> str | None:
+        """The key of the collection called ``name`` (a top-level one first), or None if there is none."""
         found, _ = self.read_all("/collections")
         found = [c for c in found if c.get("data", {}).get("name") == name]
-        if found:
-            found.sort(key=lambda c: bool(c["data"].get("parentCollection")))
-            return found[0]["key"], False
+        found.sort(key=lambda c: bool(c["data"].get("parentCollection")))
+        return found[0]["key"] if found else None
+
+    def create_collection(self, name: str) -> str:
+        """Create a top-level collection called ``name``; its key."""
         result = self.check(self.write("/collections", [{"name": name}])).json()
         if "0" not in result.get("success", {}):
             message = result.get("failed", {}).get("0", {}).get("message", "unknown error")
             raise ZoteroError(f"cannot create collection {name!r}: {message}")
-        return result["success"]["0"], True
+        return result["success"]["0"]
 
 
 def _seconds(value: str | None) -> float | None:
@@ -490,28 +492,41 @@ def _note_base(stored: str | None) -> dict:
     return {"note": stored or ""}
 
 
-def _without_collections(data: dict) -> dict:
-    return {key: value for key, value in data.items() if key != "collections"}
+# Stands for the key of a collection the push would create: in no item yet, so every item would be added to it.
+NEW_COLLECTION = "(new collection)"
 
 
-def plan(db: sqlite_utils.Database, library: Library, records: list[Record]) -> list[Action]:
-    """What a push would do, from local state only (no request): create, update or leave each item."""
+def plan(db: sqlite_utils.Database, library: Library, records: list[Record], collections: list[str] = ()) -> list[Action]:
+    """What a push would do, from local state: create, update or leave each item.
+
+    ``collections``: the key of the push's ``--collection`` (:data:`NEW_COLLECTION`
+    if it does not exist yet); an item not in it yet would be updated to be.
+    """
     stored = _stored(db, library)
     actions = []
     for record in records:
-        ours = zotero_item(record)
+        ours = zotero_item(record, collections)
         previous = stored.get(record.id)
         if previous is None:
             actions.append(Action("create", record, ours["itemType"]))
             continue
         base = previous["data"]
-        changes, _ = changes_to_send(base, base, _without_collections(ours), edited_in_zotero=False)
+        changes, _ = changes_to_send(base, base, ours, edited_in_zotero=False)
         changed = sorted(changes)
         note = note_html(record)
         if note and (not previous["note_key"] or note != previous["note"] and "note" not in previous["note_fields"]):
             changed.append("note")
         actions.append(Action("update" if changed else "unchanged", record, ours["itemType"], changed))
     return actions
+
+
+def collection_to_plan(client: ZoteroClient, name: str) -> tuple[list[str], bool]:
+    """For a dry run into the collection ``name``: the ``collections`` :func:`plan` takes, and whether the
+    push would create the collection. Only reads: the key is checked as a push checks it, then the
+    collections are read."""
+    client.check_access()
+    key = client.find_collection(name)
+    return [key or NEW_COLLECTION], key is None
 
 
 class Pusher:
@@ -528,10 +543,11 @@ class Pusher:
         self.client.check_access()
         collections = []
         if collection:
-            key, created = self.client.find_or_create_collection(collection)
-            collections = [key]
-            if created:
+            key = self.client.find_collection(collection)
+            if key is None:
+                key = self.client.create_collection(collection)
                 self.report.collection_created = collection
+            collections = [key]
         stored = _stored(self.db, self.library)
         new, existing = [], []
         for record in records:

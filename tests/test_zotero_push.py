@@ -309,17 +309,72 @@ def test_dry_run_lists_what_would_happen(library, db_path, fake, clock):
     assert len(fake.requests) == 3  # the push's key check, items and note; the dry runs sent nothing
 
 
+REPOS = (("computerProgram  huggingface2018transformers  Transformers: State-of-the-art Machine Learning for Pytorch,"
+          " TensorFlow, and JAX"), "computerProgram  karpathy2022nanogpt  nanoGPT")
+
+
+@pytest.mark.parametrize(
+    "pushed_before, existing, action, changed, would_create, counts",
+    [
+        (None, False, "create   ", "", True, (2, 0, 0)),
+        ([], False, "update   ", " (collections)", True, (0, 2, 0)),
+        ([], True, "update   ", " (collections)", False, (0, 2, 0)),
+        (["--collection", "Thesis"], True, "unchanged", "", False, (0, 0, 2)),
+    ],
+    ids=["new-items-new-collection", "pushed-new-collection", "pushed-not-in-the-collection", "pushed-into-it"],
+)
+def test_a_dry_run_into_a_collection_says_what_the_push_does(library, db_path, fake, pushed_before, existing, action,
+                                                             changed, would_create, counts):
+    """The dry run left collections out: '0 to update, 5 unchanged' where the push created the collection and
+    updated every item to put it there."""
+    env = {**PUSH_ENV, "READINGLIST_ZOTERO_API": fake.url}
+    if pushed_before is not None:
+        assert cli_run(db_path, "--library-id", "12345", "--kind", "repo", *pushed_before, env=env).exit_code == 0
+    if existing and not fake.collections:
+        fake.collections["THESIS01"] = {"key": "THESIS01", "version": 1,
+                                        "data": {"key": "THESIS01", "name": "Thesis", "parentCollection": False}}
+    requests = len(fake.requests)
+    dry = cli_run(db_path, "--library-id", "12345", "--kind", "repo", "--collection", "Thesis", "--dry-run", env=env)
+    create, update, unchanged = counts
+    assert (dry.exit_code, dry.output) == (0, "".join(
+        [f"{action}  {repo}{changed}\n" for repo in REPOS]
+        + ["Would create collection 'Thesis'.\n"] * would_create
+        + [f"Dry run into collection 'Thesis': {create} to create, {update} to update, {unchanged} unchanged in users/12345.\n"]
+    ))
+    assert {r["method"] for r in fake.requests[requests:]} == {"GET"}
+    pushed = cli_run(db_path, "--library-id", "12345", "--kind", "repo", "--collection", "Thesis", env=env)
+    assert (pushed.exit_code, pushed.output) == (0, "".join(
+        ["Created collection 'Thesis'.\n"] * would_create
+        + [f"Zotero users/12345: {create} created, {update} updated, {unchanged} unchanged, 0 skipped, 0 failed.\n"]
+    ))
+
+
+@pytest.mark.parametrize(
+    "env, message",
+    [({"ZOTERO_API_KEY": ""}, "ZOTERO_API_KEY: not set (create a key with write access at https://www.zotero.org/settings/keys)"),
+     ({"ZOTERO_API_KEY": "revoked"}, "users/12345: the API key is not valid or cannot write to this library (HTTP 403)")],
+    ids=["no-key", "revoked-key"],
+)
+def test_a_dry_run_into_a_collection_needs_the_key_the_push_needs(library, db_path, fake, env, message):
+    result = cli_run(db_path, "--library-id", "12345", "--collection", "Thesis", "--dry-run",
+                     env={**PUSH_ENV, "READINGLIST_ZOTERO_API": fake.url, **env})
+    assert (result.exit_code, result.output) == (1, f"Error: {message}\n")
+    assert fake.writes() == []
+
+
 @pytest.mark.parametrize("channel", ["--channel", "-c"])
 @pytest.mark.parametrize("typed", ["ai_notes", "@AI_Notes", "t.me/ai_notes"])
 def test_channel_picks_the_items_to_push_as_in_export(library, db_path, fake, channel, typed):
     """-c is --channel here too (as in list, next and export); --collection has no short flag."""
-    result = cli_run(db_path, "--library-id", "12345", channel, typed, "--collection", "Notes", "--dry-run")
+    result = cli_run(db_path, "--library-id", "12345", channel, typed, "--collection", "Notes", "--dry-run",
+                     env={**PUSH_ENV, "READINGLIST_ZOTERO_API": fake.url})
     assert (result.exit_code, result.output) == (0, (
         "create     webpage          exampleorg2023  https://example.org/some_page?id=5&ref=a%20b#frag\n"
         "create     preprint         vaswani2017attention  Attention Is All You Need\n"
+        "Would create collection 'Notes'.\n"
         "Dry run into collection 'Notes': 2 to create, 0 to update, 0 unchanged in users/12345.\n"
     ))
-    assert fake.requests == []
+    assert [r["method"] for r in fake.requests] == ["GET", "GET"]  # the key and the collections: read, not written
 
 
 @pytest.mark.parametrize("dry_run", [["--dry-run", "-q"], ["--dry-run"], []], ids=["quiet-dry-run", "dry-run", "push"])
