@@ -59,6 +59,7 @@ ITEM_TYPES = {
     "dataset": "dataset",
     "video": "videoRecording",
     "webpage": "webpage",
+    "paper": "preprint",  # cited by title, not identified: Zotero's type for CSL's "article"
 }
 CREATOR_TYPES = {"computerProgram": "programmer", "videoRecording": "director"}
 # Types whose schema has no DOI field: the DOI goes into Extra, where Zotero reads it.
@@ -125,7 +126,7 @@ def zotero_item(record: Record, collections: list[str] = ()) -> dict:
         "creators": [_creator(person, creator_type) for person in people],
         "abstractNote": record.abstract,
         "date": record.date_iso if record.date_source == "published" else None,
-        "url": record.url,
+        "url": record.web_url,
         "accessDate": _access_date(record.accessed_at),
         "language": record.language if item_type != "computerProgram" else None,
         "DOI": doi if item_type not in NO_DOI_FIELD else None,
