@@ -1065,7 +1065,8 @@ def zotero():
 # No short flags: -c is --channel and -n a count in every other command.
 @click.option("--collection", metavar="NAME", help="Put the items in this collection (created if missing).")
 @click.option("--dry-run", is_flag=True,
-              help="Show what would be created or updated; send nothing. With --quiet, only check (print nothing but errors).")
+              help="Show what would be created or updated; write nothing (with --collection, read whether it exists). "
+                   "With --quiet, only check (print nothing but errors).")
 @export_filters
 @quiet_option
 @config_option
@@ -1087,7 +1088,7 @@ def zotero_push(db_path, library_id, library_type, collection, dry_run, status, 
     """
     import os
 
-    from .zotero import Library, ZoteroClient, ZoteroError, plan, push
+    from .zotero import Library, ZoteroClient, ZoteroError, collection_to_plan, plan, push
 
     if not library_id.strip().isdigit():
         raise click.ClickException(f"--library-id: {library_id!r} is not a Zotero library ID (digits)")
@@ -1100,14 +1101,34 @@ def zotero_push(db_path, library_id, library_type, collection, dry_run, status, 
         database.require_writable(db)
     # The note lists the posts that mentioned the item: the dry run compares it with the pushed one too.
     records = _select_records(db, status, kind, channel, tag, since, with_mentions=True)
+
+    def client() -> ZoteroClient:
+        api_key = os.environ.get("ZOTERO_API_KEY", "").strip()
+        if not api_key:
+            raise click.ClickException(
+                "ZOTERO_API_KEY: not set (create a key with write access at https://www.zotero.org/settings/keys)")
+        import httpx
+
+        timeout = httpx.Timeout(settings.total_timeout, connect=settings.connect_timeout, read=settings.read_timeout)
+        return ZoteroClient(settings.zotero_api, api_key, library, timeout=timeout, user_agent=settings.user_agent)
+
     if dry_run:
-        actions = plan(db, library, records)
+        collections, creates_collection = [], False
+        if collection:  # whether it exists is Zotero's to say: read, never written
+            try:
+                with client() as reader:
+                    collections, creates_collection = collection_to_plan(reader, collection)
+            except ZoteroError as error:
+                raise click.ClickException(str(error)) from None
+        actions = plan(db, library, records, collections)
         if quiet:
             return
         for action in actions:
             changed = f" ({', '.join(action.changed)})" if action.changed else ""
             title = " ".join((action.record.title_or_url).split())
             _echo_line(f"{action.action:<9}  {action.item_type:<15}  {action.record.citekey}  {title}{changed}")
+        if creates_collection:
+            click.echo(f"Would create collection {collection!r}.")
         counts = {name: sum(a.action == name for a in actions) for name in ("create", "update", "unchanged")}
         where = f" into collection {collection!r}" if collection else ""
         click.echo(
@@ -1115,15 +1136,9 @@ def zotero_push(db_path, library_id, library_type, collection, dry_run, status, 
             f"{counts['unchanged']} unchanged in {library.key}."
         )
         return
-    api_key = os.environ.get("ZOTERO_API_KEY", "").strip()
-    if not api_key:
-        raise click.ClickException("ZOTERO_API_KEY: not set (create a key with write access at https://www.zotero.org/settings/keys)")
-    import httpx
-
-    timeout = httpx.Timeout(settings.total_timeout, connect=settings.connect_timeout, read=settings.read_timeout)
     try:
-        with ZoteroClient(settings.zotero_api, api_key, library, timeout=timeout, user_agent=settings.user_agent) as client:
-            report = push(db, client, records, collection)
+        with client() as writer:
+            report = push(db, writer, records, collection)
     except ZoteroError as error:
         raise click.ClickException(str(error)) from None
     if not quiet:  # items deleted in Zotero: a notice on every push, not an error

@@ -5,7 +5,8 @@ kept in ``zotero_items`` (one row per item and library), so a second push
 updates instead of creating, and only sends what changed.
 
 Never blind: before updating, the current versions are fetched
-(``GET items?itemKey=...``). An item nobody touched in Zotero gets our new
+(``GET items?itemKey=...``, with ``limit`` and every page of the answer: the
+API returns 25 objects unless asked for more). An item nobody touched in Zotero gets our new
 values; one the user edited is merged three ways against what we last sent:
 a field the user changed keeps the user's value, tags are merged (a tag
 the user deleted stays deleted), collections are unions, a child note the
@@ -13,7 +14,8 @@ user edited is left alone. The write then carries the library version in
 ``If-Unmodified-Since-Version`` and each object's version, so a change made in
 between fails with 412 and is fetched and merged again.
 
-Creates go in batches of at most 50 objects with a ``Zotero-Write-Token``;
+The API key is checked first (``GET /keys/current``), so that a push with
+nothing to send still tells a revoked key. Creates go in batches of at most 50 objects with a ``Zotero-Write-Token``;
 the child note (summary and the Telegram posts that mentioned the item) is
 created right after its parent. ``Backoff`` delays the next request;
 429/503 with ``Retry-After`` are waited out and retried.
@@ -40,7 +42,8 @@ from .export.records import Person, Record
 log = logging.getLogger(__name__)
 
 API_VERSION = "3"
-BATCH_SIZE = 50  # the most objects one write request may carry
+BATCH_SIZE = 50  # the most objects one write request may carry (and the most item keys one read may ask for)
+PAGE_SIZE = 100  # the most objects one read returns (the API returns 25 unless asked)
 MAX_ATTEMPTS = 5  # per request, when rate limited or the server is unavailable
 MAX_CONFLICT_ROUNDS = 3  # refetch-and-merge rounds after 412 before giving up on an item
 NOTE_MENTIONS = 20  # mentions listed in a child note
@@ -56,6 +59,7 @@ ITEM_TYPES = {
     "dataset": "dataset",
     "video": "videoRecording",
     "webpage": "webpage",
+    "paper": "preprint",  # cited by title, not identified: Zotero's type for CSL's "article"
 }
 CREATOR_TYPES = {"computerProgram": "programmer", "videoRecording": "director"}
 # Types whose schema has no DOI field: the DOI goes into Extra, where Zotero reads it.
@@ -122,7 +126,7 @@ def zotero_item(record: Record, collections: list[str] = ()) -> dict:
         "creators": [_creator(person, creator_type) for person in people],
         "abstractNote": record.abstract,
         "date": record.date_iso if record.date_source == "published" else None,
-        "url": record.url,
+        "url": record.web_url,
         "accessDate": _access_date(record.accessed_at),
         "language": record.language if item_type != "computerProgram" else None,
         "DOI": doi if item_type not in NO_DOI_FIELD else None,
@@ -266,12 +270,13 @@ class ZoteroClient:
         except SettingError as error:
             raise ZoteroError(str(error)) from None
         self.library = library
+        self.api_root = base_url.rstrip("/")
         self.sleep = sleep
         self.clock = clock
         self.max_retry_after = max_retry_after
         self._resume_at = 0.0
         self.http = httpx.Client(
-            base_url=base_url.rstrip("/") + "/" + library.key,
+            base_url=self.api_root + "/" + library.key,
             headers={"Zotero-API-Key": api_key, "Zotero-API-Version": API_VERSION, "User-Agent": user_agent},
             transport=transport,
             timeout=timeout,
@@ -323,6 +328,29 @@ class ZoteroClient:
         detail = " ".join(response.text.split())[:200]
         raise ZoteroError(f"Zotero {response.request.method} {response.request.url.path}: HTTP {status} {detail}".rstrip())
 
+    def check_access(self) -> None:
+        """Stop (ZoteroError) unless the API key is valid and may write to the library.
+
+        A push that has nothing to write sends no other request: without this
+        check a revoked or mistyped key would pass for a push with nothing to
+        do. ``GET /keys/current`` answers 403 for a key Zotero does not know,
+        else the key's user and its access (``access.user.write`` for the
+        user's own library, ``access.groups.<id or all>.write`` for a group's).
+        """
+        key = self.check(self.request("GET", self.api_root + "/keys/current")).json()
+        access = key.get("access") if isinstance(key, dict) and isinstance(key.get("access"), dict) else {}
+        if self.library.type == "user":
+            if str(key.get("userID")) != self.library.id:
+                raise ZoteroError(f"{self.library.key}: the API key belongs to user {key.get('userID')}, not to this library")
+            can_write = (access.get("user") or {}).get("write")
+        else:
+            groups = access.get("groups") or {}
+            can_write = any((groups.get(name) or {}).get("write") for name in (self.library.id, "all"))
+        if not can_write:
+            raise ZoteroError(
+                f"{self.library.key}: the API key cannot write to this library (allow it at https://www.zotero.org/settings/keys)"
+            )
+
     def write(self, path: str, objects: list[dict], *, library_version: int | None = None) -> httpx.Response:
         """POST up to 50 objects: with If-Unmodified-Since-Version for updates, a fresh Zotero-Write-Token otherwise.
 
@@ -336,34 +364,44 @@ class ZoteroClient:
             headers["Zotero-Write-Token"] = secrets.token_hex(16)
         return self.request("POST", path, content=json.dumps(objects, ensure_ascii=False).encode("utf-8"), headers=headers)
 
+    def read_all(self, path: str, params: dict | None = None) -> tuple[list[dict], httpx.Response]:
+        """Every object a multi-object read matches, page after page; and the first page's response.
+
+        The API answers 25 objects unless asked for more, and never more than
+        100: a read that stopped at the first page would miss the rest.
+        """
+        objects: list[dict] = []
+        first = None
+        while True:
+            query = {**(params or {}), "limit": PAGE_SIZE, "start": len(objects), "format": "json"}
+            response = self.check(self.request("GET", path, params=query))
+            first = first or response
+            page = response.json()
+            objects += page
+            total = int(response.headers.get("Total-Results", len(objects)))
+            if not page or len(objects) >= total:
+                return objects, first
+
     def get_items(self, keys: list[str]) -> tuple[dict[str, dict], int]:
         """The current JSON of ``keys`` (trashed ones included) and the library version."""
-        response = self.check(
-            self.request("GET", "/items", params={"itemKey": ",".join(keys), "includeTrashed": "1", "format": "json"})
-        )
+        found, response = self.read_all("/items", {"itemKey": ",".join(keys), "includeTrashed": "1"})
         version = int(response.headers.get("Last-Modified-Version", 0))
-        return {item["key"]: item for item in response.json()}, version
+        return {item["key"]: item for item in found}, version
 
-    def find_or_create_collection(self, name: str) -> tuple[str, bool]:
-        """The key of the collection called ``name`` (top-level first), created if missing; and whether it was."""
-        found: list[dict] = []
-        start = 0
-        while True:
-            response = self.check(self.request("GET", "/collections", params={"limit": 100, "start": start, "format": "json"}))
-            page = response.json()
-            found += [c for c in page if c.get("data", {}).get("name") == name]
-            start += len(page)
-            total = int(response.headers.get("Total-Results", start))
-            if not page or start >= total:
-                break
-        if found:
-            found.sort(key=lambda c: bool(c["data"].get("parentCollection")))
-            return found[0]["key"], False
+    def find_collection(self, name: str) -> str | None:
+        """The key of the collection called ``name`` (a top-level one first), or None if there is none."""
+        found, _ = self.read_all("/collections")
+        found = [c for c in found if c.get("data", {}).get("name") == name]
+        found.sort(key=lambda c: bool(c["data"].get("parentCollection")))
+        return found[0]["key"] if found else None
+
+    def create_collection(self, name: str) -> str:
+        """Create a top-level collection called ``name``; its key."""
         result = self.check(self.write("/collections", [{"name": name}])).json()
         if "0" not in result.get("success", {}):
             message = result.get("failed", {}).get("0", {}).get("message", "unknown error")
             raise ZoteroError(f"cannot create collection {name!r}: {message}")
-        return result["success"]["0"], True
+        return result["success"]["0"]
 
 
 def _seconds(value: str | None) -> float | None:
@@ -455,28 +493,41 @@ def _note_base(stored: str | None) -> dict:
     return {"note": stored or ""}
 
 
-def _without_collections(data: dict) -> dict:
-    return {key: value for key, value in data.items() if key != "collections"}
+# Stands for the key of a collection the push would create: in no item yet, so every item would be added to it.
+NEW_COLLECTION = "(new collection)"
 
 
-def plan(db: sqlite_utils.Database, library: Library, records: list[Record]) -> list[Action]:
-    """What a push would do, from local state only (no request): create, update or leave each item."""
+def plan(db: sqlite_utils.Database, library: Library, records: list[Record], collections: list[str] = ()) -> list[Action]:
+    """What a push would do, from local state: create, update or leave each item.
+
+    ``collections``: the key of the push's ``--collection`` (:data:`NEW_COLLECTION`
+    if it does not exist yet); an item not in it yet would be updated to be.
+    """
     stored = _stored(db, library)
     actions = []
     for record in records:
-        ours = zotero_item(record)
+        ours = zotero_item(record, collections)
         previous = stored.get(record.id)
         if previous is None:
             actions.append(Action("create", record, ours["itemType"]))
             continue
         base = previous["data"]
-        changes, _ = changes_to_send(base, base, _without_collections(ours), edited_in_zotero=False)
+        changes, _ = changes_to_send(base, base, ours, edited_in_zotero=False)
         changed = sorted(changes)
         note = note_html(record)
         if note and (not previous["note_key"] or note != previous["note"] and "note" not in previous["note_fields"]):
             changed.append("note")
         actions.append(Action("update" if changed else "unchanged", record, ours["itemType"], changed))
     return actions
+
+
+def collection_to_plan(client: ZoteroClient, name: str) -> tuple[list[str], bool]:
+    """For a dry run into the collection ``name``: the ``collections`` :func:`plan` takes, and whether the
+    push would create the collection. Only reads: the key is checked as a push checks it, then the
+    collections are read."""
+    client.check_access()
+    key = client.find_collection(name)
+    return [key or NEW_COLLECTION], key is None
 
 
 class Pusher:
@@ -490,12 +541,14 @@ class Pusher:
         self.on_progress = on_progress or (lambda n: None)
 
     def push(self, records: list[Record], collection: str | None = None) -> PushReport:
+        self.client.check_access()
         collections = []
         if collection:
-            key, created = self.client.find_or_create_collection(collection)
-            collections = [key]
-            if created:
+            key = self.client.find_collection(collection)
+            if key is None:
+                key = self.client.create_collection(collection)
                 self.report.collection_created = collection
+            collections = [key]
         stored = _stored(self.db, self.library)
         new, existing = [], []
         for record in records:

@@ -13,7 +13,12 @@ It serves one library over real HTTP on 127.0.0.1 and follows the API docs
   than the library gets 412 for the whole request;
 * item types, their fields and creator types are checked against the part of
   the Zotero schema the tests use; child notes need an existing parent;
-* library and object versions advance on every write, as on the real server.
+* library and object versions advance on every write, as on the real server;
+* multi-object reads return 25 objects unless ``limit`` asks for more (at most
+  100), from ``start``, with ``Total-Results`` and a ``Link`` to the next page.
+
+``GET /keys/current`` tells the key's user and access (:attr:`FakeZotero.key_access`,
+write access to the library unless a test takes it away); an unknown key gets 403.
 
 Faults are scripted: :meth:`FakeZotero.fail_next` answers the next requests
 with a status and headers (429 + ``Retry-After``, 503, ...), :meth:`backoff_next`
@@ -28,7 +33,7 @@ import random
 import re
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 KEY_CHARS = "23456789ABCDEFGHIJKLMNPQRSTUVWXYZ"
 COMMON_FIELDS = {"title", "abstractNote", "date", "url", "accessDate", "language", "shortTitle", "rights", "extra"}
@@ -58,6 +63,7 @@ CREATOR_TYPES = {
     "videoRecording": {"director", "castMember", "contributor", "producer", "scriptwriter"},
 }
 DEFAULT_CREATOR_TYPES = {"author", "contributor", "editor"}
+DEFAULT_LIMIT, MAX_LIMIT = 25, 100  # objects a multi-object read returns unless asked for more, and at most
 OBJECT_PROPERTIES = {"key", "version", "itemType", "creators", "tags", "collections", "relations", "deleted"}
 
 
@@ -76,13 +82,20 @@ class FakeZotero:
     def __init__(self, api_key: str = "secret-key", library: str = "users/12345", bearer: bool = False):
         self.api_key = api_key
         self.library = library
+        # What GET /keys/current says the key may do: read and write this library.
+        kind, library_id = library.split("/")
+        self.user_id = int(library_id) if kind == "users" else 777
+        self.key_access: dict = (
+            {"user": {"library": True, "files": True, "notes": True, "write": True}} if kind == "users"
+            else {"groups": {library_id: {"library": True, "write": True}}}
+        )
         self.version = 0
         self.items: dict[str, dict] = {}  # key -> {"key", "version", "data"}
         self.collections: dict[str, dict] = {}
         self.requests: list[dict] = []
         self.violations: list[str] = []
         self.used_tokens: set[str] = set()
-        self._faults: list[tuple[int, dict]] = []
+        self._faults: list[tuple[int, dict, str | None]] = []
         self._backoff: str | None = None
         self._edits_after_fetch: list[tuple[str, dict]] = []
         self._lock = threading.Lock()
@@ -129,9 +142,9 @@ class FakeZotero:
 
     # -- scripting
 
-    def fail_next(self, status: int, headers: dict | None = None, times: int = 1) -> None:
-        """Answer the next ``times`` requests with ``status`` (before looking at them)."""
-        self._faults += [(status, headers or {})] * times
+    def fail_next(self, status: int, headers: dict | None = None, times: int = 1, method: str | None = None) -> None:
+        """Answer the next ``times`` requests (``method`` ones only, if given) with ``status``, before looking at them."""
+        self._faults += [(status, headers or {}, method)] * times
 
     def backoff_next(self, seconds: int) -> None:
         """Add ``Backoff: seconds`` to the next response."""
@@ -180,40 +193,45 @@ class FakeZotero:
         if self._backoff:
             extra["Backoff"] = self._backoff
             self._backoff = None
-        if self._faults:
-            status, fault_headers = self._faults.pop(0)
+        fault = next((f for f in self._faults if f[2] in (None, method)), None)
+        if fault:
+            self._faults.remove(fault)
+            status, fault_headers, _ = fault
             return status, {**fault_headers, **extra}, {"message": "scripted fault"}
         key = headers.get("zotero-api-key") or headers.get("authorization", "").removeprefix("Bearer ")
         if key != self.api_key:
-            return 403, extra, {"message": "Forbidden"}
+            return 403, extra, {"message": "Invalid key"}
         if headers.get("zotero-api-version") != "3":
             self.violations.append(f"{method} {parts.path}: Zotero-API-Version is {headers.get('zotero-api-version')!r}")
             return 400, extra, {"message": "API version"}
+        if method == "GET" and parts.path == "/keys/current":
+            return 200, extra, {"key": key, "userID": self.user_id, "username": "tester", "displayName": "",
+                                "access": self.key_access}
         prefix = "/" + self.library
         if not parts.path.startswith(prefix + "/"):
             return 403, extra, {"message": "Forbidden"}
         path = parts.path[len(prefix):]
         extra["Last-Modified-Version"] = str(self.version)
         if method == "GET" and path == "/items":
-            answer = self._get_items(query, extra)
+            answer = self._get_items(path, query, extra)
             while self._edits_after_fetch:
                 self._edit(*self._edits_after_fetch.pop(0))
             return answer
         if method == "GET" and path == "/collections":
-            return self._get_collections(query, extra)
+            return self._get_collections(path, query, extra)
         if method == "POST" and path in ("/items", "/collections"):
             return self._post(path, headers, record["body"], extra)
         self.violations.append(f"unexpected request {method} {parts.path}")
         return 404, extra, {"message": "Not found"}
 
-    def _get_items(self, query, extra):
+    def _get_items(self, path, query, extra):
         keys = [key for key in query.get("itemKey", "").split(",") if key]
         if len(keys) > 50:
             self.violations.append(f"GET items with {len(keys)} itemKeys (max 50)")
         found = [self._full(self.items[key]) for key in keys if key in self.items]
         if query.get("includeTrashed") != "1":
             found = [item for item in found if not item["data"].get("deleted")]
-        return 200, {**extra, "Total-Results": str(len(found))}, found
+        return self._page(path, query, extra, found)
 
     def _full(self, item: dict) -> dict:
         """The item as the API returns it: every field of its type, empty ones as ''."""
@@ -222,11 +240,18 @@ class FakeZotero:
             data.setdefault(name, "")
         return {"key": item["key"], "version": item["version"], "library": {"type": "user"}, "data": data}
 
-    def _get_collections(self, query, extra):
-        collections = sorted(self.collections.values(), key=lambda c: c["key"])
-        start, limit = int(query.get("start", 0)), int(query.get("limit", 25))
-        page = collections[start : start + limit]
-        return 200, {**extra, "Total-Results": str(len(collections))}, page
+    def _get_collections(self, path, query, extra):
+        return self._page(path, query, extra, sorted(self.collections.values(), key=lambda c: c["key"]))
+
+    def _page(self, path, query, extra, objects):
+        """One page of a multi-object read, as the API pages: ``limit`` 25 unless asked, at most 100;
+        ``Total-Results``, and a ``Link`` to the next page while there is one."""
+        start, limit = int(query.get("start", 0)), min(int(query.get("limit", DEFAULT_LIMIT)), MAX_LIMIT)
+        headers = {**extra, "Total-Results": str(len(objects))}
+        if start + limit < len(objects):
+            following = urlencode({**query, "start": start + limit, "limit": limit})
+            headers["Link"] = f'<{self.url}/{self.library}{path}?{following}>; rel="next"'
+        return 200, headers, objects[start : start + limit]
 
     def _post(self, path, headers, body, extra):
         if not headers.get("content-type", "").startswith("application/json"):

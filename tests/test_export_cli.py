@@ -709,3 +709,69 @@ def test_citation_formats_export_the_whole_abstract_of_a_paper_whose_summary_is_
         assert f"<DD>{LONG_ABSTRACT_SUMMARY}\n" in result.output
     else:
         assert json.loads(result.output)[0]["summary"] == LONG_ABSTRACT_SUMMARY
+
+
+CITED_TITLE = "In-Context Reinforcement Learning for Variable Action Spaces"
+
+
+def _add_cited_paper(db, authors: list[str]) -> None:
+    """A paper a post cites by title, as ``readinglist resolve`` leaves it when no search finds it."""
+    from readinglist.db import item_id_for
+    from readinglist.references import reference_url
+
+    url = reference_url(CITED_TITLE)
+    db["items"].insert({"id": item_id_for(url), "url": url, "kind": "unresolved",
+                        "title": CITED_TITLE, "title_source": "reference", "status": "unread", "fetch_status": "skipped",
+                        "added_at": "2024-06-10T12:00:00+00:00",
+                        "meta": json.dumps({"reference": {"authors": authors, "via": "author", "attempts": 1}})})
+    db.conn.commit()
+
+
+@pytest.mark.parametrize(
+    "authors, fmt, expected",
+    [
+        (["Sinii", "Kuznetsov"], "bibtex", f"@misc{{sinii2024context,\n  author = {{Sinii and Kuznetsov}},\n"
+                                           f"  title  = {{{CITED_TITLE}}},\n  year   = {{2024}},\n}}\n"),
+        (["Sinii", "Kuznetsov"], "biblatex", f"@misc{{sinii2024context,\n  author = {{Sinii and Kuznetsov}},\n"
+                                             f"  title  = {{{CITED_TITLE}}},\n  date   = {{2024}},\n}}\n"),
+        (["Sinii", "Kuznetsov"], "ris", f"TY  - GEN\nTI  - {CITED_TITLE}\nAU  - Sinii\nAU  - Kuznetsov\nPY  - 2024\n"
+                                        "ID  - sinii2024context\nER  - \n"),
+        (["Sinii", "Kuznetsov"], "csljson", [{"id": "sinii2024context", "type": "article", "title": CITED_TITLE,
+                                              "author": [{"family": "Sinii"}, {"family": "Kuznetsov"}],
+                                              "issued": {"date-parts": [[2024]]}}]),
+        (["Sinii", "Kuznetsov"], "zotero", {"itemType": "preprint", "title": CITED_TITLE,
+                                            "creators": [{"creatorType": "author", "firstName": "", "lastName": "Sinii"},
+                                                         {"creatorType": "author", "firstName": "", "lastName": "Kuznetsov"}],
+                                            "extra": "Citation Key: sinii2024context", "tags": [], "collections": []}),
+        (["Sinii", "Kuznetsov"], "json", ("urn:readinglist:title:", "paper", ["Sinii", "Kuznetsov"], False, None)),
+        # No surname given: the documented fallback author, which Zotero leaves out.
+        ([], "bibtex", f"@misc{{anonymous2024context,\n  author = {{{{Anonymous}}}},\n"
+                       f"  title  = {{{CITED_TITLE}}},\n  year   = {{2024}},\n}}\n"),
+        ([], "ris", f"TY  - GEN\nTI  - {CITED_TITLE}\nAU  - Anonymous\nPY  - 2024\nID  - anonymous2024context\nER  - \n"),
+        ([], "zotero", {"itemType": "preprint", "title": CITED_TITLE, "creators": [],
+                        "extra": "Citation Key: anonymous2024context", "tags": [], "collections": []}),
+        ([], "json", ("urn:readinglist:title:", "paper", ["Anonymous"], True, None)),
+    ],
+    ids=[*(f"surnames-{fmt}" for fmt in ("bibtex", "biblatex", "ris", "csljson", "zotero", "json")),
+         *(f"none-{fmt}" for fmt in ("bibtex", "ris", "zotero", "json"))],
+)
+def test_a_paper_cited_by_title_is_a_paper_with_no_url(db_path, authors, fmt, expected):
+    """It was a web page whose URL was our URN (urn:readinglist:title:...), accessed on the day it was added, by 'Anonymous'."""
+    from readinglist.export import select_items
+    from readinglist.zotero import zotero_item
+
+    db = open_db(db_path)
+    _add_cited_paper(db, authors)
+    if fmt == "zotero":
+        assert zotero_item(select_items(db, kind="unresolved")[0]) == expected
+        return
+    result = run(db_path, "-f", fmt, "--kind", "unresolved")
+    assert result.exit_code == 0, result.output
+    if fmt == "json":
+        [row] = json.loads(result.output)
+        # JSON and CSV keep every field as `list --json` has it: the URN stays the item's url there.
+        assert (row["url"][:22], row["type"], row["authors"], row["authors_are_fallback"], row["accessed"]) == expected
+    elif fmt == "csljson":
+        assert json.loads(result.output) == expected
+    else:
+        assert result.output == expected

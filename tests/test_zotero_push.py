@@ -125,6 +125,40 @@ def test_batches_of_at_most_50(db_path, fake, clock):
     assert max(sizes) <= 50 and sum(sizes) == 86 + 8  # items and notes
 
 
+def _add_posts(db, count):
+    for number in range(count):
+        url = f"https://example.com/post-{number}"
+        db["items"].insert({"id": item_id_for(url), "url": url, "kind": "article", "domain": "example.com",
+                            "status": "unread", "added_at": "2024-07-01", "title": f"Post {number}"})
+    db.conn.commit()
+
+
+@pytest.mark.parametrize("count", [26, 62])
+def test_every_item_of_a_batch_is_updated_not_just_the_first_page(db_path, fake, clock, count):
+    """The API answers 25 items unless asked for more: items 26-50 of each batch were taken as deleted in Zotero."""
+    db = build_library(db_path)
+    _add_posts(db, count)
+    do_push(db, fake, clock, kind="article")
+    db.execute("UPDATE items SET tags = '[\"to-zotero\"]' WHERE kind = 'article'")
+    db.conn.commit()
+    report = do_push(db, fake, clock, kind="article")
+    total = count + 6  # and the six articles of the fixture
+    assert (report.created, report.updated, report.unchanged, report.skipped, report.failed) == (0, total, 0, [], [])
+    tagged = [item for item in fake.top_items() if {"tag": "to-zotero"} in item["data"]["tags"]]
+    assert len(tagged) == total
+
+
+def test_the_collection_is_found_past_the_first_page(library, fake, clock):
+    for number in range(130):
+        fake.collections[f"C{number:03d}"] = {"key": f"C{number:03d}", "version": 1,
+                                              "data": {"name": f"Topic {number}", "parentCollection": False}}
+    fake.collections["ZZZZZZZZ"] = {"key": "ZZZZZZZZ", "version": 1,
+                                    "data": {"name": "Reading list", "parentCollection": False}}
+    report = do_push(library, fake, clock, collection="Reading list", kind="repo")
+    assert (report.created, report.collection_created, len(fake.collections)) == (2, None, 131)
+    assert all(item["data"]["collections"] == ["ZZZZZZZZ"] for item in fake.top_items())
+
+
 def test_second_push_changes_nothing_and_sends_no_writes(library, fake, clock):
     do_push(library, fake, clock, collection="Reading list")
     writes = len(fake.writes())
@@ -142,7 +176,8 @@ def test_re_push_updates_in_place_with_versions(library, fake, clock):
     before = len(fake.requests)
     report = do_push(library, fake, clock)
     assert (report.created, report.updated, report.unchanged) == (0, 1, 15)
-    get, post = fake.requests[before:]
+    key_check, get, post = fake.requests[before:]
+    assert (key_check["method"], key_check["path"]) == ("GET", "/keys/current")
     key = library.execute("SELECT zotero_key FROM zotero_items WHERE item_id = ?", [paper_id]).fetchone()[0]
     assert (get["method"], get["query"]["itemKey"]) == ("GET", key)
     assert post["headers"]["if-unmodified-since-version"] == "2"  # the library version the GET returned
@@ -199,7 +234,7 @@ def test_version_conflict_refetches_and_retries(library, fake, clock):
     fake.edit_after_next_fetch(key, extra="Citation Key: karpathy2022nanogpt\nuser note")
     before = len(fake.requests)
     report = do_push(library, fake, clock)
-    statuses = [(r["method"], r["headers"].get("if-unmodified-since-version")) for r in fake.requests[before:]]
+    statuses = [(r["method"], r["headers"].get("if-unmodified-since-version")) for r in fake.requests[before + 1:]]
     # The item: 412, then fetched again and written; then its child note, whose summary changed too.
     assert statuses == [("GET", None), ("POST", "2"), ("GET", None), ("POST", "3"), ("GET", None), ("POST", "4")]
     assert (report.updated, report.notes_updated, report.failed) == (1, 1, [])
@@ -220,8 +255,8 @@ def test_items_deleted_in_zotero_are_not_recreated(library, fake, clock):
 
 
 def test_rate_limits_retry_after_and_backoff(library, fake, clock):
-    fake.fail_next(429, {"Retry-After": "7"})
-    fake.fail_next(503)  # no Retry-After: exponential wait
+    fake.fail_next(429, {"Retry-After": "7"}, method="POST")
+    fake.fail_next(503, method="POST")  # no Retry-After: exponential wait
     report = do_push(library, fake, clock, kind="repo")
     assert report.created == 2
     assert clock.sleeps[:2] == [7.0, 4.0]
@@ -271,20 +306,75 @@ def test_dry_run_lists_what_would_happen(library, db_path, fake, clock):
         "update     computerProgram  karpathy2022nanogpt  nanoGPT 2 (title)",
         "Dry run: 0 to create, 1 to update, 1 unchanged in users/12345.",
     ]
-    assert len(fake.requests) == 2  # the push's items and note; the dry runs sent nothing
+    assert len(fake.requests) == 3  # the push's key check, items and note; the dry runs sent nothing
+
+
+REPOS = (("computerProgram  huggingface2018transformers  Transformers: State-of-the-art Machine Learning for Pytorch,"
+          " TensorFlow, and JAX"), "computerProgram  karpathy2022nanogpt  nanoGPT")
+
+
+@pytest.mark.parametrize(
+    "pushed_before, existing, action, changed, would_create, counts",
+    [
+        (None, False, "create   ", "", True, (2, 0, 0)),
+        ([], False, "update   ", " (collections)", True, (0, 2, 0)),
+        ([], True, "update   ", " (collections)", False, (0, 2, 0)),
+        (["--collection", "Thesis"], True, "unchanged", "", False, (0, 0, 2)),
+    ],
+    ids=["new-items-new-collection", "pushed-new-collection", "pushed-not-in-the-collection", "pushed-into-it"],
+)
+def test_a_dry_run_into_a_collection_says_what_the_push_does(library, db_path, fake, pushed_before, existing, action,
+                                                             changed, would_create, counts):
+    """The dry run left collections out: '0 to update, 5 unchanged' where the push created the collection and
+    updated every item to put it there."""
+    env = {**PUSH_ENV, "READINGLIST_ZOTERO_API": fake.url}
+    if pushed_before is not None:
+        assert cli_run(db_path, "--library-id", "12345", "--kind", "repo", *pushed_before, env=env).exit_code == 0
+    if existing and not fake.collections:
+        fake.collections["THESIS01"] = {"key": "THESIS01", "version": 1,
+                                        "data": {"key": "THESIS01", "name": "Thesis", "parentCollection": False}}
+    requests = len(fake.requests)
+    dry = cli_run(db_path, "--library-id", "12345", "--kind", "repo", "--collection", "Thesis", "--dry-run", env=env)
+    create, update, unchanged = counts
+    assert (dry.exit_code, dry.output) == (0, "".join(
+        [f"{action}  {repo}{changed}\n" for repo in REPOS]
+        + ["Would create collection 'Thesis'.\n"] * would_create
+        + [f"Dry run into collection 'Thesis': {create} to create, {update} to update, {unchanged} unchanged in users/12345.\n"]
+    ))
+    assert {r["method"] for r in fake.requests[requests:]} == {"GET"}
+    pushed = cli_run(db_path, "--library-id", "12345", "--kind", "repo", "--collection", "Thesis", env=env)
+    assert (pushed.exit_code, pushed.output) == (0, "".join(
+        ["Created collection 'Thesis'.\n"] * would_create
+        + [f"Zotero users/12345: {create} created, {update} updated, {unchanged} unchanged, 0 skipped, 0 failed.\n"]
+    ))
+
+
+@pytest.mark.parametrize(
+    "env, message",
+    [({"ZOTERO_API_KEY": ""}, "ZOTERO_API_KEY: not set (create a key with write access at https://www.zotero.org/settings/keys)"),
+     ({"ZOTERO_API_KEY": "revoked"}, "users/12345: the API key is not valid or cannot write to this library (HTTP 403)")],
+    ids=["no-key", "revoked-key"],
+)
+def test_a_dry_run_into_a_collection_needs_the_key_the_push_needs(library, db_path, fake, env, message):
+    result = cli_run(db_path, "--library-id", "12345", "--collection", "Thesis", "--dry-run",
+                     env={**PUSH_ENV, "READINGLIST_ZOTERO_API": fake.url, **env})
+    assert (result.exit_code, result.output) == (1, f"Error: {message}\n")
+    assert fake.writes() == []
 
 
 @pytest.mark.parametrize("channel", ["--channel", "-c"])
 @pytest.mark.parametrize("typed", ["ai_notes", "@AI_Notes", "t.me/ai_notes"])
 def test_channel_picks_the_items_to_push_as_in_export(library, db_path, fake, channel, typed):
     """-c is --channel here too (as in list, next and export); --collection has no short flag."""
-    result = cli_run(db_path, "--library-id", "12345", channel, typed, "--collection", "Notes", "--dry-run")
+    result = cli_run(db_path, "--library-id", "12345", channel, typed, "--collection", "Notes", "--dry-run",
+                     env={**PUSH_ENV, "READINGLIST_ZOTERO_API": fake.url})
     assert (result.exit_code, result.output) == (0, (
         "create     webpage          exampleorg2023  https://example.org/some_page?id=5&ref=a%20b#frag\n"
         "create     preprint         vaswani2017attention  Attention Is All You Need\n"
+        "Would create collection 'Notes'.\n"
         "Dry run into collection 'Notes': 2 to create, 0 to update, 0 unchanged in users/12345.\n"
     ))
-    assert fake.requests == []
+    assert [r["method"] for r in fake.requests] == ["GET", "GET"]  # the key and the collections: read, not written
 
 
 @pytest.mark.parametrize("dry_run", [["--dry-run", "-q"], ["--dry-run"], []], ids=["quiet-dry-run", "dry-run", "push"])
@@ -368,6 +458,51 @@ def test_wrong_key_is_one_error_line(library, db_path, fake):
     result = cli_run(db_path, "--library-id", "12345", env=env)
     assert result.exit_code == 1
     assert result.output == "Error: users/12345: the API key is not valid or cannot write to this library (HTTP 403)\n"
+
+
+NO_WRITE = "Error: users/12345: the API key cannot write to this library (allow it at https://www.zotero.org/settings/keys)\n"
+
+
+@pytest.mark.parametrize(
+    "key, user_id, access, message",
+    [
+        ("revoked", 12345, None, "Error: users/12345: the API key is not valid or cannot write to this library (HTTP 403)\n"),
+        ("secret-key", 12345, {"user": {"library": True, "notes": True, "write": False}}, NO_WRITE),
+        ("secret-key", 12345, {"groups": {"all": {"library": True, "write": True}}}, NO_WRITE),
+        ("secret-key", 999, None, "Error: users/12345: the API key belongs to user 999, not to this library\n"),
+    ],
+    ids=["revoked", "read-only", "groups-only", "another-users"],
+)
+def test_a_key_that_cannot_write_stops_a_push_that_has_nothing_to_send(library, db_path, fake, key, user_id, access,
+                                                                       message):
+    """With nothing changed the push sent no request, and a revoked key was reported as '5 unchanged', exit 0."""
+    env = {**PUSH_ENV, "READINGLIST_ZOTERO_API": fake.url}
+    assert cli_run(db_path, "--library-id", "12345", "--kind", "repo", env=env).exit_code == 0
+    fake.user_id, fake.key_access = user_id, access or fake.key_access
+    writes = len(fake.writes())
+    result = cli_run(db_path, "--library-id", "12345", "--kind", "repo", env={**env, "ZOTERO_API_KEY": key})
+    assert (result.exit_code, result.output) == (1, message)
+    assert len(fake.writes()) == writes
+
+
+@pytest.mark.parametrize(
+    "groups, allowed",
+    [({"98765": {"library": True, "write": True}}, True), ({"all": {"library": True, "write": True}}, True),
+     ({"98765": {"library": True, "write": False}}, False), ({"11111": {"library": True, "write": True}}, False), ({}, False)],
+)
+def test_a_group_library_needs_a_key_that_can_write_to_the_group(clock, groups, allowed):
+    server = FakeZotero(library="groups/98765").start()
+    server.key_access = {"user": {"library": True, "write": True}, "groups": groups}
+    try:
+        with ZoteroClient(server.url, server.api_key, Library("group", "98765"), sleep=clock.sleep, clock=clock) as client:
+            if allowed:
+                client.check_access()
+            else:
+                with pytest.raises(ZoteroError, match="^groups/98765: the API key cannot write to this library"):
+                    client.check_access()
+    finally:
+        server.stop()
+    assert server.violations == []
 
 
 @pytest.mark.parametrize(

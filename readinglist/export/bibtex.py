@@ -7,6 +7,8 @@
   ``year`` + ``month``.
 * BibLaTeX: ``@online`` with ``eprinttype``/``eprintclass`` for preprints,
   ``@software``, ``@dataset``, ``@online``; ``journaltitle``; ``date``.
+* Both: ``@misc`` with no ``url`` for a paper cited by title and not
+  identified yet (its URL is our URN, not a link).
 
 Text fields are LaTeX-escaped (:func:`latex_escape`) but stay UTF-8; titles
 protect acronyms and CamelCase words with braces so styles that change case
@@ -175,6 +177,7 @@ ENTRY_TYPES = {
     "dataset": ("misc", "dataset"),
     "video": ("misc", "online"),
     "webpage": ("misc", "online"),
+    "paper": ("misc", "misc"),  # cited by title, not identified: no venue, no URL (@online needs one)
 }
 
 
@@ -231,7 +234,7 @@ def entry_fields(record: Record, biblatex: bool) -> tuple[str, list[tuple[str, s
             raw("archivePrefix", "arXiv")
             raw("primaryClass", record.primary_class)
     text("note", record.journal_ref)
-    raw("url", record.url)
+    raw("url", record.web_url)
     if record.work in ("software", "dataset", "video", "webpage"):
         raw("urldate", record.accessed)
     if record.language and record.language.lower() in LANGIDS:

@@ -1,7 +1,7 @@
 """CSL-JSON: the citation data Zotero, Pandoc and every citeproc processor read.
 
 Types: ``article`` (preprints, as Zotero exports them: publisher arXiv,
-number ``arXiv:<id>``), ``article-journal``, ``paper-conference``, ``book``,
+number ``arXiv:<id>``; and papers cited by title, with no ``URL``), ``article-journal``, ``paper-conference``, ``book``,
 ``chapter``, ``software``, ``dataset``, ``motion_picture`` and ``webpage``.
 Dates are ``date-parts``; ``id`` is the citation key.
 """
@@ -22,6 +22,7 @@ TYPES = {
     "dataset": "dataset",
     "video": "motion_picture",
     "webpage": "webpage",
+    "paper": "article",  # cited by title, not identified: CSL's article "not otherwise covered"
 }
 
 
@@ -64,7 +65,7 @@ def csl_item(record: Record) -> dict:
         "number": f"arXiv:{record.arxiv_id}" if record.arxiv_id and record.work == "preprint" else None,
         "version": record.version,
         "DOI": record.doi or record.arxiv_doi,
-        "URL": record.url,
+        "URL": record.web_url,
         "language": record.language,
         "abstract": record.abstract,
         "keyword": ", ".join(record.tags) or None,

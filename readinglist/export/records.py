@@ -7,11 +7,14 @@ the database: the decisions shared by all formats are taken once, here.
   a conference paper, a book, a chapter, software, a dataset, a video or a
   web page, from the Crossref type, the journal named, and the kind. An arXiv
   paper stays a preprint until a journal is named: its journal reference is
-  free text, kept as a note (:attr:`Record.journal_ref`).
+  free text, kept as a note (:attr:`Record.journal_ref`). A paper a post cites
+  by title that is not identified yet (kind ``unresolved``) is a ``paper``:
+  the generic paper type of each format, with no URL (:attr:`Record.web_url`).
 * **Who made it**: authors split into family/given/particle/suffix as
   Crossref or DataCite split them, else parsed from "First Last" strings; an
-  organization (or a name that cannot be split) stays whole. No author: the
-  site, the repository owner or the YouTube channel.
+  organization (or a name that cannot be split) stays whole. A paper cited by
+  title: the surnames the posts give. No author: the site, the repository
+  owner or the YouTube channel.
 * **When**: the published date; no date: the year the item was first
   mentioned (else the year it was added), flagged by ``date_source``.
 
@@ -27,7 +30,7 @@ import unicodedata
 from dataclasses import dataclass, field
 
 # What a record is, independently of any format.
-WORKS = ("preprint", "journal", "proceedings", "book", "chapter", "software", "dataset", "video", "webpage")
+WORKS = ("preprint", "journal", "proceedings", "book", "chapter", "software", "dataset", "video", "webpage", "paper")
 
 CROSSREF_WORKS = {
     "journal-article": "journal",
@@ -102,7 +105,7 @@ class Record:
     month: int | None
     day: int | None
     date_source: str  # published | mentioned | added
-    accessed: str | None  # YYYY-MM-DD: when the link was fetched, else when it was added
+    accessed: str | None  # YYYY-MM-DD: when the link was fetched, else when it was added; None: no link
     accessed_at: str | None  # the full timestamp behind `accessed`, for Zotero
     summary: str | None
     note: str | None
@@ -153,6 +156,11 @@ class Record:
         return self.authors
 
     @property
+    def web_url(self) -> str | None:
+        """The URL a citation gives: None for a paper cited by title, whose URL is our ``urn:readinglist:title:...``."""
+        return self.url if is_web_url(self.url) else None
+
+    @property
     def title_or_url(self) -> str:
         return self.title or self.url
 
@@ -182,6 +190,11 @@ class Record:
 
 
 # ------------------------------------------------------------------ parsing helpers
+
+
+def is_web_url(url: str) -> bool:
+    """A link to open (http or https), not one of our URNs (``urn:readinglist:title:...``, a paper cited by title)."""
+    return url.lower().startswith(("http://", "https://"))
 
 
 def loads_json(text, default):
@@ -371,6 +384,8 @@ def parse_authors(authors: list, meta: dict) -> list[Person]:
 
 def work_of(row: dict, meta: dict) -> str:
     """What the item is as a citable work (see :data:`WORKS`)."""
+    if row.get("kind") == "unresolved":
+        return "paper"  # cited by title, not identified: a paper, of unknown venue
     crossref_type = meta.get("type") if isinstance(meta.get("type"), str) else None
     if crossref_type in CROSSREF_WORKS and (row.get("doi") or row.get("kind") == "paper"):
         work = CROSSREF_WORKS[crossref_type]
@@ -425,6 +440,13 @@ def fallback_authors(row: dict, meta: dict, work: str) -> list[Person]:
     return [Person(literal=domain or "Anonymous")]
 
 
+def cited_authors(meta: dict) -> list[Person]:
+    """The surnames the posts citing a paper by title give (``meta.reference.authors``), as family names."""
+    reference = meta.get("reference") if isinstance(meta.get("reference"), dict) else {}
+    names = reference.get("authors") if isinstance(reference.get("authors"), list) else []
+    return [person for name in names if isinstance(name, str) and (person := parse_person({"family": name}))]
+
+
 def _tags(row: dict, hashtags: list[str]) -> list[str]:
     """The user's tags in their order, then the posts' hashtags alphabetically; once each (case-insensitive)."""
     seen: dict[str, str] = {}
@@ -441,6 +463,8 @@ def build_record(row: dict, citekey: str, hashtags: list[str] = (), mentions: li
     meta = loads_json(row.get("meta"), {})
     work = work_of(row, meta)
     people = parse_authors(loads_json(row.get("authors"), []), meta)
+    if not people and work == "paper":
+        people = cited_authors(meta)
     fallback = not people
     if fallback:
         people = fallback_authors(row, meta, work)
@@ -454,7 +478,8 @@ def build_record(row: dict, citekey: str, hashtags: list[str] = (), mentions: li
     if date is None:
         date = (parse_date(row.get("added_at")) or (1970, None, None))[0], None, None
         date_source = "added"
-    accessed_at = row.get("fetched_at") or row.get("added_at")
+    # A paper cited by title has no link to have accessed.
+    accessed_at = (row.get("fetched_at") or row.get("added_at")) if is_web_url(row["url"]) else None
     accessed = None
     accessed_date = parse_date(accessed_at)
     if accessed_date and accessed_date[1] and accessed_date[2]:

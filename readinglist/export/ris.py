@@ -3,7 +3,8 @@
 UTF-8, one ``TAG  - value`` line per field, ``TY`` first and ``ER`` last.
 ``TY`` follows what the work is: JOUR, CPAPER, BOOK, CHAP, COMP (software),
 DATA, VIDEO, ELEC (web pages) and GEN (preprints, which RIS has no type for;
-``M3`` says "Preprint"). Values are single lines: RIS has no continuation lines.
+``M3`` says "Preprint"; and papers cited by title, not identified yet, which
+have no ``UR``: their URL is our URN). Values are single lines: RIS has no continuation lines.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ TYPES = {
     "dataset": "DATA",
     "video": "VIDEO",
     "webpage": "ELEC",
+    "paper": "GEN",
 }
 WORK_LABELS = {"preprint": "Preprint", "software": "Computer program", "dataset": "Dataset", "video": "Video"}
 
@@ -81,7 +83,7 @@ def format_record(record: Record) -> str:
         lines.append(_line("DB", "arXiv"))
     lines.append(_line("ET", record.version))
     lines.append(_line("DO", record.doi or record.arxiv_doi))
-    lines.append(_line("UR", record.url))
+    lines.append(_line("UR", record.web_url))
     if record.accessed:
         lines.append(_line("Y2", record.accessed.replace("-", "/") + "/"))
     lines.append(_line("LA", record.language))
