@@ -258,6 +258,45 @@ def set_priority(db, refs: Iterable[str], priority: str) -> list[ItemRef]:
     return _change(db, refs, "priority", "UPDATE items SET priority = ? WHERE id = ?", lambda w: [priority], priority)
 
 
+# The user's own state of an item: what merging two items of one work must keep.
+USER_STATE = ("status", "priority", "tags", "note", "snoozed_until", "read_at")
+PRIORITY_ORDER = {"low": 0, "normal": 1, "high": 2}
+STATUS_ORDER = {"unread": 0, "read": 1, "archived": 2}
+
+
+def joined_note(kept: str | None, added: str | None) -> str | None:
+    """Two notes as one: ``kept``, then ``added`` on a line of its own (unless ``kept`` already has that line)."""
+    if not kept or not added:
+        return kept or added
+    return kept if added in kept.splitlines() else kept + "\n" + added
+
+
+def merged_state(keep: dict, drop: dict, drop_site_tags: Iterable[str] = ()) -> dict:
+    """The :data:`USER_STATE` columns of ``keep`` that change when ``drop`` (another item of the same work)
+    is folded into it: tags united (``drop``'s own site's tags left out), notes joined, the higher
+    priority, the further status (read beats unread) and ``drop``'s snooze where ``keep`` has none.
+
+    ``keep`` and ``drop`` are rows (dicts) holding those columns.
+    """
+    updates: dict = {}
+    tags = json.loads(keep.get("tags") or "[]")
+    site_tags = set(drop_site_tags)
+    added = [t for t in json.loads(drop.get("tags") or "[]") if t not in tags and t not in site_tags]
+    if added:
+        updates["tags"] = json.dumps(tags + list(dict.fromkeys(added)), ensure_ascii=False)
+    note = joined_note(keep.get("note"), drop.get("note"))
+    if note != keep.get("note"):
+        updates["note"] = note
+    if PRIORITY_ORDER.get(drop.get("priority"), 1) > PRIORITY_ORDER.get(keep.get("priority"), 1):
+        updates["priority"] = drop["priority"]
+    if STATUS_ORDER.get(drop.get("status"), 0) > STATUS_ORDER.get(keep.get("status"), 0):
+        updates["status"] = drop["status"]
+        updates["read_at"] = drop.get("read_at") or keep.get("read_at")
+    if not keep.get("snoozed_until") and drop.get("snoozed_until"):
+        updates["snoozed_until"] = drop["snoozed_until"]
+    return updates
+
+
 def set_note(db, refs: Iterable[str], note: str) -> list[ItemRef]:
     return _change(db, refs, "note", "UPDATE items SET note = ? WHERE id = ?", lambda w: [note or None], note)
 
