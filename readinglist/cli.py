@@ -684,7 +684,7 @@ def search(db, query, status, kind, limit, as_json):
 
 @cli.command()
 @click.argument("url")
-@click.option("--note", "note_text", help="A note to attach.")
+@click.option("--note", "note_text", help="A note to attach (an item already listed keeps its note; this one is added below it).")
 @db_path_option
 @user_errors
 def add(db_path, url, note_text):
@@ -697,8 +697,11 @@ def add(db_path, url, note_text):
     from .state import add_url, web_link
 
     web_link(url)  # a bad link creates no database
-    item, created = add_url(_open(db_path, create=True), url, note_text)
-    _echo_label(f"{'Added' if created else 'Already listed'}: {item.label}")
+    added = add_url(_open(db_path, create=True), url, note_text)
+    if added.created:
+        _echo_label(f"Added: {added.item.label}")
+    else:
+        _echo_label(f"Already listed{' (note added to its note)' if added.note_added else ''}: {added.item.label}")
 
 
 @cli.command()

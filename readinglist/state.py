@@ -347,11 +347,21 @@ def web_link(url: str):
     return identity
 
 
-def add_url(db, url: str, note: str | None = None) -> tuple[ItemRef, bool]:
+@dataclass(frozen=True)
+class Added:
+    """What ``add`` did: the item, whether it is new, and whether the note given was added to its note."""
+
+    item: ItemRef
+    created: bool
+    note_added: bool = False
+
+
+def add_url(db, url: str, note: str | None = None) -> Added:
     """Add ``url`` as an item (or find it), with a mention from a post of source 'manual'.
 
-    Returns the item and whether it is new. The manual post has no channel, so
-    it counts as a post but not as a channel.
+    The manual post has no channel, so it counts as a post but not as a
+    channel. A ``note`` for an item already listed is joined to the note it
+    has (:func:`joined_note`), as a merge joins notes: it never replaces it.
     """
     from .db import item_id_for, mention_id_for, mentions_written, short_hash
 
@@ -379,11 +389,13 @@ def add_url(db, url: str, note: str | None = None) -> tuple[ItemRef, bool]:
             [mention_id_for(item_id, post_id, text), item_id, post_id, text, note or "", when],
         )
         mentions_written(db, [item_id])
-        if note:
-            db.execute("UPDATE items SET note = ? WHERE id = ?", [note, item_id])
+        current = db.execute("SELECT note FROM items WHERE id = ?", [item_id]).fetchone()[0]
+        joined = joined_note(current, note or None)
+        if joined != current:
+            db.execute("UPDATE items SET note = ? WHERE id = ?", [joined, item_id])
         if created:
             _event(db, item_id, "add", note, when)
-        elif note:
-            _event(db, item_id, "note", note, when)
+        elif joined != current:
+            _event(db, item_id, "note", joined, when)
     row = db.execute("SELECT id, url, title FROM items WHERE id = ?", [item_id]).fetchone()
-    return _ref(row), created
+    return Added(_ref(row), created, note_added=not created and joined != current)

@@ -246,6 +246,31 @@ def test_add_manual(db_path):
 
 
 @pytest.mark.parametrize(
+    "first_note, set_note, again, output, note",
+    [
+        # A note written with `note` survives a later `add --note`: the new one goes below it.
+        (None, "read section 3 first", "recommended at the meetup", "Already listed (note added to its note)",
+         "read section 3 first\nrecommended at the meetup"),
+        ("from a talk", None, "recommended at the meetup", "Already listed (note added to its note)",
+         "from a talk\nrecommended at the meetup"),
+        ("from a talk", None, "from a talk", "Already listed", "from a talk"),  # said again: once
+        ("from a talk", None, None, "Already listed", "from a talk"),
+        (None, None, "recommended at the meetup", "Already listed (note added to its note)", "recommended at the meetup"),
+    ],
+)
+def test_add_with_a_note_to_an_item_already_listed_keeps_its_note(db_path, first_note, set_note, again, output, note):
+    first = run("add", "--db", db_path, "arxiv.org/abs/1706.03762", *(["--note", first_note] if first_note else []))
+    item_id = first.output.split()[1]
+    if set_note:
+        run("note", "--db", db_path, item_id, set_note)
+    result = run("add", "--db", db_path, "https://arxiv.org/pdf/1706.03762v5", *(["--note", again] if again else []))
+    assert (result.exit_code, result.output) == (0, f"{output}: {item_id} https://arxiv.org/abs/1706.03762\n")
+    assert open_db(db_path)["items"].get(item_id)["note"] == note
+    noted = [value for _, action, value in events(db_path) if action == "note"]
+    assert noted == [v for v in (set_note, note if output.endswith("its note)") else None) if v]
+
+
+@pytest.mark.parametrize(
     "text",
     ["mailto:authors@arxiv.org", "someone@huggingface.co", "mailto:a@b.example?subject=paper",
      "someone@huggingface.co/path", "tel:+123", "javascript:alert(1)"],
