@@ -661,7 +661,7 @@ def show(db, ref, mentions, as_json):
 @db_option
 @user_errors
 def search(db, query, status, kind, limit, as_json):
-    """Full-text search in titles, summaries and the posts that mention items.
+    """Full-text search in titles, summaries, your notes and the posts that mention items.
 
     Words are ANDed; "two words" is a phrase (only double quotes group:
     Stanford's is one word); word* matches a prefix. Russian and English,

@@ -1,7 +1,8 @@
-"""Full-text search over titles, summaries and the context of the posts that mention items.
+"""Full-text search over titles, summaries, the user's notes and the context of the posts that mention items.
 
-``search_docs`` holds one row per item (its title, summary and every mention's
-context), kept current by triggers on ``items`` and ``mentions``; it has an
+``search_docs`` holds one row per item (its title, summary, note and every
+mention's context), kept current by triggers on ``items`` and by
+``db.mentions_written``; it has an
 INTEGER primary key so the external-content FTS5 index ``search_docs_fts``
 (made by sqlite-utils ``enable_fts`` with its triggers) survives VACUUM.
 The tokenizer is ``unicode61 remove_diacritics 2``: Russian and English, case
@@ -23,15 +24,17 @@ import snowballstemmer
 import sqlite_utils
 
 TOKENIZE = "unicode61 remove_diacritics 2"
-# bm25 weights of title, summary, contexts.
-WEIGHTS = (10.0, 4.0, 1.0)
+# The indexed columns of search_docs, and their bm25 weights: the note is the user's own words about the item.
+COLUMNS = ("title", "summary", "contexts", "note")
+WEIGHTS = (10.0, 4.0, 1.0, 4.0)
 
+TRIGGER_NAMES = ("items_search_insert", "items_search_update", "items_search_delete")
 TRIGGERS = (
     """CREATE TRIGGER IF NOT EXISTS items_search_insert AFTER INSERT ON items BEGIN
-        INSERT INTO search_docs(item_id, title, summary, contexts) VALUES (NEW.id, NEW.title, NEW.summary, '');
+        INSERT INTO search_docs(item_id, title, summary, contexts, note) VALUES (NEW.id, NEW.title, NEW.summary, '', NEW.note);
     END""",
-    """CREATE TRIGGER IF NOT EXISTS items_search_update AFTER UPDATE OF title, summary ON items BEGIN
-        UPDATE search_docs SET title = NEW.title, summary = NEW.summary WHERE item_id = NEW.id;
+    """CREATE TRIGGER IF NOT EXISTS items_search_update AFTER UPDATE OF title, summary, note ON items BEGIN
+        UPDATE search_docs SET title = NEW.title, summary = NEW.summary, note = NEW.note WHERE item_id = NEW.id;
     END""",
     """CREATE TRIGGER IF NOT EXISTS items_search_delete AFTER DELETE ON items BEGIN
         DELETE FROM search_docs WHERE item_id = OLD.id;
@@ -52,13 +55,16 @@ CONTEXTS_SQL = f"""COALESCE((SELECT group_concat(context, char(10)) FROM (
     ORDER BY rowid LIMIT {MAX_CONTEXTS})), '')"""
 
 
-def refresh_contexts(db: sqlite_utils.Database, item_ids) -> None:
-    """Rebuild the mention contexts of ``item_ids``' search documents (via ``db.mentions_written``)."""
+def refresh_contexts(db: sqlite_utils.Database, item_ids, *, changed: bool = False) -> None:
+    """Rebuild the mention contexts of ``item_ids``' search documents (via ``db.mentions_written``).
+
+    ``changed``: contexts already indexed changed, so even a full document is rebuilt.
+    """
     ids = list(item_ids)
     # A document that already holds MAX_CONTEXTS contexts keeps them: new
     # mentions come later in rowid order. Skipping it spares FTS5 re-indexing
     # the documents of the most mentioned items in every batch.
-    full = f"length(contexts) - length(replace(contexts, char(10), '')) >= {MAX_CONTEXTS - 1}"
+    full = "0" if changed else f"length(contexts) - length(replace(contexts, char(10), '')) >= {MAX_CONTEXTS - 1}"
     db.execute(
         f"UPDATE search_docs SET contexts = {CONTEXTS_SQL.format(item='search_docs.item_id')}"
         f" WHERE item_id IN ({', '.join('?' * len(ids))}) AND NOT ({full})",
@@ -67,8 +73,9 @@ def refresh_contexts(db: sqlite_utils.Database, item_ids) -> None:
 
 
 def install(db: sqlite_utils.Database) -> None:
+    """The search documents of every item, their index, and the triggers that keep both current."""
     db["search_docs"].create(
-        {"id": int, "item_id": str, "title": str, "summary": str, "contexts": str},
+        {"id": int, "item_id": str, "title": str, "summary": str, "contexts": str, "note": str},
         pk="id",
         if_not_exists=True,
     )
@@ -76,14 +83,69 @@ def install(db: sqlite_utils.Database) -> None:
     for sql in TRIGGERS:
         db.execute(sql)
     db.execute(
-        """INSERT INTO search_docs(item_id, title, summary, contexts)
-        SELECT items.id, items.title, items.summary, {contexts}
+        """INSERT INTO search_docs(item_id, title, summary, contexts, note)
+        SELECT items.id, items.title, items.summary, {contexts}, items.note
         FROM items WHERE items.id NOT IN (SELECT item_id FROM search_docs)""".format(
             contexts=CONTEXTS_SQL.format(item="items.id")
         )
     )
     if not db["search_docs_fts"].exists():
-        db["search_docs"].enable_fts(["title", "summary", "contexts"], create_triggers=True, tokenize=TOKENIZE)
+        _create_index(db)
+
+
+def _create_index(db: sqlite_utils.Database) -> None:
+    """The FTS5 index of ``search_docs`` (external content) and its triggers, as sqlite-utils' ``enable_fts`` makes
+    them, filled from the documents.
+
+    Statement by statement: ``enable_fts`` runs ``executescript``, which commits
+    the transaction a migration runs in.
+    """
+    columns = ", ".join(f'"{column}"' for column in COLUMNS)
+    old = ", ".join(f'old."{column}"' for column in COLUMNS)
+    new = ", ".join(f'new."{column}"' for column in COLUMNS)
+    db.execute(
+        f'CREATE VIRTUAL TABLE "search_docs_fts" USING FTS5 ({columns}, tokenize=\'{TOKENIZE}\', content="search_docs")'
+    )
+    db.execute("INSERT INTO search_docs_fts(search_docs_fts) VALUES ('rebuild')")
+    db.execute(
+        f'CREATE TRIGGER "search_docs_ai" AFTER INSERT ON "search_docs" BEGIN'
+        f' INSERT INTO "search_docs_fts" (rowid, {columns}) VALUES (new.rowid, {new}); END'
+    )
+    db.execute(
+        f'CREATE TRIGGER "search_docs_ad" AFTER DELETE ON "search_docs" BEGIN'
+        f' INSERT INTO "search_docs_fts" ("search_docs_fts", rowid, {columns}) VALUES (\'delete\', old.rowid, {old}); END'
+    )
+    db.execute(
+        f'CREATE TRIGGER "search_docs_au" AFTER UPDATE ON "search_docs" BEGIN'
+        f' INSERT INTO "search_docs_fts" ("search_docs_fts", rowid, {columns}) VALUES (\'delete\', old.rowid, {old});'
+        f' INSERT INTO "search_docs_fts" (rowid, {columns}) VALUES (new.rowid, {new}); END'
+    )
+
+
+def index_notes(db: sqlite_utils.Database) -> None:
+    """Make a search index of an earlier version hold each item's note (migration m016).
+
+    Its documents get a ``note`` column; the FTS5 index is made again with it
+    (FTS5 cannot add a column) and its rank set; the triggers on ``items``
+    copy the note from then on.
+    """
+    if "note" not in db["search_docs"].columns_dict:
+        db["search_docs"].add_column("note", str)
+        db.execute(
+            "UPDATE search_docs SET note = (SELECT items.note FROM items WHERE items.id = search_docs.item_id)"
+            " WHERE item_id IN (SELECT id FROM items WHERE note IS NOT NULL)"
+        )
+    for name in TRIGGER_NAMES:
+        db.execute(f"DROP TRIGGER IF EXISTS {name}")
+    for sql in TRIGGERS:
+        db.execute(sql)
+    indexed = [row[1] for row in db.execute("PRAGMA table_info(search_docs_fts)")]
+    if indexed != list(COLUMNS):
+        for name in ("search_docs_ai", "search_docs_ad", "search_docs_au"):
+            db.execute(f'DROP TRIGGER IF EXISTS "{name}"')
+        db.execute("DROP TABLE IF EXISTS search_docs_fts")
+        _create_index(db)
+    set_rank(db)
 
 
 _TERM = re.compile(r"^(.*?)(\*?)$", re.S)

@@ -386,7 +386,8 @@ def add_url(db, url: str, note: str | None = None) -> Added:
         )
         db.execute(
             "INSERT OR IGNORE INTO mentions(id, item_id, post_id, url, context, via, added_at) VALUES (?, ?, ?, ?, ?, 'manual', ?)",
-            [mention_id_for(item_id, post_id, text), item_id, post_id, text, note or "", when],
+            # The note is the item's (items.note), not the mention's: a note changed or removed later must not live on here.
+            [mention_id_for(item_id, post_id, text), item_id, post_id, text, "", when],
         )
         mentions_written(db, [item_id])
         current = db.execute("SELECT note FROM items WHERE id = ?", [item_id]).fetchone()[0]
