@@ -552,7 +552,10 @@ def priority(db, ref, level):
 @db_option
 @user_errors
 def tag(db, ref, changes):
-    """Add (+tag) and remove (-tag) tags.
+    """Add (+tag) and remove (-tag) tags of one item.
+
+    Every change starts with + or -. A tag is named as --tag names it: -LLM
+    removes the hashtag llm; +LLM adds nothing to an item tagged llm.
 
     \b
     Example:

@@ -302,39 +302,56 @@ def set_note(db, refs: Iterable[str], note: str) -> list[ItemRef]:
 
 
 def parse_tag_changes(changes: Iterable[str]) -> tuple[list[str], list[str]]:
-    """``+a -b c`` -> (add ``a``, ``c``; remove ``b``)."""
+    """``+a -b`` -> (add ``a``; remove ``b``).
+
+    Every change is signed: ``tag`` takes one item, and a bare word (most
+    likely a second item, as ``read`` takes them) is an error, never a tag.
+    """
+    from .search import name_key
+
     add, remove = [], []
     for change in changes:
-        name = change[1:] if change[:1] in "+-" else change
-        name = name.strip()
-        if not name or name.startswith(("+", "-")):
+        sign, name = change[:1], change[1:].strip()
+        if sign not in ("+", "-"):
+            raise QueueError(
+                f"{change!r} is no tag change: tag takes one item, then +tag or -tag (+{change.strip()} adds it as a tag)"
+            )
+        if not name_key(name) or name.startswith(("+", "-")):
             raise QueueError(f"invalid tag {change!r} (use +tag or -tag)")
-        (remove if change.startswith("-") else add).append(name)
+        (add if sign == "+" else remove).append(name)
     if not add and not remove:
         raise QueueError("no tag changes given (use +tag or -tag)")
     return add, remove
 
 
 def tag(db, ref: str, changes: Iterable[str]) -> tuple[ItemRef, list[str]]:
-    """Add ``+t`` and remove ``-t`` tags; returns the item and its tags after the change."""
+    """Remove ``-t`` and add ``+t`` tags; returns the item and its tags after the change.
+
+    A tag is named as --tag names it (search.name_key): -LLM removes the
+    hashtag llm, and +LLM adds nothing to an item tagged llm. Only what
+    changes the tags is written and logged.
+    """
     from .search import name_key
 
     add, remove = parse_tag_changes(changes)
     item = resolve_item(db, ref)
     when = now_iso()
     with db.atomic():
-        current = json.loads(db.execute("SELECT tags FROM items WHERE id = ?", [item.id]).fetchone()[0] or "[]")
-        # A tag is named as --tag names it (search.name_key): -LLM removes the hashtag llm.
-        removed = {name_key(name) for name in remove}
-        tags = [t for t in current if name_key(t) not in removed]
-        for name in dict.fromkeys(add):
+        tags = json.loads(db.execute("SELECT tags FROM items WHERE id = ?", [item.id]).fetchone()[0] or "[]")
+        done = []
+        for name in remove:
+            kept = [t for t in tags if name_key(t) != name_key(name)]
+            if len(kept) < len(tags):
+                tags = kept
+                done.append("-" + name)
+        for name in add:
             if name_key(name) not in {name_key(t) for t in tags}:
                 tags.append(name)
-        db.execute("UPDATE items SET tags = ? WHERE id = ?", [json.dumps(tags, ensure_ascii=False), item.id])
-        for name in dict.fromkeys(add):
-            _event(db, item.id, "tag", "+" + name, when)
-        for name in dict.fromkeys(remove):
-            _event(db, item.id, "tag", "-" + name, when)
+                done.append("+" + name)
+        if done:
+            db.execute("UPDATE items SET tags = ? WHERE id = ?", [json.dumps(tags, ensure_ascii=False), item.id])
+        for change in done:
+            _event(db, item.id, "tag", change, when)
     return item, tags
 
 
