@@ -308,11 +308,12 @@ def next_items(db: sqlite_utils.Database, filters: NextFilter = NextFilter(), no
     return rows
 
 
-def _age_days(db, row: dict, now_jd: float) -> float | None:
-    seen = db.execute(
-        "SELECT COALESCE(julianday(?), julianday(?))", [row["last_mentioned"], row["added_at"]]
-    ).fetchone()[0]
-    return None if seen is None else max(0.0, now_jd - seen)
+def _age_days(db, row: dict, now_jd: float) -> tuple[float | None, bool]:
+    """Days since the latest dated mention, else since the item was added (as the score counts them),
+    and whether a mention gave that day."""
+    mentioned, added = db.execute("SELECT julianday(?), julianday(?)", [row["last_mentioned"], row["added_at"]]).fetchone()
+    seen = mentioned if mentioned is not None else added
+    return (None if seen is None else max(0.0, now_jd - seen)), mentioned is not None
 
 
 def _ago(days: float) -> str:
@@ -333,9 +334,13 @@ def reason(db, row: dict, now_jd: float, max_minutes: float | None = None) -> st
         )
     else:
         parts.append("added by hand")
-    age = _age_days(db, row, now_jd)
+    age, dated = _age_days(db, row, now_jd)
     if age is not None:
-        parts.append(("last " if channels else "") + _ago(age))
+        if not channels:
+            parts.append(_ago(age))  # "added by hand, today"
+        else:
+            # No post that mentions it gives a date (a text dump): its age runs from when it was added.
+            parts.append(("last " if dated else "added ") + _ago(age))
     if row["priority"] != "normal":
         parts.append(f"priority {row['priority']}")
     if row["fetch_status"] in (None, "pending"):

@@ -8,6 +8,7 @@ import pytest
 
 from queue_fixtures import builder, db_path, run  # noqa: F401
 from readinglist import ranking
+from readinglist.db import mentions_written
 
 
 @pytest.fixture
@@ -90,6 +91,30 @@ def test_next_plain_output_and_reason(builder, db_path):
     assert lines[2] == "   https://example.org/p"
     assert lines[3] == "   why: mentioned by 2 channels, last 2 days ago, priority high, not fetched yet"
     assert lines[4].startswith("   - ML заметки, ") and lines[4].endswith(": Разбор статьи")
+
+
+@pytest.mark.parametrize(
+    "dates, added_days_ago, why",
+    [
+        # Posts with no date (text dumps): the age runs from when the item was added, and the reason says so.
+        ([None], 0, "mentioned by 1 channel, added today, not fetched yet"),
+        ([None, None], 3, "mentioned by 2 channels, added 3 days ago, not fetched yet"),
+        ([None, 2.5], 10, "mentioned by 2 channels, last 2 days ago, not fetched yet"),
+        ([1.5], 10, "mentioned by 1 channel, last 1 day ago, not fetched yet"),
+    ],
+)
+def test_the_reason_counts_an_undated_items_age_from_when_it_was_added(builder, db_path, dates, added_days_ago, why):
+    from queue_fixtures import days_ago
+
+    item_id = builder.item("https://example.org/p", title="Paper", added_days_ago=added_days_ago + 0.1)
+    for n, days in enumerate(dates):
+        builder.mention(item_id, f"channel {n}", 0)
+        builder.db.execute("UPDATE posts SET date = ? WHERE channel = ?", [None if days is None else days_ago(days), f"channel {n}"])
+    builder.db.execute("UPDATE mentions SET post_julianday = (SELECT julianday(date) FROM posts WHERE posts.id = post_id)")
+    mentions_written(builder.db, [item_id])
+    builder.db.conn.commit()
+    assert run("next", "--db", db_path).output.splitlines()[3] == f"   why: {why}"
+    assert f"reason: {why}" in run("show", "--db", db_path, item_id).output.splitlines()
 
 
 @pytest.mark.parametrize(
