@@ -65,20 +65,21 @@ def stored_values(db: sqlite_utils.Database, column: str, value: str) -> list[st
     Hashtags are stored case-folded and without '#', tags added by hand as
     typed, channels as the posts name them (``testchan``, ``ML заметки``). A
     stored value names what was typed when they are equal ignoring case, ё
-    written е (as search does) and a leading '#' (``LLM``, ``#llm``, ``llm``;
-    ``распределенное`` for ``распределённое``) or, for a channel, '@' or a t.me
-    link (``@TestChan``). None stored: the value without '#' or '@' (it
+    written е (as search does) and a leading '#' or '@' (:func:`search.name_key`:
+    ``LLM``, ``#llm``, ``llm``; ``распределенное`` for ``распределённое``;
+    ``@ML заметки``) or, for a channel, when it is the username of a t.me
+    link (``t.me/TestChan``). None stored: the value without '#' or '@' (it
     matches nothing). ``list``, ``next`` and ``export`` read every spelling;
     Datasette's ``?_tag=``/``?_channel=`` the first (:func:`stored_value`).
     """
     table, name = VALUE_TABLES[column]
     typed = value.strip()
-    if column == "tags":
-        wanted = typed.lstrip("#").strip()
-    else:
+    wanted = typed.lstrip("#@").strip()
+    if column == "channels":
         from harvester.sources.live import channel_name
 
-        wanted = channel_name(typed) or typed
+        # A username (@name, a t.me link), else a title, which may have been typed with '@' ("@ML заметки").
+        wanted = channel_name(typed) or wanted
     folded = name_key(wanted)
     # Each distinct stored value once, off the index (a loose index scan): a few hundred lookups, not a million rows.
     distinct = db.execute(

@@ -186,9 +186,9 @@ def yo_as_e(text: str) -> str:
 
 
 def name_key(name: str) -> str:
-    """What a tag or channel name is compared by: case, ё written е and a leading '#' do not count
-    (``#LLM`` is ``llm``, ``распределенное`` is ``распределённое``)."""
-    return yo_as_e(name.lstrip("#").strip().casefold())
+    """What a tag or channel name is compared by: case, ё written е and a leading '#' or '@' do not count
+    (``#LLM`` is ``llm``, ``распределенное`` is ``распределённое``, ``@ML заметки`` is the channel ``ML заметки``)."""
+    return yo_as_e(name.strip().lstrip("#@").strip().casefold())
 
 
 def yo_spellings(text: str) -> list[str]:
