@@ -410,7 +410,7 @@ def _print_table(items: list[dict]) -> None:
     from rich.table import Table
     from rich.text import Text
 
-    from .render import printable
+    from .render import count_of, printable
 
     table = Table("id", "kind", "mentions", "title / url", box=None, header_style="bold")
     for item in printable(items):
@@ -420,7 +420,7 @@ def _print_table(items: list[dict]) -> None:
             shown.append("\n" + item["url"], style="dim")
         table.add_row(item["id"], item["kind"], str(item["mentions"]), shown)
     Console().print(table)
-    Console().print(f"{len(items)} items")
+    Console().print(count_of(len(items), "item"))
 
 
 # ------------------------------------------------------------------ the queue
@@ -1057,7 +1057,9 @@ def export(db, format_name, status, kind, channel, tag, since, output, quiet):
     except OSError as error:
         raise click.ClickException(f"{output}: cannot write ({error.strerror or error})") from None
     if not quiet:
-        _echo_line(f"Exported {len(records)} item{'' if len(records) == 1 else 's'} to {output} ({format_name}).", err=True)
+        from .render import count_of
+
+        _echo_line(f"Exported {count_of(len(records), 'item')} to {output} ({format_name}).", err=True)
 
 
 @cli.group()

@@ -60,6 +60,7 @@ from harvester.sites import ADAPTERS, adapter_for
 from harvester.sites.base import DEAD, DEFERRED, FAILED, OK, SiteMetadata, clean_metadata
 
 from .ranking import in_queue_order
+from .render import count_of
 
 logger = logging.getLogger(__name__)
 
@@ -125,7 +126,7 @@ class MetadataStats:
         if self.merged:
             parts.append(f"{self.merged} merged")
         if self.relations:
-            parts.append(f"{self.relations} new relations")
+            parts.append(count_of(self.relations, "new relation"))
         return "Site metadata: " + ", ".join(parts) + "."
 
 

@@ -326,13 +326,12 @@ def _ago(days: float) -> str:
 
 def reason(db, row: dict, now_jd: float, max_minutes: float | None = None) -> str:
     """Why an item ranks where it does, in words: the terms of the score that apply."""
+    from .render import count_of  # render reads this module
+
     channels, posts = row["mention_channels"] or 0, row["mention_posts"] or 0
     parts = []
     if channels:
-        parts.append(
-            f"mentioned by {channels} channel{'s' if channels != 1 else ''}"
-            + (f" in {posts} post{'s' if posts != 1 else ''}" if posts != channels else "")
-        )
+        parts.append(f"mentioned by {count_of(channels, 'channel')}" + (f" in {count_of(posts, 'post')}" if posts != channels else ""))
     else:
         parts.append("added by hand")
     age, dated = _age_days(db, row, now_jd)

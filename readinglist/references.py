@@ -49,6 +49,7 @@ from harvester.references import Candidate, candidates_in_post, find_candidates,
 from harvester.title_match import AMBIGUOUS, AUTHOR_MISMATCH, NO_MATCH, RESOLVED, choose, normalize
 
 from .db import item_id_for, mention_id_for, mentions_written, short_hash
+from .render import count_of
 from .state import USER_STATE, merged_state
 
 logger = logging.getLogger(__name__)
@@ -88,7 +89,7 @@ class ResolveStats:
 
     def summary(self) -> str:
         return (
-            f"References: {self.posts_scanned} posts scanned, {self.new_references} new cited titles, "
+            f"References: {count_of(self.posts_scanned, 'post')} scanned, {count_of(self.new_references, 'new cited title')}, "
             f"{self.tried} tried, {self.resolved} resolved, {self.unresolved} left unresolved, {self.failed} failed."
         )
 

@@ -206,6 +206,15 @@ def test_a_stored_name_with_newlines_prints_on_one_line(builder, db_path, args, 
     assert not any(text.lstrip().startswith(("- FakeChannel", "2. https://evil", "why: mentioned by 9")) for text in result.output.splitlines())
 
 
+@pytest.mark.parametrize("count, footer", [(0, "0 items"), (1, "1 item"), (2, "2 items")])
+def test_the_list_table_on_a_terminal_counts_its_items(capsys, count, footer):
+    from readinglist.cli import _print_table
+
+    _print_table([{"id": f"{n:012x}", "kind": "article", "mentions": 1, "title": None, "url": f"https://example.com/{n}"}
+                  for n in range(count)])
+    assert capsys.readouterr().out.splitlines()[-1] == footer
+
+
 @pytest.mark.parametrize(
     "column, typed, stored",
     [

@@ -153,6 +153,16 @@ def test_stats(crafted, db_path):
     assert data["backlog"] == {"items": 4, "minutes": 50, "unknown_length": 3}
 
 
+@pytest.mark.parametrize("count, line", [(1, "backlog: 1 item, 0 min known, 1 of unknown length"),
+                                         (2, "backlog: 2 items, 0 min known, 2 of unknown length")])
+def test_stats_backlog_counts_in_words(builder, db_path, count, line):
+    for n in range(count):
+        builder.item(f"https://example.org/{n}", title=f"T{n}")
+    builder.db.conn.commit()
+    result = run("stats", "--db", db_path)
+    assert result.exit_code == 0 and result.output.splitlines()[-1] == line
+
+
 def test_stats_forget_a_read_that_was_undone(crafted, db_path):
     run("read", "--db", db_path, crafted["old"], crafted["high"])
     run("unread", "--db", db_path, crafted["old"])

@@ -234,6 +234,18 @@ def item(db, item_id):
 SEED_POST = f"Хочу отметить ещё одну работу с ICML: {PV}\nMalinovskii et. al.\nЗдесь целый пакет."
 
 
+@pytest.mark.parametrize(
+    "posts, titles, line",
+    [
+        (1, 1, "References: 1 post scanned, 1 new cited title, 0 tried, 0 resolved, 0 left unresolved, 0 failed."),
+        (0, 0, "References: 0 posts scanned, 0 new cited titles, 0 tried, 0 resolved, 0 left unresolved, 0 failed."),
+        (2, 3, "References: 2 posts scanned, 3 new cited titles, 0 tried, 0 resolved, 0 left unresolved, 0 failed."),
+    ],
+)
+def test_summary_line_counts_in_words(posts, titles, line):
+    assert references.ResolveStats(posts_scanned=posts, new_references=titles).summary() == line
+
+
 def test_candidates_become_unresolved_items(fresh_db):
     (post_id,) = write_posts(fresh_db, [SEED_POST])
     stats = references.find_candidates_in_posts(fresh_db)
@@ -555,7 +567,7 @@ def test_cli_resolve(cli_env, db_path):
     assert result.exit_code == 0, result.output
     assert result.output == (
         f"Resolved: {PV} -> {PV_URL}\n"
-        "References: 1 posts scanned, 1 new cited titles, 1 tried, 1 resolved, 0 left unresolved, 0 failed.\n"
+        "References: 1 post scanned, 1 new cited title, 1 tried, 1 resolved, 0 left unresolved, 0 failed.\n"
     )
     result = runner.invoke(cli, ["resolve", "--db", str(db_path), "--quiet"])
     assert (result.exit_code, result.output) == (0, "")
