@@ -444,8 +444,10 @@ def queue_stats(db: sqlite_utils.Database, now: datetime | None = None, top: int
         ).fetchone()[0],
         "by_kind": pairs("SELECT kind, COUNT(*) FROM items GROUP BY kind ORDER BY COUNT(*) DESC, kind"),
         "by_channel": pairs(
+            # Links added by hand come from posts with no channel: they are no channel.
             "SELECT posts.channel, COUNT(DISTINCT mentions.item_id) AS n FROM mentions"
-            " JOIN posts ON posts.id = mentions.post_id GROUP BY posts.channel ORDER BY n DESC, posts.channel LIMIT ?",
+            " JOIN posts ON posts.id = mentions.post_id WHERE posts.channel != ''"
+            " GROUP BY posts.channel ORDER BY n DESC, posts.channel LIMIT ?",
             [top],
         ),
         "by_domain": pairs(

@@ -236,7 +236,7 @@ def stats_lines(data: dict) -> list[str]:
         f"items: {data['items']}",
         "by status: " + ", ".join(f"{k} {v}" for k, v in data["by_status"].items()) + f" (snoozed {data['snoozed']})",
         "by kind: " + ", ".join(f"{k} {v}" for k, v in data["by_kind"].items()),
-        "top channels: " + ", ".join(f"{_snippet(k) or '(none)'} {v}" for k, v in data["by_channel"].items()),
+        "top channels: " + ", ".join(f"{_snippet(k)} {v}" for k, v in data["by_channel"].items()),
         "top domains: " + ", ".join(f"{k or '(none)'} {v}" for k, v in data["by_domain"].items()),
         f"read: {data['read_this_week']} this week, {data['read_this_month']} this month",
         f"backlog: {count_of(backlog['items'], 'item')}, {backlog['minutes']} min known, {backlog['unknown_length']} of unknown length",

@@ -163,6 +163,17 @@ def test_stats_backlog_counts_in_words(builder, db_path, count, line):
     assert result.exit_code == 0 and result.output.splitlines()[-1] == line
 
 
+@pytest.mark.parametrize("added_by_hand", [0, 1, 3])
+def test_stats_top_channels_leave_out_links_added_by_hand(builder, db_path, added_by_hand):
+    for n, channel in enumerate(["ML заметки", "ML заметки", "Data Digest"]):
+        builder.mention(builder.item(f"https://example.org/c{n}", title=f"C{n}"), channel, 1)
+    builder.db.conn.commit()
+    for n in range(added_by_hand):  # their posts have no channel
+        assert run("add", "--db", db_path, f"example.com/by-hand-{n}").exit_code == 0
+    assert json.loads(run("stats", "--db", db_path, "--json").output)["by_channel"] == {"ML заметки": 2, "Data Digest": 1}
+    assert "top channels: ML заметки 2, Data Digest 1" in run("stats", "--db", db_path).output.splitlines()
+
+
 def test_stats_forget_a_read_that_was_undone(crafted, db_path):
     run("read", "--db", db_path, crafted["old"], crafted["high"])
     run("unread", "--db", db_path, crafted["old"])
