@@ -666,13 +666,20 @@ def show(db, ref, mentions, as_json):
 def search(db, query, status, kind, limit, as_json):
     """Full-text search in titles, summaries, your notes and the posts that mention items.
 
-    Words are ANDed; "two words" is a phrase (only double quotes group:
-    Stanford's is one word); word* matches a prefix. Russian and English,
-    case-insensitive, ё and е alike; best matches first (bm25).
+    Every word must be found (AND may be written too); a OR b finds either
+    (OR joins the words next to it: llm attention OR rope is llm and one of
+    the others); -word or NOT word leaves out what has the word. Operators
+    are written in capitals; quoted ("OR") they are words. "two words" is a
+    phrase (only double quotes group: Stanford's is one word); word* matches
+    a prefix. Russian and English, other forms of a word too,
+    case-insensitive, ё and е alike; best matches first (bm25). A query
+    that starts with - follows --: readinglist search -- '-survey llm'.
 
     \b
     Examples:
         readinglist search трансформ*
+        readinglist search 'attention OR nanogpt'
+        readinglist search 'llm -survey'
         readinglist search '"attention is all"' --kind paper --json
     """
     from .render import print_search

@@ -17,8 +17,8 @@ stem). Results are ordered by bm25, titles weighing most.
 from __future__ import annotations
 
 import re
-import shlex
 import sqlite3
+from dataclasses import dataclass
 
 import snowballstemmer
 import sqlite_utils
@@ -156,24 +156,22 @@ MAX_PREFIX_TERMS = 50
 MATCH_NOTHING = '""'
 
 
-def split_terms(query: str, *, close_quotes: bool = False) -> list[str]:
-    """The terms of a user query: split at spaces, ``"two words"`` kept together.
+# A term: what lies between spaces, where a "quoted part" may hold spaces (as a POSIX shell splits words).
+_TERM_TEXT = re.compile(r'(?:"[^"]*"|[^ \t\r\n"])+')
 
-    Only double quotes group: an apostrophe (``Stanford's``) is part of its
-    word, and a backslash escapes nothing. An unbalanced quote raises
-    :class:`BadQuery`, or with ``close_quotes`` is closed at the end of the query.
+
+def split_terms(query: str, *, close_quotes: bool = False) -> list[tuple[str, bool]]:
+    """The terms of a user query, each with whether it was quoted: split at spaces, ``"two words"`` kept together.
+
+    Only double quotes group, and are dropped: an apostrophe (``Stanford's``)
+    is part of its word, and a backslash escapes nothing. An unbalanced quote
+    raises :class:`BadQuery`, or with ``close_quotes`` is closed at the end of the query.
     """
-    lexer = shlex.shlex(query, posix=True)
-    lexer.whitespace_split = True
-    lexer.quotes = '"'
-    lexer.escape = ""
-    lexer.commenters = ""
-    try:
-        return list(lexer)
-    except ValueError:
-        if close_quotes:
-            return split_terms(query + '"')
-        raise BadQuery("unbalanced quote in search query") from None
+    if query.count('"') % 2:
+        if not close_quotes:
+            raise BadQuery("unbalanced quote in search query")
+        query += '"'
+    return [(term.replace('"', ""), '"' in term) for term in _TERM_TEXT.findall(query)]
 
 
 # Russian writes ё as е as often as not, and the tokenizer keeps them apart.
@@ -304,10 +302,71 @@ def _expanded(prefixes: list[str], expand) -> list[str] | None:
     return words if 0 < len(words) <= MAX_PREFIX_TERMS else None
 
 
+# Operators a query may use, written in capitals and not quoted ("OR" is the word or).
+OPERATORS = ("AND", "OR", "NOT")
+
+
+@dataclass
+class _Group:
+    """Terms of a query that any one of fits (``a OR b``); ``negated``: items with it are left out."""
+
+    terms: list[str]
+    negated: bool = False
+
+
+def _groups(terms: list[tuple[str, bool]]) -> list[_Group]:
+    """The terms of a query (:func:`split_terms`) grouped by its operators.
+
+    ``OR`` joins the terms on either side of it into one group (``llm
+    attention OR rope``: llm, and attention or rope), but not a term left
+    out; ``AND`` says what terms side by side say; ``NOT word`` and
+    ``-word`` leave out what has the word. An operator where it joins
+    nothing (first or last, ``AND`` alone) is a word.
+    """
+    groups: list[_Group] = []
+    join = negate = False
+    for index, (text, quoted) in enumerate(terms):
+        following = index + 1 < len(terms)
+        operator = text if not quoted and text in OPERATORS else None
+        if operator in ("AND", "OR") and following and groups:
+            join = join or (operator == "OR" and not groups[-1].negated)
+            continue
+        if operator == "NOT" and following:
+            negate = True
+            continue
+        negated = negate
+        if not quoted and len(text) > 1 and text.startswith("-"):
+            text, negated = text[1:], True
+        if join and not negated:
+            groups[-1].terms.append(text)
+        else:
+            groups.append(_Group([text], negated))
+        join = negate = False
+    return groups
+
+
+def _term_query(term: str, expand, forms) -> str | None:
+    """One term as FTS5 query text: its spellings, prefix terms or word forms (see :func:`fts_query`); None if it has no word."""
+    body, star = _TERM.match(term).groups()
+    body = body.strip()
+    if not body or not re.search(r"\w", body):
+        return None
+    spellings = yo_spellings(body)
+    words = _expanded(spellings, expand) if star else None
+    if not star and forms is not None and _ONE_TOKEN.match(body):
+        words = list(dict.fromkeys([spelling.lower() for spelling in spellings] + (forms(body) or [])))
+        words = words if len(words) > len(spellings) else None
+    if words:
+        return "(" + " OR ".join(map(_quoted, words)) + ")"
+    return _any_of([_quoted(spelling) + star for spelling in spellings])
+
+
 def fts_query(query: str, expand=None, *, forgiving: bool = False, forms=None) -> str:
     """A user query as a safe FTS5 query: every term quoted, ``term*`` kept as a prefix query.
 
-    Terms are ANDed; ``"two words"`` is a phrase; a term with е or ё is any of
+    Terms are ANDed; ``a OR b``, ``NOT word`` and ``-word`` are the
+    operators a user may type (:func:`_groups`), and are built here, so no
+    text typed is FTS5 syntax; ``"two words"`` is a phrase; a term with е or ё is any of
     its :func:`yo_spellings`. ``expand(prefix)`` may return the indexed terms
     that start with a one-word prefix ([] for none, None for too many), to
     query them as an OR instead (FTS5 materializes a prefix's whole doclist; an
@@ -315,30 +374,25 @@ def fts_query(query: str, expand=None, *, forgiving: bool = False, forms=None) -
     one-word term (see :func:`_index_lookups`), asked for as an OR with the
     word's own spellings. Raises :class:`BadQuery`; ``forgiving`` (a search
     box: whatever is typed gives results or none, never an error) closes an
-    unbalanced quote and makes a query with no words :data:`MATCH_NOTHING`.
+    unbalanced quote and makes a query with no words to find :data:`MATCH_NOTHING`.
     """
-    parts = []
-    for term in split_terms(query, close_quotes=forgiving):
-        body, star = _TERM.match(term).groups()
-        body = body.strip()
-        if not body or not re.search(r"\w", body):
-            continue
-        spellings = yo_spellings(body)
-        words = _expanded(spellings, expand) if star else None
-        if not star and forms is not None and _ONE_TOKEN.match(body) and " " not in term:
-            words = list(dict.fromkeys([spelling.lower() for spelling in spellings] + (forms(body) or [])))
-            words = words if len(words) > len(spellings) else None
-        if words:
-            parts.append("(" + " OR ".join(map(_quoted, words)) + ")")
-        else:
-            parts.append(_any_of([_quoted(spelling) + star for spelling in spellings]))
-    if not parts:
+    found, left_out = [], []
+    for group in _groups(split_terms(query, close_quotes=forgiving)):
+        alternatives = list(dict.fromkeys(filter(None, (_term_query(term, expand, forms) for term in group.terms))))
+        if alternatives:
+            (left_out if group.negated else found).append(_any_of(alternatives))
+    if not found:
         if forgiving:
             return MATCH_NOTHING
+        if left_out:
+            raise BadQuery("nothing to find: a search needs a word besides the ones it leaves out (-word, NOT word)")
         raise BadQuery("empty search query")
     # An explicit AND: FTS5 allows the implicit one between phrases only, not next to an (... OR ...) group.
-    return " AND ".join(parts)
-
+    match = " AND ".join(found)
+    if left_out:
+        # FTS5's NOT is binary (a NOT b), so what is left out follows what is found.
+        match = (f"({match})" if len(found) > 1 else match) + "".join(f" NOT {part}" for part in left_out)
+    return match
 
 def _index_lookups(db: sqlite_utils.Database) -> dict:
     """``expand`` and ``forms`` for :func:`fts_query`: what the index holds of a prefix, of a word's forms."""

@@ -58,6 +58,36 @@ def test_hostile_queries_never_traceback(items, db_path, query):
         assert result.output.startswith("Error: ")
 
 
+@pytest.mark.parametrize(
+    "query, roles",
+    [
+        ("attention AND статьи", ["attention"]),            # AND is the default: it was searched as a word
+        ("attention OR cuda", ["attention", "repo"]),
+        ("cuda OR attention OR руками", ["attention", "habr", "repo"]),
+        ("трансформ* -cuda", ["attention", "habr"]),
+        ("трансформ* -статьи", ["habr"]),                   # a word left out in any of its forms (статья)
+        ("трансформ* NOT статьи", ["habr"]),
+        ("трансформ* -attention OR руками", ["habr"]),      # OR does not join a word left out: трансформ* and руками
+        ("трансформ* руками OR cuda", ["habr"]),            # OR joins the words next to it
+        ("tiny OR OR cuda", ["repo"]),
+        ('attention "OR" cuda', []),                        # quoted, a word
+        ("attention OR", []),                               # last, a word: "or" is in no item
+        ("AND", []),
+    ],
+)
+def test_search_operators(items, db_path, query, roles):
+    assert sorted(found(db_path, query)) == sorted(items[role] for role in roles)
+
+
+@pytest.mark.parametrize("query", ["-attention", "NOT attention", "-attention -cuda"])
+def test_a_search_of_only_words_to_leave_out_is_an_error(items, db_path, query):
+    assert sorted(found(db_path, "--", "-survey attention")) == [items["attention"]]
+    result = run("search", "--db", db_path, "--", query)  # a query that starts with '-' follows '--'
+    assert (result.exit_code, result.output) == (
+        1, "Error: nothing to find: a search needs a word besides the ones it leaves out (-word, NOT word)\n"
+    )
+
+
 def test_unbalanced_quote_message(items, db_path):
     result = run("search", "--db", db_path, '"unbalanced')
     assert (result.exit_code, result.output) == (1, "Error: unbalanced quote in search query\n")
