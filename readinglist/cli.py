@@ -410,7 +410,7 @@ def _print_table(items: list[dict]) -> None:
     from rich.table import Table
     from rich.text import Text
 
-    from .render import printable
+    from .render import count_of, printable
 
     table = Table("id", "kind", "mentions", "title / url", box=None, header_style="bold")
     for item in printable(items):
@@ -420,7 +420,7 @@ def _print_table(items: list[dict]) -> None:
             shown.append("\n" + item["url"], style="dim")
         table.add_row(item["id"], item["kind"], str(item["mentions"]), shown)
     Console().print(table)
-    Console().print(f"{len(items)} items")
+    Console().print(count_of(len(items), "item"))
 
 
 # ------------------------------------------------------------------ the queue
@@ -552,7 +552,10 @@ def priority(db, ref, level):
 @db_option
 @user_errors
 def tag(db, ref, changes):
-    """Add (+tag) and remove (-tag) tags.
+    """Add (+tag) and remove (-tag) tags of one item.
+
+    Every change starts with + or -. A tag is named as --tag names it: -LLM
+    removes the hashtag llm; +LLM adds nothing to an item tagged llm.
 
     \b
     Example:
@@ -661,15 +664,22 @@ def show(db, ref, mentions, as_json):
 @db_option
 @user_errors
 def search(db, query, status, kind, limit, as_json):
-    """Full-text search in titles, summaries and the posts that mention items.
+    """Full-text search in titles, summaries, your notes and the posts that mention items.
 
-    Words are ANDed; "two words" is a phrase (only double quotes group:
-    Stanford's is one word); word* matches a prefix. Russian and English,
-    case-insensitive, ё and е alike; best matches first (bm25).
+    Every word must be found (AND may be written too); a OR b finds either
+    (OR joins the words next to it: llm attention OR rope is llm and one of
+    the others); -word or NOT word leaves out what has the word. Operators
+    are written in capitals; quoted ("OR") they are words. "two words" is a
+    phrase (only double quotes group: Stanford's is one word); word* matches
+    a prefix. Russian and English, other forms of a word too,
+    case-insensitive, ё and е alike; best matches first (bm25). A query
+    that starts with - follows --: readinglist search -- '-survey llm'.
 
     \b
     Examples:
         readinglist search трансформ*
+        readinglist search 'attention OR nanogpt'
+        readinglist search 'llm -survey'
         readinglist search '"attention is all"' --kind paper --json
     """
     from .render import print_search
@@ -684,7 +694,7 @@ def search(db, query, status, kind, limit, as_json):
 
 @cli.command()
 @click.argument("url")
-@click.option("--note", "note_text", help="A note to attach.")
+@click.option("--note", "note_text", help="A note to attach (an item already listed keeps its note; this one is added below it).")
 @db_path_option
 @user_errors
 def add(db_path, url, note_text):
@@ -697,8 +707,11 @@ def add(db_path, url, note_text):
     from .state import add_url, web_link
 
     web_link(url)  # a bad link creates no database
-    item, created = add_url(_open(db_path, create=True), url, note_text)
-    _echo_label(f"{'Added' if created else 'Already listed'}: {item.label}")
+    added = add_url(_open(db_path, create=True), url, note_text)
+    if added.created:
+        _echo_label(f"Added: {added.item.label}")
+    else:
+        _echo_label(f"Already listed{' (note added to its note)' if added.note_added else ''}: {added.item.label}")
 
 
 @cli.command()
@@ -1051,7 +1064,9 @@ def export(db, format_name, status, kind, channel, tag, since, output, quiet):
     except OSError as error:
         raise click.ClickException(f"{output}: cannot write ({error.strerror or error})") from None
     if not quiet:
-        _echo_line(f"Exported {len(records)} item{'' if len(records) == 1 else 's'} to {output} ({format_name}).", err=True)
+        from .render import count_of
+
+        _echo_line(f"Exported {count_of(len(records), 'item')} to {output} ({format_name}).", err=True)
 
 
 @cli.group()

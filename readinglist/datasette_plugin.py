@@ -13,7 +13,7 @@ without entry points (see :func:`readinglist.serve.register_plugin`).
 * ``/-/next``: the top 10 of the queue, computed by the same code as
   ``readinglist next``.
 * ``?_search=`` on items uses the ``readinglist search`` query syntax (terms
-  ANDed, ``"a phrase"``, ``word*`` for a prefix) and, like it, looks at the
+  ANDed, ``a OR b``, ``-word``, ``"a phrase"``, ``word*`` for a prefix) and, like it, looks at the
   :data:`SEARCH_WINDOW` most recently added matches (all of them for most
   queries), so a word in a third of a million items still answers at once.
 * Facets on items (kind, status, domain, tags, channels) filtered by nothing

@@ -52,6 +52,7 @@ from harvester.settings import Settings
 from harvester.sites import adapter_for
 
 from .ranking import in_queue_order
+from .render import count_of
 
 logger = logging.getLogger(__name__)
 
@@ -106,8 +107,7 @@ class FetchStats:
                 return self.waiting.summary()
             return "Nothing to fetch (every item is fetched; --retry-failed or --refresh fetch again)."
         ok = f"{self.ok} ok" + (f" ({self.unchanged} unchanged)" if self.unchanged else "")
-        noun = "item" if self.total == 1 else "items"
-        return f"Fetched {self.total} {noun}: {ok}, {self.failed} failed, {self.dead} dead, {self.skipped} skipped."
+        return f"Fetched {count_of(self.total, 'item')}: {ok}, {self.failed} failed, {self.dead} dead, {self.skipped} skipped."
 
 
 @dataclass(frozen=True)

@@ -60,6 +60,7 @@ from harvester.sites import ADAPTERS, adapter_for
 from harvester.sites.base import DEAD, DEFERRED, FAILED, OK, SiteMetadata, clean_metadata
 
 from .ranking import in_queue_order
+from .render import count_of
 
 logger = logging.getLogger(__name__)
 
@@ -125,7 +126,7 @@ class MetadataStats:
         if self.merged:
             parts.append(f"{self.merged} merged")
         if self.relations:
-            parts.append(f"{self.relations} new relations")
+            parts.append(count_of(self.relations, "new relation"))
         return "Site metadata: " + ", ".join(parts) + "."
 
 
@@ -818,10 +819,6 @@ def _rename_repo(db, row: dict, new_repo: str, when: str, stats: MetadataStats |
 
 # ---------------------------------------------------------------- one work, many URLs
 
-PRIORITY_ORDER = {"low": 0, "normal": 1, "high": 2}
-STATUS_ORDER = {"unread": 0, "read": 1, "archived": 2}
-
-
 def merge_items(db, keep_id: str, drop_id: str, when: str | None = None) -> None:
     """Fold item ``drop_id`` into ``keep_id``: one work, every mention, both identifiers.
 
@@ -838,6 +835,7 @@ def merge_items(db, keep_id: str, drop_id: str, when: str | None = None) -> None
     Runs in the caller's transaction if there is one.
     """
     from .db import mention_id_for, mentions_written
+    from .state import merged_state
 
     if keep_id == drop_id:
         return
@@ -878,7 +876,7 @@ def merge_items(db, keep_id: str, drop_id: str, when: str | None = None) -> None
 
         updates: dict = {}
         for name in ("arxiv_id", "doi", "repo", "hf_id", "title", "summary", "description", "authors", "published",
-                     "site_name", "language", "reading_minutes", "word_count", "snoozed_until"):
+                     "site_name", "language", "reading_minutes", "word_count"):
             if name in keep and keep[name] in (None, "", "[]") and drop.get(name) not in (None, "", "[]"):
                 updates[name] = drop[name]
                 if name == "title":
@@ -896,19 +894,7 @@ def merge_items(db, keep_id: str, drop_id: str, when: str | None = None) -> None
                 if keep_meta.get(own):
                     merged_meta[own] = keep_meta[own]
             updates["meta"] = _dumps(merged_meta)
-        tags = _json_list(keep.get("tags"))
-        tags += [t for t in _json_list(drop.get("tags")) if t not in tags and t not in (drop_meta.get("site_tags") or [])]
-        updates["tags"] = _dumps(tags)
-        notes = [n for n in (keep.get("note"), drop.get("note")) if n]
-        if len(notes) == 2 and notes[0] != notes[1]:
-            updates["note"] = notes[0] + "\n" + notes[1]
-        elif notes:
-            updates["note"] = notes[0]
-        if PRIORITY_ORDER.get(drop.get("priority"), 1) > PRIORITY_ORDER.get(keep.get("priority"), 1):
-            updates["priority"] = drop["priority"]
-        if STATUS_ORDER.get(drop.get("status"), 0) > STATUS_ORDER.get(keep.get("status"), 0):
-            updates["status"] = drop["status"]
-            updates["read_at"] = drop.get("read_at")
+        updates.update(merged_state(keep, drop, drop_site_tags=drop_meta.get("site_tags") or []))
         if keep.get("added_at") and drop.get("added_at") and drop["added_at"] < keep["added_at"]:
             updates["added_at"] = drop["added_at"]
         db.execute("DELETE FROM items WHERE id = ?", [drop_id])

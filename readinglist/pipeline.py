@@ -28,6 +28,7 @@ from harvester.sources import SNIFF_BYTES, detect_format, read_posts
 
 from .db import item_id_for, mention_id_for, mentions_written, stored_item_ids
 from .ranking import parse_julian_day
+from .render import count_of
 
 logger = logging.getLogger(__name__)
 
@@ -73,27 +74,23 @@ class HarvestStats:
     def summary(self) -> str:
         read_from = []
         if self.files or not self.channels_named:
-            read_from.append(_count(self.files, "file"))
+            read_from.append(count_of(self.files, "file"))
         if self.channels_named:
-            read_from.append(_count(self.channels, "channel"))
+            read_from.append(count_of(self.channels, "channel"))
         parts = [
-            f"{_count(self.posts, 'post')} read from {' and '.join(read_from)}",
-            f"{_count(self.links, 'link')} found",
-            f"{_count(self.new_items, 'new item')}",
+            f"{count_of(self.posts, 'post')} read from {' and '.join(read_from)}",
+            f"{count_of(self.links, 'link')} found",
+            f"{count_of(self.new_items, 'new item')}",
         ]
         if self.new_references:
             # They are items too: without them the line added up to fewer items than `stats` then shows.
-            parts.append(f"{_count(self.new_references, 'new paper')} cited by title")
+            parts.append(f"{count_of(self.new_references, 'new paper')} cited by title")
         if self.edited_posts:
-            parts.append(f"{_count(self.edited_posts, 'edited post')} updated")
-        parts.append(f"{_count(len(self.skipped), 'file')} skipped")
+            parts.append(f"{count_of(self.edited_posts, 'edited post')} updated")
+        parts.append(f"{count_of(len(self.skipped), 'file')} skipped")
         if self.errors:
             parts.append(f"{len(self.errors)} failed")
         return "Harvested: " + ", ".join(parts) + "."
-
-
-def _count(number: int, noun: str) -> str:
-    return f"{number} {noun}" + ("" if number == 1 else "s")
 
 
 @dataclass(frozen=True)

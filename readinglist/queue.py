@@ -65,20 +65,21 @@ def stored_values(db: sqlite_utils.Database, column: str, value: str) -> list[st
     Hashtags are stored case-folded and without '#', tags added by hand as
     typed, channels as the posts name them (``testchan``, ``ML заметки``). A
     stored value names what was typed when they are equal ignoring case, ё
-    written е (as search does) and a leading '#' (``LLM``, ``#llm``, ``llm``;
-    ``распределенное`` for ``распределённое``) or, for a channel, '@' or a t.me
-    link (``@TestChan``). None stored: the value without '#' or '@' (it
+    written е (as search does) and a leading '#' or '@' (:func:`search.name_key`:
+    ``LLM``, ``#llm``, ``llm``; ``распределенное`` for ``распределённое``;
+    ``@ML заметки``) or, for a channel, when it is the username of a t.me
+    link (``t.me/TestChan``). None stored: the value without '#' or '@' (it
     matches nothing). ``list``, ``next`` and ``export`` read every spelling;
     Datasette's ``?_tag=``/``?_channel=`` the first (:func:`stored_value`).
     """
     table, name = VALUE_TABLES[column]
     typed = value.strip()
-    if column == "tags":
-        wanted = typed.lstrip("#").strip()
-    else:
+    wanted = typed.lstrip("#@").strip()
+    if column == "channels":
         from harvester.sources.live import channel_name
 
-        wanted = channel_name(typed) or typed
+        # A username (@name, a t.me link), else a title, which may have been typed with '@' ("@ML заметки").
+        wanted = channel_name(typed) or wanted
     folded = name_key(wanted)
     # Each distinct stored value once, off the index (a loose index scan): a few hundred lookups, not a million rows.
     distinct = db.execute(
@@ -308,11 +309,12 @@ def next_items(db: sqlite_utils.Database, filters: NextFilter = NextFilter(), no
     return rows
 
 
-def _age_days(db, row: dict, now_jd: float) -> float | None:
-    seen = db.execute(
-        "SELECT COALESCE(julianday(?), julianday(?))", [row["last_mentioned"], row["added_at"]]
-    ).fetchone()[0]
-    return None if seen is None else max(0.0, now_jd - seen)
+def _age_days(db, row: dict, now_jd: float) -> tuple[float | None, bool]:
+    """Days since the latest dated mention, else since the item was added (as the score counts them),
+    and whether a mention gave that day."""
+    mentioned, added = db.execute("SELECT julianday(?), julianday(?)", [row["last_mentioned"], row["added_at"]]).fetchone()
+    seen = mentioned if mentioned is not None else added
+    return (None if seen is None else max(0.0, now_jd - seen)), mentioned is not None
 
 
 def _ago(days: float) -> str:
@@ -324,18 +326,21 @@ def _ago(days: float) -> str:
 
 def reason(db, row: dict, now_jd: float, max_minutes: float | None = None) -> str:
     """Why an item ranks where it does, in words: the terms of the score that apply."""
+    from .render import count_of  # render reads this module
+
     channels, posts = row["mention_channels"] or 0, row["mention_posts"] or 0
     parts = []
     if channels:
-        parts.append(
-            f"mentioned by {channels} channel{'s' if channels != 1 else ''}"
-            + (f" in {posts} post{'s' if posts != 1 else ''}" if posts != channels else "")
-        )
+        parts.append(f"mentioned by {count_of(channels, 'channel')}" + (f" in {count_of(posts, 'post')}" if posts != channels else ""))
     else:
         parts.append("added by hand")
-    age = _age_days(db, row, now_jd)
+    age, dated = _age_days(db, row, now_jd)
     if age is not None:
-        parts.append(("last " if channels else "") + _ago(age))
+        if not channels:
+            parts.append(_ago(age))  # "added by hand, today"
+        else:
+            # No post that mentions it gives a date (a text dump): its age runs from when it was added.
+            parts.append(("last " if dated else "added ") + _ago(age))
     if row["priority"] != "normal":
         parts.append(f"priority {row['priority']}")
     if row["fetch_status"] in (None, "pending"):
@@ -439,8 +444,10 @@ def queue_stats(db: sqlite_utils.Database, now: datetime | None = None, top: int
         ).fetchone()[0],
         "by_kind": pairs("SELECT kind, COUNT(*) FROM items GROUP BY kind ORDER BY COUNT(*) DESC, kind"),
         "by_channel": pairs(
+            # Links added by hand come from posts with no channel: they are no channel.
             "SELECT posts.channel, COUNT(DISTINCT mentions.item_id) AS n FROM mentions"
-            " JOIN posts ON posts.id = mentions.post_id GROUP BY posts.channel ORDER BY n DESC, posts.channel LIMIT ?",
+            " JOIN posts ON posts.id = mentions.post_id WHERE posts.channel != ''"
+            " GROUP BY posts.channel ORDER BY n DESC, posts.channel LIMIT ?",
             [top],
         ),
         "by_domain": pairs(

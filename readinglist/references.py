@@ -49,6 +49,8 @@ from harvester.references import Candidate, candidates_in_post, find_candidates,
 from harvester.title_match import AMBIGUOUS, AUTHOR_MISMATCH, NO_MATCH, RESOLVED, choose, normalize
 
 from .db import item_id_for, mention_id_for, mentions_written, short_hash
+from .render import count_of
+from .state import USER_STATE, merged_state
 
 logger = logging.getLogger(__name__)
 
@@ -87,7 +89,7 @@ class ResolveStats:
 
     def summary(self) -> str:
         return (
-            f"References: {self.posts_scanned} posts scanned, {self.new_references} new cited titles, "
+            f"References: {count_of(self.posts_scanned, 'post')} scanned, {count_of(self.new_references, 'new cited title')}, "
             f"{self.tried} tried, {self.resolved} resolved, {self.unresolved} left unresolved, {self.failed} failed."
         )
 
@@ -452,7 +454,8 @@ def _item_references(db) -> list[tuple[str, str]]:
     return found
 
 
-_USER_STATE = ("status", "priority", "tags", "note", "snoozed_until", "read_at")
+def _user_state(db: sqlite_utils.Database, item_id: str) -> dict:
+    return dict(zip(USER_STATE, db.execute(f"SELECT {', '.join(USER_STATE)} FROM items WHERE id = ?", [item_id]).fetchone()))
 
 
 def merge_into_paper(db: sqlite_utils.Database, row: dict, work, now: datetime | None = None) -> str:
@@ -470,7 +473,7 @@ def merge_into_paper(db: sqlite_utils.Database, row: dict, work, now: datetime |
         raise ValueError(f"not a paper URL: {work.url!r}")
     old_id = row["id"]
     with db.atomic():
-        old = dict(zip(_USER_STATE, db.execute(f"SELECT {', '.join(_USER_STATE)} FROM items WHERE id = ?", [old_id]).fetchone()))
+        old = _user_state(db, old_id)
         target = _find_item(db, identity.url, identity.arxiv_id, identity.doi or work.doi)
         if target is None:
             target = item_id_for(identity.url)
@@ -493,12 +496,11 @@ def merge_into_paper(db: sqlite_utils.Database, row: dict, work, now: datetime |
                 }
             )
         else:
-            current = db.execute("SELECT tags, note FROM items WHERE id = ?", [target]).fetchone()
-            tags = list(dict.fromkeys(json.loads(current[0] or "[]") + json.loads(old["tags"] or "[]")))
-            db.execute(
-                "UPDATE items SET tags = ?, note = COALESCE(note, ?) WHERE id = ?",
-                [json.dumps(tags, ensure_ascii=False), old["note"], target],
-            )
+            # The user's state merges as when two URLs of one work are merged (metadata.merge_items).
+            updates = merged_state(_user_state(db, target), old)
+            if updates:
+                assignments = ", ".join(f"{name} = ?" for name in updates)
+                db.execute(f"UPDATE items SET {assignments} WHERE id = ?", [*updates.values(), target])
         for mention_id, post_id, written in db.execute(
             "SELECT id, post_id, url FROM mentions WHERE item_id = ?", [old_id]
         ).fetchall():

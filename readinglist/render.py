@@ -27,6 +27,14 @@ SNIPPET_CHARS = 160
 TERMINAL_CONTROLS = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 
 
+def count_of(number: int, noun: str) -> str:
+    """A count and its noun, plural unless it is one: ``1 item``, ``2 items``, ``0 new papers``.
+
+    The one helper of every summary line (harvest, fetch, resolve, export, list, stats).
+    """
+    return f"{number} {noun}" + ("" if number == 1 else "s")
+
+
 def printable(data):
     """``data`` (a string, or lists and dicts holding strings) with :data:`TERMINAL_CONTROLS` removed.
 
@@ -228,10 +236,10 @@ def stats_lines(data: dict) -> list[str]:
         f"items: {data['items']}",
         "by status: " + ", ".join(f"{k} {v}" for k, v in data["by_status"].items()) + f" (snoozed {data['snoozed']})",
         "by kind: " + ", ".join(f"{k} {v}" for k, v in data["by_kind"].items()),
-        "top channels: " + ", ".join(f"{_snippet(k) or '(none)'} {v}" for k, v in data["by_channel"].items()),
+        "top channels: " + ", ".join(f"{_snippet(k)} {v}" for k, v in data["by_channel"].items()),
         "top domains: " + ", ".join(f"{k or '(none)'} {v}" for k, v in data["by_domain"].items()),
         f"read: {data['read_this_week']} this week, {data['read_this_month']} this month",
-        f"backlog: {backlog['items']} items, {backlog['minutes']} min known, {backlog['unknown_length']} of unknown length",
+        f"backlog: {count_of(backlog['items'], 'item')}, {backlog['minutes']} min known, {backlog['unknown_length']} of unknown length",
     ]
     return lines
 

@@ -1,7 +1,8 @@
-"""Full-text search over titles, summaries and the context of the posts that mention items.
+"""Full-text search over titles, summaries, the user's notes and the context of the posts that mention items.
 
-``search_docs`` holds one row per item (its title, summary and every mention's
-context), kept current by triggers on ``items`` and ``mentions``; it has an
+``search_docs`` holds one row per item (its title, summary, note and every
+mention's context), kept current by triggers on ``items`` and by
+``db.mentions_written``; it has an
 INTEGER primary key so the external-content FTS5 index ``search_docs_fts``
 (made by sqlite-utils ``enable_fts`` with its triggers) survives VACUUM.
 The tokenizer is ``unicode61 remove_diacritics 2``: Russian and English, case
@@ -16,22 +17,24 @@ stem). Results are ordered by bm25, titles weighing most.
 from __future__ import annotations
 
 import re
-import shlex
 import sqlite3
+from dataclasses import dataclass
 
 import snowballstemmer
 import sqlite_utils
 
 TOKENIZE = "unicode61 remove_diacritics 2"
-# bm25 weights of title, summary, contexts.
-WEIGHTS = (10.0, 4.0, 1.0)
+# The indexed columns of search_docs, and their bm25 weights: the note is the user's own words about the item.
+COLUMNS = ("title", "summary", "contexts", "note")
+WEIGHTS = (10.0, 4.0, 1.0, 4.0)
 
+TRIGGER_NAMES = ("items_search_insert", "items_search_update", "items_search_delete")
 TRIGGERS = (
     """CREATE TRIGGER IF NOT EXISTS items_search_insert AFTER INSERT ON items BEGIN
-        INSERT INTO search_docs(item_id, title, summary, contexts) VALUES (NEW.id, NEW.title, NEW.summary, '');
+        INSERT INTO search_docs(item_id, title, summary, contexts, note) VALUES (NEW.id, NEW.title, NEW.summary, '', NEW.note);
     END""",
-    """CREATE TRIGGER IF NOT EXISTS items_search_update AFTER UPDATE OF title, summary ON items BEGIN
-        UPDATE search_docs SET title = NEW.title, summary = NEW.summary WHERE item_id = NEW.id;
+    """CREATE TRIGGER IF NOT EXISTS items_search_update AFTER UPDATE OF title, summary, note ON items BEGIN
+        UPDATE search_docs SET title = NEW.title, summary = NEW.summary, note = NEW.note WHERE item_id = NEW.id;
     END""",
     """CREATE TRIGGER IF NOT EXISTS items_search_delete AFTER DELETE ON items BEGIN
         DELETE FROM search_docs WHERE item_id = OLD.id;
@@ -52,13 +55,16 @@ CONTEXTS_SQL = f"""COALESCE((SELECT group_concat(context, char(10)) FROM (
     ORDER BY rowid LIMIT {MAX_CONTEXTS})), '')"""
 
 
-def refresh_contexts(db: sqlite_utils.Database, item_ids) -> None:
-    """Rebuild the mention contexts of ``item_ids``' search documents (via ``db.mentions_written``)."""
+def refresh_contexts(db: sqlite_utils.Database, item_ids, *, changed: bool = False) -> None:
+    """Rebuild the mention contexts of ``item_ids``' search documents (via ``db.mentions_written``).
+
+    ``changed``: contexts already indexed changed, so even a full document is rebuilt.
+    """
     ids = list(item_ids)
     # A document that already holds MAX_CONTEXTS contexts keeps them: new
     # mentions come later in rowid order. Skipping it spares FTS5 re-indexing
     # the documents of the most mentioned items in every batch.
-    full = f"length(contexts) - length(replace(contexts, char(10), '')) >= {MAX_CONTEXTS - 1}"
+    full = "0" if changed else f"length(contexts) - length(replace(contexts, char(10), '')) >= {MAX_CONTEXTS - 1}"
     db.execute(
         f"UPDATE search_docs SET contexts = {CONTEXTS_SQL.format(item='search_docs.item_id')}"
         f" WHERE item_id IN ({', '.join('?' * len(ids))}) AND NOT ({full})",
@@ -67,8 +73,9 @@ def refresh_contexts(db: sqlite_utils.Database, item_ids) -> None:
 
 
 def install(db: sqlite_utils.Database) -> None:
+    """The search documents of every item, their index, and the triggers that keep both current."""
     db["search_docs"].create(
-        {"id": int, "item_id": str, "title": str, "summary": str, "contexts": str},
+        {"id": int, "item_id": str, "title": str, "summary": str, "contexts": str, "note": str},
         pk="id",
         if_not_exists=True,
     )
@@ -76,14 +83,69 @@ def install(db: sqlite_utils.Database) -> None:
     for sql in TRIGGERS:
         db.execute(sql)
     db.execute(
-        """INSERT INTO search_docs(item_id, title, summary, contexts)
-        SELECT items.id, items.title, items.summary, {contexts}
+        """INSERT INTO search_docs(item_id, title, summary, contexts, note)
+        SELECT items.id, items.title, items.summary, {contexts}, items.note
         FROM items WHERE items.id NOT IN (SELECT item_id FROM search_docs)""".format(
             contexts=CONTEXTS_SQL.format(item="items.id")
         )
     )
     if not db["search_docs_fts"].exists():
-        db["search_docs"].enable_fts(["title", "summary", "contexts"], create_triggers=True, tokenize=TOKENIZE)
+        _create_index(db)
+
+
+def _create_index(db: sqlite_utils.Database) -> None:
+    """The FTS5 index of ``search_docs`` (external content) and its triggers, as sqlite-utils' ``enable_fts`` makes
+    them, filled from the documents.
+
+    Statement by statement: ``enable_fts`` runs ``executescript``, which commits
+    the transaction a migration runs in.
+    """
+    columns = ", ".join(f'"{column}"' for column in COLUMNS)
+    old = ", ".join(f'old."{column}"' for column in COLUMNS)
+    new = ", ".join(f'new."{column}"' for column in COLUMNS)
+    db.execute(
+        f'CREATE VIRTUAL TABLE "search_docs_fts" USING FTS5 ({columns}, tokenize=\'{TOKENIZE}\', content="search_docs")'
+    )
+    db.execute("INSERT INTO search_docs_fts(search_docs_fts) VALUES ('rebuild')")
+    db.execute(
+        f'CREATE TRIGGER "search_docs_ai" AFTER INSERT ON "search_docs" BEGIN'
+        f' INSERT INTO "search_docs_fts" (rowid, {columns}) VALUES (new.rowid, {new}); END'
+    )
+    db.execute(
+        f'CREATE TRIGGER "search_docs_ad" AFTER DELETE ON "search_docs" BEGIN'
+        f' INSERT INTO "search_docs_fts" ("search_docs_fts", rowid, {columns}) VALUES (\'delete\', old.rowid, {old}); END'
+    )
+    db.execute(
+        f'CREATE TRIGGER "search_docs_au" AFTER UPDATE ON "search_docs" BEGIN'
+        f' INSERT INTO "search_docs_fts" ("search_docs_fts", rowid, {columns}) VALUES (\'delete\', old.rowid, {old});'
+        f' INSERT INTO "search_docs_fts" (rowid, {columns}) VALUES (new.rowid, {new}); END'
+    )
+
+
+def index_notes(db: sqlite_utils.Database) -> None:
+    """Make a search index of an earlier version hold each item's note (migration m016).
+
+    Its documents get a ``note`` column; the FTS5 index is made again with it
+    (FTS5 cannot add a column) and its rank set; the triggers on ``items``
+    copy the note from then on.
+    """
+    if "note" not in db["search_docs"].columns_dict:
+        db["search_docs"].add_column("note", str)
+        db.execute(
+            "UPDATE search_docs SET note = (SELECT items.note FROM items WHERE items.id = search_docs.item_id)"
+            " WHERE item_id IN (SELECT id FROM items WHERE note IS NOT NULL)"
+        )
+    for name in TRIGGER_NAMES:
+        db.execute(f"DROP TRIGGER IF EXISTS {name}")
+    for sql in TRIGGERS:
+        db.execute(sql)
+    indexed = [row[1] for row in db.execute("PRAGMA table_info(search_docs_fts)")]
+    if indexed != list(COLUMNS):
+        for name in ("search_docs_ai", "search_docs_ad", "search_docs_au"):
+            db.execute(f'DROP TRIGGER IF EXISTS "{name}"')
+        db.execute("DROP TABLE IF EXISTS search_docs_fts")
+        _create_index(db)
+    set_rank(db)
 
 
 _TERM = re.compile(r"^(.*?)(\*?)$", re.S)
@@ -94,24 +156,22 @@ MAX_PREFIX_TERMS = 50
 MATCH_NOTHING = '""'
 
 
-def split_terms(query: str, *, close_quotes: bool = False) -> list[str]:
-    """The terms of a user query: split at spaces, ``"two words"`` kept together.
+# A term: what lies between spaces, where a "quoted part" may hold spaces (as a POSIX shell splits words).
+_TERM_TEXT = re.compile(r'(?:"[^"]*"|[^ \t\r\n"])+')
 
-    Only double quotes group: an apostrophe (``Stanford's``) is part of its
-    word, and a backslash escapes nothing. An unbalanced quote raises
-    :class:`BadQuery`, or with ``close_quotes`` is closed at the end of the query.
+
+def split_terms(query: str, *, close_quotes: bool = False) -> list[tuple[str, bool]]:
+    """The terms of a user query, each with whether it was quoted: split at spaces, ``"two words"`` kept together.
+
+    Only double quotes group, and are dropped: an apostrophe (``Stanford's``)
+    is part of its word, and a backslash escapes nothing. An unbalanced quote
+    raises :class:`BadQuery`, or with ``close_quotes`` is closed at the end of the query.
     """
-    lexer = shlex.shlex(query, posix=True)
-    lexer.whitespace_split = True
-    lexer.quotes = '"'
-    lexer.escape = ""
-    lexer.commenters = ""
-    try:
-        return list(lexer)
-    except ValueError:
-        if close_quotes:
-            return split_terms(query + '"')
-        raise BadQuery("unbalanced quote in search query") from None
+    if query.count('"') % 2:
+        if not close_quotes:
+            raise BadQuery("unbalanced quote in search query")
+        query += '"'
+    return [(term.replace('"', ""), '"' in term) for term in _TERM_TEXT.findall(query)]
 
 
 # Russian writes ё as е as often as not, and the tokenizer keeps them apart.
@@ -124,9 +184,9 @@ def yo_as_e(text: str) -> str:
 
 
 def name_key(name: str) -> str:
-    """What a tag or channel name is compared by: case, ё written е and a leading '#' do not count
-    (``#LLM`` is ``llm``, ``распределенное`` is ``распределённое``)."""
-    return yo_as_e(name.lstrip("#").strip().casefold())
+    """What a tag or channel name is compared by: case, ё written е and a leading '#' or '@' do not count
+    (``#LLM`` is ``llm``, ``распределенное`` is ``распределённое``, ``@ML заметки`` is the channel ``ML заметки``)."""
+    return yo_as_e(name.strip().lstrip("#@").strip().casefold())
 
 
 def yo_spellings(text: str) -> list[str]:
@@ -242,10 +302,71 @@ def _expanded(prefixes: list[str], expand) -> list[str] | None:
     return words if 0 < len(words) <= MAX_PREFIX_TERMS else None
 
 
+# Operators a query may use, written in capitals and not quoted ("OR" is the word or).
+OPERATORS = ("AND", "OR", "NOT")
+
+
+@dataclass
+class _Group:
+    """Terms of a query that any one of fits (``a OR b``); ``negated``: items with it are left out."""
+
+    terms: list[str]
+    negated: bool = False
+
+
+def _groups(terms: list[tuple[str, bool]]) -> list[_Group]:
+    """The terms of a query (:func:`split_terms`) grouped by its operators.
+
+    ``OR`` joins the terms on either side of it into one group (``llm
+    attention OR rope``: llm, and attention or rope), but not a term left
+    out; ``AND`` says what terms side by side say; ``NOT word`` and
+    ``-word`` leave out what has the word. An operator where it joins
+    nothing (first or last, ``AND`` alone) is a word.
+    """
+    groups: list[_Group] = []
+    join = negate = False
+    for index, (text, quoted) in enumerate(terms):
+        following = index + 1 < len(terms)
+        operator = text if not quoted and text in OPERATORS else None
+        if operator in ("AND", "OR") and following and groups:
+            join = join or (operator == "OR" and not groups[-1].negated)
+            continue
+        if operator == "NOT" and following:
+            negate = True
+            continue
+        negated = negate
+        if not quoted and len(text) > 1 and text.startswith("-"):
+            text, negated = text[1:], True
+        if join and not negated:
+            groups[-1].terms.append(text)
+        else:
+            groups.append(_Group([text], negated))
+        join = negate = False
+    return groups
+
+
+def _term_query(term: str, expand, forms) -> str | None:
+    """One term as FTS5 query text: its spellings, prefix terms or word forms (see :func:`fts_query`); None if it has no word."""
+    body, star = _TERM.match(term).groups()
+    body = body.strip()
+    if not body or not re.search(r"\w", body):
+        return None
+    spellings = yo_spellings(body)
+    words = _expanded(spellings, expand) if star else None
+    if not star and forms is not None and _ONE_TOKEN.match(body):
+        words = list(dict.fromkeys([spelling.lower() for spelling in spellings] + (forms(body) or [])))
+        words = words if len(words) > len(spellings) else None
+    if words:
+        return "(" + " OR ".join(map(_quoted, words)) + ")"
+    return _any_of([_quoted(spelling) + star for spelling in spellings])
+
+
 def fts_query(query: str, expand=None, *, forgiving: bool = False, forms=None) -> str:
     """A user query as a safe FTS5 query: every term quoted, ``term*`` kept as a prefix query.
 
-    Terms are ANDed; ``"two words"`` is a phrase; a term with е or ё is any of
+    Terms are ANDed; ``a OR b``, ``NOT word`` and ``-word`` are the
+    operators a user may type (:func:`_groups`), and are built here, so no
+    text typed is FTS5 syntax; ``"two words"`` is a phrase; a term with е or ё is any of
     its :func:`yo_spellings`. ``expand(prefix)`` may return the indexed terms
     that start with a one-word prefix ([] for none, None for too many), to
     query them as an OR instead (FTS5 materializes a prefix's whole doclist; an
@@ -253,30 +374,25 @@ def fts_query(query: str, expand=None, *, forgiving: bool = False, forms=None) -
     one-word term (see :func:`_index_lookups`), asked for as an OR with the
     word's own spellings. Raises :class:`BadQuery`; ``forgiving`` (a search
     box: whatever is typed gives results or none, never an error) closes an
-    unbalanced quote and makes a query with no words :data:`MATCH_NOTHING`.
+    unbalanced quote and makes a query with no words to find :data:`MATCH_NOTHING`.
     """
-    parts = []
-    for term in split_terms(query, close_quotes=forgiving):
-        body, star = _TERM.match(term).groups()
-        body = body.strip()
-        if not body or not re.search(r"\w", body):
-            continue
-        spellings = yo_spellings(body)
-        words = _expanded(spellings, expand) if star else None
-        if not star and forms is not None and _ONE_TOKEN.match(body) and " " not in term:
-            words = list(dict.fromkeys([spelling.lower() for spelling in spellings] + (forms(body) or [])))
-            words = words if len(words) > len(spellings) else None
-        if words:
-            parts.append("(" + " OR ".join(map(_quoted, words)) + ")")
-        else:
-            parts.append(_any_of([_quoted(spelling) + star for spelling in spellings]))
-    if not parts:
+    found, left_out = [], []
+    for group in _groups(split_terms(query, close_quotes=forgiving)):
+        alternatives = list(dict.fromkeys(filter(None, (_term_query(term, expand, forms) for term in group.terms))))
+        if alternatives:
+            (left_out if group.negated else found).append(_any_of(alternatives))
+    if not found:
         if forgiving:
             return MATCH_NOTHING
+        if left_out:
+            raise BadQuery("nothing to find: a search needs a word besides the ones it leaves out (-word, NOT word)")
         raise BadQuery("empty search query")
     # An explicit AND: FTS5 allows the implicit one between phrases only, not next to an (... OR ...) group.
-    return " AND ".join(parts)
-
+    match = " AND ".join(found)
+    if left_out:
+        # FTS5's NOT is binary (a NOT b), so what is left out follows what is found.
+        match = (f"({match})" if len(found) > 1 else match) + "".join(f" NOT {part}" for part in left_out)
+    return match
 
 def _index_lookups(db: sqlite_utils.Database) -> dict:
     """``expand`` and ``forms`` for :func:`fts_query`: what the index holds of a prefix, of a word's forms."""

@@ -258,44 +258,100 @@ def set_priority(db, refs: Iterable[str], priority: str) -> list[ItemRef]:
     return _change(db, refs, "priority", "UPDATE items SET priority = ? WHERE id = ?", lambda w: [priority], priority)
 
 
+# The user's own state of an item: what merging two items of one work must keep.
+USER_STATE = ("status", "priority", "tags", "note", "snoozed_until", "read_at")
+PRIORITY_ORDER = {"low": 0, "normal": 1, "high": 2}
+STATUS_ORDER = {"unread": 0, "read": 1, "archived": 2}
+
+
+def joined_note(kept: str | None, added: str | None) -> str | None:
+    """Two notes as one: ``kept``, then ``added`` on a line of its own (unless ``kept`` already has that line)."""
+    if not kept or not added:
+        return kept or added
+    return kept if added in kept.splitlines() else kept + "\n" + added
+
+
+def merged_state(keep: dict, drop: dict, drop_site_tags: Iterable[str] = ()) -> dict:
+    """The :data:`USER_STATE` columns of ``keep`` that change when ``drop`` (another item of the same work)
+    is folded into it: tags united (``drop``'s own site's tags left out), notes joined, the higher
+    priority, the further status (read beats unread) and ``drop``'s snooze where ``keep`` has none.
+
+    ``keep`` and ``drop`` are rows (dicts) holding those columns.
+    """
+    updates: dict = {}
+    tags = json.loads(keep.get("tags") or "[]")
+    site_tags = set(drop_site_tags)
+    added = [t for t in json.loads(drop.get("tags") or "[]") if t not in tags and t not in site_tags]
+    if added:
+        updates["tags"] = json.dumps(tags + list(dict.fromkeys(added)), ensure_ascii=False)
+    note = joined_note(keep.get("note"), drop.get("note"))
+    if note != keep.get("note"):
+        updates["note"] = note
+    if PRIORITY_ORDER.get(drop.get("priority"), 1) > PRIORITY_ORDER.get(keep.get("priority"), 1):
+        updates["priority"] = drop["priority"]
+    if STATUS_ORDER.get(drop.get("status"), 0) > STATUS_ORDER.get(keep.get("status"), 0):
+        updates["status"] = drop["status"]
+        updates["read_at"] = drop.get("read_at") or keep.get("read_at")
+    if not keep.get("snoozed_until") and drop.get("snoozed_until"):
+        updates["snoozed_until"] = drop["snoozed_until"]
+    return updates
+
+
 def set_note(db, refs: Iterable[str], note: str) -> list[ItemRef]:
     return _change(db, refs, "note", "UPDATE items SET note = ? WHERE id = ?", lambda w: [note or None], note)
 
 
 def parse_tag_changes(changes: Iterable[str]) -> tuple[list[str], list[str]]:
-    """``+a -b c`` -> (add ``a``, ``c``; remove ``b``)."""
+    """``+a -b`` -> (add ``a``; remove ``b``).
+
+    Every change is signed: ``tag`` takes one item, and a bare word (most
+    likely a second item, as ``read`` takes them) is an error, never a tag.
+    """
+    from .search import name_key
+
     add, remove = [], []
     for change in changes:
-        name = change[1:] if change[:1] in "+-" else change
-        name = name.strip()
-        if not name or name.startswith(("+", "-")):
+        sign, name = change[:1], change[1:].strip()
+        if sign not in ("+", "-"):
+            raise QueueError(
+                f"{change!r} is no tag change: tag takes one item, then +tag or -tag (+{change.strip()} adds it as a tag)"
+            )
+        if not name_key(name) or name.startswith(("+", "-")):
             raise QueueError(f"invalid tag {change!r} (use +tag or -tag)")
-        (remove if change.startswith("-") else add).append(name)
+        (add if sign == "+" else remove).append(name)
     if not add and not remove:
         raise QueueError("no tag changes given (use +tag or -tag)")
     return add, remove
 
 
 def tag(db, ref: str, changes: Iterable[str]) -> tuple[ItemRef, list[str]]:
-    """Add ``+t`` and remove ``-t`` tags; returns the item and its tags after the change."""
+    """Remove ``-t`` and add ``+t`` tags; returns the item and its tags after the change.
+
+    A tag is named as --tag names it (search.name_key): -LLM removes the
+    hashtag llm, and +LLM adds nothing to an item tagged llm. Only what
+    changes the tags is written and logged.
+    """
     from .search import name_key
 
     add, remove = parse_tag_changes(changes)
     item = resolve_item(db, ref)
     when = now_iso()
     with db.atomic():
-        current = json.loads(db.execute("SELECT tags FROM items WHERE id = ?", [item.id]).fetchone()[0] or "[]")
-        # A tag is named as --tag names it (search.name_key): -LLM removes the hashtag llm.
-        removed = {name_key(name) for name in remove}
-        tags = [t for t in current if name_key(t) not in removed]
-        for name in dict.fromkeys(add):
+        tags = json.loads(db.execute("SELECT tags FROM items WHERE id = ?", [item.id]).fetchone()[0] or "[]")
+        done = []
+        for name in remove:
+            kept = [t for t in tags if name_key(t) != name_key(name)]
+            if len(kept) < len(tags):
+                tags = kept
+                done.append("-" + name)
+        for name in add:
             if name_key(name) not in {name_key(t) for t in tags}:
                 tags.append(name)
-        db.execute("UPDATE items SET tags = ? WHERE id = ?", [json.dumps(tags, ensure_ascii=False), item.id])
-        for name in dict.fromkeys(add):
-            _event(db, item.id, "tag", "+" + name, when)
-        for name in dict.fromkeys(remove):
-            _event(db, item.id, "tag", "-" + name, when)
+                done.append("+" + name)
+        if done:
+            db.execute("UPDATE items SET tags = ? WHERE id = ?", [json.dumps(tags, ensure_ascii=False), item.id])
+        for change in done:
+            _event(db, item.id, "tag", change, when)
     return item, tags
 
 
@@ -308,11 +364,21 @@ def web_link(url: str):
     return identity
 
 
-def add_url(db, url: str, note: str | None = None) -> tuple[ItemRef, bool]:
+@dataclass(frozen=True)
+class Added:
+    """What ``add`` did: the item, whether it is new, and whether the note given was added to its note."""
+
+    item: ItemRef
+    created: bool
+    note_added: bool = False
+
+
+def add_url(db, url: str, note: str | None = None) -> Added:
     """Add ``url`` as an item (or find it), with a mention from a post of source 'manual'.
 
-    Returns the item and whether it is new. The manual post has no channel, so
-    it counts as a post but not as a channel.
+    The manual post has no channel, so it counts as a post but not as a
+    channel. A ``note`` for an item already listed is joined to the note it
+    has (:func:`joined_note`), as a merge joins notes: it never replaces it.
     """
     from .db import item_id_for, mention_id_for, mentions_written, short_hash, stored_item_ids
 
@@ -338,14 +404,17 @@ def add_url(db, url: str, note: str | None = None) -> tuple[ItemRef, bool]:
         )
         db.execute(
             "INSERT OR IGNORE INTO mentions(id, item_id, post_id, url, context, via, added_at) VALUES (?, ?, ?, ?, ?, 'manual', ?)",
-            [mention_id_for(item_id, post_id, text), item_id, post_id, text, note or "", when],
+            # The note is the item's (items.note), not the mention's: a note changed or removed later must not live on here.
+            [mention_id_for(item_id, post_id, text), item_id, post_id, text, "", when],
         )
         mentions_written(db, [item_id])
-        if note:
-            db.execute("UPDATE items SET note = ? WHERE id = ?", [note, item_id])
+        current = db.execute("SELECT note FROM items WHERE id = ?", [item_id]).fetchone()[0]
+        joined = joined_note(current, note or None)
+        if joined != current:
+            db.execute("UPDATE items SET note = ? WHERE id = ?", [joined, item_id])
         if created:
             _event(db, item_id, "add", note, when)
-        elif note:
-            _event(db, item_id, "note", note, when)
+        elif joined != current:
+            _event(db, item_id, "note", joined, when)
     row = db.execute("SELECT id, url, title FROM items WHERE id = ?", [item_id]).fetchone()
-    return _ref(row), created
+    return Added(_ref(row), created, note_added=not created and joined != current)

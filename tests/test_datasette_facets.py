@@ -307,6 +307,8 @@ def test_search_box_combines_every_query_shape(client, db_path, first, second):
         ("'", set()),
         ("\\", set()),
         ("- + ^", set()),
+        ("-attention", set()),  # only words to leave out: nothing to find
+        ("NOT attention", set()),
     ],
 )
 def test_whatever_is_typed_in_the_search_box_is_a_page(client, list_ids, text, roles):

@@ -138,10 +138,15 @@ def test_faceted_views(client, list_ids, query, expected):
         ('"must read"', {"paper"}),  # a phrase from a post's context
         ("transformers library", {"repo"}),  # terms ANDed
         ("nothing-like-this", set()),
+        # The operators a user may type, as in `readinglist search` (they were searched as words).
+        ("attention AND must", {"paper"}),
+        ("attention OR diffusion", {"paper", "hostile", "video"}),
+        ("attention -must", {"hostile"}),
+        ("attention NOT must", {"hostile"}),
     ],
 )
 def test_search_uses_the_readinglist_index(client, db_path, list_ids, query, expected):
-    got = {row["id"] for row in rows(client, "/readinglist/items", f"_search={query}")}
+    got = {row["id"] for row in rows(client, "/readinglist/items", urlencode({"_search": query}))}
     roles = {v: k for k, v in list_ids.items()}
     assert {roles[i] for i in got} == expected
     # The very same items as the CLI's search finds.

@@ -253,6 +253,13 @@ def test_stats_summary():
     assert stats.as_dict()["by_adapter"] == {"github": {"ok": 2, "dead": 1, "deferred": 1}}
 
 
+@pytest.mark.parametrize("relations, end", [(1, "1 new relation."), (2, "2 new relations.")])
+def test_stats_summary_counts_relations_in_words(relations, end):
+    stats = metadata.MetadataStats()
+    stats.relations = relations
+    assert stats.summary() == f"Site metadata: 0 ok, 0 dead, 0 failed, 0 deferred, {end}"
+
+
 def test_fetch_stage_runs_site_metadata_first(httpserver, fresh_db):
     """The generic fetch stage (readinglist/fetching.py) calls ``metadata.run`` before its own work."""
     from readinglist import fetching

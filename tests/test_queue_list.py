@@ -206,6 +206,15 @@ def test_a_stored_name_with_newlines_prints_on_one_line(builder, db_path, args, 
     assert not any(text.lstrip().startswith(("- FakeChannel", "2. https://evil", "why: mentioned by 9")) for text in result.output.splitlines())
 
 
+@pytest.mark.parametrize("count, footer", [(0, "0 items"), (1, "1 item"), (2, "2 items")])
+def test_the_list_table_on_a_terminal_counts_its_items(capsys, count, footer):
+    from readinglist.cli import _print_table
+
+    _print_table([{"id": f"{n:012x}", "kind": "article", "mentions": 1, "title": None, "url": f"https://example.com/{n}"}
+                  for n in range(count)])
+    assert capsys.readouterr().out.splitlines()[-1] == footer
+
+
 @pytest.mark.parametrize(
     "column, typed, stored",
     [
@@ -216,7 +225,12 @@ def test_a_stored_name_with_newlines_prints_on_one_line(builder, db_path, args, 
         ("channels", "@TestChan", "testchan"),
         ("channels", "t.me/testchan", "testchan"),
         ("channels", "ml заметки", "ML заметки"),
+        ("channels", "@ML заметки", "ML заметки"),  # a channel known by its title, typed with '@'
+        ("channels", "@ml ЗАМЕТКИ", "ML заметки"),
+        ("channels", "#ML заметки", "ML заметки"),
         ("channels", "@nobody", "nobody"),
+        ("channels", "@no such title", "no such title"),
+        ("tags", "@llm", "llm"),
     ],
 )
 def test_stored_value(builder, column, typed, stored):
@@ -226,6 +240,18 @@ def test_stored_value(builder, column, typed, stored):
         item_id = builder.item(f"https://example.com/{n}", tags=tags)
         builder.mention(item_id, ["testchan", "ML заметки", "testchan"][n], 1)
     assert stored_value(builder.db, column, typed) == stored
+
+
+@pytest.mark.parametrize("command", ["list", "next"])
+@pytest.mark.parametrize("typed", ["ML заметки", "ml ЗАМЕТКИ", "#ML заметки", "@ML заметки", "@ml заметки"])
+def test_a_channel_known_by_its_title_is_found_with_a_leading_at(builder, db_path, command, typed):
+    # An export chat or a text dump names a channel by its title; README: a leading '@' is ignored.
+    wanted = builder.item("https://example.com/a", title="A")
+    builder.mention(wanted, "ML заметки", 1)
+    builder.mention(builder.item("https://example.com/b", title="B"), "testchan", 1)
+    builder.db.conn.commit()
+    result = run(command, "--db", db_path, "--channel", typed, "--json")
+    assert (result.exit_code, [item["id"] for item in json.loads(result.output)]) == (0, [wanted])
 
 
 @pytest.mark.parametrize(

@@ -8,6 +8,7 @@ import pytest
 
 from queue_fixtures import builder, db_path, run  # noqa: F401
 from readinglist import ranking
+from readinglist.db import mentions_written
 
 
 @pytest.fixture
@@ -93,6 +94,30 @@ def test_next_plain_output_and_reason(builder, db_path):
 
 
 @pytest.mark.parametrize(
+    "dates, added_days_ago, why",
+    [
+        # Posts with no date (text dumps): the age runs from when the item was added, and the reason says so.
+        ([None], 0, "mentioned by 1 channel, added today, not fetched yet"),
+        ([None, None], 3, "mentioned by 2 channels, added 3 days ago, not fetched yet"),
+        ([None, 2.5], 10, "mentioned by 2 channels, last 2 days ago, not fetched yet"),
+        ([1.5], 10, "mentioned by 1 channel, last 1 day ago, not fetched yet"),
+    ],
+)
+def test_the_reason_counts_an_undated_items_age_from_when_it_was_added(builder, db_path, dates, added_days_ago, why):
+    from queue_fixtures import days_ago
+
+    item_id = builder.item("https://example.org/p", title="Paper", added_days_ago=added_days_ago + 0.1)
+    for n, days in enumerate(dates):
+        builder.mention(item_id, f"channel {n}", 0)
+        builder.db.execute("UPDATE posts SET date = ? WHERE channel = ?", [None if days is None else days_ago(days), f"channel {n}"])
+    builder.db.execute("UPDATE mentions SET post_julianday = (SELECT julianday(date) FROM posts WHERE posts.id = post_id)")
+    mentions_written(builder.db, [item_id])
+    builder.db.conn.commit()
+    assert run("next", "--db", db_path).output.splitlines()[3] == f"   why: {why}"
+    assert f"reason: {why}" in run("show", "--db", db_path, item_id).output.splitlines()
+
+
+@pytest.mark.parametrize(
     "final_url, shown",
     [
         ("http://plain.example/p", "http://plain.example/p"),  # fetched over the plain-http fallback
@@ -126,6 +151,27 @@ def test_stats(crafted, db_path):
     assert data["by_status"] == {"unread": 6, "read": 2}
     assert data["read_this_week"] == 1
     assert data["backlog"] == {"items": 4, "minutes": 50, "unknown_length": 3}
+
+
+@pytest.mark.parametrize("count, line", [(1, "backlog: 1 item, 0 min known, 1 of unknown length"),
+                                         (2, "backlog: 2 items, 0 min known, 2 of unknown length")])
+def test_stats_backlog_counts_in_words(builder, db_path, count, line):
+    for n in range(count):
+        builder.item(f"https://example.org/{n}", title=f"T{n}")
+    builder.db.conn.commit()
+    result = run("stats", "--db", db_path)
+    assert result.exit_code == 0 and result.output.splitlines()[-1] == line
+
+
+@pytest.mark.parametrize("added_by_hand", [0, 1, 3])
+def test_stats_top_channels_leave_out_links_added_by_hand(builder, db_path, added_by_hand):
+    for n, channel in enumerate(["ML заметки", "ML заметки", "Data Digest"]):
+        builder.mention(builder.item(f"https://example.org/c{n}", title=f"C{n}"), channel, 1)
+    builder.db.conn.commit()
+    for n in range(added_by_hand):  # their posts have no channel
+        assert run("add", "--db", db_path, f"example.com/by-hand-{n}").exit_code == 0
+    assert json.loads(run("stats", "--db", db_path, "--json").output)["by_channel"] == {"ML заметки": 2, "Data Digest": 1}
+    assert "top channels: ML заметки 2, Data Digest 1" in run("stats", "--db", db_path).output.splitlines()
 
 
 def test_stats_forget_a_read_that_was_undone(crafted, db_path):

@@ -106,21 +106,45 @@ def test_skip_priority_note_tag(builder, paper, db_path):
 
 
 @pytest.mark.parametrize(
-    "stored, changes, after",
+    "stored, changes, after, logged",
     [
-        (["llm"], ["-LLM"], []),                                   # a hashtag is stored case-folded
-        (["llm"], ["-#llm"], []),
-        (["распределённое_обучение"], ["-распределенное_обучение"], []),
-        (["llm"], ["+LLM"], ["llm"]),                              # the same tag: nothing new
-        (["llm", "Papers"], ["-papers", "+rag"], ["llm", "rag"]),
-        (["llm"], ["-llama"], ["llm"]),
+        (["llm"], ["-LLM"], [], ["-LLM"]),                                   # a hashtag is stored case-folded
+        (["llm"], ["-#llm"], [], ["-#llm"]),
+        (["распределённое_обучение"], ["-распределенное_обучение"], [], ["-распределенное_обучение"]),
+        (["llm"], ["+LLM"], ["llm"], []),                                     # the same tag: nothing new, nothing logged
+        ([], ["+LLM", "+llm", "+#Llm"], ["LLM"], ["+LLM"]),                   # one tag, however often given
+        (["llm", "Papers"], ["-papers", "+rag"], ["llm", "rag"], ["-papers", "+rag"]),
+        (["llm"], ["-llama"], ["llm"], []),                                   # not there: nothing to remove
+        (["llm"], ["-llm", "-LLM"], [], ["-llm"]),
     ],
 )
-def test_a_tag_change_names_the_tag_in_any_spelling(builder, paper, db_path, stored, changes, after):
+def test_a_tag_change_names_the_tag_in_any_spelling(builder, paper, db_path, stored, changes, after, logged):
     builder.db.execute("UPDATE items SET tags = ? WHERE id = ?", [json.dumps(stored, ensure_ascii=False), paper])
     builder.db.conn.commit()
     result = run("tag", "--db", db_path, paper, *changes)
     assert (result.exit_code, result.output) == (0, f"Tags [{', '.join(after)}]: {paper} Attention Is All You Need\n")
+    assert [value for _, action, value in events(db_path) if action == "tag"] == logged
+
+
+@pytest.mark.parametrize(
+    "changes, message",
+    [
+        # `tag` takes one item: a second one given as to `read` was added as a tag named after it.
+        (["{other}", "+llm"], "'{other}' is no tag change: tag takes one item, then +tag or -tag (+{other} adds it as a tag)"),
+        (["llm"], "'llm' is no tag change: tag takes one item, then +tag or -tag (+llm adds it as a tag)"),
+        (["#llm"], "'#llm' is no tag change: tag takes one item, then +tag or -tag (+#llm adds it as a tag)"),
+        (["+"], "invalid tag '+' (use +tag or -tag)"),
+        (["+#"], "invalid tag '+#' (use +tag or -tag)"),
+        (["--x"], "invalid tag '--x' (use +tag or -tag)"),
+    ],
+)
+def test_a_tag_change_needs_its_sign(builder, paper, db_path, changes, message):
+    other = builder.item("https://example.com/p314", "article", "Other")
+    args = [change.format(other=other) for change in changes]
+    result = run("tag", "--db", db_path, paper, *args)
+    assert (result.exit_code, result.output) == (1, f"Error: {message.format(other=other)}\n")
+    assert [json.loads(row[0]) for row in open_db(db_path).execute("SELECT tags FROM items ORDER BY id")] == [[], []]
+    assert events(db_path) == []
 
 
 @pytest.mark.parametrize(
@@ -243,6 +267,31 @@ def test_add_manual(db_path):
     assert db.execute("SELECT COUNT(*) FROM posts WHERE source = 'manual'").fetchone()[0] == 1
     assert db["items"].get(item_id)["mention_posts"] == 1
     assert run("add", "--db", db_path, "not a url").exit_code == 1
+
+
+@pytest.mark.parametrize(
+    "first_note, set_note, again, output, note",
+    [
+        # A note written with `note` survives a later `add --note`: the new one goes below it.
+        (None, "read section 3 first", "recommended at the meetup", "Already listed (note added to its note)",
+         "read section 3 first\nrecommended at the meetup"),
+        ("from a talk", None, "recommended at the meetup", "Already listed (note added to its note)",
+         "from a talk\nrecommended at the meetup"),
+        ("from a talk", None, "from a talk", "Already listed", "from a talk"),  # said again: once
+        ("from a talk", None, None, "Already listed", "from a talk"),
+        (None, None, "recommended at the meetup", "Already listed (note added to its note)", "recommended at the meetup"),
+    ],
+)
+def test_add_with_a_note_to_an_item_already_listed_keeps_its_note(db_path, first_note, set_note, again, output, note):
+    first = run("add", "--db", db_path, "arxiv.org/abs/1706.03762", *(["--note", first_note] if first_note else []))
+    item_id = first.output.split()[1]
+    if set_note:
+        run("note", "--db", db_path, item_id, set_note)
+    result = run("add", "--db", db_path, "https://arxiv.org/pdf/1706.03762v5", *(["--note", again] if again else []))
+    assert (result.exit_code, result.output) == (0, f"{output}: {item_id} https://arxiv.org/abs/1706.03762\n")
+    assert open_db(db_path)["items"].get(item_id)["note"] == note
+    noted = [value for _, action, value in events(db_path) if action == "note"]
+    assert noted == [v for v in (set_note, note if output.endswith("its note)") else None) if v]
 
 
 @pytest.mark.parametrize(

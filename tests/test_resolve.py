@@ -234,6 +234,18 @@ def item(db, item_id):
 SEED_POST = f"Хочу отметить ещё одну работу с ICML: {PV}\nMalinovskii et. al.\nЗдесь целый пакет."
 
 
+@pytest.mark.parametrize(
+    "posts, titles, line",
+    [
+        (1, 1, "References: 1 post scanned, 1 new cited title, 0 tried, 0 resolved, 0 left unresolved, 0 failed."),
+        (0, 0, "References: 0 posts scanned, 0 new cited titles, 0 tried, 0 resolved, 0 left unresolved, 0 failed."),
+        (2, 3, "References: 2 posts scanned, 3 new cited titles, 0 tried, 0 resolved, 0 left unresolved, 0 failed."),
+    ],
+)
+def test_summary_line_counts_in_words(posts, titles, line):
+    assert references.ResolveStats(posts_scanned=posts, new_references=titles).summary() == line
+
+
 def test_candidates_become_unresolved_items(fresh_db):
     (post_id,) = write_posts(fresh_db, [SEED_POST])
     stats = references.find_candidates_in_posts(fresh_db)
@@ -332,6 +344,48 @@ def test_resolves_into_the_existing_item_and_keeps_user_state(fresh_db, catalogu
     assert paper["mention_posts"] == 2
     assert [r[0] for r in fresh_db.execute("SELECT action FROM events WHERE item_id = ? ORDER BY id", [paper_id])] == ["tag", "resolved"]
     assert fresh_db.execute("SELECT COUNT(*) FROM items").fetchone()[0] == 1
+
+
+@pytest.mark.parametrize(
+    "cited, linked, expected",
+    [
+        # Read and prioritised under its cited title: the paper is not put back in the queue.
+        (
+            {"status": "read", "read_at": "2025-02-01T10:00:00+00:00", "priority": "high", "tags": '["done"]'},
+            {},
+            {"status": "read", "read_at": "2025-02-01T10:00:00+00:00", "priority": "high", "tags": ["done"], "note": None},
+        ),
+        # The paper's own state is further: it stays; both notes are kept.
+        (
+            {"priority": "low", "note": "from the ICML thread"},
+            {"status": "archived", "priority": "high", "note": "mine", "tags": '["llm"]'},
+            {"status": "archived", "read_at": None, "priority": "high", "tags": ["llm"], "note": "mine\nfrom the ICML thread"},
+        ),
+        # One note written on both is kept once; the higher priority (normal beats low) wins.
+        (
+            {"status": "read", "read_at": "2025-01-05T00:00:00+00:00", "note": "same"},
+            {"priority": "low", "note": "same"},
+            {"status": "read", "read_at": "2025-01-05T00:00:00+00:00", "priority": "normal", "tags": [], "note": "same"},
+        ),
+    ],
+    ids=["read-high-cited", "paper-further", "same-note"],
+)
+def test_resolving_into_an_existing_item_merges_status_priority_and_notes(fresh_db, catalogues, cited, linked, expected):
+    from readinglist.queue import NextFilter, next_items
+
+    settings, answers, _ = catalogues
+    answers["arxiv"] = lambda q: atom_feed([PV_ENTRY])
+    write_posts(fresh_db, [f"Статья {PV_URL}", SEED_POST])
+    references.find_candidates_in_posts(fresh_db)
+    urn_id, paper_id = item_id_for(references.reference_url(PV)), item_id_for(PV_URL)
+    for item_id, state in ((urn_id, cited), (paper_id, linked)):
+        if state:
+            fresh_db.execute(f"UPDATE items SET {', '.join(f'{k} = ?' for k in state)} WHERE id = ?", [*state.values(), item_id])
+    assert run(fresh_db, settings).resolved == 1
+    paper = item(fresh_db, paper_id)
+    got = {key: paper[key] for key in expected}
+    assert {**got, "tags": json.loads(got["tags"])} == expected
+    assert next_items(fresh_db, NextFilter(n=50)) == []
 
 
 @pytest.mark.parametrize("resolved_before", [False, True])
@@ -513,7 +567,7 @@ def test_cli_resolve(cli_env, db_path):
     assert result.exit_code == 0, result.output
     assert result.output == (
         f"Resolved: {PV} -> {PV_URL}\n"
-        "References: 1 posts scanned, 1 new cited titles, 1 tried, 1 resolved, 0 left unresolved, 0 failed.\n"
+        "References: 1 post scanned, 1 new cited title, 1 tried, 1 resolved, 0 left unresolved, 0 failed.\n"
     )
     result = runner.invoke(cli, ["resolve", "--db", str(db_path), "--quiet"])
     assert (result.exit_code, result.output) == (0, "")
