@@ -1,5 +1,6 @@
 """``readinglist harvest`` and ``readinglist list`` end to end, through the CLI."""
 
+import hashlib
 import json
 import math
 import os
@@ -9,6 +10,7 @@ import pytest
 from click.testing import CliRunner
 
 from conftest import SEEDS
+from harvester.models import Post
 from readinglist.cli import cli
 from readinglist.db import open_db
 
@@ -844,15 +846,75 @@ def test_same_title_and_number_at_another_time_is_another_message(db_path, tmp_p
     assert table_counts(db_path)["posts"] == 3
 
 
+def html_export(folder, title, number, sent, url):
+    """A one-message HTML export of chat ``title``: message ``number`` sent at ``sent`` (``DD.MM.YYYY HH:MM:SS``) links ``url``."""
+    folder.mkdir(exist_ok=True)
+    (folder / "messages.html").write_text(
+        BOTH_HTML.split('<div class="message')[0].replace("ML &amp; Stuff", title)
+        + f"""<div class="message default clearfix" id="message{number}"><div class="body">
+<div class="pull_right date details" title="{sent} UTC+03:00">00:00</div>
+<div class="text">Ссылка: <a href="{url}">{url}</a></div></div></div></div></div></div></body></html>""",
+        encoding="utf-8",
+    )
+    return str(folder / "messages.html")
+
+
+OTHER_CHATS = [
+    ("Новости ML", "Новости ML", []),
+    ("Новости ML", "Другой канал", ["--channel", "ml"]),
+]
+
+
+@pytest.mark.parametrize("title_a, title_b, label", OTHER_CHATS, ids=["one title", "one --channel label"])
+@pytest.mark.parametrize("runs", ["one run", "two runs"])
+def test_two_html_chats_named_alike_keep_their_posts_apart(db_path, tmp_path, title_a, title_b, label, runs):
+    """Message numbers restart in every chat and an HTML export names its chat only by title: #2 of two chats is two posts."""
+    a = html_export(tmp_path / "a", title_a, 2, "02.01.2024 10:00:00", "https://arxiv.org/abs/2401.01234")
+    b = html_export(tmp_path / "b", title_b, 2, "15.03.2024 18:30:00", "https://github.com/karpathy/nanoGPT")
+    for files in ([a, b],) if runs == "one run" else ([a], [b]):
+        assert run("harvest", *files, *label, "--db", db_path, "-q").exit_code == 0
+    assert run("harvest", a, b, *label, "--db", db_path, "-q").exit_code == 0  # again: nothing new
+    posted = open_db(db_path).execute(
+        "SELECT mentions.url, posts.date FROM mentions JOIN posts ON posts.id = mentions.post_id ORDER BY 2"
+    ).fetchall()
+    assert posted == [
+        ("https://arxiv.org/abs/2401.01234", "2024-01-02T10:00:00+03:00"),
+        ("https://github.com/karpathy/nanoGPT", "2024-03-15T18:30:00+03:00"),
+    ]
+    assert table_counts(db_path) == {"posts": 2, "items": 2, "mentions": 2}
+
+
+def _key_without_minute(post, current=Post.key.fget):
+    """``Post.key`` as it was before the minute: an export post's chat and number."""
+    if post.permalink or not post.post_id:
+        return current(post)
+    return hashlib.sha1(f"id\0{post.channel or ''}\0{post.post_id}".encode()).hexdigest()[:16]
+
+
+def test_posts_stored_under_the_key_without_the_minute_are_found_again(db_path, tmp_path, monkeypatch):
+    """Export posts stored before the minute was in ``Post.key`` keep their ids: a harvest finds them by ``message_key``."""
+    folder = write_both_formats(tmp_path / "export")
+    other = html_export(tmp_path / "other", "ML &amp; Stuff", 100, "02.02.2024 09:00:00", "https://github.com/karpathy/nanoGPT")
+    with monkeypatch.context() as patch:
+        patch.setattr(Post, "key", property(_key_without_minute))
+        assert run("harvest", str(folder), "--db", db_path, "-q").exit_code == 0
+    before = open_db(db_path).execute("SELECT id, message_key FROM posts ORDER BY 1").fetchall()
+    assert len(before) == 2
+    result = run("harvest", str(folder), other, "--db", db_path)
+    assert result.output == "Harvested: 5 posts read from 3 files, 5 links found, 1 new item, 0 files skipped.\n"
+    after = open_db(db_path).execute("SELECT id, message_key FROM posts ORDER BY 1").fetchall()
+    assert set(before) < set(after) and len(after) == 3
+    assert table_counts(db_path) == {"posts": 3, "items": 3, "mentions": 3}
+
+
 def test_migration_folds_posts_stored_twice_before_it(db_path, tmp_path, monkeypatch):
     """A database harvested before m012 holds both formats' copies; migrating leaves what a harvest now stores."""
-    from harvester.models import Post
-
     folder = write_both_formats(tmp_path / "export")
     expected_path = str(tmp_path / "expected.db")
     assert run("harvest", str(folder), "--db", expected_path, "-q").exit_code == 0
-    with monkeypatch.context() as patch:
+    with monkeypatch.context() as patch:  # as a version before m012 stored them
         patch.setattr(Post, "message_key", property(lambda post: None))
+        patch.setattr(Post, "key", property(_key_without_minute))
         assert run("harvest", str(folder), "--db", db_path, "-q").exit_code == 0
     db = open_db(db_path)
     assert table_counts(db_path)["posts"] == 4
