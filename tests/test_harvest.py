@@ -236,6 +236,23 @@ def test_a_markdown_link_with_parentheses_is_one_item(db_path):
         ),
         (["https://github.com/foo/bar...", "https://github.com/foo/bar"], {"https://github.com/foo/bar": 2}),
         (["https://github.com/foo/bar..."], {}),
+        # Complete URLs of one item (the repository and a file in it): that item.
+        (
+            ["https://github.com/openai/whisper", "https://github.com/openai/whisper/blob/main/README.md",
+             "https://github.com/openai/whis…"],
+            {"https://github.com/openai/whisper": 3},
+        ),
+        (
+            ["https://github.com/openai/whisper/tree/main", "https://github.com/openai/whisper/blob/main/README.md",
+             "https://github.com/openai/whis…", "https://github.com/openai/whisper/issues/1"],
+            {"https://github.com/openai/whisper": 4},
+        ),
+        # ... but not when another item's URL starts with it too.
+        (
+            ["https://github.com/openai/whisper", "https://github.com/openai/whisper/blob/main/README.md",
+             "https://github.com/openai/whisperx", "https://github.com/openai/whis…"],
+            {"https://github.com/openai/whisper": 2, "https://github.com/openai/whisperx": 1},
+        ),
         # A prefix written complete elsewhere is that URL.
         (
             ["https://example.com/post...", "https://example.com/post", "https://example.com/post-2"],
