@@ -664,15 +664,23 @@ def _better_title(candidate_source: str | None, current_source: str | None) -> b
 
 
 def _follow_aliases(db: sqlite_utils.Database, items: dict, mentions: dict) -> tuple[dict, dict]:
-    """Send links to a URL merged into another item (``aliases``: a DOI merged into its arXiv paper) to that item."""
+    """Send links to a URL merged into another item (``aliases``: a DOI merged into its arXiv paper) to that item.
+
+    So too links to the URL a renamed repository took (``metadata._rename_repo``):
+    its item kept the id of the URL it had, so that URL's own id is not it.
+    """
     urls = [row["url"] for row in items.values()]
     targets: dict[str, str] = {}
     for start in range(0, len(urls), 500):
         chunk = urls[start : start + 500]
+        placeholders = ", ".join("?" * len(chunk))
         for url, item_id in db.execute(
-            f"SELECT url, item_id FROM aliases WHERE url IN ({', '.join('?' * len(chunk))})", chunk
+            f"SELECT url, item_id FROM aliases WHERE url IN ({placeholders})"
+            f" UNION ALL SELECT url, id FROM items WHERE url IN ({placeholders})",
+            chunk + chunk,
         ):
-            targets[item_id_for(url)] = item_id
+            if item_id != item_id_for(url):
+                targets[item_id_for(url)] = item_id
     if not targets:
         return items, mentions
     items = {key: row for key, row in items.items() if key not in targets}

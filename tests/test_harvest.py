@@ -794,6 +794,33 @@ def test_links_to_a_merged_url_join_the_item_it_was_merged_into(db_path, tmp_pat
     assert db.execute("SELECT COUNT(*) FROM mentions").fetchone()[0] == 2
 
 
+@pytest.mark.parametrize(
+    "old, new",
+    [
+        ("https://github.com/old/name", "https://github.com/new/name"),
+        ("https://huggingface.co/qwen/qwen2-7b-instruct", "https://huggingface.co/Qwen/Qwen2-7B-Instruct"),
+    ],
+)
+def test_links_to_the_url_a_renamed_repo_took_join_its_item(db_path, tmp_path, old, new):
+    """A renamed item keeps its id (that of its old URL): a link to its new URL failed the harvest (UNIQUE items.url)."""
+    from readinglist import metadata
+
+    (tmp_path / "a.txt").write_text(f"Код {old}\n", encoding="utf-8")
+    (tmp_path / "b.txt").write_text(f"Снова {new}\n", encoding="utf-8")
+    assert run("harvest", str(tmp_path / "a.txt"), "--db", db_path, "-q").exit_code == 0
+    db = open_db(db_path)
+    (item_id,) = db.execute("SELECT id FROM items").fetchone()
+    adapter = "github" if "github" in old else "huggingface"
+    with db.atomic():
+        metadata._rename_repo(db, {"id": item_id, "url": old}, adapter, new.split("/", 3)[3], "2026-01-01", None)
+    for _ in range(2):
+        result = run("harvest", str(tmp_path / "b.txt"), str(tmp_path / "a.txt"), "--db", db_path)
+        assert (result.exit_code, result.output) == (
+            0, "Harvested: 2 posts read from 2 files, 2 links found, 0 new items, 0 files skipped.\n"
+        )
+    assert db.execute("SELECT id, url, mention_posts FROM items").fetchall() == [(item_id, new, 2)]
+
+
 def test_harvest_records_papers_cited_by_title(db_path):
     assert run("harvest", str(SEEDS), "--db", db_path, "-q").exit_code == 0
     titles = {item["title"] for item in listed(db_path, "--kind", "unresolved")}
