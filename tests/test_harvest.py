@@ -821,6 +821,91 @@ def test_links_to_the_url_a_renamed_repo_took_join_its_item(db_path, tmp_path, o
     assert db.execute("SELECT id, url, mention_posts FROM items").fetchall() == [(item_id, new, 2)]
 
 
+HABR_AND_X = """Разбор: https://habr.com/ru/articles/786552/
+👍1
+С телефона: https://habr.com/ru/amp/publications/786552/
+👍1
+Только AMP: https://habr.com/ru/amp/publications/111111/
+👍1
+Твит https://twitter.com/Karpathy/status/1733299213503787018?s=20
+👍1
+Тот же твит https://x.com/i/web/status/1733299213503787018
+👍1
+И ещё раз https://x.com/karpathy/status/1733299213503787018 #llm
+👍1
+Другой https://x.com/ylecun/status/42
+👍1
+"""
+
+
+def _identity_before_m016(patch):
+    """``harvester.identity`` as it was before m016: AMP links were other pages, X posts kept their user's name."""
+    import re
+
+    from harvester import identity
+
+    def old_x(u):
+        segments = u.segments
+        if len(segments) >= 4 and segments[:3] == ["i", "web", "status"]:
+            return identity.Identity(url="https://x.com/i/status/" + segments[3], kind="article", domain="x.com")
+        if len(segments) >= 3 and segments[1] == "status":
+            return identity.Identity(url=f"https://x.com/{segments[0].lower()}/status/{segments[2]}", kind="article", domain="x.com")
+        return None
+
+    patch.setattr(identity, "_HABR_RE", re.compile(
+        r"/(?:(?:ru|en)/)?(?:(?:company|companies)/[^/]+/(?:blog|articles|news)|post|articles|news(?:/t)?|p)/(\d+)(?:/.*)?"
+    ))
+    patch.setitem(identity._SITES, "x.com", old_x)
+    identity._identify.cache_clear()
+
+
+@pytest.mark.parametrize("runs", [1, 2])
+def test_a_habr_amp_link_and_an_x_post_by_any_name_are_one_item(db_path, runs):
+    for _ in range(runs):
+        result = run("harvest", "-", "--db", db_path, input=HABR_AND_X)
+    assert result.output == (
+        "Harvested: 7 posts read from 1 file, 7 links found, 4 new items, 0 files skipped.\n" if runs == 1 else
+        "Harvested: 7 posts read from 1 file, 7 links found, 0 new items, 0 files skipped.\n"
+    )
+    assert {item["url"]: item["mentions"] for item in listed(db_path)} == {
+        "https://habr.com/ru/articles/786552/": 2,
+        "https://habr.com/ru/articles/111111/": 1,
+        "https://x.com/i/status/1733299213503787018": 3,
+        "https://x.com/i/status/42": 1,
+    }
+
+
+def test_migration_makes_one_item_of_a_habr_amp_link_and_an_x_post_by_any_name(db_path, tmp_path, monkeypatch):
+    """Items stored apart before m016 take the URL a harvest now gives, or are merged into the item that has it."""
+    from harvester import identity
+
+    expected_path = str(tmp_path / "expected.db")
+    assert run("harvest", "-", "--db", expected_path, "-q", input=HABR_AND_X).exit_code == 0
+    with monkeypatch.context() as patch:
+        _identity_before_m016(patch)
+        assert run("harvest", "-", "--db", db_path, "-q", input=HABR_AND_X).exit_code == 0
+    identity._identify.cache_clear()
+    db = open_db(db_path)
+    assert db["items"].count == 6
+    # The user's state of an item merged away is kept.
+    db.execute("UPDATE items SET status = 'read' WHERE url = 'https://x.com/karpathy/status/1733299213503787018'")
+    db.execute("DELETE FROM _sqlite_migrations WHERE name = 'm016_one_item_per_habr_and_x_post'")
+    db.conn.commit()
+    db.conn.close()
+
+    migrated, expected = open_db(db_path), open_db(expected_path)
+    columns = "url, kind, domain, mention_posts, mention_channels, channels, tags, last_mentioned, rank_key"
+    query = f"SELECT {columns} FROM items ORDER BY url"
+    assert migrated.execute(query).fetchall() == expected.execute(query).fetchall()
+    assert migrated.execute("SELECT url, status FROM items WHERE status = 'read'").fetchall() == [
+        ("https://x.com/i/status/1733299213503787018", "read")
+    ]
+    assert migrated.execute("SELECT COUNT(*) FROM mentions").fetchone() == (7,)
+    result = run("harvest", "-", "--db", db_path, input=HABR_AND_X)
+    assert result.output == "Harvested: 7 posts read from 1 file, 7 links found, 0 new items, 0 files skipped.\n"
+    assert migrated.execute("SELECT COUNT(*) FROM items").fetchone() == (4,)
+
+
 def test_harvest_records_papers_cited_by_title(db_path):
     assert run("harvest", str(SEEDS), "--db", db_path, "-q").exit_code == 0
     titles = {item["title"] for item in listed(db_path, "--kind", "unresolved")}
