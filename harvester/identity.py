@@ -730,7 +730,8 @@ def _rutube(u: _Url) -> Identity | None:
 # --------------------------------------------------------------------------- Habr, Telegram, X, Reddit
 
 _HABR_RE = re.compile(
-    r"/(?:(?:ru|en)/)?(?:(?:company|companies)/[^/]+/(?:blog|articles|news)|post|articles|news(?:/t)?|p)"
+    r"/(?:(?:ru|en)/)?(?:amp/)?"  # the AMP version: /ru/amp/publications/<id>/
+    r"(?:(?:company|companies)/[^/]+/(?:blog|articles|news)|post|publications|articles|news(?:/t)?|p)"
     r"/(\d+)(?:/.*)?"
 )
 
@@ -793,14 +794,21 @@ def _telegram(u: _Url, depth: int) -> Identity | None:
 
 
 def _x(u: _Url) -> Identity | None:
+    """A post: ``/<user>/status/<id>`` or ``/i/web/status/<id>``, as ``/i/status/<id>``.
+
+    A post's number is X's own, whoever's name is in the URL (X shows the post
+    under any name, and a renamed account's old links keep the old one), and
+    ``i/web`` links name no one.
+    """
     segments = u.segments
     if u.host != "x.com" or len(segments) < 3:
         return None
-    if segments[:3] == ["i", "web", "status"] and len(segments) >= 4 and segments[3].isdigit():
-        return Identity(url="https://x.com/i/status/" + segments[3], kind="article", domain="x.com")
-    if segments[1] in ("status", "statuses") and segments[2].isdigit() and segments[2].isascii():
-        path = "/%s/status/%s" % (segments[0].lower(), segments[2])
-        return Identity(url="https://x.com" + path, kind="article", domain="x.com")
+    if segments[:3] == ["i", "web", "status"]:
+        segments = segments[2:]
+    else:
+        segments = segments[1:]
+    if segments[0] in ("status", "statuses") and len(segments) >= 2 and segments[1].isdigit() and segments[1].isascii():
+        return Identity(url="https://x.com/i/status/" + segments[1], kind="article", domain="x.com")
     return None
 
 

@@ -66,14 +66,18 @@ class Post:
     def key(self) -> str:
         """A stable identity, so harvesting the same post twice stores it once.
 
-        Posts with a permalink or a native id use it. Posts from plain-text dumps
-        have neither, so their key hashes the channel and the text: the same post
-        in two overlapping dumps of one channel is one post.
+        Posts with a permalink use it. Export posts use their chat, number and
+        minute: an HTML export names its chat only by title (or a ``--channel``
+        label), which two chats may share, and message numbers restart in every
+        chat, so the minute keeps their posts apart (as in :func:`message_key`).
+        Posts from plain-text dumps have neither, so their key hashes the channel
+        and the text: the same post in two overlapping dumps of one channel is
+        one post. Posts stored under an earlier key are found by ``message_key``.
         """
         if self.permalink:
             basis = "permalink\0" + self.permalink
         elif self.post_id:
-            basis = f"id\0{self.channel or ''}\0{self.post_id}"
+            basis = f"id\0{self.channel or ''}\0{self.post_id}\0{(self.date or '')[:16]}"
         else:
             normalized = " ".join(self.text.split())
             basis = f"text\0{self.channel or ''}\0{self.forwarded_from or ''}\0{normalized}"

@@ -1197,3 +1197,35 @@ def m016_notes_searchable(db: sqlite_utils.Database) -> None:
     for start in range(0, len(touched), REFRESH_CHUNK):
         search.refresh_contexts(db, touched[start : start + REFRESH_CHUNK], changed=True)
     search.index_notes(db)
+
+
+@migrations()
+def m017_one_item_per_habr_and_x_post(db: sqlite_utils.Database) -> None:
+    """A Habr article's AMP link and an X post linked by any name are the article's and the post's item.
+
+    ``harvester.identity`` now gives ``habr.com/ru/amp/publications/<id>/``
+    the article's URL (``/ru/articles/<id>/``), and every X post link
+    (``/<user>/status/<id>``, ``/i/web/status/<id>``, twitter.com's) the one
+    URL ``x.com/i/status/<id>``. An item stored under an old URL takes the new
+    one, keeping its id as a renamed repository does (``metadata._rename_repo``),
+    or is merged into the item that already has it (``metadata.merge_items``).
+    """
+    from harvester.identity import identify
+
+    from .metadata import merge_items
+
+    rows = db.execute(
+        """SELECT id, url FROM items
+        WHERE (url >= 'https://habr.com/' AND url < 'https://habr.com0' AND (url LIKE '%/amp/%' OR url LIKE '%/publications/%'))
+           OR (url >= 'https://x.com/' AND url < 'https://x.com0' AND url LIKE '%/status%')
+        ORDER BY added_at, id"""
+    ).fetchall()
+    for item_id, url in rows:
+        identity = identify(url)
+        if identity is None or identity.url == url:
+            continue
+        other = db.execute("SELECT id FROM items WHERE url = ?", [identity.url]).fetchone()
+        if other is not None:
+            merge_items(db, keep_id=other[0], drop_id=item_id)
+        else:
+            db.execute("UPDATE items SET url = ? WHERE id = ?", [identity.url, item_id])

@@ -35,11 +35,13 @@ def harvest_channels(
 ) -> HarvestStats:
     """Read public channels live from t.me into ``db``: what is new since an earlier run, then what it left unread.
 
-    A channel that cannot be read is an error in ``stats.errors``; the others go on.
+    A channel named twice (``@name @Name t.me/s/name``) is read once. A channel
+    that cannot be read is an error in ``stats.errors``; the others go on.
     """
     import time
 
     from harvester.fetch import make_sync_client
+    from harvester.sources.live import distinct_channels
 
     stats = stats or HarvestStats()
     writer = PostWriter(db, stats)
@@ -47,7 +49,7 @@ def harvest_channels(
     client = client or make_sync_client(_trusting_telegram_base(settings))
     crawl = functools.partial(_crawl, writer, client=client, settings=settings, sleep=sleep or time.sleep)
     try:
-        for name in names:
+        for name in distinct_channels(names):
             key = name.lower()
             stats.channels_named += 1
             memory = ChannelMemory.load(db, key)

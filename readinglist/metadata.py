@@ -716,8 +716,8 @@ def write_metadata(db, row: dict, metadata: SiteMetadata, now: datetime, *, adap
         return item_id
 
     # ok
-    if metadata.moved_to and adapter == "github":
-        item_id = _rename_repo(db, row, metadata.moved_to, when, stats)
+    if metadata.moved_to and adapter in MOVABLE:
+        item_id = _rename_repo(db, row, adapter, metadata.moved_to, when, stats)
         row = dict(row, **_row(db, item_id))
     current = _row(db, item_id)
     meta = _json_object(current.get("meta"))
@@ -796,9 +796,16 @@ def _row(db, item_id: str) -> dict:
     return dict(zip(columns, values)) if values else {}
 
 
-def _rename_repo(db, row: dict, new_repo: str, when: str, stats: MetadataStats | None) -> str:
-    """A renamed repository: the item follows (new URL and ``repo``, the old URL an alias). Returns the item id."""
-    new_url = f"https://github.com/{new_repo}"
+# The adapters whose answer names the repository anew (``moved_to``): renamed on GitHub or the
+# Hub, or spelled in another letter case on the Hub, which reads ids in any case. Its URL's
+# start and the item's column for it.
+MOVABLE = {"github": ("https://github.com/", "repo"), "huggingface": ("https://huggingface.co/", "hf_id")}
+
+
+def _rename_repo(db, row: dict, adapter: str, new_repo: str, when: str, stats: MetadataStats | None) -> str:
+    """A renamed repository: the item follows (new URL and ``repo`` or ``hf_id``, the old URL an alias). Returns the item id."""
+    site, column = MOVABLE[adapter]
+    new_url = site + new_repo
     if new_url == row["url"]:
         return row["id"]
     other = db.execute("SELECT id FROM items WHERE url = ?", [new_url]).fetchone()
@@ -808,7 +815,7 @@ def _rename_repo(db, row: dict, new_repo: str, when: str, stats: MetadataStats |
         if stats is not None:
             stats.merged += 1
         return other[0]
-    db.execute("UPDATE items SET url = ?, repo = ? WHERE id = ?", [new_url, new_repo, row["id"]])
+    db.execute(f"UPDATE items SET url = ?, {column} = ? WHERE id = ?", [new_url, new_repo, row["id"]])
     db.execute(
         "INSERT OR REPLACE INTO aliases(url, item_id, added_at) VALUES (?, ?, ?)", [row["url"], row["id"], when]
     )

@@ -584,19 +584,18 @@ class PostWriter:
         """The complete URL that ``prefix``, written with an ellipsis, stands for; None if unknown.
 
         That is the prefix itself when it ends exactly where an arXiv id does,
-        or when it was written complete elsewhere; else the one complete URL
-        that starts with it.
+        or when it was written complete elsewhere; else, when the complete URLs
+        that start with it are all of one item (a repository and a file in it),
+        the first of them.
         """
         if _names_a_whole_paper(prefix):
             return prefix
-        rows = self.db.execute(
-            "SELECT DISTINCT url FROM mentions WHERE url >= ? AND url < ? LIMIT 3",
-            [prefix, prefix + "\U0010ffff"],
-        ).fetchall()
-        candidates = {url for (url,) in rows}
-        if prefix in candidates:
-            return prefix
-        return candidates.pop() if len(candidates) == 1 else None
+        extent = [prefix, prefix + "\U0010ffff"]
+        (first,) = self.db.execute("SELECT min(url) FROM mentions WHERE url >= ? AND url < ?", extent).fetchone()
+        if first is None or first == prefix:
+            return first
+        items = self.db.execute("SELECT DISTINCT item_id FROM mentions WHERE url >= ? AND url < ? LIMIT 2", extent).fetchall()
+        return first if len(items) == 1 else None
 
 
 def _names_a_whole_paper(url: str) -> bool:

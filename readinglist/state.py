@@ -380,16 +380,20 @@ def add_url(db, url: str, note: str | None = None) -> Added:
     channel. A ``note`` for an item already listed is joined to the note it
     has (:func:`joined_note`), as a merge joins notes: it never replaces it.
     """
-    from .db import item_id_for, mention_id_for, mentions_written, short_hash, stored_item_ids
+    from .db import item_id_for, mention_id_for, mentions_written, short_hash
 
     text = url.strip()
     identity = web_link(url)
-    # The item that holds the URL: a renamed repository's, or the one a URL merged into.
-    item_id = stored_item_ids(db, [identity.url]).get(identity.url) or item_id_for(identity.url)
     when = now_iso()
     post_id = short_hash("manual\0" + identity.url, 16)
     with db.atomic():
-        created = db.execute("SELECT 1 FROM items WHERE id = ?", [item_id]).fetchone() is None
+        # An item merged into another (its URL an alias) or renamed (its id that of its old URL) is not under this URL's id.
+        known = db.execute(
+            "SELECT id FROM items WHERE url = ? UNION ALL SELECT item_id FROM aliases WHERE url = ? LIMIT 1",
+            [identity.url, identity.url],
+        ).fetchone()
+        created = known is None
+        item_id = item_id_for(identity.url) if created else known[0]
         if created:
             db["items"].insert(
                 {

@@ -1,5 +1,6 @@
 """``readinglist harvest`` and ``readinglist list`` end to end, through the CLI."""
 
+import hashlib
 import json
 import math
 import os
@@ -9,6 +10,7 @@ import pytest
 from click.testing import CliRunner
 
 from conftest import SEEDS
+from harvester.models import Post
 from readinglist.cli import cli
 from readinglist.db import open_db
 
@@ -234,6 +236,23 @@ def test_a_markdown_link_with_parentheses_is_one_item(db_path):
         ),
         (["https://github.com/foo/bar...", "https://github.com/foo/bar"], {"https://github.com/foo/bar": 2}),
         (["https://github.com/foo/bar..."], {}),
+        # Complete URLs of one item (the repository and a file in it): that item.
+        (
+            ["https://github.com/openai/whisper", "https://github.com/openai/whisper/blob/main/README.md",
+             "https://github.com/openai/whis…"],
+            {"https://github.com/openai/whisper": 3},
+        ),
+        (
+            ["https://github.com/openai/whisper/tree/main", "https://github.com/openai/whisper/blob/main/README.md",
+             "https://github.com/openai/whis…", "https://github.com/openai/whisper/issues/1"],
+            {"https://github.com/openai/whisper": 4},
+        ),
+        # ... but not when another item's URL starts with it too.
+        (
+            ["https://github.com/openai/whisper", "https://github.com/openai/whisper/blob/main/README.md",
+             "https://github.com/openai/whisperx", "https://github.com/openai/whis…"],
+            {"https://github.com/openai/whisper": 2, "https://github.com/openai/whisperx": 1},
+        ),
         # A prefix written complete elsewhere is that URL.
         (
             ["https://example.com/post...", "https://example.com/post", "https://example.com/post-2"],
@@ -826,6 +845,119 @@ def test_links_to_a_merged_url_join_the_item_it_was_merged_into(db_path, tmp_pat
     assert db.execute("SELECT COUNT(*) FROM mentions").fetchone()[0] == 2
 
 
+@pytest.mark.parametrize(
+    "old, new",
+    [
+        ("https://github.com/old/name", "https://github.com/new/name"),
+        ("https://huggingface.co/qwen/qwen2-7b-instruct", "https://huggingface.co/Qwen/Qwen2-7B-Instruct"),
+    ],
+)
+def test_links_to_the_url_a_renamed_repo_took_join_its_item(db_path, tmp_path, old, new):
+    """A renamed item keeps its id (that of its old URL): a link to its new URL failed the harvest (UNIQUE items.url)."""
+    from readinglist import metadata
+
+    (tmp_path / "a.txt").write_text(f"Код {old}\n", encoding="utf-8")
+    (tmp_path / "b.txt").write_text(f"Снова {new}\n", encoding="utf-8")
+    assert run("harvest", str(tmp_path / "a.txt"), "--db", db_path, "-q").exit_code == 0
+    db = open_db(db_path)
+    (item_id,) = db.execute("SELECT id FROM items").fetchone()
+    adapter = "github" if "github" in old else "huggingface"
+    with db.atomic():
+        metadata._rename_repo(db, {"id": item_id, "url": old}, adapter, new.split("/", 3)[3], "2026-01-01", None)
+    for _ in range(2):
+        result = run("harvest", str(tmp_path / "b.txt"), str(tmp_path / "a.txt"), "--db", db_path)
+        assert (result.exit_code, result.output) == (
+            0, "Harvested: 2 posts read from 2 files, 2 links found, 0 new items, 0 files skipped.\n"
+        )
+    assert db.execute("SELECT id, url, mention_posts FROM items").fetchall() == [(item_id, new, 2)]
+
+
+HABR_AND_X = """Разбор: https://habr.com/ru/articles/786552/
+👍1
+С телефона: https://habr.com/ru/amp/publications/786552/
+👍1
+Только AMP: https://habr.com/ru/amp/publications/111111/
+👍1
+Твит https://twitter.com/Karpathy/status/1733299213503787018?s=20
+👍1
+Тот же твит https://x.com/i/web/status/1733299213503787018
+👍1
+И ещё раз https://x.com/karpathy/status/1733299213503787018 #llm
+👍1
+Другой https://x.com/ylecun/status/42
+👍1
+"""
+
+
+def _identity_before_m017(patch):
+    """``harvester.identity`` as it was before m017: AMP links were other pages, X posts kept their user's name."""
+    import re
+
+    from harvester import identity
+
+    def old_x(u):
+        segments = u.segments
+        if len(segments) >= 4 and segments[:3] == ["i", "web", "status"]:
+            return identity.Identity(url="https://x.com/i/status/" + segments[3], kind="article", domain="x.com")
+        if len(segments) >= 3 and segments[1] == "status":
+            return identity.Identity(url=f"https://x.com/{segments[0].lower()}/status/{segments[2]}", kind="article", domain="x.com")
+        return None
+
+    patch.setattr(identity, "_HABR_RE", re.compile(
+        r"/(?:(?:ru|en)/)?(?:(?:company|companies)/[^/]+/(?:blog|articles|news)|post|articles|news(?:/t)?|p)/(\d+)(?:/.*)?"
+    ))
+    patch.setitem(identity._SITES, "x.com", old_x)
+    identity._identify.cache_clear()
+
+
+@pytest.mark.parametrize("runs", [1, 2])
+def test_a_habr_amp_link_and_an_x_post_by_any_name_are_one_item(db_path, runs):
+    for _ in range(runs):
+        result = run("harvest", "-", "--db", db_path, input=HABR_AND_X)
+    assert result.output == (
+        "Harvested: 7 posts read from 1 file, 7 links found, 4 new items, 0 files skipped.\n" if runs == 1 else
+        "Harvested: 7 posts read from 1 file, 7 links found, 0 new items, 0 files skipped.\n"
+    )
+    assert {item["url"]: item["mentions"] for item in listed(db_path)} == {
+        "https://habr.com/ru/articles/786552/": 2,
+        "https://habr.com/ru/articles/111111/": 1,
+        "https://x.com/i/status/1733299213503787018": 3,
+        "https://x.com/i/status/42": 1,
+    }
+
+
+def test_migration_makes_one_item_of_a_habr_amp_link_and_an_x_post_by_any_name(db_path, tmp_path, monkeypatch):
+    """Items stored apart before m017 take the URL a harvest now gives, or are merged into the item that has it."""
+    from harvester import identity
+
+    expected_path = str(tmp_path / "expected.db")
+    assert run("harvest", "-", "--db", expected_path, "-q", input=HABR_AND_X).exit_code == 0
+    with monkeypatch.context() as patch:
+        _identity_before_m017(patch)
+        assert run("harvest", "-", "--db", db_path, "-q", input=HABR_AND_X).exit_code == 0
+    identity._identify.cache_clear()
+    db = open_db(db_path)
+    assert db["items"].count == 6
+    # The user's state of an item merged away is kept.
+    db.execute("UPDATE items SET status = 'read' WHERE url = 'https://x.com/karpathy/status/1733299213503787018'")
+    db.execute("DELETE FROM _sqlite_migrations WHERE name = 'm017_one_item_per_habr_and_x_post'")
+    db.conn.commit()
+    db.conn.close()
+
+    migrated, expected = open_db(db_path), open_db(expected_path)
+    # Not rank_key: it counts from added_at, when each database was harvested.
+    columns = "url, kind, domain, mention_posts, mention_channels, channels, tags, last_mentioned"
+    query = f"SELECT {columns} FROM items ORDER BY url"
+    assert migrated.execute(query).fetchall() == expected.execute(query).fetchall()
+    assert migrated.execute("SELECT url, status FROM items WHERE status = 'read'").fetchall() == [
+        ("https://x.com/i/status/1733299213503787018", "read")
+    ]
+    assert migrated.execute("SELECT COUNT(*) FROM mentions").fetchone() == (7,)
+    result = run("harvest", "-", "--db", db_path, input=HABR_AND_X)
+    assert result.output == "Harvested: 7 posts read from 1 file, 7 links found, 0 new items, 0 files skipped.\n"
+    assert migrated.execute("SELECT COUNT(*) FROM items").fetchone() == (4,)
+
+
 def test_harvest_records_papers_cited_by_title(db_path):
     assert run("harvest", str(SEEDS), "--db", db_path, "-q").exit_code == 0
     titles = {item["title"] for item in listed(db_path, "--kind", "unresolved")}
@@ -895,15 +1027,75 @@ def test_same_title_and_number_at_another_time_is_another_message(db_path, tmp_p
     assert table_counts(db_path)["posts"] == 3
 
 
+def html_export(folder, title, number, sent, url):
+    """A one-message HTML export of chat ``title``: message ``number`` sent at ``sent`` (``DD.MM.YYYY HH:MM:SS``) links ``url``."""
+    folder.mkdir(exist_ok=True)
+    (folder / "messages.html").write_text(
+        BOTH_HTML.split('<div class="message')[0].replace("ML &amp; Stuff", title)
+        + f"""<div class="message default clearfix" id="message{number}"><div class="body">
+<div class="pull_right date details" title="{sent} UTC+03:00">00:00</div>
+<div class="text">Ссылка: <a href="{url}">{url}</a></div></div></div></div></div></div></body></html>""",
+        encoding="utf-8",
+    )
+    return str(folder / "messages.html")
+
+
+OTHER_CHATS = [
+    ("Новости ML", "Новости ML", []),
+    ("Новости ML", "Другой канал", ["--channel", "ml"]),
+]
+
+
+@pytest.mark.parametrize("title_a, title_b, label", OTHER_CHATS, ids=["one title", "one --channel label"])
+@pytest.mark.parametrize("runs", ["one run", "two runs"])
+def test_two_html_chats_named_alike_keep_their_posts_apart(db_path, tmp_path, title_a, title_b, label, runs):
+    """Message numbers restart in every chat and an HTML export names its chat only by title: #2 of two chats is two posts."""
+    a = html_export(tmp_path / "a", title_a, 2, "02.01.2024 10:00:00", "https://arxiv.org/abs/2401.01234")
+    b = html_export(tmp_path / "b", title_b, 2, "15.03.2024 18:30:00", "https://github.com/karpathy/nanoGPT")
+    for files in ([a, b],) if runs == "one run" else ([a], [b]):
+        assert run("harvest", *files, *label, "--db", db_path, "-q").exit_code == 0
+    assert run("harvest", a, b, *label, "--db", db_path, "-q").exit_code == 0  # again: nothing new
+    posted = open_db(db_path).execute(
+        "SELECT mentions.url, posts.date FROM mentions JOIN posts ON posts.id = mentions.post_id ORDER BY 2"
+    ).fetchall()
+    assert posted == [
+        ("https://arxiv.org/abs/2401.01234", "2024-01-02T10:00:00+03:00"),
+        ("https://github.com/karpathy/nanoGPT", "2024-03-15T18:30:00+03:00"),
+    ]
+    assert table_counts(db_path) == {"posts": 2, "items": 2, "mentions": 2}
+
+
+def _key_without_minute(post, current=Post.key.fget):
+    """``Post.key`` as it was before the minute: an export post's chat and number."""
+    if post.permalink or not post.post_id:
+        return current(post)
+    return hashlib.sha1(f"id\0{post.channel or ''}\0{post.post_id}".encode()).hexdigest()[:16]
+
+
+def test_posts_stored_under_the_key_without_the_minute_are_found_again(db_path, tmp_path, monkeypatch):
+    """Export posts stored before the minute was in ``Post.key`` keep their ids: a harvest finds them by ``message_key``."""
+    folder = write_both_formats(tmp_path / "export")
+    other = html_export(tmp_path / "other", "ML &amp; Stuff", 100, "02.02.2024 09:00:00", "https://github.com/karpathy/nanoGPT")
+    with monkeypatch.context() as patch:
+        patch.setattr(Post, "key", property(_key_without_minute))
+        assert run("harvest", str(folder), "--db", db_path, "-q").exit_code == 0
+    before = open_db(db_path).execute("SELECT id, message_key FROM posts ORDER BY 1").fetchall()
+    assert len(before) == 2
+    result = run("harvest", str(folder), other, "--db", db_path)
+    assert result.output == "Harvested: 5 posts read from 3 files, 5 links found, 1 new item, 0 files skipped.\n"
+    after = open_db(db_path).execute("SELECT id, message_key FROM posts ORDER BY 1").fetchall()
+    assert set(before) < set(after) and len(after) == 3
+    assert table_counts(db_path) == {"posts": 3, "items": 3, "mentions": 3}
+
+
 def test_migration_folds_posts_stored_twice_before_it(db_path, tmp_path, monkeypatch):
     """A database harvested before m012 holds both formats' copies; migrating leaves what a harvest now stores."""
-    from harvester.models import Post
-
     folder = write_both_formats(tmp_path / "export")
     expected_path = str(tmp_path / "expected.db")
     assert run("harvest", str(folder), "--db", expected_path, "-q").exit_code == 0
-    with monkeypatch.context() as patch:
+    with monkeypatch.context() as patch:  # as a version before m012 stored them
         patch.setattr(Post, "message_key", property(lambda post: None))
+        patch.setattr(Post, "key", property(_key_without_minute))
         assert run("harvest", str(folder), "--db", db_path, "-q").exit_code == 0
     db = open_db(db_path)
     assert table_counts(db_path)["posts"] == 4

@@ -205,6 +205,27 @@ def test_an_existing_path_is_a_file_even_named_like_a_channel(telegram, config, 
     assert telegram.requests == []
 
 
+@pytest.mark.parametrize(
+    "names, listed",
+    [
+        (["@ml_chan", "@ML_Chan", "https://t.me/s/ml_chan"], None),
+        (["@ml_chan", "t.me/ML_CHAN"], None),
+        (["@ml_chan"], "ml_chan\n@Ml_Chan\n"),
+        ([], "ml_chan\nhttps://t.me/s/ML_chan\n"),
+    ],
+)
+def test_a_channel_named_twice_is_read_once(telegram, config, db_path, tmp_path, names, listed):
+    args = list(names)
+    if listed:
+        (tmp_path / "channels.txt").write_text(listed, encoding="utf-8")
+        args += ["--channels", str(tmp_path / "channels.txt")]
+    result = run("harvest", *args, "--config", config, "--db", str(db_path))
+    assert (result.exit_code, result.output) == (
+        0, "Harvested: 25 posts read from 1 channel, 25 links found, 25 new items, 0 files skipped.\n"
+    )
+    assert telegram.requests == ["", "before=16", "before=6"]
+
+
 def test_channel_list_errors_name_the_line(tmp_path):
     with pytest.raises(ChannelError.__mro__[1]) as error:
         read_channel_list("@good_name\nnot a channel!\n", "list.txt")

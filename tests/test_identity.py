@@ -61,9 +61,16 @@ GENERIC = [
     ("https://example.com/search?q=a+b&page=2", "https://example.com/search?page=2&q=a+b"),
     ("https://example.com/a?single", "https://example.com/a?single"),
     ("https://medium.com/@x/post-123?source=rss----1", "https://medium.com/@x/post-123"),
-    ("https://twitter.com/karpathy/status/1234567890?s=20&t=abc", "https://x.com/karpathy/status/1234567890"),
-    ("https://mobile.twitter.com/Karpathy/status/1234567890/photo/1", "https://x.com/karpathy/status/1234567890"),
+    # An X post is its number, whoever's name the link gives (or none: i/web).
+    ("https://twitter.com/karpathy/status/1234567890?s=20&t=abc", "https://x.com/i/status/1234567890"),
+    ("https://mobile.twitter.com/Karpathy/status/1234567890/photo/1", "https://x.com/i/status/1234567890"),
     ("https://x.com/i/web/status/1234567890", "https://x.com/i/status/1234567890"),
+    ("https://x.com/i/status/1234567890", "https://x.com/i/status/1234567890"),
+    ("https://twitter.com/i/web/status/1234567890", "https://x.com/i/status/1234567890"),
+    ("https://x.com/Someone_Else/statuses/1234567890", "https://x.com/i/status/1234567890"),
+    ("https://x.com/karpathy", "https://x.com/karpathy"),
+    ("https://x.com/i/web/status", "https://x.com/i/web/status"),
+    ("https://x.com/i/web/status/١٢", "https://x.com/i/web/status/%D9%A1%D9%A2"),
     ("https://www.reddit.com/r/MachineLearning/comments/abc123/some_title/", "https://reddit.com/r/machinelearning/comments/abc123"),
     ("https://old.reddit.com/r/machinelearning/comments/abc123", "https://reddit.com/r/machinelearning/comments/abc123"),
     # mobile sites
@@ -389,6 +396,10 @@ HABR = [
     "https://habr.com/ru/news/709222/",
     "https://habr.com/ru/news/t/709222/",
     "https://habr.com/company/ods/blog/709222/",
+    "https://habr.com/ru/amp/publications/709222/",
+    "https://m.habr.com/ru/amp/publications/709222/?utm_source=tg",
+    "https://habr.com/ru/amp/post/709222/",
+    "https://habr.com/ru/publications/709222/",
 ]
 
 

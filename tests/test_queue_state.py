@@ -295,6 +295,29 @@ def test_add_with_a_note_to_an_item_already_listed_keeps_its_note(db_path, first
 
 
 @pytest.mark.parametrize(
+    "added, posts",
+    [
+        ("https://github.com/new/name", 2),  # the URL a renamed repo took
+        ("github.com/old/name", 1),  # the URL it had (the same manual post)
+        ("doi.org/10.5555/3295222.3295349", 2),  # a URL merged into it
+    ],
+)
+def test_add_finds_the_item_a_url_was_renamed_or_merged_into(db_path, added, posts):
+    """The item keeps the id of its first URL: adding another of its URLs made a second item, or failed (UNIQUE items.url)."""
+    created = run("add", "--db", db_path, "https://github.com/old/name").output.split()[1]
+    db = open_db(db_path)
+    db.execute("UPDATE items SET url = 'https://github.com/new/name', repo = 'new/name'")
+    db.conn.executemany(
+        "INSERT INTO aliases(url, item_id, added_at) VALUES (?, ?, '2026-01-01')",
+        [("https://github.com/old/name", created), ("https://doi.org/10.5555/3295222.3295349", created)],
+    )
+    db.conn.commit()
+    result = run("add", "--db", db_path, added)
+    assert (result.exit_code, result.output) == (0, f"Already listed: {created} https://github.com/new/name\n")
+    assert db.execute("SELECT id, mention_posts FROM items").fetchall() == [(created, posts)]
+
+
+@pytest.mark.parametrize(
     "text",
     ["mailto:authors@arxiv.org", "someone@huggingface.co", "mailto:a@b.example?subject=paper",
      "someone@huggingface.co/path", "tel:+123", "javascript:alert(1)"],

@@ -301,8 +301,8 @@ def test_links_to_a_renamed_repo_go_to_its_item(httpserver, fresh_db, tmp_path, 
     assert fresh_db.execute("SELECT COUNT(*) FROM items WHERE repo IS NOT NULL").fetchone()[0] == 1
     assert fresh_db.execute("SELECT item_id FROM mentions WHERE url LIKE 'https://github.com/%'").fetchall() == [(item_id,)] * 2
     for url in ("github.com/newowner/newname", "https://github.com/oldowner/oldname"):
-        ref, created = add_url(fresh_db, url)
-        assert (ref.id, created) == (item_id, False)
+        added = add_url(fresh_db, url)
+        assert (added.item.id, added.created) == (item_id, False)
     assert fresh_db.execute("SELECT COUNT(*) FROM items").fetchone()[0] == 2
 
 

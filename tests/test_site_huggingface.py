@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
+import re
 
 import httpx
 import pytest
 
 from harvester.settings import Settings
 from harvester.sites import huggingface
-from sites_helpers import add_item, fixture_bytes, item, run_stage, settings_for
+from sites_helpers import add_item, add_post, fixture_bytes, item, run_stage, settings_for
 
 CARD_SUMMARY = (
     "The Meta Llama 3.1 collection of multilingual large language models (LLMs) is a collection of pretrained and"
@@ -143,4 +144,57 @@ def test_renamed_model_redirect_is_followed(httpserver, fresh_db):
     httpserver.expect_request("/hf/api/models/meta-llama/Llama-3.1-8B").respond_with_data(fixture_bytes("hf_model.json"))
     httpserver.expect_request("/hf/old/name/raw/main/README.md").respond_with_data("", status=404)
     run_stage(fresh_db, settings_for(httpserver))
-    assert item(fresh_db, item_id)["meta"]["hf_id"] == "meta-llama/Llama-3.1-8B"
+    row = item(fresh_db, item_id)
+    assert row["meta"]["hf_id"] == row["hf_id"] == "meta-llama/Llama-3.1-8B"
+    assert row["url"] == "https://huggingface.co/meta-llama/Llama-3.1-8B"
+    assert fresh_db.execute("SELECT url, item_id FROM aliases").fetchall() == [("https://huggingface.co/old/name", item_id)]
+
+
+@pytest.mark.parametrize(
+    "requested, answered, moved_to",
+    [
+        ("meta-llama/Llama-3.1-8B", "meta-llama/Llama-3.1-8B", None),
+        ("meta-llama/llama-3.1-8b", "meta-llama/Llama-3.1-8B", "meta-llama/Llama-3.1-8B"),
+        ("datasets/huggingfacefw/fineweb", "HuggingFaceFW/fineweb", "datasets/HuggingFaceFW/fineweb"),
+        ("datasets/squad", "rajpurkar/squad", "datasets/rajpurkar/squad"),
+        ("spaces/owner/Demo", "owner/demo", "spaces/owner/demo"),
+        # An id that names no repository of that kind moves nothing.
+        ("a/b", "../../admin", None),
+        ("a/b", "a/b?x=1", None),
+        ("a/b", "datasets", None),
+    ],
+)
+def test_the_answers_own_spelling_of_the_id_is_where_the_item_moves(requested, answered, moved_to):
+    answer = dict(json.loads(fixture_bytes("hf_model.json")), id=answered)
+    assert huggingface.parse_api(json.dumps(answer), requested).moved_to == moved_to
+
+
+@pytest.mark.parametrize(
+    "spellings, merged, renamed",
+    [
+        (["meta-llama/Llama-3.1-8B", "meta-llama/llama-3.1-8b"], 1, 0),
+        (["meta-llama/llama-3.1-8b", "meta-llama/Llama-3.1-8B"], 1, 0),
+        (["META-LLAMA/llama-3.1-8B", "meta-llama/llama-3.1-8b"], 1, 1),
+        (["meta-llama/llama-3.1-8b"], 0, 1),
+    ],
+)
+def test_one_model_in_any_letter_case_is_one_item_once_fetched(httpserver, fresh_db, spellings, merged, renamed):
+    """The Hub reads ids in any case and answers with the repo's own spelling: the items of the others join that one."""
+    urls = ["https://huggingface.co/" + spelling for spelling in spellings]
+    for url in urls:
+        add_post(fresh_db, [add_item(fresh_db, url)])
+    httpserver.expect_request(re.compile("(?i)/hf/api/models/meta-llama/llama-3.1-8b")).respond_with_data(
+        fixture_bytes("hf_model.json"), content_type="application/json"
+    )
+    httpserver.expect_request(re.compile("(?i)/hf/meta-llama/llama-3.1-8b/raw/main/README.md")).respond_with_data(
+        fixture_bytes("hf_card.md")
+    )
+    stats = run_stage(fresh_db, settings_for(httpserver))
+    rows = fresh_db.execute("SELECT id, url, hf_id, mention_posts, fetch_status FROM items").fetchall()
+    assert [row[1:] for row in rows] == [
+        ("https://huggingface.co/meta-llama/Llama-3.1-8B", "meta-llama/Llama-3.1-8B", len(urls), "ok")
+    ]
+    assert fresh_db.execute("SELECT count(*) FROM mentions WHERE item_id = ?", [rows[0][0]]).fetchone() == (len(urls),)
+    aliases = fresh_db.execute("SELECT url FROM aliases ORDER BY url").fetchall()
+    assert aliases == sorted((url,) for url in urls if url != rows[0][1])
+    assert (stats.merged, stats.renamed) == (merged, renamed)

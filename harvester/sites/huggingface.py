@@ -7,14 +7,17 @@ README at ``{base}/{prefix}{id}/raw/main/README.md`` (its first paragraph after
 the YAML front matter).
 
 ``hf_id`` as ``harvester.identity`` writes it: ``owner/name`` (a model),
-``datasets/owner/name``, ``spaces/owner/name``. Renamed repos answer 307 to the
-new id; the caller follows it.
+``datasets/owner/name``, ``spaces/owner/name``. The Hub reads ids in any letter
+case, and renamed repos answer 307 to the new id (the caller follows it); the
+answer's ``id`` is the repo's own spelling: ``moved_to`` names it where it
+differs from the one asked for.
 """
 
 from __future__ import annotations
 
 import json
 
+from harvester.identity import identify
 from harvester.language import detect_language
 from harvester.sites.base import FAILED, OK, SiteMetadata, add_readme, collapse, classify_status, path_segments
 
@@ -86,6 +89,7 @@ def parse_api(body: bytes | str, hf_id: str) -> SiteMetadata:
     description = collapse(data.get("description") or card.get("short_description")) or None
     title = collapse(card.get("title")) if kind == "spaces" and card.get("title") else data["id"]
     author = data.get("author") or data["id"].split("/")[0]
+    canonical = _named_id(data["id"], kind)
     return SiteMetadata(
         status=OK,
         title=title,
@@ -98,7 +102,17 @@ def parse_api(body: bytes | str, hf_id: str) -> SiteMetadata:
         meta={k: v for k, v in meta.items() if v not in (None, [], "")},
         cited_arxiv_ids=list(dict.fromkeys(arxiv_ids)),
         cited_dois=list(dict.fromkeys(dois)),
+        moved_to=canonical if canonical and canonical != hf_id else None,
     )
+
+
+def _named_id(repo_id, kind: str) -> str | None:
+    """The ``hf_id`` of the answer's ``id`` (``owner/name``) for a repo of ``kind``; None if it names none."""
+    if not isinstance(repo_id, str):
+        return None
+    hf_id = repo_id if kind == "models" else f"{kind}/{repo_id}"
+    named = identify("https://huggingface.co/" + hf_id)
+    return hf_id if named is not None and named.hf_id == hf_id else None
 
 
 # A model card is a README: its first paragraph is the summary.

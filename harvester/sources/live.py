@@ -15,7 +15,7 @@ import re
 import time
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Callable, Iterator
+from typing import Callable, Iterable, Iterator
 
 import httpx
 from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_exponential_jitter
@@ -62,15 +62,22 @@ def _list_entries(text: str):
             yield number, entry, channel_name(entry) or (entry if _USERNAME.match(entry) else None)
 
 
+def distinct_channels(names: Iterable[str]) -> list[str]:
+    """``names`` with each channel once: a username names one channel in any letter case (the first spelling is kept)."""
+    first: dict[str, str] = {}
+    for name in names:
+        first.setdefault(name.lower(), name)
+    return list(first.values())
+
+
 def read_channel_list(text: str, source: str) -> list[str]:
     """Channel names from a list file: one ``@name``, ``name`` or t.me URL per line; ``#`` starts a comment."""
     names = []
     for number, entry, name in _list_entries(text):
         if name is None:
             raise SourceError(source, f"line {number}: not a channel: {entry!r}")
-        if name.lower() not in (n.lower() for n in names):
-            names.append(name)
-    return names
+        names.append(name)
+    return distinct_channels(names)
 
 
 def looks_like_channel_list(head: bytes) -> bool:
