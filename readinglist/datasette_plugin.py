@@ -221,6 +221,15 @@ def prepare_connection(conn, database, datasette):
         # locked". The browser's writes wait as long as the CLI's do.
         conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
         conn.create_function("escape_fts", 1, readinglist_escape_fts, deterministic=True)
+        # For the "Add a tag" query's trigger (db.ITEM_ACTIONS_TRIGGER).
+        conn.create_function("readinglist_name_key", 1, readinglist_name_key, deterministic=True)
+
+
+def readinglist_name_key(name):
+    """``search.name_key`` for SQL: how a tag is compared (a value that is no text is itself)."""
+    from .search import name_key
+
+    return name_key(name) if isinstance(name, str) else name
 
 
 async def next_up(request, datasette):

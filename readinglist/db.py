@@ -565,6 +565,12 @@ def m007_datasette(db: sqlite_utils.Database) -> None:
 # The tag as typed ("+llm" or "llm"), trimmed; rejected below if empty or still signed.
 _WEB_TAG = "trim(CASE WHEN substr(trim(NEW.value), 1, 1) = '+' THEN substr(trim(NEW.value), 2) ELSE trim(NEW.value) END)"
 _NOW_ISO = "strftime('%Y-%m-%dT%H:%M:%S+00:00', 'now')"  # state.now_iso(): UTC, seconds
+# Whether the item has the tag already, in any spelling `readinglist tag` takes for it (search.name_key:
+# case, ё/е, a leading '#'): the plugin registers readinglist_name_key on Datasette's connections.
+_HAS_WEB_TAG = (
+    "EXISTS (SELECT 1 FROM items, json_each(COALESCE(items.tags, '[]')) WHERE items.id = NEW.item_id"
+    f" AND readinglist_name_key(json_each.value) = readinglist_name_key({_WEB_TAG}))"
+)
 ITEM_ACTIONS_TRIGGER = f"""
 CREATE TRIGGER IF NOT EXISTS item_actions_apply INSTEAD OF INSERT ON item_actions BEGIN
     SELECT RAISE(ABORT, 'no item has this id') WHERE NOT EXISTS (SELECT 1 FROM items WHERE id = NEW.item_id);
@@ -578,12 +584,12 @@ CREATE TRIGGER IF NOT EXISTS item_actions_apply INSTEAD OF INSERT ON item_action
     UPDATE items SET status = 'unread', read_at = NULL, snoozed_until = NULL
         WHERE id = NEW.item_id AND NEW.action = 'unread';
     UPDATE items SET priority = NEW.value WHERE id = NEW.item_id AND NEW.action = 'priority';
-    UPDATE items SET tags = json_insert(COALESCE(tags, '[]'), '$[#]', {_WEB_TAG})
-        WHERE id = NEW.item_id AND NEW.action = 'tag'
-        AND NOT EXISTS (SELECT 1 FROM json_each(COALESCE(items.tags, '[]')) WHERE json_each.value = {_WEB_TAG});
-    INSERT INTO events(item_id, time, action, value) VALUES (
+    INSERT INTO events(item_id, time, action, value) SELECT
         NEW.item_id, {_NOW_ISO}, NEW.action,
-        CASE NEW.action WHEN 'priority' THEN NEW.value WHEN 'tag' THEN '+' || {_WEB_TAG} END);
+        CASE NEW.action WHEN 'priority' THEN NEW.value WHEN 'tag' THEN '+' || {_WEB_TAG} END
+        WHERE NEW.action != 'tag' OR NOT {_HAS_WEB_TAG};
+    UPDATE items SET tags = json_insert(COALESCE(tags, '[]'), '$[#]', {_WEB_TAG})
+        WHERE id = NEW.item_id AND NEW.action = 'tag' AND NOT {_HAS_WEB_TAG};
 END"""
 
 
@@ -1229,3 +1235,11 @@ def m017_one_item_per_habr_and_x_post(db: sqlite_utils.Database) -> None:
             merge_items(db, keep_id=other[0], drop_id=item_id)
         else:
             db.execute("UPDATE items SET url = ? WHERE id = ?", [identity.url, item_id])
+
+
+@migrations()
+def m018_web_tags_compared_by_name(db: sqlite_utils.Database) -> None:
+    """The browser's "Add a tag" compares tags as ``readinglist tag`` does (``search.name_key``) and records
+    an event only when the tag is new: it added ``llm`` beside ``LLM`` and logged a tag already there."""
+    db.execute("DROP TRIGGER IF EXISTS item_actions_apply")
+    db.execute(ITEM_ACTIONS_TRIGGER)

@@ -76,6 +76,41 @@ def test_owner_writes_change_the_item_and_record_one_event(client, db_path, list
         assert item["read_at"] == item["history"][0]["time"]
 
 
+@pytest.mark.parametrize(
+    "typed, tags, events",
+    [
+        ("+LLM", ["llm", "classic"], []),  # the item has it, spelled otherwise: as `tag ID +LLM`, no change, no event
+        ("#Classic", ["llm", "classic"], []),
+        ("llm", ["llm", "classic"], []),
+        ("+Ёлка", ["llm", "classic", "Ёлка"], [("tag", "+Ёлка")]),
+    ],
+)
+def test_add_tag_compares_tags_as_the_cli_does(client, db_path, list_ids, typed, tags, events):
+    item_id = list_ids["paper"]
+    assert client.write("add_tag", {"item_id": item_id, "tag": typed}).status_code == 302
+    item = item_state(db_path, item_id)
+    assert item["tags"] == tags
+    assert [(e["action"], e["value"]) for e in item["history"]] == events
+    if events:  # and once added, another spelling of it is no new tag either
+        assert client.write("add_tag", {"item_id": item_id, "tag": "елка"}).status_code == 302
+        assert item_state(db_path, item_id)["tags"] == tags and len(item_state(db_path, item_id)["history"]) == 1
+
+
+def test_migration_m018_gives_an_older_database_the_trigger_that_compares_by_name(tmp_path):
+    from readinglist.db import ITEM_ACTIONS_TRIGGER
+
+    path = str(tmp_path / "old.db")
+    db = open_db(path, create=True)
+    older = ITEM_ACTIONS_TRIGGER.replace("readinglist_name_key", "")  # compared as written, as before m018
+    with db.conn:
+        db.execute("DROP TRIGGER item_actions_apply")
+        db.execute(older)
+        db.execute("DELETE FROM _sqlite_migrations WHERE name = 'm018_web_tags_compared_by_name'")
+    db.conn.close()
+    trigger = "SELECT sql FROM sqlite_master WHERE name = 'item_actions_apply'"
+    assert "readinglist_name_key" in open_db(path).execute(trigger).fetchone()[0]
+
+
 def test_mark_read_then_unread_from_the_web_matches_the_cli_history(client, db_path, list_ids):
     item_id = list_ids["repo"]
     client.write("mark_read", {"item_id": item_id})
