@@ -265,8 +265,8 @@ def test_renamed_repo_keeps_its_item(httpserver, fresh_db):
     assert resolve_item(fresh_db, "github.com/oldowner/oldname").id == item_id
 
 
-def _rename(httpserver, fresh_db, old_url="https://github.com/oldowner/oldname"):
-    """Fetch ``old_url``, which GitHub answers is now NewOwner/NewName."""
+def _rename(httpserver, fresh_db):
+    """Fetch the items, of which GitHub answers that oldowner/oldname is now NewOwner/NewName."""
     location = httpserver.url_for("/github/repositories/42")
     httpserver.expect_request("/github/repos/oldowner/oldname").respond_with_response(
         Response("{}", status=301, headers={"Location": location})
@@ -344,15 +344,7 @@ def test_rename_onto_an_existing_item_merges(httpserver, fresh_db):
     old_id = add_item(fresh_db, "https://github.com/oldowner/oldname")
     new_id = add_item(fresh_db, "https://github.com/newowner/newname")
     fresh_db.execute("UPDATE items SET fetch_status = 'ok' WHERE id = ?", [new_id])
-    location = httpserver.url_for("/github/repositories/42")
-    httpserver.expect_request("/github/repos/oldowner/oldname").respond_with_response(
-        Response("{}", status=301, headers={"Location": location})
-    )
-    moved = json.loads(fixture_bytes("github_repo.json"))
-    moved["full_name"] = "NewOwner/NewName"
-    httpserver.expect_request("/github/repositories/42").respond_with_json(moved)
-    httpserver.expect_request("/github/repos/NewOwner/NewName/readme").respond_with_json({}, status=404)
-    stats = run_stage(fresh_db, settings_for(httpserver))
+    stats = _rename(httpserver, fresh_db)
     assert stats.merged == 1
     assert item(fresh_db, old_id) == {}
     assert item(fresh_db, new_id)["meta"]["stars"] == 12345
