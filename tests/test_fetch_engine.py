@@ -193,6 +193,15 @@ def test_meta_refresh_stub_is_followed_like_a_redirect(server, stub):
     assert result.body == html_page("New")
 
 
+@pytest.mark.parametrize("status, outcome", [(404, "dead"), (410, "dead"), (503, "failed")])
+def test_an_error_page_that_refreshes_to_elsewhere_stays_the_error(server, status, outcome):
+    # A site's 404 page often sends the reader home; its body is never read (_request), so it stays a 404.
+    server.add("/", Reply(200, html_page("Home"), HTML))
+    url = server.add("/gone", Reply(status, refresh_stub("0; url=/"), HTML))
+    result = fetch(url)
+    assert (result.status, result.http_status, server.hits["/"]) == (outcome, status, 0)
+
+
 def test_meta_refresh_and_http_redirects_share_one_limit(server):
     for hop in range(15):  # 302, refresh, 302, refresh, ...
         location = f"/r{hop + 1}"
