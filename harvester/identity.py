@@ -98,8 +98,14 @@ def registered_domain(host: str) -> str:
     return domain or host
 
 
+# Hosts that serve only status badges (a README's "stars", "build passing" images, pasted into posts with
+# their Markdown): nothing to read, never an item.
+BADGE_HOSTS = frozenset({"img.shields.io", "shields.io", "badgen.net", "badge.fury.io", "forthebadge.com"})
+
+
 def identify(url: str) -> Identity | None:
-    """The identity of the work ``url`` links to, or None if it is not an http(s) URL with a host."""
+    """The identity of the work ``url`` links to, or None if it is not an http(s) URL with a host, or only
+    a status badge (``BADGE_HOSTS``)."""
     if not isinstance(url, str):
         return None
     return _identify(url)
@@ -871,7 +877,7 @@ _SITES = {
 @lru_cache(maxsize=1 << 16)
 def _identify(url: str, depth: int = 0) -> Identity | None:
     u = _parse(url)
-    if u is None:
+    if u is None or u.host in BADGE_HOSTS:
         return None
     domain = u.domain
     if domain == "t.me":

@@ -128,6 +128,10 @@ def test_generic_kind(url, kind):
         "https://%65xample.com/",
         "http:example.com",
         "https://" + "a" * 64 + ".com/",
+        # status badges, pasted with a README's Markdown
+        "https://img.shields.io/github/stars/openai/whisper?style=social",
+        "https://badgen.net/pypi/v/httpx",
+        "https://badge.fury.io/py/trafilatura.svg",
     ],
 )
 def test_not_an_item(url):
