@@ -125,6 +125,8 @@ class MetadataStats:
             parts.append(f"{self.skipped} skipped")
         if self.merged:
             parts.append(f"{self.merged} merged")
+        if self.renamed:  # a repository that moved: its item follows it
+            parts.append(f"{self.renamed} renamed")
         if self.relations:
             parts.append(count_of(self.relations, "new relation"))
         return "Site metadata: " + ", ".join(parts) + "."

@@ -290,6 +290,9 @@ def test_links_to_a_renamed_repo_go_to_its_item(httpserver, fresh_db, tmp_path, 
         item_id = add_item(fresh_db, "https://github.com/newowner/newname")
     stats = _rename(httpserver, fresh_db)
     assert (stats.merged, stats.renamed) == ((1, 0) if merged else (0, 1))
+    # (merged: the new name's own item was fetched too, from no answer: failed)
+    assert stats.summary() == ("Site metadata: 1 ok, 0 dead, 1 failed, 0 deferred, 1 merged." if merged
+                               else "Site metadata: 1 ok, 0 dead, 0 failed, 0 deferred, 1 renamed.")
     dump = tmp_path / "posts.txt"
     dump.write_text(
         "Переименовали: https://github.com/NewOwner/NewName\n\nСтарая ссылка https://github.com/oldowner/oldname\n\n"
