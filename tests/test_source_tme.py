@@ -227,6 +227,15 @@ def test_malformed_markup_does_not_crash():
     assert info == {"channel": "chan", "title": None, "before": 12, "exists": True}
 
 
+@pytest.mark.parametrize("href", ["https://[t.me/s/?q=%23Tag", "//t.me]/?q=%23Tag", "https://t.me:99999999/?q=%23Tag"])
+def test_a_link_with_a_broken_host_is_no_hashtag_link(href):
+    # urlsplit raises on an unbalanced [ or ]: the whole page failed with a traceback (found by the mutation fuzzer).
+    html = (f'<div class="tgme_widget_message" data-post="chan/12"><div class="tgme_widget_message_text">'
+            f'see <a href="{href}">#Tag</a></div></div>')
+    posts, _info = parse_page(html, "broken.html")
+    assert [post.text for post in posts] == ["see #Tag"]
+
+
 @settings(max_examples=150, deadline=None)
 @given(
     st.lists(

@@ -188,10 +188,11 @@ def _search_query(href: str | None) -> str | None:
     if not href:
         return None
     href = href.strip()
-    if href.startswith("?"):
+    try:
         parts = urlsplit(href)
-    else:
-        parts = urlsplit(href)
+    except ValueError:  # a broken host ("//[x") in a saved page: no search link
+        return None
+    if not href.startswith("?"):
         if parts.netloc.lower() not in _TME_HOSTS or not (parts.path in ("", "/") or parts.path.startswith("/s/")):
             return None
     values = parse_qs(parts.query).get("q")
